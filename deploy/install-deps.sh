@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages ctim needs, if missing.  Used by tests/run and deploy/demo.sh.
+#   deploy/install-deps.sh build      compilers and libraries
+#   deploy/install-deps.sh test       build + test tools (tshark, unber, clang/libFuzzer)
+set -euo pipefail
+
+build_pkgs=(cmake make gcc pkg-config asn1c libcmocka-dev libczmq-dev libzmq3-dev libssl-dev
+            libprotobuf-c-dev protobuf-c-compiler libcyaml-dev libmicrohttpd-dev)
+test_pkgs=(tshark tcpdump clang libclang-rt-14-dev python3)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
