@@ -90,9 +90,10 @@ csta_lcs_t csta_map_lcs_opt_from(const long *in)
     return in ? (csta_lcs_t) *in : CSTA_LCS_ABSENT;
 }
 
+//  EventCause has no value 0, so a cause left at 0 by a zeroed message is absent too.
 int csta_map_cause_opt_to(int cause, long **out)
 {
-    return csta_map_long_opt_to(cause, cause != CSTA_CAUSE_ABSENT, out);
+    return csta_map_long_opt_to(cause, cause > 0, out);
 }
 
 int csta_map_cause_opt_from(const long *in)

@@ -316,6 +316,44 @@ static void private_data_passes_through_unchanged(void **state)
     csta_apdu_clear(&back);
 }
 
+static void security_timestamp_survives_any_time_zone(void **state)
+{
+    (void) state;
+    //  asn1c's own GeneralizedTime encoder would rewrite a zone-less time into UTC.
+    setenv("TZ", "America/New_York", 1);
+    tzset();
+    hexbuf_t buf;
+    csta_apdu_t a;
+    golden("monitor_stop_hipath_timestamp", &buf);
+    decode_and_reencode(&buf, &a);
+    assert_true(a.ext.present);
+    assert_true(a.ext.has_security);
+    assert_string_equal(a.ext.timestamp, "20261122120000");
+    csta_apdu_clear(&a);
+    unsetenv("TZ");
+    tzset();
+}
+
+static void zero_cause_is_left_out(void **state)
+{
+    (void) state;
+    //  A ClearConnection built from a zeroed APDU has reason 0, which is no EventCause.
+    csta_apdu_t a, back;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 8;
+    a.opcode = CSTA_OP_CLEAR_CONNECTION;
+    csta_conn_set(&a.call.clear_connection.connection, (const uint8_t *) "\x00\x2a", 2, "201");
+    uint8_t out[256];
+    size_t n;
+    assert_int_equal(csta_apdu_encode(&a, out, sizeof out, &n), 0);
+    hexbuf_t want;
+    golden("clear_connection_invoke", &want);
+    assert_bytes_equal(out, n, want.bytes, want.len);
+    assert_int_equal(csta_apdu_decode(&back, out, n), 0);
+    assert_int_equal(back.call.clear_connection.reason, CSTA_CAUSE_ABSENT);
+    csta_apdu_clear(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +375,8 @@ int main(void)
         cmocka_unit_test(every_error_category_round_trips),
         cmocka_unit_test(invoke_ids_use_minimal_twos_complement),
         cmocka_unit_test(private_data_passes_through_unchanged),
+        cmocka_unit_test(security_timestamp_survives_any_time_zone),
+        cmocka_unit_test(zero_cause_is_left_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
