@@ -19,14 +19,6 @@
 //  CSTAVersion bits.
 enum { CSTA_VERSION_PHASE3_ED1 = 2, CSTA_VERSION_FIVE = 4, CSTA_VERSION_285_ED4 = 18 };
 
-//  A BIT STRING as it was on the wire (kept so that re-encoding is byte-exact).
-typedef struct {
-    bool present;
-    uint8_t len;            //  octets used in bytes[]
-    uint8_t unused;         //  unused bits in the last octet
-    uint8_t bytes[4];
-} csta_bits_t;
-
 //  AARE result, and the source of its diagnostic.
 enum { CSTA_AARE_ACCEPTED = 0, CSTA_AARE_REJECTED_PERMANENT = 1, CSTA_AARE_REJECTED_TRANSIENT = 2 };
 enum { CSTA_DIAG_SERVICE_USER = 1, CSTA_DIAG_SERVICE_PROVIDER = 2 };
@@ -75,8 +67,5 @@ typedef struct {
     long abort_diag;
 } csta_acse_t;
 
-bool csta_bits_test(const csta_bits_t *bits, unsigned bit);
-//  Set bit `bit`, growing the string to at least min_octets octets (unused bits 0).
-void csta_bits_set(csta_bits_t *bits, unsigned bit, unsigned min_octets);
 
 #endif

@@ -92,6 +92,18 @@ typedef struct {
     csta_conn_list_item_t item[CSTA_CONN_LIST_MAX];
 } csta_conn_list_t;
 
+//  A BIT STRING as it was on the wire (kept so that re-encoding is byte-exact).
+typedef struct {
+    bool present;
+    uint8_t len;            //  octets used in bytes[]
+    uint8_t unused;         //  unused bits in the last octet
+    uint8_t bytes[4];
+} csta_bits_t;
+
+bool csta_bits_test(const csta_bits_t *bits, unsigned bit);
+//  Set bit `bit`, growing the string to at least min_octets octets (unused bits 0).
+void csta_bits_set(csta_bits_t *bits, unsigned bit, unsigned min_octets);
+
 //  ECMA-269 LocalConnectionState; CSTA_LCS_ABSENT when the field is left out.
 typedef enum {
     CSTA_LCS_ABSENT = -1,
