@@ -7,7 +7,6 @@
 #ifndef CSTA_CALL_H
 #define CSTA_CALL_H
 
-#include "csta_acse.h"      //  csta_bits_t: a BIT STRING kept in its wire form
 #include "csta_types.h"
 
 //  ECMA-269 ConsultOptions (AlternateCall, ConsultationCall); DEFAULT unrestricted.
