@@ -2,7 +2,12 @@
 //  C values round-trips field by field, encodes to the vector in csta-service.hex, and
 //  the vector decodes to the same fields and re-encodes byte for byte; plus the real
 //  Panasonic, HiPath and Alcatel messages.
+//  setenv, tzset: the time-zone test.
+#define _POSIX_C_SOURCE 200809L
+
 #include <errno.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "csta_test_util.h"
 
@@ -1395,6 +1400,27 @@ static void hipath_monitor_start_with_eight_zero_filters_reencodes_byte_for_byte
     csta_apdu_clear(&a);
 }
 
+static void hipath_timestamp_in_extensions_reencodes_as_sent_in_any_time_zone(void **state)
+{
+    (void) state;
+    //  MonitorStart result with HiPath's extensions {security {timestamp local time}}
+    //  (7E 12 A0 10 18 0E YYYYMMDDhhmmss, csta-facts.md 2.2).
+    const char *zones[] = {"UTC", "Europe/Berlin", "America/New_York"};
+    for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+        setenv("TZ", zones[i], 1);
+        tzset();
+        hexbuf_t buf;
+        csta_apdu_t a;
+        fixture(S_FIXTURES, "monitor_start_result_hipath_timestamp", &buf);
+        decode_and_reencode(&buf, &a);
+        assert_true(a.ext.has_security);
+        assert_string_equal(a.ext.timestamp, "20240102030405");
+        csta_apdu_clear(&a);
+    }
+    unsetenv("TZ");
+    tzset();
+}
+
 static void alcatel_phase2_system_status_decodes_bare_enumerated(void **state)
 {
     (void) state;
@@ -1559,6 +1585,7 @@ int main(void)
         cmocka_unit_test(cdr_transmission_start_and_stop_round_trip),
         cmocka_unit_test(panasonic_escape_get_system_data_decodes_and_reencodes),
         cmocka_unit_test(hipath_monitor_start_with_eight_zero_filters_reencodes_byte_for_byte),
+        cmocka_unit_test(hipath_timestamp_in_extensions_reencodes_as_sent_in_any_time_zone),
         cmocka_unit_test(alcatel_phase2_system_status_decodes_bare_enumerated),
         cmocka_unit_test(phase2_bare_system_status_cannot_carry_extensions),
         cmocka_unit_test(operations_without_result_refuse_one),
