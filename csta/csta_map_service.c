@@ -133,6 +133,15 @@ static int s_bits_opt_from(const BIT_STRING_t *in, csta_bits_t *b)
     return in ? s_bits_from(in, b) : 0;
 }
 
+//  A mandatory OCTET STRING; data NULL encodes as empty.  (asn1c leaves buf NULL for an
+//  empty string made from NULL and then hands memcpy a NULL source, which UBSan rejects.)
+static int s_bytes_to(const csta_bytes_t *b, OCTET_STRING_t *out)
+{
+    static const uint8_t empty[1];
+    csta_bytes_t e = {empty, 0};
+    return csta_map_bytes_to(b->data ? b : &e, out);
+}
+
 //  Optional INTEGER/ENUMERATED/BOOLEAN read into a has_ flag and a value.
 static void s_long_opt_from(const long *in, bool *has, long *out)
 {
@@ -211,6 +220,7 @@ static int s_device_ids_from(csta_apdu_t *a, const void *list, csta_device_ids_t
 enum { S_FILTER_COUNT = 8 };
 static const int s_filter_tag[S_FILTER_COUNT] = {0, 6, 7, 8, 9, 3, 5, 4};
 
+//  The i-th filter element of the C struct (order of s_filter_tag).
 static uint32_t *s_filter_field(csta_monitor_filter_t *f, int i)
 {
     uint32_t *fields[S_FILTER_COUNT] = {&f->call_control, &f->call_associated,
@@ -249,6 +259,7 @@ static int s_filter_fill(const csta_monitor_filter_t *f, MonitorFilter_t *m)
     return 0;
 }
 
+//  An optional MonitorFilter: allocated only when the C filter is present.
 static int s_filter_opt_to(const csta_monitor_filter_t *f, MonitorFilter_t **out)
 {
     if (!f->present)
@@ -257,6 +268,7 @@ static int s_filter_opt_to(const csta_monitor_filter_t *f, MonitorFilter_t **out
     return s_filter_fill(f, *out);
 }
 
+//  Read a MonitorFilter (NULL: absent), keeping each element's wire size for re-encoding.
 static void s_filter_from(const MonitorFilter_t *m, csta_monitor_filter_t *f)
 {
     memset(f, 0, sizeof *f);
@@ -279,6 +291,8 @@ static void s_filter_from(const MonitorFilter_t *m, csta_monitor_filter_t *f)
 }
 
 //  --- MonitorStart (71) ------------------------------------------------------------------------
+//  Each operation below has <op>_to (C -> asn1c struct for encoding) and <op>_from
+//  (decoded struct -> C), with the contract of csta_op_map_t in csta_map.h.
 
 static int s_monitor_start_to(const csta_apdu_t *a, void **asn_out)
 {
@@ -417,6 +431,7 @@ static int s_monitor_stop_from(const void *asn, csta_apdu_t *a)
 
 //  --- Snapshot building blocks (status-reporting) -------------------------------------------
 
+//  CallState <-> csta_call_state_t: compound list, simple value or unknown.
 static int s_call_state_to(const csta_call_state_t *cs, SvcCallState_t *out)
 {
     switch (cs->kind) {
@@ -467,6 +482,7 @@ static int s_call_state_from(const SvcCallState_t *in, csta_call_state_t *cs)
     }
 }
 
+//  ServicesPermitted <-> csta_services_permitted_t (five bit strings, all mandatory).
 static int s_services_opt_to(const csta_services_permitted_t *sp, SvcServicesPermitted_t **out)
 {
     if (!sp->present)
@@ -495,6 +511,7 @@ static int s_services_opt_from(const SvcServicesPermitted_t *in, csta_services_p
     return rc;
 }
 
+//  SnapshotDeviceData <-> items: a call at the device each (connection, state, services).
 static int s_snapshot_device_data_to(const csta_snapshot_device_data_t *d,
                                      SnapshotDeviceData_t *out)
 {
@@ -533,6 +550,7 @@ static int s_snapshot_device_data_from(csta_apdu_t *a, const SnapshotDeviceData_
     return rc;
 }
 
+//  SnapshotCallData <-> items: a device on the call each.
 static int s_snapshot_call_data_to(const csta_snapshot_call_data_t *d, SnapshotCallData_t *out)
 {
     int rc = s_list_check(d->count, d->item);
@@ -871,6 +889,7 @@ static int s_get_sf_devices_res_from(const void *asn, csta_apdu_t *a)
 
 //  --- SwitchingFunctionDevices (205) ------------------------------------------------------------
 
+//  DeviceList <-> items: device (with its name), category, type, attributes, model.
 static int s_device_list_to(const csta_device_list_t *l, SvcDeviceList_t *out)
 {
     int rc = s_list_check(l->count, l->item);
@@ -1070,6 +1089,7 @@ static int s_request_system_status_res_from(const void *asn, csta_apdu_t *a)
 
 //  --- SystemStatus (211) and Phase II SystemStatus (52) -------------------------------------------
 
+//  SystemStatusArg fill and read, shared by opcodes 211 and 52.
 static int s_system_status_fill(const csta_apdu_t *a, SystemStatusArgument_t *m)
 {
     const csta_system_status_arg_t *c = &a->svc.system_status;
@@ -1281,6 +1301,7 @@ static int s_set_dnd_from(const void *asn, csta_apdu_t *a)
 
 //  --- GetForwarding (309), SetForwarding (317) ---------------------------------------------------
 
+//  ForwardList (CSTA-Common) <-> csta_forward_item_t entries.
 static int s_forward_list_to(const csta_forward_list_t *l, ForwardList_t *out)
 {
     int rc = s_list_check(l->count, l->item);
@@ -1394,6 +1415,7 @@ static int s_set_forwarding_from(const void *asn, csta_apdu_t *a)
 
 //  --- CallDetailRecordsReport (361) -------------------------------------------------------------
 
+//  ChargingInfo <-> csta_charging_info_t: charge units or currency, subtotal or total.
 static int s_charging_to(const csta_charging_info_t *ci, SvcChargingInfo_t **out)
 {
     if (!ci->present)
@@ -1406,7 +1428,7 @@ static int s_charging_to(const csta_charging_info_t *ci, SvcChargingInfo_t **out
         m->numberUnits.present = SvcNumberUnits_PR_numberOfCurrencyUnits;
         cu->currencyAmount = ci->currency_amount;
         cu->currencyMultiplier = ci->currency_multiplier;
-        return csta_map_bytes_to(&ci->currency_type, &cu->currencyType);
+        return s_bytes_to(&ci->currency_type, &cu->currencyType);
     }
     m->numberUnits.present = SvcNumberUnits_PR_numberOfChargeUnits;
     if (ci->unit_count > CSTA_CHARGE_UNITS_MAX)
@@ -1462,6 +1484,7 @@ static int s_charging_from(csta_apdu_t *a, const SvcChargingInfo_t *m, csta_char
     }
 }
 
+//  One CDRInformationItem <-> csta_cdr_record_t, field by field in the standard's order.
 static int s_cdr_item_to(const csta_cdr_record_t *it, CDRInformationItem_t *r)
 {
     int rc = csta_map_long_opt_to(it->record_number, it->has_record_number, &r->recordNumber);
@@ -1592,7 +1615,7 @@ static int s_cdr_report_to(const csta_apdu_t *a, void **asn_out)
     CDRReportArgument_t *m;
     CSTA_MAP_NEW(CDRReportArgument_t, &m);
     *asn_out = m;
-    int rc = csta_map_bytes_to(&c->cdr_xref, &m->cdrCrossRefID);
+    int rc = s_bytes_to(&c->cdr_xref, &m->cdrCrossRefID);
     m->numberOfRecordsSent = c->number_of_records_sent;
     if (!rc) rc = s_list_check(c->cdr_info.count, c->cdr_info.item);
     for (size_t i = 0; !rc && i < c->cdr_info.count; i++) {
@@ -1612,6 +1635,9 @@ static int s_cdr_report_from(const void *asn, csta_apdu_t *a)
     int rc = csta_map_bytes_from(a, &m->cdrCrossRefID, &c->cdr_xref);
     c->number_of_records_sent = m->numberOfRecordsSent;
     csta_cdr_record_t *items = NULL;
+    //  The standard bounds a report to 128 records; a record is large in C (devices).
+    if (!rc && m->cdrInfo.list.count > CSTA_CDR_RECORDS_MAX)
+        rc = -EMSGSIZE;
     if (!rc) rc = s_arena_array(a, (size_t) m->cdrInfo.list.count, sizeof *items,
                                 (void **) &items);
     if (rc)
@@ -1651,7 +1677,7 @@ static int s_start_cdr_res_to(const csta_apdu_t *a, void **asn_out)
     StartCDRTransmissionResult_t *m;
     CSTA_MAP_NEW(StartCDRTransmissionResult_t, &m);
     *asn_out = m;
-    int rc = csta_map_bytes_to(&a->svc.start_call_detail_records_transmission_res.cdr_xref,
+    int rc = s_bytes_to(&a->svc.start_call_detail_records_transmission_res.cdr_xref,
                                &m->cdrCrossRefID);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
     return rc;
@@ -1672,7 +1698,7 @@ static int s_stop_cdr_to(const csta_apdu_t *a, void **asn_out)
     StopCDRTransmissionArgument_t *m;
     CSTA_MAP_NEW(StopCDRTransmissionArgument_t, &m);
     *asn_out = m;
-    int rc = csta_map_bytes_to(&c->cdr_xref, &m->cdrCrossRefID);
+    int rc = s_bytes_to(&c->cdr_xref, &m->cdrCrossRefID);
     if (!rc) rc = csta_map_long_opt_to(c->cdr_term_reason, c->has_cdr_term_reason,
                                        &m->cdrTermReason);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);

@@ -15,6 +15,7 @@
 #include "csta_types.h"
 
 #define CSTA_LIST_MAX 4096          //  longest list decoded from a peer (-EMSGSIZE beyond)
+#define CSTA_CDR_RECORDS_MAX 128    //  CDR records per report: numberOfRecordsSent (1..128)
 #define CSTA_COMPOUND_MAX 4         //  connection states in a compound call state
 #define CSTA_CHARGE_UNITS_MAX 4     //  charge unit entries in a ChargingInfo
 #define CSTA_DISPLAY_MAX 240        //  SetDisplay contentsOfDisplay, IA5String (SIZE(0..240))
