@@ -1511,6 +1511,62 @@ static void truncated_cdr_report_is_rejected_without_leaks(void **state)
     }
 }
 
+//  Encode `a` into a heap buffer large enough for long lists, then decode it into *back.
+static int s_encode_big_and_decode(const csta_apdu_t *a, csta_apdu_t *back)
+{
+    size_t cap = 1 << 17, n = 0;
+    uint8_t *out = malloc(cap);
+    assert_non_null(out);
+    assert_int_equal(csta_apdu_encode(a, out, cap, &n), 0);
+    int rc = csta_apdu_decode(back, out, n);
+    free(out);
+    return rc;
+}
+
+static void cdr_report_over_128_records_is_refused_on_decode(void **state)
+{
+    (void) state;
+    csta_cdr_record_t *recs = calloc(CSTA_CDR_RECORDS_MAX + 1, sizeof *recs);
+    assert_non_null(recs);
+    for (size_t i = 0; i <= CSTA_CDR_RECORDS_MAX; i++)
+        strcpy(recs[i].record_creation_time, "20240102101530");
+    csta_apdu_t a, back;
+    s_invoke(&a, 1, CSTA_OP_CDR_REPORT);
+    a.svc.call_detail_records_report.number_of_records_sent = 128;
+    a.svc.call_detail_records_report.cdr_info.item = recs;
+    a.svc.call_detail_records_report.cdr_info.count = CSTA_CDR_RECORDS_MAX;
+    assert_int_equal(s_encode_big_and_decode(&a, &back), 0);
+    assert_int_equal(back.svc.call_detail_records_report.cdr_info.count, CSTA_CDR_RECORDS_MAX);
+    //  cdr_xref was left NULL: it travels as an empty OCTET STRING.
+    assert_int_equal(back.svc.call_detail_records_report.cdr_xref.len, 0);
+    csta_apdu_clear(&back);
+    a.svc.call_detail_records_report.cdr_info.count = CSTA_CDR_RECORDS_MAX + 1;
+    assert_int_equal(s_encode_big_and_decode(&a, &back), -EMSGSIZE);
+    assert_null(back.arena);
+    free(recs);
+}
+
+static void device_list_longer_than_the_limit_is_refused_on_decode(void **state)
+{
+    (void) state;
+    csta_device_t *devs = calloc(CSTA_LIST_MAX + 1, sizeof *devs);
+    assert_non_null(devs);
+    for (size_t i = 0; i <= CSTA_LIST_MAX; i++)
+        csta_device_set(&devs[i], "1");
+    csta_apdu_t a, back;
+    s_result(&a, 1, CSTA_OP_GET_DO_NOT_DISTURB);
+    a.svc.get_do_not_disturb_res.calling_device_list.present = true;
+    a.svc.get_do_not_disturb_res.calling_device_list.device = devs;
+    a.svc.get_do_not_disturb_res.calling_device_list.count = CSTA_LIST_MAX;
+    assert_int_equal(s_encode_big_and_decode(&a, &back), 0);
+    assert_int_equal(back.svc.get_do_not_disturb_res.calling_device_list.count, CSTA_LIST_MAX);
+    csta_apdu_clear(&back);
+    a.svc.get_do_not_disturb_res.calling_device_list.count = CSTA_LIST_MAX + 1;
+    assert_int_equal(s_encode_big_and_decode(&a, &back), -EMSGSIZE);
+    assert_null(back.arena);
+    free(devs);
+}
+
 static void cdr_times_keep_local_time_and_fractions_as_sent(void **state)
 {
     (void) state;
@@ -1592,6 +1648,8 @@ int main(void)
         cmocka_unit_test(escape_with_private_data_that_is_not_one_element_is_refused),
         cmocka_unit_test(escape_with_unknown_private_alternative_is_refused_not_altered),
         cmocka_unit_test(truncated_cdr_report_is_rejected_without_leaks),
+        cmocka_unit_test(cdr_report_over_128_records_is_refused_on_decode),
+        cmocka_unit_test(device_list_longer_than_the_limit_is_refused_on_decode),
         cmocka_unit_test(cdr_times_keep_local_time_and_fractions_as_sent),
         cmocka_unit_test(every_service_opcode_has_its_name),
     };
