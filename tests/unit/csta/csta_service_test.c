@@ -1434,6 +1434,14 @@ static void alcatel_phase2_system_status_decodes_bare_enumerated(void **state)
     assert_string_equal(csta_op_name(a.opcode), "SystemStatusPhase2");
     csta_apdu_clear(&a);
 
+    //  Alcatel always sends a 2-byte invoke id, also below 128 (02 02 00 05): it decodes;
+    //  ctim's answer carries the minimal INTEGER 02 01 05 (DER), the same value.
+    hex_parse("a1 0a 02 02 00 05 02 01 34 0a 01 02", &buf);
+    assert_int_equal(csta_apdu_decode(&a, buf.bytes, buf.len), 0);
+    assert_int_equal(a.invoke_id, 5);
+    assert_true(a.svc.system_status.phase2_bare);
+    csta_apdu_clear(&a);
+
     //  The same opcode carrying the Phase III SEQUENCE decodes into the same struct.
     fixture(S_FIXTURES, "system_status_phase2_sequence", &buf);
     decode_and_reencode(&buf, &a);
