@@ -67,9 +67,12 @@ typedef struct {
     bool overflow;
 } s_sink_t;
 
+//  asn1c may hand an empty chunk with a NULL pointer (an empty OCTET STRING): nothing to copy.
 static int s_sink_write(const void *data, size_t size, void *key)
 {
     s_sink_t *sink = key;
+    if (size == 0)
+        return 0;
     if (sink->len + size > sink->cap) {
         sink->overflow = true;
         return -1;
@@ -82,6 +85,8 @@ static int s_sink_write(const void *data, size_t size, void *key)
 static int s_grow_write(const void *data, size_t size, void *key)
 {
     s_sink_t *sink = key;
+    if (size == 0)
+        return 0;
     if (sink->len + size > sink->cap) {
         size_t cap = sink->cap ? sink->cap * 2 : 256;
         while (cap < sink->len + size)

@@ -354,6 +354,20 @@ static void zero_cause_is_left_out(void **state)
     csta_apdu_clear(&back);
 }
 
+static void empty_octet_strings_encode(void **state)
+{
+    (void) state;
+    //  A MonitorStop with an empty cross-reference: asn1c passes a NULL, zero-length chunk
+    //  to the output sink, which must not reach memcpy (UBSan checks this).
+    csta_apdu_t a, back;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 1;
+    a.opcode = CSTA_OP_MONITOR_STOP;
+    encode_and_decode(&a, &back);
+    assert_int_equal(back.svc.monitor_stop.xref.len, 0);
+    csta_apdu_clear(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +391,7 @@ int main(void)
         cmocka_unit_test(private_data_passes_through_unchanged),
         cmocka_unit_test(security_timestamp_survives_any_time_zone),
         cmocka_unit_test(zero_cause_is_left_out),
+        cmocka_unit_test(empty_octet_strings_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
