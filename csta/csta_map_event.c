@@ -137,7 +137,7 @@ static int s_charge_info_from(csta_apdu_t *a, const EvChargingInfo_t *in, csta_c
         return rc;
     }
     default:
-        return 0;   //  a form of a later edition: reported as no charging information
+        return 0;   //  unknown form: no charging information (asn1c fails the SEQUENCE first)
     }
 }
 
