@@ -72,6 +72,24 @@ static int s_bits_opt_to(uint32_t bits, bool has, BIT_STRING_t **out)
     return csta_map_bits_to(bits, 0, *out);
 }
 
+//  A BIT STRING of named bits from a peer.  asn1c 0.9.28 does not check the unused-bits
+//  octet, and csta_map_bits_from would read past a short buffer when it exceeds 7.
+static int s_bits_from(const BIT_STRING_t *in, uint32_t *bits)
+{
+    if (in->bits_unused < 0 || in->bits_unused > 7)
+        return -EBADMSG;
+    *bits = csta_map_bits_from(in);
+    return 0;
+}
+
+static int s_bits_opt_from(const BIT_STRING_t *in, bool *has, uint32_t *bits)
+{
+    if (!in)
+        return 0;
+    *has = true;
+    return s_bits_from(in, bits);
+}
+
 //  ECMA-285 charge-info ChargingInfo.
 static int s_charge_info_to(const csta_charging_info_t *ci, EvChargingInfo_t *out)
 {
@@ -163,11 +181,7 @@ static int s_netcap_opt_from(const EvNetworkCapability_t *in, csta_network_capab
         return 0;
     nc->present = true;
     nc->network_type = (int) in->networkType;
-    if (in->eventsProvided) {
-        nc->has_events_provided = true;
-        nc->events_provided = csta_map_bits_from(in->eventsProvided);
-    }
-    return 0;
+    return s_bits_opt_from(in->eventsProvided, &nc->has_events_provided, &nc->events_provided);
 }
 
 //  ServiceCompletionFailure's PrimaryOrSecondaryCall (state mandatory) and OtherCall
@@ -379,9 +393,9 @@ static int s_conn_list_to(const csta_conn_list_t *list, ConnectionList_t *out)
 
 //  BIT STRING of named bits as uint32_t; the _OPT form pairs `c` with `has_c`.
 #define S_TO_BITS(T, c, f) csta_map_bits_to(e->c, 0, &m->f)
-#define S_FROM_BITS(T, c, f) (e->c = csta_map_bits_from(&m->f), 0)
+#define S_FROM_BITS(T, c, f) s_bits_from(&m->f, &e->c)
 #define S_TO_BITS_OPT(T, c, f) s_bits_opt_to(e->c, e->has_##c, &m->f)
-#define S_FROM_BITS_OPT(T, c, f) (m->f ? (e->has_##c = true, e->c = csta_map_bits_from(m->f), 0) : 0)
+#define S_FROM_BITS_OPT(T, c, f) s_bits_opt_from(m->f, &e->has_##c, &e->c)
 
 #define S_TO_CONN_LIST(T, c, f) s_conn_list_to(&e->c, &m->f)
 #define S_FROM_CONN_LIST(T, c, f) csta_map_conn_list_from(&m->f, &e->c)

@@ -928,6 +928,17 @@ static void calling_device_list_over_limit_is_refused(void **state)
     assert_int_equal(csta_apdu_encode(&a, out, sizeof out, &n), -EINVAL);
 }
 
+//  A BIT STRING claiming more than 7 unused bits is malformed BER: refused, not read past
+//  its end.
+static void bit_string_with_bad_unused_count_is_refused(void **state)
+{
+    (void) state;
+    hexbuf_t buf;
+    csta_apdu_t a;
+    fixture("csta-event.hex", "held_bad_unused_bits", &buf);
+    assert_int_equal(csta_apdu_decode(&a, buf.bytes, buf.len), -EBADMSG);
+}
+
 //  --- Runner ---------------------------------------------------------------------------------
 
 //  Print every built event as a fixture line (how csta-event.hex was produced).
@@ -981,6 +992,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(missing_mandatory_field_fails_to_encode),
         cmocka_unit_test(charging_default_currency_and_forwarding_off_round_trip),
         cmocka_unit_test(calling_device_list_over_limit_is_refused),
+        cmocka_unit_test(bit_string_with_bad_unused_count_is_refused),
     };
     enum { FIXED = sizeof fixed / sizeof fixed[0] };
     static struct CMUnitTest tests[S_CASE_COUNT * S_PER_EVENT_TESTS + FIXED];
