@@ -109,9 +109,10 @@ typedef struct {
 //  ECMA-285 call-control NetworkCapability (NetworkReached, NetworkCapabilitiesChanged).
 typedef struct {
     bool present;
-    int network_type;                   //  iSDNPublic 0, nonISDNPublic 1, iSDNPrivate 2, nonISDNPrivate 3, other 4
+    //  iSDNPublic 0, nonISDNPublic 1, iSDNPrivate 2, nonISDNPrivate 3, other 4
+    int network_type;
     bool has_events_provided;
-    uint32_t events_provided;           //  bit n = call control event tag n (bridged 0 ... transferred 17)
+    uint32_t events_provided;           //  bit n: call control event tag n (bridged 0 ...)
 } csta_network_capability_t;
 
 //  ServiceCompletionFailure's PrimaryOrSecondaryCall and OtherCall: a device, its
@@ -468,7 +469,8 @@ typedef struct {
 typedef struct {
     csta_conn_t connection;
     bool has_tone_generated;
-    int tone_generated;                 //  TelephonyTone: beep 0 ... sitNC 19, switchSpec0..100 = 20..120
+    //  TelephonyTone: beep 0 ... sitNC 19, then switchSpec0..switchSpec100 = 20..120
+    int tone_generated;
     bool has_tone_frequency;
     long tone_frequency;                //  [0]
     bool has_tone_duration;
@@ -550,11 +552,12 @@ typedef struct {
 typedef struct {
     csta_device_t device;               //  SubjectDeviceID
     bool has_forwarding_type;
-    int forwarding_type;                //  forwardImmediate 0 ... forwardDNDExt 11 (csta-facts.md 2.1)
+    int forwarding_type;                //  forwardImmediate 0 ... (csta-facts.md 2.1)
     bool forward_status;                //  true: active
     csta_device_t forward_to;           //  optional DeviceID
     bool has_forward_default;
-    int forward_default;                //  forwardingTypeAndForwardDN 0, forwardingType 1, forwardDN 2
+    //  forwardingTypeAndForwardDN 0, forwardingType 1, forwardDN 2
+    int forward_default;
     bool has_ring_count;
     long ring_count;                    //  1..100
     bool has_ring_duration;

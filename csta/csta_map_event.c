@@ -58,6 +58,7 @@ static int s_text_opt_to(const char *text, OCTET_STRING_t **out)
     return csta_map_text_to(text, *out);
 }
 
+//  The reverse: an absent element leaves the text "".
 static int s_text_opt_from(const OCTET_STRING_t *in, char *text, size_t cap)
 {
     return in ? csta_map_text_from(in, text, cap) : 0;
@@ -82,6 +83,7 @@ static int s_bits_from(const BIT_STRING_t *in, uint32_t *bits)
     return 0;
 }
 
+//  An optional one: sets *has when present.
 static int s_bits_opt_from(const BIT_STRING_t *in, bool *has, uint32_t *bits)
 {
     if (!in)
@@ -119,6 +121,7 @@ static int s_charge_info_to(const csta_charging_info_t *ci, EvChargingInfo_t *ou
     return rc;
 }
 
+//  Optional ChargingInfo (ConnectionCleared, Transferred): only when ci->present.
 static int s_charge_info_opt_to(const csta_charging_info_t *ci, EvChargingInfo_t **out)
 {
     if (!ci->present)
@@ -127,7 +130,9 @@ static int s_charge_info_opt_to(const csta_charging_info_t *ci, EvChargingInfo_t
     return s_charge_info_to(ci, *out);
 }
 
-static int s_charge_info_from(csta_apdu_t *a, const EvChargingInfo_t *in, csta_charging_info_t *ci)
+//  Decoded ChargingInfo; currencyType and typeOfUnits go into a's arena.
+static int s_charge_info_from(csta_apdu_t *a, const EvChargingInfo_t *in,
+                              csta_charging_info_t *ci)
 {
     int rc = 0;
     memset(ci, 0, sizeof *ci);
@@ -159,6 +164,7 @@ static int s_charge_info_from(csta_apdu_t *a, const EvChargingInfo_t *in, csta_c
     }
 }
 
+//  Optional ChargingInfo from a peer: absent leaves ci->present false.
 static int s_charge_info_opt_from(csta_apdu_t *a, const EvChargingInfo_t *in,
                                csta_charging_info_t *ci)
 {
@@ -175,6 +181,7 @@ static int s_netcap_opt_to(const csta_network_capability_t *nc, EvNetworkCapabil
     return s_bits_opt_to(nc->events_provided, nc->has_events_provided, &(*out)->eventsProvided);
 }
 
+//  Optional NetworkCapability from a peer: absent leaves nc->present false.
 static int s_netcap_opt_from(const EvNetworkCapability_t *in, csta_network_capability_t *nc)
 {
     if (!in)
@@ -195,6 +202,7 @@ static int s_party_to(const csta_call_party_t *p, EvPrimaryOrSecondaryCall_t *ou
     return rc ? rc : s_conn_to(&p->connection_id, &out->connectionID);
 }
 
+//  The optional secondaryCall: absent when the party's device is ABSENT.
 static int s_party_opt_to(const csta_call_party_t *p, EvPrimaryOrSecondaryCall_t **out)
 {
     if (p->device_id.kind == CSTA_DEV_ABSENT)
@@ -203,6 +211,7 @@ static int s_party_opt_to(const csta_call_party_t *p, EvPrimaryOrSecondaryCall_t
     return s_party_to(p, *out);
 }
 
+//  A decoded PrimaryOrSecondaryCall.
 static int s_party_from(const EvPrimaryOrSecondaryCall_t *in, csta_call_party_t *p)
 {
     p->local_connection_state = (csta_lcs_t) in->localConnectionState;
@@ -210,6 +219,7 @@ static int s_party_from(const EvPrimaryOrSecondaryCall_t *in, csta_call_party_t 
     return rc ? rc : csta_map_conn_from(&in->connectionID, &p->connection_id);
 }
 
+//  The optional secondaryCall from a peer; absent: device ABSENT, state CSTA_LCS_ABSENT.
 static int s_party_opt_from(const EvPrimaryOrSecondaryCall_t *in, csta_call_party_t *p)
 {
     if (in)
@@ -218,6 +228,7 @@ static int s_party_opt_from(const EvPrimaryOrSecondaryCall_t *in, csta_call_part
     return 0;
 }
 
+//  otherDevs...CallList: SEQUENCE OF OtherCall, at most CSTA_EV_LIST_MAX items.
 static int s_party_list_opt_to(const csta_call_party_list_t *list, EvOtherCallList_t **out)
 {
     if (!list->present)
@@ -245,6 +256,7 @@ static int s_party_list_opt_to(const csta_call_party_list_t *list, EvOtherCallLi
     return 0;
 }
 
+//  The reverse; a longer list from a peer is refused with -EMSGSIZE, not cut.
 static int s_party_list_opt_from(const EvOtherCallList_t *in, csta_call_party_list_t *list)
 {
     if (!in)
@@ -286,6 +298,7 @@ static int s_longs_opt_to(bool has, size_t count, const long *values, EvIntegerL
     return 0;
 }
 
+//  The reverse; more than CSTA_EV_DURATIONS_MAX values is -EMSGSIZE.
 static int s_longs_opt_from(const EvIntegerList_t *in, bool *has, size_t *count, long *values)
 {
     if (!in)
@@ -299,7 +312,8 @@ static int s_longs_opt_from(const EvIntegerList_t *in, bool *has, size_t *count,
 }
 
 //  SEQUENCE OF DeviceID (DoNotDisturb callingDeviceList).
-static int s_devices_opt_to(bool has, size_t count, const csta_device_t *devs, EvDeviceList_t **out)
+static int s_devices_opt_to(bool has, size_t count, const csta_device_t *devs,
+                            EvDeviceList_t **out)
 {
     if (!has)
         return 0;
@@ -321,7 +335,9 @@ static int s_devices_opt_to(bool has, size_t count, const csta_device_t *devs, E
     return 0;
 }
 
-static int s_devices_opt_from(const EvDeviceList_t *in, bool *has, size_t *count, csta_device_t *devs)
+//  The reverse; more than CSTA_EV_LIST_MAX devices is -EMSGSIZE.
+static int s_devices_opt_from(const EvDeviceList_t *in, bool *has, size_t *count,
+                              csta_device_t *devs)
 {
     if (!in)
         return 0;
@@ -423,7 +439,8 @@ static int s_conn_list_to(const csta_conn_list_t *list, ConnectionList_t *out)
 #define S_FROM_PARTY_LIST_OPT(T, c, f) s_party_list_opt_from(m->f, &e->c)
 
 //  Lists held as has_c_list + c_count + c_list[].
-#define S_TO_LONGS_OPT(T, c, f) s_longs_opt_to(e->has_##c##_list, e->c##_count, e->c##_list, &m->f)
+#define S_TO_LONGS_OPT(T, c, f)                                                           \
+    s_longs_opt_to(e->has_##c##_list, e->c##_count, e->c##_list, &m->f)
 #define S_FROM_LONGS_OPT(T, c, f)                                                         \
     s_longs_opt_from(m->f, &e->has_##c##_list, &e->c##_count, e->c##_list)
 #define S_TO_DEVICES_OPT(T, c, f)                                                         \
@@ -1012,6 +1029,7 @@ S_DEFINE_CATEGORY(device_maintenance, DeviceMaintenanceEvents, S_DEVICE_MAINTENA
 
 //  --- The report --------------------------------------------------------------------------------
 
+//  CSTAEventReportArgument from a->event: the xref, then the event under its category.
 static int s_event_report_to(const csta_apdu_t *a, void **asn_out)
 {
     CSTAEventReportArgument_t *m;
@@ -1041,6 +1059,7 @@ static int s_event_report_to(const csta_apdu_t *a, void **asn_out)
     }
 }
 
+//  The reverse; an event ctim does not model leaves type CSTA_EV_NONE and returns 0.
 static int s_event_report_from(const void *asn, csta_apdu_t *a)
 {
     const CSTAEventReportArgument_t *m = asn;
@@ -1067,6 +1086,7 @@ static int s_event_report_from(const void *asn, csta_apdu_t *a)
     case ev:                                                                              \
         return name;
 
+//  The event's ECMA-269 name for logs (csta_event.h).
 const char *csta_event_name(csta_event_type_t type)
 {
     switch (type) {

@@ -108,7 +108,8 @@ static void s_netcap(csta_network_capability_t *nc, int *n)
     nc->present = true;
     nc->network_type = (*n)++ % 5;
     nc->has_events_provided = true;
-    nc->events_provided = (1u << 4) | (1u << 7) | (1u << 17);   //  delivered, established, transferred
+    //  delivered, established, transferred
+    nc->events_provided = (1u << 4) | (1u << 7) | (1u << 17);
 }
 
 static void s_party(csta_call_party_t *p, int *n)
@@ -242,7 +243,11 @@ static void s_check_party_list(const csta_call_party_list_t *w, const csta_call_
 #define CHECK_ENUM_OPT(f) CHECK_LONG_OPT(f)
 #define FILL_BITS(f) e->f = 0x1u | ((uint32_t) ((*n)++ & 1) << 1)
 #define CHECK_BITS(f) assert_int_equal(g->f, w->f)
-#define FILL_BITS_OPT(f) if (all) { e->has_##f = true; e->f = 0x1u | ((uint32_t) ((*n)++ & 1) << 1); }
+#define FILL_BITS_OPT(f)                                                                  \
+    if (all) {                                                                            \
+        e->has_##f = true;                                                                \
+        e->f = 0x1u | ((uint32_t) ((*n)++ & 1) << 1);                                     \
+    }
 #define CHECK_BITS_OPT(f) CHECK_LONG_OPT(f)
 #define FILL_TEXT(f) snprintf(e->f, sizeof e->f, "%d*#", (*n)++)
 #define CHECK_TEXT(f) assert_string_equal(g->f, w->f)
@@ -262,7 +267,11 @@ static void s_check_party_list(const csta_call_party_list_t *w, const csta_call_
     assert_int_equal(g->f##_description, w->f##_description)
 #define FILL_PARTY(f) s_party(&e->f, n)
 #define CHECK_PARTY(f) s_check_party(&w->f, &g->f)
-#define FILL_PARTY_OPT(f) if (all) s_party(&e->f, n); else e->f.local_connection_state = CSTA_LCS_ABSENT
+#define FILL_PARTY_OPT(f)                                                                 \
+    if (all)                                                                              \
+        s_party(&e->f, n);                                                                \
+    else                                                                                  \
+        e->f.local_connection_state = CSTA_LCS_ABSENT
 #define CHECK_PARTY_OPT(f) s_check_party(&w->f, &g->f)
 #define FILL_PARTY_LIST_OPT(f) if (all) s_party_list(&e->f, n)
 #define CHECK_PARTY_LIST_OPT(f) s_check_party_list(&w->f, &g->f)
@@ -976,7 +985,8 @@ int main(int argc, char **argv)
         {"round_trips_every_field", s_round_trips_every_field},
         {"round_trips_mandatory_fields_only", s_round_trips_mandatory_fields_only},
         {"fixture_decodes_and_reencodes_byte_for_byte", s_fixture_decodes_and_reencodes},
-        {"encodes_under_category_and_tag_of_its_type", s_encodes_under_category_and_tag_of_its_type},
+        {"encodes_under_category_and_tag_of_its_type",
+         s_encodes_under_category_and_tag_of_its_type},
     };
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(event_names_are_distinct_and_known),
