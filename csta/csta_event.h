@@ -69,7 +69,8 @@ typedef enum {
 #define CSTA_EV_CATEGORY(type) ((int)(type) / 100)
 #define CSTA_EV_TAG(type) ((int)(type) % 100)
 
-#define CSTA_EV_LIST_MAX 8          //  devices in a DND list, parties in a failure report
+#define CSTA_EV_LIST_MAX 8          //  devices in a DoNotDisturb callingDeviceList
+#define CSTA_EV_PARTIES_MAX 4       //  parties per list of a ServiceCompletionFailure
 #define CSTA_EV_DURATIONS_MAX 32    //  digit / pause durations of DigitsGenerated
 #define CSTA_EV_CHARGE_UNITS_MAX 4  //  numberOfChargeUnits items
 
@@ -126,7 +127,7 @@ typedef struct {
 typedef struct {
     bool present;
     size_t count;
-    csta_call_party_t item[CSTA_EV_LIST_MAX];
+    csta_call_party_t item[CSTA_EV_PARTIES_MAX];
 } csta_call_party_list_t;
 
 //  --- Call control events (category [0]) ---------------------------------------------------

@@ -228,12 +228,12 @@ static int s_party_opt_from(const EvPrimaryOrSecondaryCall_t *in, csta_call_part
     return 0;
 }
 
-//  otherDevs...CallList: SEQUENCE OF OtherCall, at most CSTA_EV_LIST_MAX items.
+//  otherDevs...CallList: SEQUENCE OF OtherCall, at most CSTA_EV_PARTIES_MAX items.
 static int s_party_list_opt_to(const csta_call_party_list_t *list, EvOtherCallList_t **out)
 {
     if (!list->present)
         return 0;
-    if (list->count > CSTA_EV_LIST_MAX)
+    if (list->count > CSTA_EV_PARTIES_MAX)
         return -EINVAL;
     CSTA_MAP_NEW(EvOtherCallList_t, out);
     for (size_t i = 0; i < list->count; i++) {
@@ -262,7 +262,7 @@ static int s_party_list_opt_from(const EvOtherCallList_t *in, csta_call_party_li
     if (!in)
         return 0;
     list->present = true;
-    if (in->list.count > CSTA_EV_LIST_MAX)
+    if (in->list.count > CSTA_EV_PARTIES_MAX)
         return -EMSGSIZE;
     for (int i = 0; i < in->list.count; i++) {
         const EvOtherCall_t *item = in->list.array[i];
