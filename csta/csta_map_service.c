@@ -1422,7 +1422,7 @@ static int s_charging_to(const csta_charging_info_t *ci, SvcChargingInfo_t **out
         return 0;
     CSTA_MAP_NEW(SvcChargingInfo_t, out);
     SvcChargingInfo_t *m = *out;
-    m->typeOfChargingInfo = ci->type_of_charging_info;
+    m->typeOfChargingInfo = (long) ci->type_of_charging_info;
     if (ci->is_currency) {
         SvcCurrencyUnits_t *cu = &m->numberUnits.choice.numberOfCurrencyUnits;
         m->numberUnits.present = SvcNumberUnits_PR_numberOfCurrencyUnits;
@@ -1438,8 +1438,8 @@ static int s_charging_to(const csta_charging_info_t *ci, SvcChargingInfo_t **out
             s_seq_add(&m->numberUnits.choice.numberOfChargeUnits.list, sizeof *u);
         if (!u)
             return -ENOMEM;
-        u->chargingUnits = ci->unit[i].charging_units;
-        int rc = csta_map_bytes_opt_to(&ci->unit[i].type_of_units, &u->typeOfUnits);
+        u->chargingUnits = ci->units[i].charging_units;
+        int rc = csta_map_bytes_opt_to(&ci->units[i].type_of_units, &u->typeOfUnits);
         if (rc)
             return rc;
     }
@@ -1453,14 +1453,14 @@ static int s_charging_from(csta_apdu_t *a, const SvcChargingInfo_t *m, csta_char
     memset(ci, 0, sizeof *ci);
     if (!m)
         return 0;
-    ci->type_of_charging_info = m->typeOfChargingInfo;
+    ci->type_of_charging_info = (csta_charge_type_t) m->typeOfChargingInfo;
     switch (m->numberUnits.present) {
     case SvcNumberUnits_PR_numberOfCurrencyUnits: {
         const SvcCurrencyUnits_t *cu = &m->numberUnits.choice.numberOfCurrencyUnits;
         ci->present = true;
         ci->is_currency = true;
         ci->currency_amount = cu->currencyAmount;
-        ci->currency_multiplier = cu->currencyMultiplier;
+        ci->currency_multiplier = (csta_currency_multiplier_t) cu->currencyMultiplier;
         return csta_map_bytes_from(a, &cu->currencyType, &ci->currency_type);
     }
     case SvcNumberUnits_PR_numberOfChargeUnits: {
@@ -1470,9 +1470,9 @@ static int s_charging_from(csta_apdu_t *a, const SvcChargingInfo_t *m, csta_char
         if (l->list.count > CSTA_CHARGE_UNITS_MAX)
             return -EMSGSIZE;
         for (int i = 0; i < l->list.count; i++) {
-            ci->unit[i].charging_units = l->list.array[i]->chargingUnits;
+            ci->units[i].charging_units = l->list.array[i]->chargingUnits;
             int rc = csta_map_bytes_opt_from(a, l->list.array[i]->typeOfUnits,
-                                             &ci->unit[i].type_of_units);
+                                             &ci->units[i].type_of_units);
             if (rc)
                 return rc;
             ci->unit_count++;

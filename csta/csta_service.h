@@ -17,7 +17,6 @@
 #define CSTA_LIST_MAX 4096          //  longest list decoded from a peer (-EMSGSIZE beyond)
 #define CSTA_CDR_RECORDS_MAX 128    //  CDR records per report: numberOfRecordsSent (1..128)
 #define CSTA_COMPOUND_MAX 4         //  connection states in a compound call state
-#define CSTA_CHARGE_UNITS_MAX 4     //  charge unit entries in a ChargingInfo
 #define CSTA_DISPLAY_MAX 240        //  SetDisplay contentsOfDisplay, IA5String (SIZE(0..240))
 #define CSTA_MODEL_NAME_MAX 64      //  deviceModelName, IA5String (SIZE(0..64))
 
@@ -444,21 +443,6 @@ enum {
     CSTA_CDR_END_OF_DATA = 0, CSTA_CDR_ERROR_DETECTED = 1, CSTA_CDR_THRESHOLD_REACHED = 2,
     CSTA_CDR_STOP_OTHER = 3,
 };
-
-//  ChargingInfo: charge units or an amount of currency, subtotal or total.
-typedef struct {
-    bool present;
-    bool is_currency;                   //  numberOfCurrencyUnits [1] instead of [0]
-    size_t unit_count;
-    struct {
-        long charging_units;
-        csta_bytes_t type_of_units;     //  optional
-    } unit[CSTA_CHARGE_UNITS_MAX];
-    csta_bytes_t currency_type;         //  empty: the default currency
-    long currency_amount;
-    long currency_multiplier;           //  0 1/1000, 1 1/100, 2 1/10, 3 one, 4 ten, ...
-    long type_of_charging_info;         //  0 subTotal, 1 total
-} csta_charging_info_t;
 
 //  One CDRInformationItem.  mediaCallCharacteristics [1] is skipped on decode.
 typedef struct {

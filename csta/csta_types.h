@@ -104,6 +104,39 @@ bool csta_bits_test(const csta_bits_t *bits, unsigned bit);
 //  Set bit `bit`, growing the string to at least min_octets octets (unused bits 0).
 void csta_bits_set(csta_bits_t *bits, unsigned bit, unsigned min_octets);
 
+#define CSTA_CHARGE_UNITS_MAX 4     //  numberOfChargeUnits items kept
+
+//  ECMA-285 charge-info ChargingInfo: charge units or an amount of money, as a subtotal
+//  or the total (ConnectionCleared, Transferred, Charging).
+typedef enum {
+    CSTA_CHARGE_SUB_TOTAL = 0,
+    CSTA_CHARGE_TOTAL = 1,
+} csta_charge_type_t;
+
+typedef enum {
+    CSTA_CURRENCY_ONE_THOUSANDTH = 0,
+    CSTA_CURRENCY_ONE_HUNDREDTH = 1,
+    CSTA_CURRENCY_ONE_TENTH = 2,
+    CSTA_CURRENCY_ONE = 3,
+    CSTA_CURRENCY_TEN = 4,
+    CSTA_CURRENCY_HUNDRED = 5,
+    CSTA_CURRENCY_THOUSAND = 6,
+} csta_currency_multiplier_t;
+
+typedef struct {
+    bool present;
+    bool is_currency;                   //  numberOfCurrencyUnits [1], else numberOfChargeUnits [0]
+    size_t unit_count;                  //  numberOfChargeUnits
+    struct {
+        long charging_units;
+        csta_bytes_t type_of_units;     //  optional
+    } units[CSTA_CHARGE_UNITS_MAX];
+    csta_bytes_t currency_type;         //  numberOfCurrencyUnits; empty = default currency
+    long currency_amount;
+    csta_currency_multiplier_t currency_multiplier;
+    csta_charge_type_t type_of_charging_info;
+} csta_charging_info_t;
+
 //  ECMA-269 LocalConnectionState; CSTA_LCS_ABSENT when the field is left out.
 typedef enum {
     CSTA_LCS_ABSENT = -1,

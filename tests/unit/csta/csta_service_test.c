@@ -920,8 +920,8 @@ static void s_fill_cdrs(void)
     r0->connection_duration = 3300;
     r0->charging_info.present = true;
     r0->charging_info.unit_count = 1;
-    r0->charging_info.unit[0].charging_units = 12;
-    r0->charging_info.unit[0].type_of_units = s_text_bytes("unit");
+    r0->charging_info.units[0].charging_units = 12;
+    r0->charging_info.units[0].type_of_units = s_text_bytes("unit");
     r0->charging_info.type_of_charging_info = 1;   //  total
     r0->has_reason_for_term = true;
     r0->reason_for_term = CSTA_CDR_NORMAL_CLEARING;
@@ -992,8 +992,8 @@ static void s_cmp_charging(const csta_charging_info_t *want, const csta_charging
     assert_int_equal(want->type_of_charging_info, got->type_of_charging_info);
     assert_int_equal(want->unit_count, got->unit_count);
     for (size_t i = 0; i < want->unit_count; i++) {
-        assert_int_equal(want->unit[i].charging_units, got->unit[i].charging_units);
-        s_cmp_bytes(&want->unit[i].type_of_units, &got->unit[i].type_of_units);
+        assert_int_equal(want->units[i].charging_units, got->units[i].charging_units);
+        s_cmp_bytes(&want->units[i].type_of_units, &got->units[i].type_of_units);
     }
     if (want->is_currency) {
         s_cmp_bytes(&want->currency_type, &got->currency_type);
