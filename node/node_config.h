@@ -1,0 +1,119 @@
+//  node_config: ctimd's configuration — one YAML file, one table of every key with its type,
+//  range and default (node_config.c; defaults live only there), typed structs for the
+//  modules.  Errors name the file, the line and the key.
+#ifndef NODE_CONFIG_H
+#define NODE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "csta.h"
+
+#define NODE_NAME_MAX 64
+#define NODE_PATH_MAX 256
+#define NODE_PBX_MAX 8
+
+typedef enum { NODE_LOG_ERROR, NODE_LOG_WARNING, NODE_LOG_NOTICE, NODE_LOG_INFO, NODE_LOG_DEBUG } node_log_level_t;
+
+//  One PBX and the link to it (key `pbx:` list).
+typedef struct {
+    char name[NODE_NAME_MAX];           //  pbx[].name                   "main"
+    char host[NODE_PATH_MAX];           //  pbx[].host                   "127.0.0.1"
+    int port;                           //  pbx[].port                   33333
+    char flavour[16];                   //  pbx[].flavour  panasonic|raw|hipath
+    csta_framing_t framing;             //  (from flavour)
+    char user[CSTA_LOGIN_MAX + 1];      //  pbx[].user     login in the AARQ (hipath)
+    char password[CSTA_LOGIN_MAX + 1];  //  pbx[].password
+    int connect_timeout_ms;             //  pbx[].connect_timeout_ms     3000
+    int backoff_initial_ms;             //  pbx[].backoff_initial_ms     500
+    int backoff_max_ms;                 //  pbx[].backoff_max_ms         30000 (jitter +-20 %)
+    int silence_timeout_ms;             //  pbx[].silence_timeout_ms     120000: no APDU for this long = dead
+    int request_timeout_ms;             //  pbx[].request_timeout_ms     5000
+    int window;                         //  pbx[].window                 32 requests outstanding
+    int queue_max;                      //  pbx[].queue_max              4096 requests waiting for the window
+    int monitor_retry_ms;               //  pbx[].monitor_retry_ms       30000 retry failed MonitorStarts
+    int validate_calls_ms;              //  pbx[].validate_calls_ms      60000 snapshot monitored devices (0 off)
+} node_pbx_cfg_t;
+
+//  A device range a user may use: first..last as numbers ("101-199") or one number.
+typedef struct {
+    char first[CSTA_DIGITS_MAX + 1];
+    char last[CSTA_DIGITS_MAX + 1];
+} node_device_range_t;
+
+typedef struct {
+    char name[NODE_NAME_MAX];           //  users[].name
+    char password_hash[256];            //  users[].password_hash   (ctimd --hash-password)
+    node_device_range_t *devices;       //  users[].devices         list of "N" or "FIRST-LAST"; none = all
+    size_t device_count;
+} node_user_cfg_t;
+
+typedef struct {
+    char listen[NODE_NAME_MAX];         //  csta_server.listen             "0.0.0.0"
+    int tcp_port;                       //  csta_server.tcp_port           33333 (0 off)
+    int tls_port;                       //  csta_server.tls_port           33334 (0 off)
+    char tls_cert[NODE_PATH_MAX];       //  csta_server.tls_cert           (PEM; required when tls_port)
+    char tls_key[NODE_PATH_MAX];        //  csta_server.tls_key
+    bool tcp_login_required;            //  csta_server.tcp_login_required false (always on TLS)
+    int max_apps;                       //  csta_server.max_apps           1000
+    int app_queue_max_bytes;            //  csta_server.app_queue_max_bytes 4 MiB
+    int login_fail_delay_ms;            //  csta_server.login_fail_delay_ms 1000 (per failed attempt)
+} node_csta_server_cfg_t;
+
+typedef struct {
+    char listen[NODE_NAME_MAX];         //  http.listen                    "127.0.0.1"
+    int port;                           //  http.port                      9120 (0 off)
+} node_http_cfg_t;
+
+//  Number formatting rules (estos style): ordered regex search/replace, first match wins.
+typedef struct {
+    char match[256];                    //  POSIX extended regex
+    char replace[256];                  //  \1..\9 refer to groups
+} node_numrule_t;
+
+typedef struct {
+    char country_code[8];               //  numbers.location.country_code   "" (e.g. 49)
+    char area_code[16];                 //  numbers.location.area_code      ""
+    char local_prefix[16];              //  numbers.location.local_prefix   "" (PBX's outside-line digit, e.g. 0)
+    char international_prefix[8];       //  numbers.location.international_prefix "00"
+    char national_prefix[8];            //  numbers.location.national_prefix      "0"
+    node_numrule_t *incoming;           //  numbers.incoming
+    size_t incoming_count;
+    node_numrule_t *outgoing;           //  numbers.outgoing
+    size_t outgoing_count;
+    node_numrule_t *dialling;           //  numbers.dialling
+    size_t dialling_count;
+} node_numbers_cfg_t;
+
+typedef struct {
+    char number[CSTA_DIGITS_MAX + 1];
+    char name[CSTA_DIGITS_MAX + 1];
+} node_line_cfg_t;
+
+typedef struct {
+    char path[NODE_PATH_MAX];           //  the file it was read from
+    char node_id[NODE_NAME_MAX];        //  node.id                          hostname
+    node_log_level_t log_level;         //  node.log_level                   notice
+    node_pbx_cfg_t pbx[NODE_PBX_MAX];   //  pbx: list (at least one)
+    size_t pbx_count;
+    node_csta_server_cfg_t csta_server;
+    node_http_cfg_t http;
+    node_user_cfg_t *users;             //  users: list
+    size_t user_count;
+    node_numbers_cfg_t numbers;
+    node_line_cfg_t *lines;             //  lines: list of {number, name}, or lines_file
+    size_t line_count;
+    char lines_file[NODE_PATH_MAX];     //  lines_file: text file "number,name" per line
+} node_cfg_t;
+
+//  Load and validate `path` into *cfg (defaults first).  Returns 0, or -EINVAL after
+//  writing one line per problem ("FILE:LINE: KEY: what is wrong") into err.
+int node_config_load(node_cfg_t *cfg, const char *path, char *err, size_t err_cap);
+void node_config_free(node_cfg_t *cfg);
+//  Print the resolved configuration (every key, defaults included) as YAML.
+void node_config_print(const node_cfg_t *cfg, FILE *out);
+//  Keys that SIGHUP may change without a restart: users, numbers, lines, log level.
+//  Copies those from `fresh` into `live`; the others need a restart (logged by the caller).
+void node_config_apply_reloadable(node_cfg_t *live, node_cfg_t *fresh);
+
+#endif

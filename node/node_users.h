@@ -1,0 +1,43 @@
+//  node_users: application users — salted password hashes (PBKDF2-HMAC-SHA256, OpenSSL),
+//  login checks with a back-off after failures, and per-user device permissions (lists and
+//  ranges, like Cisco's "devices associated with the application user").
+#ifndef NODE_USERS_H
+#define NODE_USERS_H
+
+#include <stdbool.h>
+
+#include "csta.h"
+#include "node_config.h"
+
+typedef struct node_users node_users_t;
+
+//  Hash format: "pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64" (ITERATIONS >= 100000).
+//  Returns a new string (the caller frees it) or NULL.
+char *node_users_hash_password(const char *password);
+//  Constant-time check of password against hash; false for malformed hashes.
+bool node_users_verify_hash(const char *hash, const char *password);
+
+node_users_t *node_users_new(const node_user_cfg_t *users, size_t count);
+void node_users_destroy(node_users_t **self_p);
+
+typedef enum {
+    NODE_LOGIN_OK,
+    NODE_LOGIN_UNKNOWN_USER,        //  reported to the peer exactly like a wrong password
+    NODE_LOGIN_WRONG_PASSWORD,
+    NODE_LOGIN_THROTTLED,           //  too many failures from this address: try later
+} node_login_t;
+const char *node_login_str(node_login_t result);
+
+//  Check a login from `peer_addr` (an IP without port) at now_ms (monotonic).  After a
+//  failure, further attempts from the same address within the back-off are THROTTLED
+//  without checking the password; the back-off doubles per failure up to a minute.
+//  On OK, *user_index is the user's index.
+node_login_t node_users_login(node_users_t *self, const char *user, const char *password,
+                              const char *peer_addr, long long now_ms, int *user_index);
+
+//  Whether user `user_index` (-1: the anonymous user of an open TCP port: everything) may
+//  use the device.  Devices by deviceNumber are allowed only to users with no device list.
+bool node_users_may_use(const node_users_t *self, int user_index, const csta_device_t *device);
+const char *node_users_name(const node_users_t *self, int user_index);
+
+#endif
