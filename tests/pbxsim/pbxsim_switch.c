@@ -713,15 +713,20 @@ static void s_restart_ringing(pbx_switch_t *self, pbx_call_t *c, int p)
         s_start_timer(self, c, party, PBX_TIMER_NO_ANSWER, self->cfg.no_answer_ms);
 }
 
-//  Move every party of `from` except party `skip` to the end of `into`, which keeps its
-//  call id; `from` is freed (one CDR for the merged call).  Returns the index in `into`
-//  of the first moved party.
+//  Move every party of `from` except party `skip` (whose connection ends) to the end of
+//  `into`, which keeps its call id; `from` is freed (one CDR for the merged call).
+//  Returns the index in `into` of the first moved party.
 static int s_merge(pbx_switch_t *self, pbx_call_t *into, pbx_call_t *from, int skip)
 {
     int first = into->nparty;
     for (int i = 0; i < from->nparty; i++) {
-        if (i == skip)
+        if (i == skip) {
+            //  The transferring / conferencing device's connection in `from` ends here
+            //  (s_call_free below sees no parties): its busy count must go too.
+            s_cancel_timer(self, &from->party[i]);
+            s_set_state(self, &from->party[i], CSTA_LCS_NULL);
             continue;
+        }
         pbx_party_t moved = from->party[i];
         s_cancel_timer(self, &from->party[i]);
         if (into->nparty >= PBX_CALL_PARTIES_MAX)
