@@ -137,15 +137,14 @@ static bool s_counts_active(csta_lcs_t state)
 }
 
 //  Every state change goes through here so that device busy counts stay right.
+//  An external party counts on its trunk: a CO line carries one call at a time.
 static void s_set_state(pbx_switch_t *self, pbx_party_t *party, csta_lcs_t state)
 {
-    if (!party->external) {
-        pbx_device_t *dev = &self->devices[party->device];
-        dev->active -= s_counts_active(party->state);
-        dev->held -= party->state == CSTA_LCS_HOLD;
-        dev->active += s_counts_active(state);
-        dev->held += state == CSTA_LCS_HOLD;
-    }
+    pbx_device_t *dev = &self->devices[party->device];
+    dev->active -= s_counts_active(party->state);
+    dev->held -= party->state == CSTA_LCS_HOLD;
+    dev->active += s_counts_active(state);
+    dev->held += state == CSTA_LCS_HOLD;
     party->state = state;
 }
 
@@ -1290,16 +1289,19 @@ int pbx_switch_inbound(pbx_switch_t *self, const char *caller, const char *name,
     return id;
 }
 
-//  The call and party of `number` in the given state (any call), or -ENOENT.
-static int s_find_device_party(pbx_switch_t *self, int device, csta_lcs_t state,
-                               pbx_call_t **c_out, int *p_out)
+//  The call and party of a device in the given state (any call), or -ENOENT.  For a
+//  trunk that is the external party on it (the far end), which `number` names too when
+//  it is not a device: an outside number in a call.
+static int s_find_device_party(pbx_switch_t *self, int device, const char *number,
+                               csta_lcs_t state, pbx_call_t **c_out, int *p_out)
 {
     for (int slot = 0; slot < self->cfg.max_calls; slot++) {
         pbx_call_t *c = &self->calls[slot];
         if (!c->used)
             continue;
         for (int p = 0; p < c->nparty; p++)
-            if (!c->party[p].external && c->party[p].device == device &&
+            if ((device >= 0 ? c->party[p].device == device
+                             : c->party[p].external && strcmp(c->party[p].number, number) == 0) &&
                 c->party[p].state == state) {
                 *c_out = c;
                 *p_out = p;
@@ -1314,7 +1316,7 @@ int pbx_switch_answer(pbx_switch_t *self, const char *number)
     int device = pbx_switch_find_number(self, number);
     pbx_call_t *c;
     int p;
-    if (device < 0 || s_find_device_party(self, device, CSTA_LCS_ALERTING, &c, &p))
+    if (s_find_device_party(self, device, number, CSTA_LCS_ALERTING, &c, &p))
         return -ENOENT;
     s_connect(self, c, p, CSTA_CAUSE_NEW_CALL);
     return c->id;
@@ -1325,13 +1327,11 @@ int pbx_switch_hangup(pbx_switch_t *self, const char *number)
     int device = pbx_switch_find_number(self, number);
     pbx_call_t *c;
     int p;
-    if (device < 0)
-        return -ENOENT;
     //  Hanging up ends the active call, or the one still being set up.
     const csta_lcs_t order[] = {CSTA_LCS_CONNECTED, CSTA_LCS_INITIATED, CSTA_LCS_FAIL,
                                 CSTA_LCS_QUEUED};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (s_find_device_party(self, device, order[i], &c, &p) == 0) {
+        if (s_find_device_party(self, device, number, order[i], &c, &p) == 0) {
             int id = c->id;
             s_clear_party(self, c, p, CSTA_CAUSE_NORMAL_CLEARING);
             return id;
@@ -1344,7 +1344,8 @@ int pbx_switch_hold(pbx_switch_t *self, const char *number)
     int device = pbx_switch_find_number(self, number);
     pbx_call_t *c;
     int p;
-    if (device < 0 || s_find_device_party(self, device, CSTA_LCS_CONNECTED, &c, &p))
+    if (device < 0 || self->devices[device].cfg.type != PBX_DEV_EXTENSION ||
+        s_find_device_party(self, device, number, CSTA_LCS_CONNECTED, &c, &p))
         return -ENOENT;
     s_hold(self, c, p, CSTA_CAUSE_KEY_OPERATION);
     return c->id;
