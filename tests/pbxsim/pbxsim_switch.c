@@ -449,8 +449,10 @@ static void s_connect(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
     pbx_party_t *party = &c->party[p];
     s_cancel_timer(self, party);
     s_set_state(self, party, CSTA_LCS_CONNECTED);
-    if (!c->answered_ms)
+    if (!c->answered_ms) {
         c->answered_ms = self->timers.now_ms(self->timers.ctx);
+        c->answered_wall = self->timers.wall_s(self->timers.ctx);
+    }
     c->cdr_answered = true;
     pbx_ev_established(self, c, p, cause);
 }

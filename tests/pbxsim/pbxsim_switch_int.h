@@ -31,7 +31,7 @@ typedef struct {
     char called_number[PBX_NUMBER_MAX];     //  the number dialled
     int last_redirection;           //  device index of the last redirecting device, -1
     long long started_ms, answered_ms;
-    long long started_wall;
+    long long started_wall, answered_wall;      //  wall clock seconds (CDR times)
     int charged_device;             //  for the CDR: the originating extension, or -1
     bool cdr_answered;
 } pbx_call_t;
