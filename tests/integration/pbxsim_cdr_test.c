@@ -154,6 +154,50 @@ static void unanswered_call_is_recorded_as_an_unsuccessful_attempt(void **state)
     wait_stat(f, "cdr_acked", 1);
 }
 
+static int setup_slow_far_end(void **state)
+{
+    const char *args[] = {"--remote-answer-ms", "1200", NULL};
+    *state = fixture_start(args);
+    return 0;
+}
+
+//  The far end answers 1.2 s after the call is placed: the record's connection starts
+//  then (at least one wall-clock second after the call was placed), not when placed.
+static void outside_call_record_starts_when_the_far_end_answers(void **state)
+{
+    fixture_t *f = *state;
+    csta_xref_t xref = start_cdr(f->app);
+    csta_xref_t xa = monitor(f->app, "101");
+    long long wall_placed = (long long) time(NULL);
+    csta_conn_t ca = make_call(f->app, "101", "0301234567");
+    const csta_event_type_t setup_events[] = {CSTA_EV_SERVICE_INITIATED, CSTA_EV_ORIGINATED,
+                                              CSTA_EV_NETWORK_REACHED, CSTA_EV_DELIVERED,
+                                              CSTA_EV_ESTABLISHED};
+    csta_apdu_t ev;
+    for (size_t i = 0; i < sizeof setup_events / sizeof setup_events[0]; i++) {
+        expect_event(f->app, &xa, setup_events[i], &ev);
+        csta_apdu_clear(&ev);
+    }
+    long long wall_answered = (long long) time(NULL);
+    conn_request_ok(f->app, CSTA_OP_CLEAR_CONNECTION, &ca);
+    expect_event(f->app, &xa, CSTA_EV_CONNECTION_CLEARED, &ev);
+    csta_apdu_clear(&ev);
+
+    csta_apdu_t report;
+    const csta_cdr_record_t *rec = expect_cdr(f->app, &xref, &report);
+    assert_device(&rec->calling_device, "101");
+    assert_device(&rec->called_device, "0301234567");
+    assert_device(&rec->charged_device, "101");
+    long long start = s_epoch(rec->connection_start);
+    if (start < wall_placed + 1 || start > wall_answered)
+        fail_msg("connection start %lld: placed at %lld, answered by %lld", start, wall_placed,
+                 wall_answered);
+    assert_true(rec->connection_duration < 10 * (wall_answered + 2 - wall_placed));
+    assert_int_equal(rec->reason_for_term, CSTA_CDR_NORMAL_CLEARING);
+    csta_apdu_clear(&report);
+    wait_stat(f, "cdr_acked", 1);
+}
+
 static void only_one_application_owns_cdr_until_it_stops(void **state)
 {
     fixture_t *f = *state;
@@ -209,6 +253,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(unanswered_call_is_recorded_as_an_unsuccessful_attempt,
                                         setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(outside_call_record_starts_when_the_far_end_answers,
+                                        setup_slow_far_end, fixture_teardown),
         cmocka_unit_test_setup_teardown(only_one_application_owns_cdr_until_it_stops, setup,
                                         fixture_teardown),
     };
