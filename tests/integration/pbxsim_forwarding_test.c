@@ -278,6 +278,66 @@ static void internal_and_external_forwarding_tell_callers_apart(void **state)
     expect_quiet(f->app);
 }
 
+static void get_forwarding_lists_every_active_type(void **state)
+{
+    fixture_t *f = *state;
+    set_forwarding(f, NULL, "102", CSTA_FWD_BUSY_EXT, "0301234567");   //  outside is valid
+    set_forwarding(f, NULL, "102", CSTA_FWD_NO_ANS, "103");
+    set_forwarding(f, NULL, "102", CSTA_FWD_DND, "104");
+    set_forwarding(f, NULL, "102", CSTA_FWD_NO_ANS, NULL);
+    csta_apdu_t req, res;
+    csta_apdu_init(&req, CSTA_APDU_INVOKE);
+    req.opcode = CSTA_OP_GET_FORWARDING;
+    csta_device_set(&req.svc.get_forwarding.device, "102");
+    request_ok(f->app, &req, &res);
+    const csta_forward_list_t *list = &res.svc.get_forwarding_res.forwarding_list;
+    assert_int_equal(list->count, 2);
+    const long types[] = {CSTA_FWD_BUSY_EXT, CSTA_FWD_DND};
+    const char *dns[] = {"0301234567", "104"};
+    for (int i = 0; i < 2; i++) {
+        assert_true(list->item[i].has_forwarding_type);
+        assert_int_equal(list->item[i].forwarding_type, types[i]);
+        assert_true(list->item[i].forward_status);
+        assert_device(&list->item[i].forward_dn, dns[i]);
+    }
+    csta_apdu_clear(&res);
+    //  Another device has nothing set.
+    csta_device_set(&req.svc.get_forwarding.device, "103");
+    request_ok(f->app, &req, &res);
+    assert_int_equal(res.svc.get_forwarding_res.forwarding_list.count, 0);
+    csta_apdu_clear(&res);
+}
+
+static void deflect_call_sends_a_ringing_call_elsewhere(void **state)
+{
+    fixture_t *f = *state;
+    csta_xref_t xa = monitor(f->app, "101");
+    csta_xref_t xb = monitor(f->app, "102");
+    csta_xref_t xc = monitor(f->app, "103");
+    csta_conn_t ca = make_call(f->app, "101", "102");
+    expect_originated(f, &xa);
+    csta_apdu_t req, res, ev;
+    expect_event(f->app, &xa, CSTA_EV_DELIVERED, &ev);
+    csta_apdu_clear(&ev);
+    expect_event(f->app, &xb, CSTA_EV_DELIVERED, &ev);
+    csta_apdu_clear(&ev);
+
+    csta_apdu_init(&req, CSTA_APDU_INVOKE);
+    req.opcode = CSTA_OP_DEFLECT_CALL;
+    req.call.deflect_call.call_to_be_diverted = conn_at(&ca, "102");
+    csta_device_set(&req.call.deflect_call.new_destination, "103");
+    req.call.deflect_call.reason = CSTA_CAUSE_ABSENT;
+    request_ok(f->app, &req, &res);
+    csta_apdu_clear(&res);
+    expect_diversion(f, &ca, "101", "102", "103", CSTA_CAUSE_REDIRECTED, &xa, &xb, &xc);
+    expect_quiet(f->app);
+    assert_call_parties(f->app, &ca, 2, "101", CSTA_LCS_CONNECTED, "103", CSTA_LCS_ALERTING);
+
+    //  Only a ringing call can be deflected.
+    req.call.deflect_call.call_to_be_diverted = ca;
+    request_fails(f->app, &req, CSTA_ERR_STATE, CSTA_STERR_INVALID_CONNECTION_STATE);
+}
+
 static void forwarding_to_an_invalid_destination_is_refused(void **state)
 {
     fixture_t *f = *state;
@@ -367,6 +427,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_answer_forwarding_diverts_after_the_ringing_time, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(internal_and_external_forwarding_tell_callers_apart, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(get_forwarding_lists_every_active_type, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(deflect_call_sends_a_ringing_call_elsewhere, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(forwarding_to_an_invalid_destination_is_refused, setup,
                                         fixture_teardown),
