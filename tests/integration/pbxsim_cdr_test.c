@@ -35,8 +35,7 @@ static csta_apdu_t stop_cdr_request(const csta_xref_t *xref)
     csta_apdu_t req;
     csta_apdu_init(&req, CSTA_APDU_INVOKE);
     req.opcode = CSTA_OP_STOP_CDR;
-    req.svc.stop_call_detail_records_transmission.cdr_xref =
-        (csta_bytes_t){xref->bytes, xref->len};
+    req.svc.stop_call_detail_records_transmission.cdr_xref = (csta_bytes_t){xref->bytes, xref->len};
     return req;
 }
 
@@ -74,7 +73,7 @@ static long long s_epoch(const char *text)
     const char *end = strptime(text, "%Y%m%d%H%M%S", &tm);
     if (!end || (*end && strcmp(end, "Z") != 0))
         fail_msg("'%s' is not a GeneralizedTime in UTC", text);
-    return (long long) timegm(&tm);
+    return (long long)timegm(&tm);
 }
 
 //  pbxsim's counter reaches `want` within the deadline (the acknowledgement travels
@@ -93,7 +92,7 @@ static void finished_call_brings_a_record_that_is_acknowledged(void **state)
 {
     fixture_t *f = *state;
     csta_xref_t xref = start_cdr(f->app);
-    long long wall_before = (long long) time(NULL);
+    long long wall_before = (long long)time(NULL);
 
     csta_conn_t ca = make_call(f->app, "101", "102");
     csta_conn_t cb = conn_at(&ca, "102");
@@ -105,7 +104,7 @@ static void finished_call_brings_a_record_that_is_acknowledged(void **state)
     long long clear_sent = test_now_ms();
     conn_request_ok(f->app, CSTA_OP_CLEAR_CONNECTION, &ca);
     long long clear_done = test_now_ms();
-    long long wall_after = (long long) time(NULL);
+    long long wall_after = (long long)time(NULL);
 
     csta_apdu_t report;
     const csta_cdr_record_t *rec = expect_cdr(f->app, &xref, &report);
@@ -115,8 +114,8 @@ static void finished_call_brings_a_record_that_is_acknowledged(void **state)
     assert_device(&rec->called_device, "102");
     assert_device(&rec->charged_device, "101");
     assert_conn(&rec->recorded_call, &(csta_conn_t){.present = true,
-                                                   .call_id_len = 2,
-                                                   .call_id = {ca.call_id[0], ca.call_id[1]}});
+                                                    .call_id_len = 2,
+                                                    .call_id = {ca.call_id[0], ca.call_id[1]}});
     //  Times: answer to clearing, in 0.1 s as a Panasonic counts.
     assert_true(rec->has_connection_duration);
     long tenths = rec->connection_duration;
@@ -168,7 +167,7 @@ static void outside_call_record_starts_when_the_far_end_answers(void **state)
     fixture_t *f = *state;
     csta_xref_t xref = start_cdr(f->app);
     csta_xref_t xa = monitor(f->app, "101");
-    long long wall_placed = (long long) time(NULL);
+    long long wall_placed = (long long)time(NULL);
     csta_conn_t ca = make_call(f->app, "101", "0301234567");
     const csta_event_type_t setup_events[] = {CSTA_EV_SERVICE_INITIATED, CSTA_EV_ORIGINATED,
                                               CSTA_EV_NETWORK_REACHED, CSTA_EV_DELIVERED,
@@ -178,7 +177,7 @@ static void outside_call_record_starts_when_the_far_end_answers(void **state)
         expect_event(f->app, &xa, setup_events[i], &ev);
         csta_apdu_clear(&ev);
     }
-    long long wall_answered = (long long) time(NULL);
+    long long wall_answered = (long long)time(NULL);
     conn_request_ok(f->app, CSTA_OP_CLEAR_CONNECTION, &ca);
     expect_event(f->app, &xa, CSTA_EV_CONNECTION_CLEARED, &ev);
     csta_apdu_clear(&ev);

@@ -89,8 +89,8 @@ static void conference_call_joins_the_held_and_the_active_call(void **state)
         csta_apdu_clear(&ev);
     }
     expect_quiet(f->app);
-    assert_call_parties(f->app, &ca, 3, "101", CSTA_LCS_CONNECTED, "102", CSTA_LCS_CONNECTED,
-                        "103", CSTA_LCS_CONNECTED);
+    assert_call_parties(f->app, &ca, 3, "101", CSTA_LCS_CONNECTED, "102", CSTA_LCS_CONNECTED, "103",
+                        CSTA_LCS_CONNECTED);
     assert_int_equal(stat_of(f, "calls_active"), 1);
 
     //  102 leaves; the other two stay in the call.
@@ -143,8 +143,8 @@ static void single_step_conference_adds_a_device_without_ringing(void **state)
         csta_apdu_clear(&ev);
     }
     expect_quiet(f->app);
-    assert_call_parties(f->app, &ca, 3, "101", CSTA_LCS_CONNECTED, "102", CSTA_LCS_CONNECTED,
-                        "103", CSTA_LCS_CONNECTED);
+    assert_call_parties(f->app, &ca, 3, "101", CSTA_LCS_CONNECTED, "102", CSTA_LCS_CONNECTED, "103",
+                        CSTA_LCS_CONNECTED);
 }
 
 static void single_step_conference_of_a_busy_device_is_refused(void **state)

@@ -17,7 +17,7 @@ static void outside_call_reaches_the_network_and_is_answered_by_the_far_end(void
 {
     fixture_t *f = *state;
     csta_xref_t xa = monitor(f->app, "101");
-    csta_xref_t xt = monitor(f->app, "801");    //  the first CO line
+    csta_xref_t xt = monitor(f->app, "801"); //  the first CO line
     long long placed_ms = test_now_ms();
     csta_conn_t ca = make_call(f->app, "101", "0301234567");
     csta_conn_t ct = conn_at(&ca, "801");
@@ -157,8 +157,8 @@ static void every_trunk_taken_fails_the_caller_with_trunks_busy(void **state)
     csta_apdu_clear(&ev);
     expect_quiet(f->app);
     //  No trunk for an inbound call either.
-    assert_int_not_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply,
-                                         "call-in 0301234567 104"), 0);
+    assert_int_not_equal(
+        test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "call-in 0301234567 104"), 0);
     assert_non_null(strstr(f->reply, "busy"));
 }
 

@@ -78,7 +78,7 @@ static csta_conn_t expect_diversion(fixture_t *f, const csta_conn_t *conn, const
     assert_conn(&d->connection, &ct);
     assert_device(&d->alerting, to);
     assert_device(&d->calling, calling);
-    assert_device(&d->called, from);                //  the number the caller dialled
+    assert_device(&d->called, from); //  the number the caller dialled
     assert_device(&d->last_redirection, from);
     assert_int_equal(d->local_state, CSTA_LCS_ALERTING);
     assert_int_equal(d->cause, cause);
@@ -119,8 +119,8 @@ static void immediate_forwarding_diverts_before_ringing_and_can_be_cancelled(voi
 
     csta_conn_t ca = make_call(f->app, "101", "102");
     expect_originated(f, &xa);
-    csta_conn_t cc = expect_diversion(f, &ca, "101", "102", "103", CSTA_CAUSE_CALL_FORWARD_IMMEDIATE,
-                                      &xa, &xb, &xc);
+    csta_conn_t cc = expect_diversion(f, &ca, "101", "102", "103",
+                                      CSTA_CAUSE_CALL_FORWARD_IMMEDIATE, &xa, &xb, &xc);
     expect_quiet(f->app);
     assert_call_parties(f->app, &ca, 2, "101", CSTA_LCS_CONNECTED, "103", CSTA_LCS_ALERTING);
     conn_request_ok(f->app, CSTA_OP_CLEAR_CONNECTION, &ca);
@@ -174,7 +174,7 @@ static void busy_forwarding_applies_only_while_the_device_is_busy(void **state)
     expect_event(f->app, &xb, CSTA_EV_CALL_CLEARED, &ev);
     csta_apdu_clear(&ev);
 
-    call_established(f->app, "102", &xb, "104", NULL);     //  102 is busy now
+    call_established(f->app, "102", &xb, "104", NULL); //  102 is busy now
     ca = make_call(f->app, "101", "102");
     expect_originated(f, &xa);
     expect_diversion(f, &ca, "101", "102", "103", CSTA_CAUSE_CALL_FORWARD_BUSY, &xa, &xb, &xc);
@@ -201,11 +201,11 @@ static void no_answer_forwarding_diverts_after_the_ringing_time(void **state)
     csta_apdu_clear(&ev);
     //  102 rings unanswered; the Diverted comes when --no-answer-ms has passed (the
     //  wait is expect_event's deadline, not a sleep).
-    expect_diversion(f, &ca, "101", "102", "103", CSTA_CAUSE_CALL_FORWARD_NO_ANSWER, &xa, &xb,
-                     &xc);
+    expect_diversion(f, &ca, "101", "102", "103", CSTA_CAUSE_CALL_FORWARD_NO_ANSWER, &xa, &xb, &xc);
     long long waited_ms = test_now_ms() - placed_ms;
     if (waited_ms < NO_ANSWER_MS)
-        fail_msg("diverted after %lld ms, before the %d ms no-answer time", waited_ms, NO_ANSWER_MS);
+        fail_msg("diverted after %lld ms, before the %d ms no-answer time", waited_ms,
+                 NO_ANSWER_MS);
     expect_quiet(f->app);
     assert_call_parties(f->app, &ca, 2, "101", CSTA_LCS_CONNECTED, "103", CSTA_LCS_ALERTING);
 }
@@ -281,7 +281,7 @@ static void internal_and_external_forwarding_tell_callers_apart(void **state)
 static void get_forwarding_lists_every_active_type(void **state)
 {
     fixture_t *f = *state;
-    set_forwarding(f, NULL, "102", CSTA_FWD_BUSY_EXT, "0301234567");   //  outside is valid
+    set_forwarding(f, NULL, "102", CSTA_FWD_BUSY_EXT, "0301234567"); //  outside is valid
     set_forwarding(f, NULL, "102", CSTA_FWD_NO_ANS, "103");
     set_forwarding(f, NULL, "102", CSTA_FWD_DND, "104");
     set_forwarding(f, NULL, "102", CSTA_FWD_NO_ANS, NULL);
@@ -342,7 +342,7 @@ static void forwarding_to_an_invalid_destination_is_refused(void **state)
 {
     fixture_t *f = *state;
     csta_xref_t xb = monitor(f->app, "102");
-    const char *bad[] = {"999", "102"};     //  no such number; the device itself
+    const char *bad[] = {"999", "102"}; //  no such number; the device itself
     for (int i = 0; i < 2; i++) {
         csta_apdu_t req;
         csta_apdu_init(&req, CSTA_APDU_INVOKE);
@@ -354,7 +354,7 @@ static void forwarding_to_an_invalid_destination_is_refused(void **state)
         csta_device_set(&req.svc.set_forwarding.forward_dn, bad[i]);
         request_fails(f->app, &req, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_FORWARDING_DESTINATION);
     }
-    expect_quiet(f->app);       //  no Forwarding event
+    expect_quiet(f->app); //  no Forwarding event
     csta_apdu_t req, res;
     csta_apdu_init(&req, CSTA_APDU_INVOKE);
     req.opcode = CSTA_OP_GET_FORWARDING;
@@ -362,7 +362,7 @@ static void forwarding_to_an_invalid_destination_is_refused(void **state)
     request_ok(f->app, &req, &res);
     assert_int_equal(res.svc.get_forwarding_res.forwarding_list.count, 0);
     csta_apdu_clear(&res);
-    (void) xb;      //  its monitor is there to prove that no Forwarding event came
+    (void)xb; //  its monitor is there to prove that no Forwarding event came
 }
 
 static void do_not_disturb_fails_callers_until_switched_off(void **state)
@@ -400,7 +400,7 @@ static void do_not_disturb_fails_callers_until_switched_off(void **state)
             assert_int_equal(ev.event.failed.local_state, CSTA_LCS_FAIL);
             assert_int_equal(ev.event.failed.cause, CSTA_CAUSE_DO_NOT_DISTURB);
             csta_apdu_clear(&ev);
-            expect_quiet(f->app);       //  102 is not disturbed
+            expect_quiet(f->app); //  102 is not disturbed
             conn_request_ok(f->app, CSTA_OP_CLEAR_CONNECTION, &ca);
             expect_event(f->app, &xa, CSTA_EV_CONNECTION_CLEARED, &ev);
             csta_apdu_clear(&ev);

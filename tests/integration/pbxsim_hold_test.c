@@ -141,7 +141,7 @@ static void calling_a_busy_device_fails_with_cause_busy_at_the_caller(void **sta
     assert_device(&e->calling, "103");
     assert_device(&e->called, "101");
     assert_int_equal(e->last_redirection.kind, CSTA_DEV_NOT_REQUIRED);
-    assert_int_equal(e->local_state, CSTA_LCS_FAIL);       //  103 hears busy tone
+    assert_int_equal(e->local_state, CSTA_LCS_FAIL); //  103 hears busy tone
     assert_int_equal(e->cause, CSTA_CAUSE_BUSY);
     csta_apdu_clear(&ev);
     //  The busy call is not disturbed: 101 and 102 hear nothing of it.
@@ -172,8 +172,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(hold_key_on_the_phone_reports_key_operation, setup,
                                         fixture_teardown),
-        cmocka_unit_test_setup_teardown(retrieving_a_call_that_is_not_held_fails_no_held_call, setup,
-                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(retrieving_a_call_that_is_not_held_fails_no_held_call,
+                                        setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(holding_an_unknown_connection_fails_invalid_connection_id,
                                         setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(retrieving_while_another_call_is_connected_fails, setup,

@@ -102,7 +102,8 @@ static void a_filter_bit_suppresses_its_event_and_change_monitor_filter_moves_it
     req.svc.change_monitor_filter.xref = xb;
     req.svc.change_monitor_filter.filter.call_control = 1u << S_BIT_ESTABLISHED;
     request_ok(f->app, &req, &res);
-    assert_int_equal(res.svc.change_monitor_filter_res.filter.call_control, 1u << S_BIT_ESTABLISHED);
+    assert_int_equal(res.svc.change_monitor_filter_res.filter.call_control,
+                     1u << S_BIT_ESTABLISHED);
     csta_apdu_clear(&res);
     ca = call_seen_through(f, &xa, &xb, true, false);
     hang_up(f, &ca, &xa, &xb);
@@ -125,7 +126,7 @@ static void a_logical_device_filter_suppresses_forwarding_events(void **state)
     csta_monitor_filter_t filter = {.present = true,
                                     .logical_device_feature = 1u << S_BIT_FORWARDING};
     csta_xref_t xb = monitor_filtered(f->app, "102", &filter);
-    csta_xref_t xb2 = monitor(f->app, "102");      //  a second, unfiltered monitor
+    csta_xref_t xb2 = monitor(f->app, "102"); //  a second, unfiltered monitor
     csta_apdu_t req, res, ev;
     csta_apdu_init(&req, CSTA_APDU_INVOKE);
     req.opcode = CSTA_OP_SET_FORWARDING;
@@ -139,7 +140,7 @@ static void a_logical_device_filter_suppresses_forwarding_events(void **state)
     expect_event(f->app, &xb2, CSTA_EV_FORWARDING, &ev);
     csta_apdu_clear(&ev);
     expect_quiet(f->app);
-    (void) xb;
+    (void)xb;
 }
 
 static void monitor_stop_ends_the_events(void **state)

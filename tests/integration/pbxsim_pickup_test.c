@@ -4,19 +4,18 @@
 //  its first idle member.
 #include "pbxsim_steps.h"
 
-static const char s_devices[] =
-    "extensions:\n"
-    "  - range: 101-110\n"
-    "trunks: 2\n"
-    "groups:\n"
-    "  - number: \"600\"\n"
-    "    name: Sales\n"
-    "    type: hunt\n"
-    "    members: [\"101\", \"102\", \"103\"]\n"
-    "  - number: \"700\"\n"
-    "    name: Back office\n"
-    "    type: pickup\n"
-    "    members: [\"104\", \"105\", \"106\"]\n";
+static const char s_devices[] = "extensions:\n"
+                                "  - range: 101-110\n"
+                                "trunks: 2\n"
+                                "groups:\n"
+                                "  - number: \"600\"\n"
+                                "    name: Sales\n"
+                                "    type: hunt\n"
+                                "    members: [\"101\", \"102\", \"103\"]\n"
+                                "  - number: \"700\"\n"
+                                "    name: Back office\n"
+                                "    type: pickup\n"
+                                "    members: [\"104\", \"105\", \"106\"]\n";
 
 static int setup(void **state)
 {
@@ -26,7 +25,7 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
     int rc = test_pbxsim_start(&f->sim, args);
-    unlink(path);       //  read before pbxsim said ready
+    unlink(path); //  read before pbxsim said ready
     assert_int_equal(rc, 0);
     csta_client_cfg_t cfg = {.port = f->sim.port};
     f->app = csta_client_new(&cfg);
@@ -146,7 +145,7 @@ static void group_pickup_does_not_reach_outside_the_group(void **state)
     fixture_t *f = *state;
     csta_xref_t x7 = monitor(f->app, "107");
     csta_xref_t x8 = monitor(f->app, "108");
-    csta_conn_t conn = ring(f, "107", &x7, "108", &x8);     //  108 is in no pickup group
+    csta_conn_t conn = ring(f, "107", &x7, "108", &x8); //  108 is in no pickup group
 
     csta_apdu_t req;
     csta_apdu_init(&req, CSTA_APDU_INVOKE);
@@ -193,7 +192,7 @@ static void hunt_group_rings_its_first_idle_member(void **state)
     fixture_t *f = *state;
     csta_xref_t xm[3] = {monitor(f->app, "101"), monitor(f->app, "102"), monitor(f->app, "103")};
     expect_hunted(f, "104", "101", &xm[0]);
-    expect_hunted(f, "105", "102", &xm[1]);     //  101 talks now
+    expect_hunted(f, "105", "102", &xm[1]); //  101 talks now
     expect_hunted(f, "106", "103", &xm[2]);
 
     //  Every member busy: the caller hears busy.

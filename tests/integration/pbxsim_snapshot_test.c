@@ -3,21 +3,20 @@
 //  SwitchingFunctionDevices that follow it).
 #include "pbxsim_steps.h"
 
-static const char s_devices[] =
-    "extensions:\n"
-    "  - range: 101-104\n"
-    "  - number: \"200\"\n"
-    "    name: Reception\n"
-    "trunks: 2\n"
-    "groups:\n"
-    "  - number: \"600\"\n"
-    "    name: Sales\n"
-    "    type: hunt\n"
-    "    members: [\"101\", \"102\"]\n"
-    "  - number: \"700\"\n"
-    "    name: Back office\n"
-    "    type: pickup\n"
-    "    members: [\"103\", \"104\"]\n";
+static const char s_devices[] = "extensions:\n"
+                                "  - range: 101-104\n"
+                                "  - number: \"200\"\n"
+                                "    name: Reception\n"
+                                "trunks: 2\n"
+                                "groups:\n"
+                                "  - number: \"600\"\n"
+                                "    name: Sales\n"
+                                "    type: hunt\n"
+                                "    members: [\"101\", \"102\"]\n"
+                                "  - number: \"700\"\n"
+                                "    name: Back office\n"
+                                "    type: pickup\n"
+                                "    members: [\"103\", \"104\"]\n";
 
 static int setup(void **state)
 {

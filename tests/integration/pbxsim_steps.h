@@ -66,9 +66,15 @@ static inline void conn_request_ok(csta_client_t *app, int opcode, const csta_co
     csta_apdu_init(&req, CSTA_APDU_INVOKE);
     req.opcode = opcode;
     switch (opcode) {
-    case CSTA_OP_HOLD_CALL: req.call.hold_call.call_to_be_held = *conn; break;
-    case CSTA_OP_RETRIEVE_CALL: req.call.retrieve_call.call_to_be_retrieved = *conn; break;
-    case CSTA_OP_ANSWER_CALL: req.call.answer_call.call_to_be_answered = *conn; break;
+    case CSTA_OP_HOLD_CALL:
+        req.call.hold_call.call_to_be_held = *conn;
+        break;
+    case CSTA_OP_RETRIEVE_CALL:
+        req.call.retrieve_call.call_to_be_retrieved = *conn;
+        break;
+    case CSTA_OP_ANSWER_CALL:
+        req.call.answer_call.call_to_be_answered = *conn;
+        break;
     case CSTA_OP_CLEAR_CONNECTION:
         req.call.clear_connection.connection = *conn;
         req.call.clear_connection.reason = CSTA_CAUSE_ABSENT;
@@ -77,7 +83,8 @@ static inline void conn_request_ok(csta_client_t *app, int opcode, const csta_co
         req.call.clear_call.call_to_be_cleared = *conn;
         req.call.clear_call.reason = CSTA_CAUSE_ABSENT;
         break;
-    default: fail_msg("conn_request_ok: opcode %d", opcode);
+    default:
+        fail_msg("conn_request_ok: opcode %d", opcode);
     }
     request_ok(app, &req, &res);
     csta_apdu_clear(&res);
@@ -150,7 +157,7 @@ static inline void assert_call_parties(csta_client_t *app, const csta_conn_t *co
     req.svc.snapshot_call.snapshot_object = *conn;
     request_ok(app, &req, &res);
     const csta_snapshot_call_data_t *data = &res.svc.snapshot_call_res.snapshot_data;
-    if ((int) data->count != count)
+    if ((int)data->count != count)
         fail_msg("call %02x%02x has %zu parties, expected %d", conn->call_id[0], conn->call_id[1],
                  data->count, count);
     va_list ap;
@@ -166,7 +173,7 @@ static inline void assert_call_parties(csta_client_t *app, const csta_conn_t *co
             found = true;
             assert_int_equal(item->call_identifier.call_id_len, 2);
             assert_memory_equal(item->call_identifier.call_id, conn->call_id, 2);
-            if ((int) item->local_connection_state != state)
+            if ((int)item->local_connection_state != state)
                 fail_msg("%s is in state %d in the call, expected %d", device,
                          item->local_connection_state, state);
         }
@@ -185,7 +192,7 @@ static inline void write_devices_file(char *path, size_t cap, const char *yaml)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     size_t len = strlen(yaml);
-    assert_int_equal(write(fd, yaml, len), (ssize_t) len);
+    assert_int_equal(write(fd, yaml, len), (ssize_t)len);
     close(fd);
 }
 

@@ -378,7 +378,7 @@ static void reconnect_call_drops_the_consultation_and_retrieves_the_held_call(vo
 static void reconnect_after_a_busy_consultation_returns_to_the_held_party(void **state)
 {
     fixture_t *f = *state;
-    call_established(f->app, "103", NULL, "104", NULL);     //  103 is busy
+    call_established(f->app, "103", NULL, "104", NULL); //  103 is busy
     csta_xref_t xa = monitor(f->app, "101");
     csta_xref_t xb = monitor(f->app, "102");
     csta_conn_t ca = call_established(f->app, "101", &xa, "102", &xb);
@@ -417,8 +417,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(consultation_then_transfer_joins_the_other_two, setup,
                                         fixture_teardown),
-        cmocka_unit_test_setup_teardown(transfer_while_the_consulted_party_rings_completes_on_answer,
-                                        setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            transfer_while_the_consulted_party_rings_completes_on_answer, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(
             single_step_transfer_offers_the_other_party_to_the_new_destination, setup,
             fixture_teardown),
@@ -429,8 +429,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             reconnect_call_drops_the_consultation_and_retrieves_the_held_call, setup,
             fixture_teardown),
-        cmocka_unit_test_setup_teardown(reconnect_after_a_busy_consultation_returns_to_the_held_party,
-                                        setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            reconnect_after_a_busy_consultation_returns_to_the_held_party, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
