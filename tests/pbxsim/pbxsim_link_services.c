@@ -413,13 +413,16 @@ void pbx_link_service(pbx_link_t *link, const csta_apdu_t *req)
 
 void pbx_link_on_reply(pbx_link_t *link, const csta_apdu_t *reply)
 {
-    //  CDR reports must be acknowledged (csta-facts.md 2.1); segment acknowledgements and
-    //  anything else need no action.
-    if (link->cdr_unacked > 0 && reply->kind == CSTA_APDU_RESULT &&
-        (!reply->has_result || reply->opcode == CSTA_OP_CDR_REPORT)) {
-        link->cdr_unacked--;
-        link->sim->stats.cdr_acked++;
-    }
+    //  CDR reports must be acknowledged (csta-facts.md 2.1): a result to one of them counts.
+    //  Segment acknowledgements and anything else need no action.
+    if (reply->kind != CSTA_APDU_RESULT)
+        return;
+    for (int i = 0; i < link->cdr_pending_count; i++)
+        if (link->cdr_pending[i] == reply->invoke_id) {
+            link->cdr_pending[i] = link->cdr_pending[--link->cdr_pending_count];
+            link->sim->stats.cdr_acked++;
+            return;
+        }
 }
 
 void pbx_link_services_close(pbx_link_t *link)
@@ -465,7 +468,13 @@ void pbx_link_dispatch_cdr(pbxsim_t *sim, const csta_apdu_t *report)
         a.opcode = CSTA_OP_CDR_REPORT;
         a.has_argument = true;
         a.invoke_id = pbx_link_next_invoke_id(link);
-        link->cdr_unacked++;
+        int cap = (int) (sizeof link->cdr_pending / sizeof link->cdr_pending[0]);
+        if (link->cdr_pending_count == cap) {
+            memmove(link->cdr_pending, link->cdr_pending + 1,
+                    (size_t) (cap - 1) * sizeof link->cdr_pending[0]);
+            link->cdr_pending_count--;
+        }
+        link->cdr_pending[link->cdr_pending_count++] = a.invoke_id;
         sim->stats.cdr_sent++;
         pbx_link_send(link, &a);
         return;     //  CDR goes to one application only (csta-facts.md 5)
