@@ -153,6 +153,57 @@ static void unanswered_call_is_recorded_as_an_unsuccessful_attempt(void **state)
     wait_stat(f, "cdr_acked", 1);
 }
 
+//  An acknowledgement counts only for the CDR report it answers: acknowledging other
+//  invokes of the switch (device list segments) while a report is still unanswered
+//  must not count as a CDR acknowledgement.
+static void only_the_reports_own_acknowledgement_counts(void **state)
+{
+    fixture_t *f = *state;
+    csta_xref_t xref = start_cdr(f->app);
+    csta_conn_t ca = make_call(f->app, "101", "102");
+    conn_request_ok(f->app, CSTA_OP_CLEAR_CONNECTION, &ca);
+    csta_apdu_t report;
+    int rc = csta_client_next_event(f->app, &report, WAIT_MS);
+    if (rc)
+        fail_msg("waiting for a CDR report: %s", strerror(-rc));
+    assert_int_equal(report.opcode, CSTA_OP_CDR_REPORT);
+
+    //  Before acknowledging it, the application reads the device list and acknowledges
+    //  its segments.
+    csta_apdu_t req, res;
+    csta_apdu_init(&req, CSTA_APDU_INVOKE);
+    req.opcode = CSTA_OP_GET_SWITCHING_FUNCTION_DEVICES;
+    request_ok(f->app, &req, &res);
+    csta_apdu_clear(&res);
+    for (bool last = false; !last;) {
+        csta_apdu_t seg;
+        rc = csta_client_next_event(f->app, &seg, WAIT_MS);
+        if (rc)
+            fail_msg("waiting for a device list segment: %s", strerror(-rc));
+        assert_int_equal(seg.opcode, CSTA_OP_SWITCHING_FUNCTION_DEVICES);
+        last = seg.svc.switching_function_devices.last_segment;
+        csta_apdu_t ack;
+        csta_apdu_init(&ack, CSTA_APDU_RESULT);
+        ack.invoke_id = seg.invoke_id;
+        ack.has_result = false;
+        assert_int_equal(csta_client_reply(f->app, &ack), 0);
+        csta_apdu_clear(&seg);
+    }
+    sync_link(f->app); //  the acknowledgements have been read by now
+    assert_int_equal(stat_of(f, "cdr_acked"), 0);
+
+    csta_apdu_t ack;
+    csta_apdu_init(&ack, CSTA_APDU_RESULT);
+    ack.invoke_id = report.invoke_id;
+    ack.opcode = CSTA_OP_CDR_REPORT;
+    ack.has_result = true;
+    ack.no_data = true;
+    assert_int_equal(csta_client_reply(f->app, &ack), 0);
+    csta_apdu_clear(&report);
+    wait_stat(f, "cdr_acked", 1);
+    (void)xref;
+}
+
 static int setup_slow_far_end(void **state)
 {
     const char *args[] = {"--remote-answer-ms", "1200", NULL};
@@ -252,6 +303,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(unanswered_call_is_recorded_as_an_unsuccessful_attempt,
                                         setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(only_the_reports_own_acknowledgement_counts, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(outside_call_record_starts_when_the_far_end_answers,
                                         setup_slow_far_end, fixture_teardown),
         cmocka_unit_test_setup_teardown(only_one_application_owns_cdr_until_it_stops, setup,
