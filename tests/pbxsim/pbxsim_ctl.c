@@ -107,8 +107,8 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         return s_result(pbx_switch_hangup(sim->sw, a1), reply, cap, "call");
     if (strcmp(cmd, "hold") == 0 && a1)
         return s_result(pbx_switch_hold(sim->sw, a1), reply, cap, "call");
-    if (strcmp(cmd, "dial") == 0 && a2)
-        return s_result(pbx_switch_dial(sim->sw, a1, a2), reply, cap, "call");
+    if (strcmp(cmd, "dial") == 0 && a1)     //  no number: off-hook, dial tone
+        return s_result(pbx_switch_dial(sim->sw, a1, a2 ? a2 : ""), reply, cap, "call");
     if (strcmp(cmd, "auto-answer") == 0 && a2)
         return s_result(pbx_switch_set_auto_answer(sim->sw, a1, atoi(a2)), reply, cap, "device");
     if ((strcmp(cmd, "out-of-service") == 0 || strcmp(cmd, "in-service") == 0) && a1)
@@ -306,7 +306,7 @@ int pbxsim_ctl_client(int argc, char **argv)
     if (i >= argc) {
         fprintf(stderr, "usage: pbxsim ctl [--ctl PATH | --port N] COMMAND [ARGS]\n"
                         "commands: call-in CALLER CALLED [NAME], answer N, hangup N, hold N,\n"
-                        "  dial N CALLED, auto-answer N MS, out-of-service N, in-service N,\n"
+                        "  dial N [CALLED], auto-answer N MS, out-of-service N, in-service N,\n"
                         "  calls, devices, links, monitors N, stats, drop, hang on|off,\n"
                         "  delay MS, malformed, refuse SECONDS, restart,\n"
                         "  traffic CPS SECONDS [ANSWER_MS HOLD_MS] | traffic stop, quit\n");

@@ -243,16 +243,29 @@ static void s_request_system_status(pbx_link_t *link, const csta_apdu_t *req)
 
 //  --- The device list (GetSwitchingFunctionDevices, then segments) ----------------------------------
 
-//  ECMA-269 DeviceCategory of each kind of device.
+//  The ReqDeviceCategory a GetSwitchingFunctionDevices asks for to get this kind of device.
+static long s_req_category(pbx_dev_type_t type)
+{
+    switch (type) {
+    case PBX_DEV_EXTENSION: return CSTA_REQ_DEV_STATION;
+    case PBX_DEV_TRUNK: return CSTA_REQ_DEV_NETWORK_INTERFACE;
+    case PBX_DEV_HUNT_GROUP: return CSTA_REQ_DEV_GROUP_HUNT;
+    case PBX_DEV_PICKUP_GROUP: return CSTA_REQ_DEV_GROUP_PICK;
+    }
+    return CSTA_REQ_DEV_OTHER;
+}
+
+//  The DeviceCategory the list reports: a different enumeration (capability-exchange:
+//  station 5, networkInterface 2, group 1) from the one the request uses.
 static long s_category(pbx_dev_type_t type)
 {
     switch (type) {
-    case PBX_DEV_EXTENSION: return 8;       //  station
-    case PBX_DEV_TRUNK: return 5;           //  networkInterface
-    case PBX_DEV_HUNT_GROUP: return 2;      //  groupHunt
-    case PBX_DEV_PICKUP_GROUP: return 3;    //  groupPick
+    case PBX_DEV_EXTENSION: return CSTA_DEVCAT_STATION;
+    case PBX_DEV_TRUNK: return CSTA_DEVCAT_NETWORK_INTERFACE;
+    case PBX_DEV_HUNT_GROUP:
+    case PBX_DEV_PICKUP_GROUP: return CSTA_DEVCAT_GROUP;
     }
-    return 10;                              //  other
+    return CSTA_DEVCAT_OTHER;
 }
 
 static void s_get_devices(pbx_link_t *link, const csta_apdu_t *req)
@@ -291,7 +304,7 @@ static void s_get_devices(pbx_link_t *link, const csta_apdu_t *req)
             const pbx_device_cfg_t *dev = pbx_switch_device(sim->sw, d);
             if ((only >= 0 && d != only) ||
                 (arg->has_requested_device_category &&
-                 s_category(dev->type) != arg->requested_device_category))
+                 s_req_category(dev->type) != arg->requested_device_category))
                 continue;
             memset(&items[n], 0, sizeof items[n]);
             pbx_switch_device_id(sim->sw, d, &items[n].device_id);
@@ -400,13 +413,16 @@ void pbx_link_service(pbx_link_t *link, const csta_apdu_t *req)
 
 void pbx_link_on_reply(pbx_link_t *link, const csta_apdu_t *reply)
 {
-    //  CDR reports must be acknowledged (csta-facts.md 2.1); segment acknowledgements and
-    //  anything else need no action.
-    if (link->cdr_unacked > 0 && reply->kind == CSTA_APDU_RESULT &&
-        (!reply->has_result || reply->opcode == CSTA_OP_CDR_REPORT)) {
-        link->cdr_unacked--;
-        link->sim->stats.cdr_acked++;
-    }
+    //  CDR reports must be acknowledged (csta-facts.md 2.1): a result to one of them counts.
+    //  Segment acknowledgements and anything else need no action.
+    if (reply->kind != CSTA_APDU_RESULT)
+        return;
+    for (int i = 0; i < link->cdr_pending_count; i++)
+        if (link->cdr_pending[i] == reply->invoke_id) {
+            link->cdr_pending[i] = link->cdr_pending[--link->cdr_pending_count];
+            link->sim->stats.cdr_acked++;
+            return;
+        }
 }
 
 void pbx_link_services_close(pbx_link_t *link)
@@ -452,7 +468,13 @@ void pbx_link_dispatch_cdr(pbxsim_t *sim, const csta_apdu_t *report)
         a.opcode = CSTA_OP_CDR_REPORT;
         a.has_argument = true;
         a.invoke_id = pbx_link_next_invoke_id(link);
-        link->cdr_unacked++;
+        int cap = (int) (sizeof link->cdr_pending / sizeof link->cdr_pending[0]);
+        if (link->cdr_pending_count == cap) {
+            memmove(link->cdr_pending, link->cdr_pending + 1,
+                    (size_t) (cap - 1) * sizeof link->cdr_pending[0]);
+            link->cdr_pending_count--;
+        }
+        link->cdr_pending[link->cdr_pending_count++] = a.invoke_id;
         sim->stats.cdr_sent++;
         pbx_link_send(link, &a);
         return;     //  CDR goes to one application only (csta-facts.md 5)

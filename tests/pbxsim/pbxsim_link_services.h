@@ -35,7 +35,8 @@ struct pbx_link {
     int monitor_count, monitor_cap;
     uint16_t next_xref;
     bool cdr_on;                    //  this link started CDR transmission
-    long cdr_unacked;
+    long cdr_pending[64];           //  invoke ids of unacknowledged CDR reports
+    int cdr_pending_count;          //  (the oldest is forgotten beyond 64)
     bool system_registered;
 };
 
