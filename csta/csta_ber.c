@@ -1,5 +1,6 @@
 //  csta_ber: BER TLV header parsing and small primitive encoders (csta_ber.h).
 #include <errno.h>
+#include <stdint.h>
 
 #include "csta_ber.h"
 
@@ -44,6 +45,8 @@ int csta_ber_header(const uint8_t *p, size_t avail, csta_tlv_t *tlv)
             len = (len << 8) | p[i++];
         tlv->content_len = len;
     }
+    if (tlv->content_len > SIZE_MAX - i)
+        return -EBADMSG;    //  header + contents must not wrap (32-bit size_t)
     tlv->header_len = i;
     return 0;
 }
