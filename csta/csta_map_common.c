@@ -110,7 +110,8 @@ int csta_map_bits_to(uint32_t bits, unsigned min_octets, BIT_STRING_t *out)
     out->buf = calloc(1, octets ? octets : 1);
     if (!out->buf)
         return -ENOMEM;
-    for (unsigned n = 0; n < octets * 8; n++)
+    //  A peer's padding (min_octets up to 8) can be longer than the 32 bits we hold.
+    for (unsigned n = 0; n < octets * 8 && n < 32; n++)
         if (bits & (1u << n))
             out->buf[n / 8] |= (uint8_t) (0x80 >> (n % 8));
     out->size = (int) octets;
@@ -121,7 +122,11 @@ int csta_map_bits_to(uint32_t bits, unsigned min_octets, BIT_STRING_t *out)
 uint32_t csta_map_bits_from(const BIT_STRING_t *in)
 {
     uint32_t bits = 0;
-    size_t nbits = (size_t) in->size * 8 - (in->size ? (size_t) in->bits_unused : 0);
+    //  X.690 8.6.2.2 allows 0..7 unused bits; a peer's larger count (asn1c keeps the octet
+    //  as sent) must not wrap nbits and read past the string (found by csta_fuzz).
+    size_t total = (size_t) in->size * 8;
+    size_t unused = in->size && in->bits_unused > 0 ? (size_t) in->bits_unused : 0;
+    size_t nbits = unused < total ? total - unused : 0;
     for (size_t n = 0; n < nbits && n < 32; n++)
         if (in->buf[n / 8] & (0x80 >> (n % 8)))
             bits |= 1u << n;
