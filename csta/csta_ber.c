@@ -22,10 +22,14 @@ int csta_ber_header(const uint8_t *p, size_t avail, csta_tlv_t *tlv)
             if (n == 4)
                 return -EBADMSG;
             uint8_t b = p[i++];
+            if (n == 0 && b == 0x80)
+                return -EBADMSG;    //  leading zero septet (X.690 8.1.2.4.2 c)
             tlv->tag = (tlv->tag << 7) | (b & 0x7F);
             if (!(b & 0x80))
                 break;
         }
+        if (tlv->tag < 0x1F)
+            return -EBADMSG;    //  numbers 0..30 take the one-octet form (X.690 8.1.2.2)
     }
     if (i >= avail)
         return -EAGAIN;
@@ -49,6 +53,33 @@ int csta_ber_header(const uint8_t *p, size_t avail, csta_tlv_t *tlv)
         return -EBADMSG;    //  header + contents must not wrap (32-bit size_t)
     tlv->header_len = i;
     return 0;
+}
+
+int csta_ber_check(const uint8_t *p, size_t len)
+{
+    size_t end[CSTA_BER_DEPTH_MAX];     //  where each open constructed TLV ends
+    unsigned depth = 0;
+    size_t pos = 0;
+    for (;;) {
+        while (depth > 0 && pos == end[depth - 1])
+            depth--;
+        if (depth == 0 && pos > 0)
+            return pos == len ? 0 : -EBADMSG;   //  one TLV, nothing after it
+        size_t limit = depth > 0 ? end[depth - 1] : len;
+        csta_tlv_t tlv;
+        if (csta_ber_header(p + pos, limit - pos, &tlv) != 0)
+            return -EBADMSG;    //  incomplete header, indefinite or oversized length
+        if (tlv.content_len > limit - pos - tlv.header_len)
+            return -EBADMSG;    //  overruns its parent (or the buffer)
+        if (tlv.constructed) {
+            if (depth == CSTA_BER_DEPTH_MAX)
+                return -EBADMSG;
+            end[depth++] = pos + tlv.header_len + tlv.content_len;
+            pos += tlv.header_len;
+        } else {
+            pos += tlv.header_len + tlv.content_len;
+        }
+    }
 }
 
 int csta_ber_integer(const uint8_t *p, size_t len, long *value)

@@ -3,6 +3,8 @@
 //  operation bodies through the per-group tables of csta_map.h.
 #include "csta_map.h"
 
+#include "csta_ber.h"
+
 #include <pthread.h>
 
 #include "ACSEapdu.h"
@@ -255,6 +257,10 @@ int csta_apdu_decode(csta_apdu_t *a, const uint8_t *buf, size_t len)
 {
     csta_apdu_init(a, CSTA_APDU_NONE);
     if (len < 2)
+        return -EBADMSG;
+    //  Definite lengths only, bounded nesting, one TLV: checked before asn1c sees the bytes
+    //  (csta-facts.md 1.1 and 7: indefinite lengths are the surface of a known asn1c hang).
+    if (csta_ber_check(buf, len) != 0)
         return -EBADMSG;
     //  ACSE APDUs are [APPLICATION n] (class bits 01), ROSE APDUs context-specific (10).
     bool acse = (buf[0] & 0xC0) == 0x40;
