@@ -43,12 +43,31 @@ static int s_elem(const uint8_t *p, size_t avail, s_elem_t *e)
     return 0;
 }
 
-//  An INTEGER element (universal 2, primitive) that fits in a long.
+//  An INTEGER element (universal 2, primitive) that fits in a long.  An empty one is
+//  read as 0, as asn1c's decoder does (X.690 8.3.1 wants one octet at least): peek must
+//  route what csta_apdu_decode accepts.
 static int s_integer(const s_elem_t *e, long *value)
 {
     if (e->p[0] != S_INTEGER)
         return -EBADMSG;
+    if (e->content_len == 0) {
+        *value = 0;
+        return 0;
+    }
     return csta_ber_integer(e->content, e->content_len, value);
+}
+
+//  Check that p[0..len) is a run of TLVs that fit (elements the keys do not need).
+static int s_fits(const uint8_t *p, size_t len)
+{
+    while (len) {
+        s_elem_t e;
+        if (s_elem(p, len, &e) != 0)
+            return -EBADMSG;
+        p += e.total;
+        len -= e.total;
+    }
+    return 0;
 }
 
 //  --- Devices and connections -----------------------------------------------------------------
@@ -167,7 +186,7 @@ static int s_connection_id(csta_peek_t *pk, const s_elem_t *conn)
 {
     s_elem_t e;
     if (conn->content_len == 0)
-        return -EBADMSG;
+        return 0;   //  malformed, but routing has nothing to say about it: the decoder will
     if (s_elem(conn->content, conn->content_len, &e) != 0)
         return -EBADMSG;
     bool seen = false;
@@ -237,23 +256,27 @@ static int s_xref(csta_peek_t *pk, const uint8_t *apdu, const s_elem_t *body,
     return 0;
 }
 
-//  EventSpecificInfo after the xref: explicit category tag, then the event's [n] IMPLICIT
-//  SEQUENCE (csta-facts.md 2.3).  Both must be constructed context-specific TLVs.
+//  EventSpecificInfo after the xref: explicit category tag [0]..[7], then the event's
+//  [n] IMPLICIT SEQUENCE (csta-facts.md 2.3).  The keys are taken only from that shape;
+//  anything else the decoder would skip as an extension gives category/tag -1 (or the
+//  category alone), as long as its TLVs fit.
 static int s_event(csta_peek_t *pk, const uint8_t *p, size_t len)
 {
     s_elem_t cat, ev;
-    if (s_elem(p, len, &cat) != 0 || cat.tlv.tag_class != 2 || !cat.tlv.constructed)
+    if (len == 0 || s_elem(p, len, &cat) != 0 || s_fits(p + cat.total, len - cat.total) != 0)
         return -EBADMSG;
-    if (s_elem(cat.content, cat.content_len, &ev) != 0 || ev.tlv.tag_class != 2 ||
-        !ev.tlv.constructed || ev.total != cat.content_len)
-        return -EBADMSG;
-    if (cat.tlv.tag > 7)
-        return -EBADMSG;
+    if (cat.tlv.tag_class != 2 || cat.tlv.tag > 7)
+        return cat.tlv.constructed ? s_walk(pk, cat.content, cat.content_len, 2) : 0;
     pk->event_category = (int) cat.tlv.tag;
-    pk->event_tag = ev.tlv.tag > INT_MAX ? INT_MAX : (int) ev.tlv.tag;
-    if (ev.tlv.tag < 100)
+    if (!cat.tlv.constructed || cat.content_len == 0)
+        return 0;
+    if (s_elem(cat.content, cat.content_len, &ev) != 0)
+        return -EBADMSG;
+    if (ev.tlv.tag_class == 2 && ev.tlv.tag < 100) {
+        pk->event_tag = (int) ev.tlv.tag;
         pk->event = (csta_event_type_t) (pk->event_category * 100 + pk->event_tag);
-    return s_walk(pk, ev.content, ev.content_len, 2);
+    }
+    return s_walk(pk, cat.content, cat.content_len, 2);
 }
 
 //  An invoke or result body: the xref for the operations routed by it, then devices.
@@ -279,19 +302,6 @@ static int s_body(csta_peek_t *pk, const uint8_t *apdu, const s_elem_t *body, co
     if (pk->kind == CSTA_APDU_INVOKE && pk->opcode == CSTA_OP_EVENT_REPORT)
         return s_event(pk, rest, rest_len);
     return s_walk(pk, rest, rest_len, 1);
-}
-
-//  Check that p[0..len) is a run of TLVs that fit (elements the keys do not need).
-static int s_fits(const uint8_t *p, size_t len)
-{
-    while (len) {
-        s_elem_t e;
-        if (s_elem(p, len, &e) != 0)
-            return -EBADMSG;
-        p += e.total;
-        len -= e.total;
-    }
-    return 0;
 }
 
 //  ROSE (X.880, csta-facts.md 1.3): Invoke { invokeId, linkedId [0] OPT, opcode, argument
@@ -323,9 +333,10 @@ static int s_rose(csta_peek_t *pk, const uint8_t *apdu, const s_elem_t *outer)
             len -= e.total;
         }
         long opcode;
-        if (len == 0 || s_elem(p, len, &e) != 0 || s_integer(&e, &opcode) != 0 || opcode < 0 ||
-            opcode > INT_MAX)
+        if (len == 0 || s_elem(p, len, &e) != 0 || s_integer(&e, &opcode) != 0 ||
+            opcode < INT_MIN || opcode > INT_MAX)
             return -EBADMSG;
+        pk->has_opcode = true;
         pk->opcode = (int) opcode;
         p += e.total;
         len -= e.total;
@@ -343,8 +354,9 @@ static int s_rose(csta_peek_t *pk, const uint8_t *apdu, const s_elem_t *outer)
             return -EBADMSG;
         long opcode;
         if (s_elem(seq.content, seq.content_len, &op) != 0 || s_integer(&op, &opcode) != 0 ||
-            opcode < 0 || opcode > INT_MAX)
+            opcode < INT_MIN || opcode > INT_MAX)
             return -EBADMSG;
+        pk->has_opcode = true;
         pk->opcode = (int) opcode;
         if (seq.content_len == op.total)
             return -EBADMSG;    //  result is mandatory inside the SEQUENCE
@@ -371,6 +383,7 @@ int csta_peek(csta_peek_t *pk, const uint8_t *apdu, size_t len)
     pk->has_invoke_id = false;
     pk->invoke_id = 0;
     pk->invoke_id_off = 0;
+    pk->has_opcode = false;
     pk->opcode = -1;
     pk->has_xref = false;
     pk->xref.len = 0;

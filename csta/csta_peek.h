@@ -52,7 +52,9 @@ typedef struct {
     long invoke_id;
     size_t invoke_id_off;               //  offset of the invokeId INTEGER TLV
 
-    //  operation: invoke, and result carrying { opcode, result }; -1 otherwise
+    //  operation: invoke, and result carrying { opcode, result }.  Any INTEGER that fits
+    //  an int; when has_opcode is false, opcode is -1.
+    bool has_opcode;
     int opcode;
 
     //  The monitor cross-reference (MonitorCrossRefID, [APPLICATION 21]) that routes the
@@ -93,7 +95,8 @@ typedef struct {
 //  Read the routing keys of the encoded APDU apdu[0..len) into *peek (one frame's
 //  payload, as csta_framer_next returns it).  Returns 0, or
 //   -EBADMSG  not one well-formed ACSE or ROSE APDU (truncated, trailing bytes, indefinite
-//             or overrunning length, invokeId or opcode not an INTEGER, an event report
+//             or overrunning length, invokeId or opcode not an INTEGER (or not fitting a
+//             long / an int), an event report
 //             or monitor body that does not start with a MonitorCrossRefID)
 //   -EMSGSIZE a routing xref longer than CSTA_XREF_MAX
 //  An unknown opcode is not an error: the keys are read all the same.

@@ -111,6 +111,7 @@ static void peek_every_golden_vector_agrees_with_decode(void **state)
             assert_int_equal(vec[i].buf.bytes[pk.invoke_id_off], 0x02);
         }
         bool has_op = a.kind == CSTA_APDU_INVOKE || (a.kind == CSTA_APDU_RESULT && a.has_result);
+        assert_int_equal(pk.has_opcode, has_op);
         assert_int_equal(pk.opcode, has_op ? a.opcode : -1);
         const csta_xref_t *x = drc == 0 ? s_decoded_xref(&a) : NULL;
         if (x) {
