@@ -77,6 +77,12 @@ int csta_ber_check(const uint8_t *p, size_t len)
             end[depth++] = pos + tlv.header_len + tlv.content_len;
             pos += tlv.header_len;
         } else {
+            //  Universal primitives whose length X.690 fixes (8.2, 8.3, 8.4, 8.8): asn1c
+            //  reads an empty INTEGER as 0 and ignores a NULL's contents.
+            if (tlv.tag_class == 0 &&
+                (((tlv.tag == 2 || tlv.tag == 10) && tlv.content_len == 0) ||
+                 (tlv.tag == 1 && tlv.content_len != 1) || (tlv.tag == 5 && tlv.content_len != 0)))
+                return -EBADMSG;
             pos += tlv.header_len + tlv.content_len;
         }
     }

@@ -26,8 +26,9 @@ int csta_ber_header(const uint8_t *p, size_t avail, csta_tlv_t *tlv);
 #define CSTA_BER_DEPTH_MAX 64
 
 //  Check that p[0..len) is exactly one TLV whose every nested TLV has a definite length
-//  that fits its parent, nested at most CSTA_BER_DEPTH_MAX deep.  Returns 0 or -EBADMSG.
-//  Iterative, no recursion; primitive contents are not looked at.
+//  that fits its parent, nested at most CSTA_BER_DEPTH_MAX deep, and whose universal
+//  INTEGER/ENUMERATED are not empty, BOOLEANs one octet and NULLs empty.  Returns 0 or
+//  -EBADMSG.  Iterative, no recursion; other primitive contents are not looked at.
 int csta_ber_check(const uint8_t *p, size_t len);
 
 //  Decode a BER INTEGER's contents (two's complement, 1..8 octets).

@@ -43,17 +43,11 @@ static int s_elem(const uint8_t *p, size_t avail, s_elem_t *e)
     return 0;
 }
 
-//  An INTEGER element (universal 2, primitive) that fits in a long.  An empty one is
-//  read as 0, as asn1c's decoder does (X.690 8.3.1 wants one octet at least): peek must
-//  route what csta_apdu_decode accepts.
+//  An INTEGER element (universal 2, primitive, 1..8 octets: X.690 8.3.1).
 static int s_integer(const s_elem_t *e, long *value)
 {
     if (e->p[0] != S_INTEGER)
         return -EBADMSG;
-    if (e->content_len == 0) {
-        *value = 0;
-        return 0;
-    }
     return csta_ber_integer(e->content, e->content_len, value);
 }
 
