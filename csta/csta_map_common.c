@@ -11,6 +11,14 @@
 
 //  --- Strings and bytes ---------------------------------------------------------------
 
+//  The bytes of a decoded string: asn1c leaves buf NULL for an empty constructed string,
+//  and memcpy/memchr from NULL is undefined even for 0 bytes (found by csta_fuzz).
+static const uint8_t *s_buf(const uint8_t *buf)
+{
+    static const uint8_t empty[1];
+    return buf ? buf : empty;
+}
+
 int csta_map_text_to(const char *text, OCTET_STRING_t *out)
 {
     return OCTET_STRING_fromBuf(out, text, (int) strlen(text)) == 0 ? 0 : -ENOMEM;
@@ -20,10 +28,10 @@ int csta_map_text_from(const OCTET_STRING_t *in, char *text, size_t cap)
 {
     if ((size_t) in->size >= cap)
         return -EMSGSIZE;
-    memcpy(text, in->buf, (size_t) in->size);
+    memcpy(text, s_buf(in->buf), (size_t) in->size);
     text[in->size] = '\0';
     //  IA5 text with an embedded NUL would be silently cut by C string handling.
-    if (memchr(in->buf, 0, (size_t) in->size))
+    if (memchr(s_buf(in->buf), 0, (size_t) in->size))
         return -EBADMSG;
     return 0;
 }
@@ -35,7 +43,7 @@ int csta_map_bytes_to(const csta_bytes_t *b, OCTET_STRING_t *out)
 
 int csta_map_bytes_from(csta_apdu_t *a, const OCTET_STRING_t *in, csta_bytes_t *b)
 {
-    return csta_apdu_set_bytes(a, b, in->buf, (size_t) in->size);
+    return csta_apdu_set_bytes(a, b, s_buf(in->buf), (size_t) in->size);
 }
 
 int csta_map_bytes_opt_to(const csta_bytes_t *b, OCTET_STRING_t **out)
@@ -63,7 +71,7 @@ int csta_map_xref_from(const OCTET_STRING_t *in, csta_xref_t *xref)
     if ((size_t) in->size > CSTA_XREF_MAX)
         return -EMSGSIZE;
     xref->len = (uint8_t) in->size;
-    memcpy(xref->bytes, in->buf, (size_t) in->size);
+    memcpy(xref->bytes, s_buf(in->buf), (size_t) in->size);
     return 0;
 }
 
@@ -389,7 +397,7 @@ static int s_call_id_from(const OCTET_STRING_t *in, csta_conn_t *conn)
     if ((size_t) in->size > CSTA_CALL_ID_MAX)
         return -EMSGSIZE;
     conn->call_id_len = (uint8_t) in->size;
-    memcpy(conn->call_id, in->buf, (size_t) in->size);
+    memcpy(conn->call_id, s_buf(in->buf), (size_t) in->size);
     return 0;
 }
 
@@ -578,7 +586,8 @@ int csta_map_ext_from(const CSTACommonArguments_t *in, csta_apdu_t *a)
             return -EMSGSIZE;
         for (int i = 0; i < in->privateData->list.count; i++) {
             const PrivateDataItem_t *item = in->privateData->list.array[i];
-            int rc = csta_apdu_set_bytes(a, &ext->private_data[i], item->buf, (size_t) item->size);
+            int rc = csta_apdu_set_bytes(a, &ext->private_data[i], s_buf(item->buf),
+                                         (size_t) item->size);
             if (rc)
                 return rc;
             ext->private_count++;
