@@ -411,6 +411,41 @@ static void primitive_choice_tag_hiding_a_bad_end_of_contents_does_not_hang(void
     }
 }
 
+//  Inputs csta_fuzz found that were undefined behaviour (not necessarily invalid): each
+//  decodes to something or an errno, and what decodes re-encodes, without a sanitizer
+//  report.
+static void fuzz_findings_decode_and_reencode_cleanly(void **state)
+{
+    (void) state;
+    const char *cases[] = {
+        //  AARQ whose user-information hides an empty constructed BIT STRING (3f 03 00):
+        //  asn1c leaves its buf NULL, the mapper memcpy'd from it.
+        "60 23 80 02 07 80 a1 07 06 05 2b 03 02 07 80 be 14 28 12 06 07 2b 0c 00 82 1d 81 48 "
+        "80 07 a0 05 3f 03 00 07 00",
+        //  MonitorStart filter callControl with 132 unused bits (X.690 allows 0..7).
+        "a1 15 02 01 01 02 01 47 30 0d 30 05 80 03 32 30 31 a0 04 80 02 84 ff",
+        //  MonitorStart filter callControl padded to 8 octets (re-encoded with that padding).
+        "a1 1c 02 01 01 02 01 47 30 14 30 05 80 03 32 30 31 a0 0b 80 09 00 00 00 00 00 00 00 00 "
+        "01",
+        //  An empty MonitorCrossRefID, primitive and constructed.
+        "a1 0a 02 01 07 02 01 49 30 02 55 00",
+        "a1 0a 02 01 07 02 01 49 30 02 75 00",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hexbuf_t b;
+        hex_parse(cases[i], &b);
+        csta_apdu_t a;
+        int rc = csta_apdu_decode(&a, b.bytes, b.len);
+        assert_true(rc <= 0);
+        if (rc == 0) {
+            uint8_t out[CSTA_TEST_MAX];
+            size_t n;
+            assert_int_equal(csta_apdu_encode(&a, out, sizeof out, &n), 0);
+        }
+        csta_apdu_clear(&a);
+    }
+}
+
 //  --- Operations -------------------------------------------------------------------------------------
 
 static void unknown_opcode_is_enotsup_with_id_and_opcode(void **state)
@@ -535,6 +570,7 @@ int main(void)
         cmocka_unit_test(wrong_primitive_types_are_errors),
         cmocka_unit_test(ten_thousand_nested_tags_are_ebadmsg),
         cmocka_unit_test(primitive_choice_tag_hiding_a_bad_end_of_contents_does_not_hang),
+        cmocka_unit_test(fuzz_findings_decode_and_reencode_cleanly),
         cmocka_unit_test(unknown_opcode_is_enotsup_with_id_and_opcode),
         cmocka_unit_test(invoke_with_garbage_argument_is_an_error),
         cmocka_unit_test(random_bytes_never_crash),
