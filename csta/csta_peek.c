@@ -180,7 +180,7 @@ static int s_connection_id(csta_peek_t *pk, const s_elem_t *conn)
 {
     s_elem_t e;
     if (conn->content_len == 0)
-        return 0;   //  malformed, but routing has nothing to say about it: the decoder will
+        return 0;   //  names nothing to route by; whether it is valid is the decoder's call
     if (s_elem(conn->content, conn->content_len, &e) != 0)
         return -EBADMSG;
     bool seen = false;

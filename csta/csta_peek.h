@@ -19,6 +19,9 @@
 //  (all of the ROSE envelope and of the argument or result, to 16 levels of nesting) fits
 //  inside its parent; the invoke id and opcode are INTEGERs; a routing xref is the first
 //  element of its body.  It does not check the operation's types: csta_apdu_decode does.
+//  Whatever csta_apdu_decode accepts in DER (and so everything ctim's encoder writes)
+//  peeks to the same kind, invoke id, opcode and xref (csta_fuzz checks this); exotic BER
+//  the decoder also takes (a constructed xref string) may get -EBADMSG here.
 //  It never reads outside apdu[0..len).
 #ifndef CSTA_PEEK_H
 #define CSTA_PEEK_H
@@ -66,7 +69,9 @@ typedef struct {
 
     //  CSTAEventReport: EventSpecificInfo category ([0] callControl ... [7] vendor) and
     //  the event's tag in it (Delivered = 0/4); event = category * 100 + tag as in
-    //  csta_event.h, CSTA_EV_NONE when not an event report (or the tag is >= 100).
+    //  csta_event.h.  -1 / CSTA_EV_NONE when not an event report, or when the report has
+    //  another shape (a category outside [0]..[7], a tag >= 100): the decoder skips such
+    //  extensions too, so they are not an error.
     int event_category;                 //  -1 if none
     int event_tag;                      //  -1 if none
     csta_event_type_t event;
@@ -81,8 +86,8 @@ typedef struct {
     size_t devices_dropped;
     csta_peek_device_t device[CSTA_PEEK_DEVICES_MAX];
 
-    //  callID of the first ConnectionID that carries one (length 0: none, or longer than
-    //  CSTA_CALL_ID_MAX).
+    //  callID of the first ConnectionID whose callID has 1..CSTA_CALL_ID_MAX octets
+    //  (length 0: none).
     uint8_t call_id_len;
     uint8_t call_id[CSTA_CALL_ID_MAX];
 

@@ -293,6 +293,25 @@ static void peek_change_monitor_filter_does_not_take_filter_for_device(void **st
     assert_int_equal(pk.device_count, 0);
 }
 
+//  ConsultationCall (7) { existingCall [0] IMPLICIT ConnectionID, consultedDevice [1] }:
+//  the implicitly tagged `both` form is a connection, even with a printable callID "12".
+static void peek_implicit_connection_id_is_not_taken_for_device(void **state)
+{
+    (void) state;
+    hexbuf_t b;
+    hex_parse("a1 22 02 01 01 02 01 07 30 1a a0 0f 30 0d 80 02 31 32 a1 07 30 05 80 03 32 30 31 "
+              "a1 07 30 05 80 03 33 30 31",
+              &b);
+    csta_peek_t pk;
+    assert_int_equal(csta_peek(&pk, b.bytes, b.len), 0);
+    assert_int_equal(pk.opcode, CSTA_OP_CONSULTATION_CALL);
+    assert_int_equal(pk.device_count, 2);
+    s_assert_dialing(&pk, 0, "201");
+    s_assert_dialing(&pk, 1, "301");
+    assert_int_equal(pk.call_id_len, 2);
+    assert_memory_equal(pk.call_id, "12", 2);
+}
+
 static void peek_keeps_at_most_devices_max_and_counts_the_rest(void **state)
 {
     (void) state;
@@ -578,6 +597,7 @@ int main(void)
         cmocka_unit_test(peek_error_reject_and_status_have_no_devices),
         cmocka_unit_test(peek_delivered_event_gives_xref_category_tag_devices_call),
         cmocka_unit_test(peek_change_monitor_filter_does_not_take_filter_for_device),
+        cmocka_unit_test(peek_implicit_connection_id_is_not_taken_for_device),
         cmocka_unit_test(peek_keeps_at_most_devices_max_and_counts_the_rest),
         cmocka_unit_test(rewrite_invoke_id_1_to_300_and_back),
         cmocka_unit_test(rewrite_xref_2_to_4_to_1),
