@@ -124,7 +124,8 @@ static int s_bits_from(const BIT_STRING_t *in, csta_bits_t *b)
     b->present = true;
     b->len = (uint8_t) in->size;
     b->unused = in->size ? (uint8_t) (in->bits_unused & 7) : 0;
-    memcpy(b->bytes, in->buf, (size_t) in->size);
+    if (in->size)       //  an empty BIT STRING may come with a NULL buffer
+        memcpy(b->bytes, in->buf, (size_t) in->size);
     return 0;
 }
 
