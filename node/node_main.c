@@ -162,7 +162,9 @@ static char *s_status(void *ctx)
     bool ready = s_ready(self, why, sizeof why);
     fprintf(out, "{\"node\":");
     s_json_str(out, self->cfg.node_id);
-    fprintf(out, ",\"version\":\"%s\",\"uptime_s\":%ld,\"ready\":%s,\"log_level\":\"%s\",\"config\":",
+    fprintf(out,
+            ",\"version\":\"%s\",\"uptime_s\":%ld,\"ready\":%s,\"log_level\":\"%s\","
+            "\"config\":",
             CTIM_VERSION, (long) (time(NULL) - self->started), ready ? "true" : "false",
             node_log_level_str(node_log_level()));
     s_json_str(out, self->cfg.path);
@@ -298,7 +300,8 @@ static void s_usage(FILE *out)
             "       ctimd --format-number incoming|outgoing|dialling NUMBER --config FILE\n"
             "       ctimd --config-keys              list every config key\n"
             "       ctimd --version\n"
-            "signals: SIGTERM/SIGINT stop, SIGHUP reloads users, numbers, lines and the log level\n");
+            "signals: SIGTERM/SIGINT stop, SIGHUP reloads users, numbers, lines and the log "
+            "level\n");
 }
 
 //  Load path or print its errors; 0 or 1 (the exit status).

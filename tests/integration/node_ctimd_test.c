@@ -239,7 +239,8 @@ static void check_config_names_file_line_and_key(void **state)
                "users:\n  - name: crm\n    password_hash: x\n");
     fclose(f);
     assert_int_equal(s_shell(cmd, out, sizeof out), 1);
-    snprintf(cmd, sizeof cmd, "%s:3: csta_server.tls_cert: required when csta_server.tls_port", bad);
+    snprintf(cmd, sizeof cmd, "%s:3: csta_server.tls_cert: required when csta_server.tls_port",
+             bad);
     assert_non_null(strstr(out, cmd));
     snprintf(cmd, sizeof cmd, "%s:7: users[0].password_hash: not a hash", bad);
     assert_non_null(strstr(out, cmd));
