@@ -1,16 +1,9 @@
 //  pbxsim integration: the CSTA link as a PBX runs it — association in each flavour
 //  (panasonic len16, raw BER, hipath with login), login failures, the SystemStatus
 //  keep-alive in both directions, broken framing, and release.
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "pbxsim_test_util.h"
+#include "pbxsim_link_util.h"
 
 #define STATUS_MS 200           //  --status-interval-ms in these tests
-#define DEADLINE_MS 15000       //  generous: a loaded 2-core CI machine
 
 //  The 37-byte AARQ of the public Panasonic Perl client (csta-facts.md 1.2): version1,
 //  context 1.3.12.0.218, CSTA versionFive, no login.
@@ -21,47 +14,9 @@ static const uint8_t s_panasonic_aarq[] = {
 
 //  --- Helpers ------------------------------------------------------------------------------------
 
-//  Start pbxsim with args; the fixture is in *state at once so teardown stops pbxsim even
-//  when a later step fails.
-static fixture_t *s_start(void **state, const char *const *args)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    *state = f;
-    assert_int_equal(test_pbxsim_start(&f->sim, args), 0);
-    return f;
-}
-
 static int s_teardown(void **state)
 {
     return fixture_teardown(state);
-}
-
-//  A client for this pbxsim with the given framing and login (NULL: none); it keeps the
-//  SystemStatus invokes it answers, so tests can see them.
-static csta_client_t *s_client(fixture_t *f, csta_framing_t framing, const char *user,
-                               const char *password)
-{
-    csta_client_cfg_t cfg = {.port = f->sim.port, .framing = framing, .user = user,
-                             .password = password, .timeout_ms = DEADLINE_MS,
-                             .keep_system_status = true};
-    csta_client_t *app = csta_client_new(&cfg);
-    assert_non_null(app);
-    return app;
-}
-
-//  Wait for the next unsolicited invoke and require a SystemStatus normal.
-static void s_expect_system_status(csta_client_t *app, int timeout_ms)
-{
-    csta_apdu_t ev;
-    int rc = csta_client_next_event(app, &ev, timeout_ms);
-    if (rc)
-        fail_msg("waiting for SystemStatus: %s", strerror(-rc));
-    assert_int_equal(ev.kind, CSTA_APDU_INVOKE);
-    if (ev.opcode != CSTA_OP_SYSTEM_STATUS)
-        fail_msg("expected SystemStatus, got %s", csta_op_name(ev.opcode));
-    assert_int_equal(ev.svc.system_status.status, CSTA_SYS_NORMAL);
-    csta_apdu_clear(&ev);
 }
 
 //  The accepted AARE as pbxsim (like a Panasonic) sends it.
@@ -78,10 +33,10 @@ static void s_assert_accepted(const csta_acse_t *aare, const char *context)
 static void s_associate_and_use(fixture_t *f, csta_framing_t framing, const char *user,
                                 const char *password)
 {
-    f->app = s_client(f, framing, user, password);
+    f->app = link_client(f, framing, user, password);
     assert_int_equal(csta_client_connect(f->app), 0);
     s_assert_accepted(csta_client_aare(f->app), CSTA_ACN_CSTA3);
-    s_expect_system_status(f->app, WAIT_MS);
+    expect_system_status(f->app, WAIT_MS);
     monitor(f->app, "101");
     assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "stats"), 0);
     assert_int_equal(test_json_long(f->reply, "links_open", -1), 1);
@@ -97,93 +52,11 @@ static void s_assert_one_clean_link(fixture_t *f)
     assert_int_equal(test_json_long(f->reply, "logins_failed", -1), 0);
 }
 
-//  Poll `pbxsim ctl links` until the record of link `id` is closed; its reason goes to
-//  reason.  Fails after timeout_ms.
-static void s_wait_link_closed(fixture_t *f, int id, char *reason, size_t cap, int timeout_ms)
-{
-    char key[32];
-    snprintf(key, sizeof key, "{\"id\":%d,", id);
-    long long deadline = test_now_ms() + timeout_ms;
-    for (;;) {
-        assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "links"), 0);
-        const char *rec = strstr(f->reply, key);
-        assert_non_null(rec);
-        if (test_json_long(rec, "closed_ms", 0) > 0) {
-            const char *r = strstr(rec, "\"reason\":\"");
-            assert_non_null(r);
-            r += strlen("\"reason\":\"");
-            snprintf(reason, cap, "%.*s", (int) strcspn(r, "\""), r);
-            return;
-        }
-        if (test_now_ms() > deadline)
-            fail_msg("link %d still open after %d ms: %s", id, timeout_ms, f->reply);
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);   //  polling interval of a bounded wait
-    }
-}
-
-//  A plain TCP connection to pbxsim, for applications that misbehave.
-static int s_raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(connect(fd, (struct sockaddr *) &sin, sizeof sin), 0);
-    return fd;
-}
-
-static void s_raw_send(int fd, csta_framing_t framing, const uint8_t *apdu, size_t len)
-{
-    uint8_t hdr[CSTA_FRAME_HEADER_MAX];
-    int hlen = csta_frame_header(framing, len, hdr);
-    assert_true(hlen >= 0);
-    assert_int_equal(send(fd, hdr, (size_t) hlen, MSG_NOSIGNAL), hlen);
-    assert_int_equal(send(fd, apdu, len, MSG_NOSIGNAL), (ssize_t) len);
-}
-
-//  Read the next APDU from a raw connection into *out (decoded).  Returns 0, or
-//  -ECONNRESET when pbxsim closed the connection, -ETIMEDOUT.
-static int s_raw_next(int fd, csta_framer_t *framer, csta_apdu_t *out, int timeout_ms)
-{
-    long long deadline = test_now_ms() + timeout_ms;
-    for (;;) {
-        const uint8_t *apdu;
-        size_t len;
-        int rc = csta_framer_next(framer, &apdu, &len);
-        if (rc == 0) {
-            assert_int_equal(csta_apdu_decode(out, apdu, len), 0);
-            return 0;
-        }
-        assert_int_equal(rc, -EAGAIN);
-        long long left = deadline - test_now_ms();
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int) left) == 0)
-            return -ETIMEDOUT;
-        uint8_t buf[4096];
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0)
-            return -ECONNRESET;
-        assert_int_equal(csta_framer_feed(framer, buf, (size_t) n), 0);
-    }
-}
-
-//  The id of the newest link in `pbxsim ctl links`.
-static int s_last_link_id(fixture_t *f)
-{
-    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "links"), 0);
-    const char *last = NULL;
-    for (const char *p = f->reply; (p = strstr(p, "{\"id\":")); p++)
-        last = p;
-    assert_non_null(last);
-    return (int) test_json_long(last, "id", -1);
-}
-
 //  --- Association per flavour --------------------------------------------------------------------
 
 static void panasonic_link_associates_with_len16_framing(void **state)
 {
-    fixture_t *f = s_start(state, NULL);
+    fixture_t *f = link_start(state, NULL);
     s_associate_and_use(f, CSTA_FRAMING_LEN16, NULL, NULL);
     s_assert_one_clean_link(f);
 }
@@ -191,7 +64,7 @@ static void panasonic_link_associates_with_len16_framing(void **state)
 static void raw_flavour_associates_with_back_to_back_ber(void **state)
 {
     const char *args[] = {"--flavour", "raw", NULL};
-    fixture_t *f = s_start(state, args);
+    fixture_t *f = link_start(state, args);
     s_associate_and_use(f, CSTA_FRAMING_RAW, NULL, NULL);
     s_assert_one_clean_link(f);
 }
@@ -199,24 +72,24 @@ static void raw_flavour_associates_with_back_to_back_ber(void **state)
 static void hipath_flavour_associates_with_its_header_and_login(void **state)
 {
     const char *args[] = {"--flavour", "hipath", NULL};
-    fixture_t *f = s_start(state, args);
+    fixture_t *f = link_start(state, args);
     s_associate_and_use(f, CSTA_FRAMING_HIPATH, "AMHOST", "77777");
     s_assert_one_clean_link(f);
 }
 
 static void panasonic_link_accepts_a_captured_panasonic_aarq(void **state)
 {
-    fixture_t *f = s_start(state, NULL);
-    int fd = s_raw_connect(f->sim.port);
-    s_raw_send(fd, CSTA_FRAMING_LEN16, s_panasonic_aarq, sizeof s_panasonic_aarq);
+    fixture_t *f = link_start(state, NULL);
+    int fd = raw_connect(f->sim.port);
+    raw_send(fd, CSTA_FRAMING_LEN16, s_panasonic_aarq, sizeof s_panasonic_aarq);
     csta_framer_t *framer = csta_framer_new(CSTA_FRAMING_LEN16, 0);
     csta_apdu_t a;
-    assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), 0);
+    assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), 0);
     assert_int_equal(a.kind, CSTA_APDU_AARE);
     s_assert_accepted(&a.acse, CSTA_ACN_CSTA3);
     csta_apdu_clear(&a);
     //  SystemStatus follows the AARE at once (csta-facts.md 5).
-    assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), 0);
+    assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), 0);
     assert_int_equal(a.kind, CSTA_APDU_INVOKE);
     assert_int_equal(a.opcode, CSTA_OP_SYSTEM_STATUS);
     assert_int_equal(a.svc.system_status.status, CSTA_SYS_NORMAL);
@@ -232,8 +105,8 @@ static void s_hipath_rejects(void **state, const char *user, const char *passwor
                              const char *reason)
 {
     const char *args[] = {"--flavour", "hipath", "--login", "AMHOST:77777", NULL};
-    fixture_t *f = s_start(state, args);
-    f->app = s_client(f, CSTA_FRAMING_HIPATH, user, password);
+    fixture_t *f = link_start(state, args);
+    f->app = link_client(f, CSTA_FRAMING_HIPATH, user, password);
     assert_int_equal(csta_client_connect(f->app), -EACCES);
     const csta_acse_t *aare = csta_client_aare(f->app);
     assert_int_equal(aare->result, CSTA_AARE_REJECTED_PERMANENT);
@@ -244,7 +117,7 @@ static void s_hipath_rejects(void **state, const char *user, const char *passwor
     assert_int_equal(test_json_long(f->reply, "logins_failed", -1), 1);
     assert_int_equal(test_json_long(f->reply, "links_open", -1), 0);
     char why[48];
-    s_wait_link_closed(f, 1, why, sizeof why, DEADLINE_MS);
+    wait_link_closed(f, 1, why, sizeof why, DEADLINE_MS);
     assert_string_equal(why, reason);
     //  The right login still gets in afterwards.
     csta_client_destroy(&f->app);
@@ -268,22 +141,22 @@ static void hipath_without_login_gets_authentication_required(void **state)
     s_hipath_rejects(state, NULL, NULL, CSTA_DIAG_AUTH_REQUIRED, "login-required");
 }
 
-//  --- SystemStatus keep-alive ---------------------------------------------------------------------
+//  --- SystemStatus keep-alive --------------------------------------------------------------------
 
 static void system_status_follows_the_aare_and_repeats_each_interval(void **state)
 {
     char interval[16];
     snprintf(interval, sizeof interval, "%d", STATUS_MS);
     const char *args[] = {"--status-interval-ms", interval, NULL};
-    fixture_t *f = s_start(state, args);
-    f->app = s_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
+    fixture_t *f = link_start(state, args);
+    f->app = link_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
     assert_int_equal(csta_client_connect(f->app), 0);
-    s_expect_system_status(f->app, WAIT_MS);
+    expect_system_status(f->app, WAIT_MS);
     long long first = test_now_ms();
     //  The client answers each one, so the link lives on through several intervals.
     long long last = first;
     for (int i = 1; i <= 4; i++) {
-        s_expect_system_status(f->app, DEADLINE_MS);
+        expect_system_status(f->app, DEADLINE_MS);
         long long now = test_now_ms();
         //  Never early: the period is the configured one (some slack for the timer's
         //  millisecond rounding), lateness is the loaded machine's.
@@ -303,12 +176,12 @@ static void application_that_stops_answering_system_status_is_dropped(void **sta
     char interval[16];
     snprintf(interval, sizeof interval, "%d", STATUS_MS);
     const char *args[] = {"--status-interval-ms", interval, NULL};
-    fixture_t *f = s_start(state, args);
-    int fd = s_raw_connect(f->sim.port);
-    s_raw_send(fd, CSTA_FRAMING_LEN16, s_panasonic_aarq, sizeof s_panasonic_aarq);
+    fixture_t *f = link_start(state, args);
+    int fd = raw_connect(f->sim.port);
+    raw_send(fd, CSTA_FRAMING_LEN16, s_panasonic_aarq, sizeof s_panasonic_aarq);
     //  The application reads nothing and answers nothing.
     char why[48];
-    s_wait_link_closed(f, 1, why, sizeof why, DEADLINE_MS);
+    wait_link_closed(f, 1, why, sizeof why, DEADLINE_MS);
     assert_string_equal(why, "status-unanswered");
     assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "links"), 0);
     long long opened = test_json_long(f->reply, "opened_ms", 0);
@@ -318,13 +191,13 @@ static void application_that_stops_answering_system_status_is_dropped(void **sta
     //  The socket sees the AARE, the SystemStatus, then the end of the stream.
     csta_framer_t *framer = csta_framer_new(CSTA_FRAMING_LEN16, 0);
     csta_apdu_t a;
-    assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), 0);
+    assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), 0);
     assert_int_equal(a.kind, CSTA_APDU_AARE);
     csta_apdu_clear(&a);
-    assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), 0);
+    assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), 0);
     assert_int_equal(a.opcode, CSTA_OP_SYSTEM_STATUS);
     csta_apdu_clear(&a);
-    assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), -ECONNRESET);
+    assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), -ECONNRESET);
     csta_framer_destroy(&framer);
     close(fd);
     assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "stats"), 0);
@@ -336,29 +209,22 @@ static void application_that_stops_answering_system_status_is_dropped(void **sta
 static void garbage_framing_drops_that_link_and_the_other_carries_on(void **state)
 {
     const char *args[] = {"--max-links", "2", NULL};
-    fixture_t *f = s_start(state, args);
-    f->app = s_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
+    fixture_t *f = link_start(state, args);
+    f->app = link_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
     assert_int_equal(csta_client_connect(f->app), 0);
     csta_xref_t x101 = monitor(f->app, "101");
-    csta_client_t *bad = s_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
+    csta_client_t *bad = link_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
     assert_int_equal(csta_client_connect(bad), 0);
-    int bad_id = s_last_link_id(f);
+    int bad_id = last_link_id(f);
     monitor(bad, "101");
     //  A len16 frame whose content is no BER TLV (0xff 0xff: a length that cannot be).
     static const uint8_t garbage[] = {0x00, 0x06, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01};
     assert_int_equal(send(csta_client_fd(bad), garbage, sizeof garbage, MSG_NOSIGNAL),
                      (ssize_t) sizeof garbage);
     char why[48];
-    s_wait_link_closed(f, bad_id, why, sizeof why, DEADLINE_MS);
+    wait_link_closed(f, bad_id, why, sizeof why, DEADLINE_MS);
     assert_string_equal(why, "bad-framing");
-    csta_apdu_t ev;
-    int rc;
-    do {
-        rc = csta_client_next_event(bad, &ev, WAIT_MS);
-        if (rc == 0)
-            csta_apdu_clear(&ev);   //  the SystemStatus sent before the garbage
-    } while (rc == 0);
-    assert_int_equal(rc, -ECONNRESET);
+    assert_int_equal(drain_until_error(bad, DEADLINE_MS), -ECONNRESET);
     csta_client_destroy(&bad);
 
     //  The first link still works: its monitor reports a call, and a new request is answered.
@@ -366,9 +232,9 @@ static void garbage_framing_drops_that_link_and_the_other_carries_on(void **stat
     assert_int_equal(test_json_long(f->reply, "links_open", -1), 1);
     assert_int_equal(test_json_long(f->reply, "monitors_active", -1), 1);
     assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "dial 101 102"), 0);
+    csta_apdu_t ev;
     for (;;) {
-        rc = csta_client_next_event(f->app, &ev, WAIT_MS);
-        assert_int_equal(rc, 0);
+        assert_int_equal(csta_client_next_event(f->app, &ev, WAIT_MS), 0);
         if (ev.opcode == CSTA_OP_EVENT_REPORT)
             break;
         csta_apdu_clear(&ev);     //  SystemStatus
@@ -383,20 +249,20 @@ static void garbage_framing_drops_that_link_and_the_other_carries_on(void **stat
 
 static void release_request_gets_release_response_then_close(void **state)
 {
-    fixture_t *f = s_start(state, NULL);
-    int fd = s_raw_connect(f->sim.port);
+    fixture_t *f = link_start(state, NULL);
+    int fd = raw_connect(f->sim.port);
     csta_framer_t *framer = csta_framer_new(CSTA_FRAMING_LEN16, 0);
-    s_raw_send(fd, CSTA_FRAMING_LEN16, s_panasonic_aarq, sizeof s_panasonic_aarq);
+    raw_send(fd, CSTA_FRAMING_LEN16, s_panasonic_aarq, sizeof s_panasonic_aarq);
     csta_apdu_t a;
-    assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), 0);
+    assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), 0);
     assert_int_equal(a.kind, CSTA_APDU_AARE);
     assert_int_equal(a.acse.result, CSTA_AARE_ACCEPTED);
     csta_apdu_clear(&a);
     //  RLRQ reason normal (csta-facts.md 1.2: 62 03 80 01 00).
     static const uint8_t rlrq[] = {0x62, 0x03, 0x80, 0x01, 0x00};
-    s_raw_send(fd, CSTA_FRAMING_LEN16, rlrq, sizeof rlrq);
+    raw_send(fd, CSTA_FRAMING_LEN16, rlrq, sizeof rlrq);
     for (;;) {
-        assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), 0);
+        assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), 0);
         if (a.kind != CSTA_APDU_INVOKE)
             break;
         assert_int_equal(a.opcode, CSTA_OP_SYSTEM_STATUS);     //  sent before our RLRQ
@@ -406,11 +272,11 @@ static void release_request_gets_release_response_then_close(void **state)
     assert_true(a.acse.has_reason);
     assert_int_equal(a.acse.reason, 0);
     csta_apdu_clear(&a);
-    assert_int_equal(s_raw_next(fd, framer, &a, WAIT_MS), -ECONNRESET);
+    assert_int_equal(raw_next(fd, framer, &a, WAIT_MS), -ECONNRESET);
     csta_framer_destroy(&framer);
     close(fd);
     char why[48];
-    s_wait_link_closed(f, 1, why, sizeof why, DEADLINE_MS);
+    wait_link_closed(f, 1, why, sizeof why, DEADLINE_MS);
     assert_string_equal(why, "released");
     //  A released link frees the place: a new association is accepted.
     s_associate_and_use(f, CSTA_FRAMING_LEN16, NULL, NULL);
