@@ -103,6 +103,8 @@ void pbx_link_close_all(pbxsim_t *sim, const char *reason);
 void pbx_link_dispatch_event(pbxsim_t *sim, int device, const csta_apdu_t *event);
 //  Deliver a CDR record to the link that started CDR transmission, if any.
 void pbx_link_dispatch_cdr(pbxsim_t *sim, const csta_apdu_t *report);
+//  Hang fault on or off: links neither read nor write while hung (pbxsim_link.c).
+void pbx_link_set_hang(pbxsim_t *sim, bool hang);
 //  Send one malformed APDU on every link (fault injection).
 void pbx_link_send_malformed(pbxsim_t *sim);
 //  Monitors currently on a device, over all links.

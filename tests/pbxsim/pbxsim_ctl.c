@@ -148,7 +148,9 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         return 0;
     }
     if (strcmp(cmd, "hang") == 0 && a1) {
-        sim->faults.hang = strcmp(a1, "on") == 0;
+        if (strcmp(a1, "on") != 0 && strcmp(a1, "off") != 0)
+            return s_fail(reply, cap, "hang wants on or off, got %s", a1);
+        pbx_link_set_hang(sim, strcmp(a1, "on") == 0);
         zsys_notice("pbxsim: fault: hang %s", sim->faults.hang ? "on (no reading, no answers)" : "off");
         snprintf(reply, cap, "{\"ok\":true,\"hang\":%s}", sim->faults.hang ? "true" : "false");
         return 0;

@@ -32,6 +32,8 @@ int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
     }
     if (rc)
         return rc;
+    if (link->sim->faults.hang)
+        return 0;       //  a hung switch writes nothing: the output waits for the resume
     rc = csta_outq_flush(link->outq, link->fd);
     if (rc == -EAGAIN) {
         if (!link->want_write) {
@@ -337,7 +339,10 @@ static int s_on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         return 0;
     ssize_t n = csta_framer_read(link->framer, link->fd);
     if (n == 0 || (n < 0 && n != -EAGAIN)) {
-        pbx_link_close(link, n == 0 ? "peer-closed" : "read-error");
+        //  An application that closes with data unread leaves a reset, not an end of stream.
+        pbx_link_close(link, n == 0              ? "peer-closed"
+                             : n == -ECONNRESET ? "peer-reset"
+                                                : "read-error");
         return 0;
     }
     for (;;) {
@@ -363,9 +368,14 @@ static int s_on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+//  (Re)register the link's socket with the loop: readable always, writable while output
+//  waits.  A hung switch watches nothing (a readable socket it will not read would make
+//  the loop spin).
 static int s_poll_events(pbx_link_t *link)
 {
     zloop_poller_end(link->sim->loop, &link->item);
+    if (link->sim->faults.hang)
+        return 0;
     link->item = (zmq_pollitem_t){.fd = link->fd,
                                   .events = (short) (ZMQ_POLLIN | (link->want_write ? ZMQ_POLLOUT : 0))};
     return zloop_poller(link->sim->loop, &link->item, s_on_socket, link);
@@ -445,8 +455,9 @@ void pbx_link_close(pbx_link_t *link, const char *reason)
     if (link->status_timer > 0)
         zloop_timer_end(sim->loop, link->status_timer);
     pbx_link_services_close(link);
-    //  Flush what is queued (e.g. a rejecting AARE) before the close, best effort.
-    if (link->outq)
+    //  Flush what is queued (e.g. a rejecting AARE) before the close, best effort; a hung
+    //  switch sends nothing.
+    if (link->outq && !sim->faults.hang)
         csta_outq_flush(link->outq, link->fd);
     close(link->fd);
     csta_framer_destroy(&link->framer);
@@ -459,6 +470,36 @@ void pbx_link_close_all(pbxsim_t *sim, const char *reason)
 {
     while (sim->links)
         pbx_link_close(sim->links, reason);
+}
+
+//  Hang fault: a hung switch neither reads nor writes on its CTI links (the TCP
+//  connections stay up); what it owes waits in the output queues until it resumes.
+void pbx_link_set_hang(pbxsim_t *sim, bool hang)
+{
+    if (sim->faults.hang == hang)
+        return;
+    sim->faults.hang = hang;
+    for (pbx_link_t *l = sim->links, *next; l; l = next) {
+        next = l->next;
+        if (hang) {
+            s_poll_events(l);
+            continue;
+        }
+        //  The application could not get its SystemStatus answers through while the switch
+        //  was not reading: it gets a whole period from the resume before it is judged.
+        if (l->status_timer > 0) {
+            zloop_timer_end(sim->loop, l->status_timer);
+            l->status_timer = zloop_timer(sim->loop, (size_t) sim->cfg.status_interval_ms, 0,
+                                          s_on_status_timer, l);
+        }
+        int rc = csta_outq_flush(l->outq, l->fd);
+        if (rc && rc != -EAGAIN) {
+            pbx_link_close(l, "write-error");
+            continue;
+        }
+        l->want_write = rc == -EAGAIN;
+        s_poll_events(l);
+    }
 }
 
 //  A deliberately malformed APDU: an invoke whose outer length runs past its content.
