@@ -449,8 +449,8 @@ static void s_connect(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
 static void s_clear_party(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
 {
     pbx_party_t gone = c->party[p];
-    s_party_remove(self, c, p);
-    s_set_state(self, &gone, CSTA_LCS_NULL);
+    s_party_remove(self, c, p);     //  takes the party out of its device's busy count
+    gone.state = CSTA_LCS_NULL;     //  the copy only tells the event: not counted again
     pbx_ev_connection_cleared(self, c, &gone, cause);
     if (c->nparty == 1) {
         pbx_party_t last = c->party[0];
