@@ -185,6 +185,7 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         zsys_notice("pbxsim: fault: restart");
         pbx_link_close_all(sim, "fault-restart");
         pbx_switch_reset(sim->sw);
+        pbxsim_traffic_forget_calls(sim->traffic);
         snprintf(reply, cap, "{\"ok\":true}");
         return 0;
     }
