@@ -462,7 +462,6 @@ void pbx_link_close(pbx_link_t *link, const char *reason)
     close(link->fd);
     csta_framer_destroy(&link->framer);
     csta_outq_destroy(&link->outq);
-    free(link->monitors);
     free(link);
 }
 
