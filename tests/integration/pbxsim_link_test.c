@@ -245,6 +245,115 @@ static void garbage_framing_drops_that_link_and_the_other_carries_on(void **stat
     monitor(f->app, "102");
 }
 
+//  --- Monitors -------------------------------------------------------------------------------------
+
+static csta_xref_t s_monitor_stop(csta_client_t *app, const csta_xref_t *xref)
+{
+    csta_apdu_t req, res;
+    csta_apdu_init(&req, CSTA_APDU_INVOKE);
+    req.opcode = CSTA_OP_MONITOR_STOP;
+    req.svc.monitor_stop.xref = *xref;
+    request_ok(app, &req, &res);
+    csta_apdu_clear(&res);
+    return *xref;
+}
+
+//  The next event report (SystemStatus skipped) must be `type` on monitor xref.
+static void s_expect_event_on(csta_client_t *app, const csta_xref_t *xref, csta_event_type_t type)
+{
+    csta_apdu_t ev;
+    for (;;) {
+        assert_int_equal(csta_client_next_event(app, &ev, WAIT_MS), 0);
+        if (ev.opcode == CSTA_OP_EVENT_REPORT)
+            break;
+        csta_apdu_clear(&ev);
+    }
+    if (ev.event.type != type || !csta_xref_equal(&ev.event.xref, xref))
+        fail_msg("expected %s on xref %02x%02x, got %s on xref %02x%02x", csta_event_name(type),
+                 xref->bytes[0], xref->bytes[1], csta_event_name(ev.event.type),
+                 ev.event.xref.bytes[0], ev.event.xref.bytes[1]);
+    csta_apdu_clear(&ev);
+}
+
+static void stopped_monitors_fall_silent_and_the_others_keep_reporting(void **state)
+{
+    fixture_t *f = link_start(state, NULL);
+    f->app = link_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
+    assert_int_equal(csta_client_connect(f->app), 0);
+    csta_xref_t a1 = monitor(f->app, "101"), b = monitor(f->app, "102");
+    csta_xref_t a2 = monitor(f->app, "101"), a3 = monitor(f->app, "101");
+    assert_false(csta_xref_equal(&a1, &a2) || csta_xref_equal(&a2, &a3) ||
+                 csta_xref_equal(&a1, &a3) || csta_xref_equal(&a1, &b));
+    //  Stop the oldest monitor of 101, then the one of 102 (the link reuses their places).
+    s_monitor_stop(f->app, &a1);
+    s_monitor_stop(f->app, &b);
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "monitors 101"), 0);
+    assert_int_equal(test_json_long(f->reply, "monitors", -1), 2);
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "monitors 102"), 0);
+    assert_int_equal(test_json_long(f->reply, "monitors", -1), 0);
+    //  A call from 101 to 102: the two live monitors of 101 report it, oldest first; the
+    //  stopped ones report nothing.
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "dial 101 102"), 0);
+    s_expect_event_on(f->app, &a2, CSTA_EV_SERVICE_INITIATED);
+    s_expect_event_on(f->app, &a3, CSTA_EV_SERVICE_INITIATED);
+    s_expect_event_on(f->app, &a2, CSTA_EV_ORIGINATED);
+    s_expect_event_on(f->app, &a3, CSTA_EV_ORIGINATED);
+    s_expect_event_on(f->app, &a2, CSTA_EV_DELIVERED);
+    s_expect_event_on(f->app, &a3, CSTA_EV_DELIVERED);
+    expect_no_event(f->app, 300);
+    //  A stopped cross reference is unknown now.
+    csta_apdu_t req;
+    csta_apdu_init(&req, CSTA_APDU_INVOKE);
+    req.opcode = CSTA_OP_MONITOR_STOP;
+    req.svc.monitor_stop.xref = a1;
+    request_fails(f->app, &req, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_MONITOR_CROSS_REF_ID);
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "stats"), 0);
+    assert_int_equal(test_json_long(f->reply, "monitors_active", -1), 2);
+    assert_int_equal(test_json_long(f->reply, "monitor_stops", -1), 2);
+}
+
+static void monitor_start_beyond_the_link_limit_is_refused(void **state)
+{
+    fixture_t *f = link_start(state, NULL);
+    f->app = link_client(f, CSTA_FRAMING_LEN16, NULL, NULL);
+    assert_int_equal(csta_client_connect(f->app), 0);
+    //  Every two-octet cross reference in use (65535 monitors, pipelined 500 at a time).
+    enum { LIMIT = 65535, WINDOW = 500 };
+    long ids[WINDOW];
+    for (int done = 0; done < LIMIT;) {
+        int n = LIMIT - done < WINDOW ? LIMIT - done : WINDOW;
+        for (int i = 0; i < n; i++) {
+            csta_apdu_t req;
+            csta_apdu_init(&req, CSTA_APDU_INVOKE);
+            req.opcode = CSTA_OP_MONITOR_START;
+            char number[8];
+            snprintf(number, sizeof number, "%d", 101 + (done + i) % 100);
+            csta_device_set(&req.svc.monitor_start.device, number);
+            ids[i] = csta_client_invoke(f->app, &req);
+            assert_true(ids[i] > 0);
+        }
+        for (int i = 0; i < n; i++) {
+            csta_apdu_t res;
+            assert_int_equal(csta_client_wait_reply(f->app, ids[i], &res, DEADLINE_MS), 0);
+            assert_int_equal(res.kind, CSTA_APDU_RESULT);
+            csta_apdu_clear(&res);
+        }
+        done += n;
+    }
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "stats"), 0);
+    assert_int_equal(test_json_long(f->reply, "monitors_active", -1), LIMIT);
+    //  One more is refused as a PBX refuses it, and pbxsim goes on.
+    csta_apdu_t req;
+    csta_apdu_init(&req, CSTA_APDU_INVOKE);
+    req.opcode = CSTA_OP_MONITOR_START;
+    csta_device_set(&req.svc.monitor_start.device, "101");
+    request_fails(f->app, &req, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_OVERALL_MONITOR_LIMIT_EXCEEDED);
+    csta_xref_t any = {.len = 2, .bytes = {0x12, 0x34}};
+    s_monitor_stop(f->app, &any);
+    csta_xref_t again = monitor(f->app, "150");
+    assert_true(csta_xref_equal(&again, &any));   //  the one free cross reference
+}
+
 //  --- Release ------------------------------------------------------------------------------------
 
 static void release_request_gets_release_response_then_close(void **state)
@@ -298,6 +407,9 @@ int main(void)
                                   s_teardown),
         cmocka_unit_test_teardown(garbage_framing_drops_that_link_and_the_other_carries_on,
                                   s_teardown),
+        cmocka_unit_test_teardown(stopped_monitors_fall_silent_and_the_others_keep_reporting,
+                                  s_teardown),
+        cmocka_unit_test_teardown(monitor_start_beyond_the_link_limit_is_refused, s_teardown),
         cmocka_unit_test_teardown(release_request_gets_release_response_then_close, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
