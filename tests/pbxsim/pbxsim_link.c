@@ -19,6 +19,13 @@ static void s_record_close(pbxsim_t *sim, int record, const char *reason);
 
 static int s_poll_events(pbx_link_t *link);
 
+//  Why a write failed: an application that went away (reset: it closed with data unread)
+//  or a real error.
+static const char *s_write_failure(int rc)
+{
+    return rc == -ECONNRESET || rc == -EPIPE ? "peer-reset" : "write-error";
+}
+
 //  Queue an encoded APDU; a link whose queue overflows is closed (the caller must not
 //  touch the link afterwards when this returns -ENOBUFS).
 int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
@@ -43,7 +50,7 @@ int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
         return 0;
     }
     if (rc) {
-        pbx_link_close(link, "write-error");
+        pbx_link_close(link, s_write_failure(rc));
         return rc;
     }
     return 0;
@@ -331,7 +338,7 @@ static int s_on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
             return 0;       //  the poller was replaced; read on the next round
         }
         if (rc && rc != -EAGAIN) {
-            pbx_link_close(link, "write-error");
+            pbx_link_close(link, s_write_failure(rc));
             return 0;
         }
     }
@@ -493,7 +500,7 @@ void pbx_link_set_hang(pbxsim_t *sim, bool hang)
         }
         int rc = csta_outq_flush(l->outq, l->fd);
         if (rc && rc != -EAGAIN) {
-            pbx_link_close(l, "write-error");
+            pbx_link_close(l, s_write_failure(rc));
             continue;
         }
         l->want_write = rc == -EAGAIN;
