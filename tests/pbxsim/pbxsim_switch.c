@@ -55,6 +55,8 @@ void pbx_switch_destroy(pbx_switch_t **self_p)
         return;
     pbx_switch_t *self = *self_p;
     free(self->devices);
+    free(self->by_number);
+    free(self->by_device_number);
     free(self->calls);
     free(self->slot_of_id);
     free(self);
@@ -63,10 +65,65 @@ void pbx_switch_destroy(pbx_switch_t **self_p)
 
 //  --- Devices -------------------------------------------------------------------------------------
 
+//  Device lookup tables: a number or deviceNumber finds its device without a walk over
+//  every device (thousands of extensions, looked up for every request and call step).
+static unsigned s_hash_number(const char *number)
+{
+    unsigned h = 2166136261u;       //  FNV-1a
+    for (; *number; number++)
+        h = (h ^ (unsigned char) *number) * 16777619u;
+    return h;
+}
+
+static unsigned s_hash_device_number(long device_number)
+{
+    return (unsigned) ((unsigned long) device_number * 2654435761u);
+}
+
+static void s_index_put(pbx_switch_t *self, int index)
+{
+    unsigned mask = (unsigned) self->index_cap - 1;
+    const pbx_device_cfg_t *cfg = &self->devices[index].cfg;
+    unsigned i = s_hash_number(cfg->number) & mask;
+    while (self->by_number[i] >= 0)
+        i = (i + 1) & mask;
+    self->by_number[i] = index;
+    //  Two devices with one deviceNumber: the first keeps it, as the walk found it.
+    for (i = s_hash_device_number(cfg->device_number) & mask; self->by_device_number[i] >= 0;
+         i = (i + 1) & mask)
+        if (self->devices[self->by_device_number[i]].cfg.device_number == cfg->device_number)
+            return;
+    self->by_device_number[i] = index;
+}
+
+static int s_index_grow(pbx_switch_t *self, int cap)
+{
+    int *by_number = malloc((size_t) cap * sizeof *by_number);
+    int *by_device_number = malloc((size_t) cap * sizeof *by_device_number);
+    if (!by_number || !by_device_number) {
+        free(by_number);
+        free(by_device_number);
+        return -ENOMEM;
+    }
+    free(self->by_number);
+    free(self->by_device_number);
+    self->by_number = by_number;
+    self->by_device_number = by_device_number;
+    self->index_cap = cap;
+    for (int i = 0; i < cap; i++)
+        by_number[i] = by_device_number[i] = -1;
+    for (int d = 0; d < self->device_count; d++)
+        s_index_put(self, d);
+    return 0;
+}
+
 int pbx_switch_add_device(pbx_switch_t *self, const pbx_device_cfg_t *cfg)
 {
     if (pbx_switch_find_number(self, cfg->number) >= 0)
         return -EEXIST;
+    if ((self->device_count + 1) * 2 > self->index_cap &&
+        s_index_grow(self, self->index_cap ? self->index_cap * 2 : 512))
+        return -ENOMEM;
     if (self->device_count == self->device_cap) {
         int cap = self->device_cap ? self->device_cap * 2 : 256;
         pbx_device_t *grown = realloc(self->devices, (size_t) cap * sizeof *grown);
@@ -85,6 +142,7 @@ int pbx_switch_add_device(pbx_switch_t *self, const pbx_device_cfg_t *cfg)
     if (cfg->type == PBX_DEV_PICKUP_GROUP)
         for (int m = 0; m < cfg->member_count; m++)
             self->devices[cfg->members[m]].pickup_group = index;
+    s_index_put(self, index);
     return index;
 }
 
@@ -100,18 +158,25 @@ const pbx_device_cfg_t *pbx_switch_device(const pbx_switch_t *self, int index)
 
 int pbx_switch_find_number(const pbx_switch_t *self, const char *number)
 {
-    for (int i = 0; i < self->device_count; i++)
-        if (strcmp(self->devices[i].cfg.number, number) == 0)
-            return i;
+    if (!self->index_cap)
+        return -1;
+    unsigned mask = (unsigned) self->index_cap - 1;
+    for (unsigned i = s_hash_number(number) & mask; self->by_number[i] >= 0; i = (i + 1) & mask)
+        if (strcmp(self->devices[self->by_number[i]].cfg.number, number) == 0)
+            return self->by_number[i];
     return -1;
 }
 
 int pbx_switch_find(const pbx_switch_t *self, const csta_device_t *dev)
 {
     if (dev->kind == CSTA_DEV_NUMBER) {
-        for (int i = 0; i < self->device_count; i++)
-            if (self->devices[i].cfg.device_number == dev->number)
-                return i;
+        if (!self->index_cap)
+            return -1;
+        unsigned mask = (unsigned) self->index_cap - 1;
+        for (unsigned i = s_hash_device_number(dev->number) & mask;
+             self->by_device_number[i] >= 0; i = (i + 1) & mask)
+            if (self->devices[self->by_device_number[i]].cfg.device_number == dev->number)
+                return self->by_device_number[i];
         return -1;
     }
     if (dev->kind == CSTA_DEV_ABSENT || dev->kind >= CSTA_DEV_NOT_KNOWN)
