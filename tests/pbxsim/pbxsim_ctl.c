@@ -236,7 +236,12 @@ static int s_on_connection(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     }
     line[used] = '\0';
     static char reply[S_REPLY_MAX];
+    //  What pbxsim sent before the command, and what the command made it send (events of
+    //  a call, a malformed APDU ...), is on the wire before the reply: a test that acts on
+    //  the reply finds it there.
+    pbx_link_flush_all(self->sim);
     pbxsim_ctl_execute(self->sim, line, reply, sizeof reply - 1);
+    pbx_link_flush_all(self->sim);
     size_t len = strlen(reply);
     reply[len++] = '\n';
     for (size_t off = 0; off < len;) {

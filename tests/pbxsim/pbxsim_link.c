@@ -26,8 +26,48 @@ static const char *s_write_failure(int rc)
     return rc == -ECONNRESET || rc == -EPIPE ? "peer-reset" : "write-error";
 }
 
+//  Write what the link has queued; what the socket does not take waits for POLLOUT.  A
+//  link whose write fails is closed.
+static void s_flush(pbx_link_t *link)
+{
+    link->dirty = false;
+    int rc = csta_outq_flush(link->outq, link->fd);
+    if (rc == -EAGAIN) {
+        if (!link->want_write) {
+            link->want_write = true;
+            s_poll_events(link);
+        }
+    } else if (rc) {
+        pbx_link_close(link, s_write_failure(rc));
+    }
+}
+
+void pbx_link_flush_all(pbxsim_t *sim)
+{
+    if (sim->faults.hang)
+        return;     //  a hung switch writes nothing: the output waits for the resume
+    for (pbx_link_t *l = sim->links, *next; l; l = next) {
+        next = l->next;
+        if (l->dirty)
+            s_flush(l);
+    }
+}
+
+static int s_on_flush(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    pbxsim_t *sim = arg;
+    sim->flush_timer = 0;
+    pbx_link_flush_all(sim);
+    return 0;
+}
+
 //  Queue an encoded APDU; a link whose queue overflows is closed (the caller must not
-//  touch the link afterwards when this returns -ENOBUFS).
+//  touch the link afterwards when this returns -ENOBUFS).  Output is coalesced: what a
+//  turn of the loop queues leaves in one write per link at the end of the turn (a
+//  zero-delay timer), not in one send() per APDU: with a busy link most of pbxsim's time
+//  went into the kernel's per-send work and the wake-ups of the reader.
 int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
 {
     int rc = csta_outq_push(link->outq, apdu, len);
@@ -39,19 +79,15 @@ int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
     }
     if (rc)
         return rc;
-    if (link->sim->faults.hang)
-        return 0;       //  a hung switch writes nothing: the output waits for the resume
-    rc = csta_outq_flush(link->outq, link->fd);
-    if (rc == -EAGAIN) {
-        if (!link->want_write) {
-            link->want_write = true;
-            s_poll_events(link);
+    pbxsim_t *sim = link->sim;
+    link->dirty = true;
+    if (!sim->flush_timer && !sim->faults.hang) {
+        sim->flush_timer = zloop_timer(sim->loop, 0, 1, s_on_flush, sim);
+        if (sim->flush_timer < 0) {
+            sim->flush_timer = 0;
+            s_flush(link);      //  no timer: write now, as before coalescing
+            return 0;
         }
-        return 0;
-    }
-    if (rc) {
-        pbx_link_close(link, s_write_failure(rc));
-        return rc;
     }
     return 0;
 }
@@ -498,6 +534,7 @@ void pbx_link_set_hang(pbxsim_t *sim, bool hang)
             l->status_timer = zloop_timer(sim->loop, (size_t) sim->cfg.status_interval_ms, 0,
                                           s_on_status_timer, l);
         }
+        l->dirty = false;
         int rc = csta_outq_flush(l->outq, l->fd);
         if (rc && rc != -EAGAIN) {
             pbx_link_close(l, s_write_failure(rc));

@@ -28,7 +28,8 @@ struct pbx_link {
     bool refused;                   //  over max_links: the AARQ gets a rejecting AARE
     pbx_link_state_t state;
     zmq_pollitem_t item;
-    bool want_write;
+    bool want_write;                //  the socket did not take everything: POLLOUT
+    bool dirty;                     //  output queued since the last flush
     csta_framer_t *framer;
     csta_outq_t *outq;
     long next_invoke_id;
