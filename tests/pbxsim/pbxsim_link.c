@@ -200,18 +200,15 @@ long pbx_link_next_invoke_id(pbx_link_t *link)
 //  --- SystemStatus keep-alive ---------------------------------------------------------------------
 
 //  Send SystemStatus normal; a link that has not answered the previous one is dead.
-static int s_on_status_timer(zloop_t *loop, int timer_id, void *arg)
+static void s_status(pbx_link_t *link)
 {
-    (void) loop;
-    (void) timer_id;
-    pbx_link_t *link = arg;
     if (link->sim->faults.hang)
-        return 0;
+        return;
     if (link->status_pending) {
         zsys_notice("pbxsim: link %d to %s: SystemStatus %ld not answered, dropping the link",
                     link->id, link->peer, link->status_invoke_id);
         pbx_link_close(link, "status-unanswered");
-        return 0;
+        return;
     }
     csta_apdu_t a;
     csta_apdu_init(&a, CSTA_APDU_INVOKE);
@@ -222,7 +219,28 @@ static int s_on_status_timer(zloop_t *loop, int timer_id, void *arg)
     link->status_invoke_id = a.invoke_id;
     link->sim->stats.status_sent++;
     pbx_link_send(link, &a);
+}
+
+//  The status timer of one link.  Its argument is the simulator, not the link: the loop
+//  may call a timer that was just ended once more in the same turn (czmq restarts its
+//  walk over the timers when a handler adds one), and the link may be gone by then.
+static int s_on_status_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    pbxsim_t *sim = arg;
+    for (pbx_link_t *l = sim->links; l; l = l->next)
+        if (l->status_timer == timer_id) {
+            s_status(l);
+            break;
+        }
     return 0;
+}
+
+static void s_status_timer_start(pbx_link_t *link)
+{
+    pbxsim_t *sim = link->sim;
+    link->status_timer = zloop_timer(sim->loop, (size_t) sim->cfg.status_interval_ms, 0,
+                                     s_on_status_timer, sim);
 }
 
 //  --- Association ---------------------------------------------------------------------------------
@@ -287,9 +305,8 @@ static void s_associate(pbx_link_t *link, const csta_apdu_t *aarq)
     zsys_notice("pbxsim: link %d to %s: associated (%s, context %s)", link->id, link->peer,
                 pbx_flavour_str(sim->cfg.flavour), aarq->acse.context);
     //  Right after the AARE the PBX sends SystemStatus, then repeats it (csta-facts.md 5).
-    s_on_status_timer(sim->loop, 0, link);
-    link->status_timer = zloop_timer(sim->loop, (size_t) sim->cfg.status_interval_ms, 0,
-                                     s_on_status_timer, link);
+    s_status(link);
+    s_status_timer_start(link);
 }
 
 //  --- Input ------------------------------------------------------------------------------------------
@@ -531,8 +548,7 @@ void pbx_link_set_hang(pbxsim_t *sim, bool hang)
         //  was not reading: it gets a whole period from the resume before it is judged.
         if (l->status_timer > 0) {
             zloop_timer_end(sim->loop, l->status_timer);
-            l->status_timer = zloop_timer(sim->loop, (size_t) sim->cfg.status_interval_ms, 0,
-                                          s_on_status_timer, l);
+            s_status_timer_start(l);
         }
         l->dirty = false;
         int rc = csta_outq_flush(l->outq, l->fd);

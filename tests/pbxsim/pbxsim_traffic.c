@@ -155,11 +155,27 @@ static void s_place_call(pbxsim_traffic_t *self, long long now)
     s_push(&self->hangups, now + self->answer_ms + self->hold_ms, na);
 }
 
+static int s_on_tick(zloop_t *loop, int timer_id, void *arg);
+
+static void s_arm(pbxsim_traffic_t *self)
+{
+    self->tick_timer = zloop_timer(self->sim->loop, S_TICK_MS, 1, s_on_tick, self);
+    if (self->tick_timer < 0)
+        self->tick_timer = 0;
+}
+
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
-    (void) timer_id;
     pbxsim_traffic_t *self = arg;
+    //  Each tick arms the next one (one-shot timers).  A repeating timer comes round again
+    //  in the same turn when its handler outlasts the period, because czmq restarts its
+    //  walk over the timers whenever a handler adds one (every call step does): at high
+    //  rates the tick then ran for ever and starved the sockets.  Only the live timer's
+    //  tick counts.
+    if (timer_id != self->tick_timer)
+        return 0;
+    self->tick_timer = 0;       //  a one-shot timer ends by itself
     long long now = pbxsim_now_ms();
     s_run_steps(self, now);
     //  Exactly cps * seconds calls, spread evenly; a late tick catches up.
@@ -172,13 +188,12 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         s_place_call(self, now);
         self->due++;
     }
-    if (now >= self->until_ms && !self->answers.head && !self->hangups.head) {
+    if (now >= self->until_ms && !self->answers.head && !self->hangups.head)
         zsys_notice("pbxsim: traffic done: %ld calls placed, %ld found a busy extension, "
                     "%ld answered, %ld completed",
                     self->placed, self->busy, self->answered, self->completed);
-        zloop_timer_end(self->sim->loop, self->tick_timer);
-        self->tick_timer = 0;
-    }
+    else
+        s_arm(self);
     return 0;
 }
 
@@ -205,7 +220,7 @@ int pbxsim_traffic_start(pbxsim_traffic_t *self, int cps, int seconds, int answe
     self->until_ms = self->started_ms + seconds * 1000LL;
     self->due = 0;
     self->placed = self->busy = self->answered = self->completed = 0;
-    self->tick_timer = zloop_timer(self->sim->loop, S_TICK_MS, 0, s_on_tick, self);
+    s_arm(self);
     zsys_notice("pbxsim: traffic: %d calls/s for %d s, answered after %d ms, held %d ms", cps,
                 seconds, answer_ms, hold_ms);
     return cps;
