@@ -272,7 +272,7 @@ static void s_call_free(pbx_switch_t *self, pbx_call_t *c, int reason_for_term)
     }
     if (c->charged_device >= 0)
         pbx_cdr_record(self, c, reason_for_term);
-    for (int d = 0; d < self->device_count; d++)
+    for (int d = 0; self->waiters && d < self->device_count; d++)
         if (self->devices[d].camp_on_call == (int) (c - self->calls))
             self->devices[d].camp_on_call = -1;
     self->slot_of_id[c->id] = -1;
@@ -1015,6 +1015,7 @@ static int s_call_back(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *
         c->party[p].external)
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_NO_CALL_TO_COMPLETE);
     self->devices[target].callback_from = c->party[p].device;
+    self->waiters = true;
     s_ok(res, CSTA_OP_CALL_BACK);
     pbx_switch_device_id(self, target, &res->call.call_back_res.target_device);
     return 0;
@@ -1028,6 +1029,7 @@ static int s_call_back_non_call(pbx_switch_t *self, const csta_apdu_t *req, csta
     if (from < 0 || target < 0 || self->devices[target].cfg.type != PBX_DEV_EXTENSION)
         return s_fail(res, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_DEVICE_ID);
     self->devices[target].callback_from = from;
+    self->waiters = true;
     s_ok(res, CSTA_OP_CALL_BACK_NON_CALL_RELATED);
     return 0;
 }
@@ -1045,6 +1047,7 @@ static int s_camp_on(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *re
         return s_fail(res, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_RESOURCE_LIMIT_EXCEEDED);
     s_set_state(self, &c->party[tp], CSTA_LCS_QUEUED);
     self->devices[target].camp_on_call = (int) (c - self->calls);
+    self->waiters = true;
     pbx_ev_queued(self, c, tp, CSTA_CAUSE_CAMP_ON);
     s_ok(res, CSTA_OP_CAMP_ON_CALL);
     return 0;
@@ -1213,13 +1216,19 @@ static void s_device_idle(pbx_switch_t *self, int device)
 static void s_wake_waiters(pbx_switch_t *self)
 {
     static bool waking;
-    if (waking)
+    if (waking || !self->waiters)
         return;     //  s_device_idle releases calls itself; no recursion
     waking = true;
-    for (int d = 0; d < self->device_count; d++)
-        if ((self->devices[d].camp_on_call >= 0 || self->devices[d].callback_from >= 0) &&
-            self->devices[d].active == 0)
+    //  Without a camp-on or call-back pending nothing is walked (thousands of devices, a
+    //  walk per released call); the walk notes whether any is still pending.
+    bool any = false;
+    for (int d = 0; d < self->device_count; d++) {
+        pbx_device_t *dev = &self->devices[d];
+        if ((dev->camp_on_call >= 0 || dev->callback_from >= 0) && dev->active == 0)
             s_device_idle(self, d);
+        any |= dev->camp_on_call >= 0 || dev->callback_from >= 0;
+    }
+    self->waiters = any;
     waking = false;
 }
 
@@ -1368,6 +1377,7 @@ void pbx_switch_reset(pbx_switch_t *self)
         self->devices[d].callback_from = -1;
         self->devices[d].camp_on_call = -1;
     }
+    self->waiters = false;
 }
 
 //  --- Views --------------------------------------------------------------------------------------------
