@@ -126,7 +126,8 @@ int main(int argc, char **argv)
     size_t cdr_xref_len = res.svc.start_call_detail_records_transmission_res.cdr_xref.len;
     if (res.kind != CSTA_APDU_RESULT || cdr_xref_len > sizeof cdr_xref)
         s_die("StartCallDetailRecordsTransmission refused", 0);
-    memcpy(cdr_xref, res.svc.start_call_detail_records_transmission_res.cdr_xref.data, cdr_xref_len);
+    memcpy(cdr_xref, res.svc.start_call_detail_records_transmission_res.cdr_xref.data,
+           cdr_xref_len);
     csta_apdu_clear(&res);
 
     //  101 calls 102; 102 answers; 101 holds, retrieves, hangs up.

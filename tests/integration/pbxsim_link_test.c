@@ -245,7 +245,7 @@ static void garbage_framing_drops_that_link_and_the_other_carries_on(void **stat
     monitor(f->app, "102");
 }
 
-//  --- Monitors -------------------------------------------------------------------------------------
+//  --- Monitors -----------------------------------------------------------------------------------
 
 static csta_xref_t s_monitor_stop(csta_client_t *app, const csta_xref_t *xref)
 {
@@ -347,7 +347,8 @@ static void monitor_start_beyond_the_link_limit_is_refused(void **state)
     csta_apdu_init(&req, CSTA_APDU_INVOKE);
     req.opcode = CSTA_OP_MONITOR_START;
     csta_device_set(&req.svc.monitor_start.device, "101");
-    request_fails(f->app, &req, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_OVERALL_MONITOR_LIMIT_EXCEEDED);
+    request_fails(f->app, &req, CSTA_ERR_SYSTEM_RESOURCE,
+                  CSTA_SYSERR_OVERALL_MONITOR_LIMIT_EXCEEDED);
     csta_xref_t any = {.len = 2, .bytes = {0x12, 0x34}};
     s_monitor_stop(f->app, &any);
     csta_xref_t again = monitor(f->app, "150");

@@ -96,7 +96,7 @@ static void s_note_event(s_call_seen_t *calls, const csta_apdu_t *ev)
     }
 }
 
-//  --- Tests ----------------------------------------------------------------------------------------
+//  --- Tests --------------------------------------------------------------------------------------
 
 static void traffic_places_every_call_reports_it_and_leaves_none_active(void **state)
 {
