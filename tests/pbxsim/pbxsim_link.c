@@ -92,6 +92,20 @@ int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
     return 0;
 }
 
+//  --verbose: one log line per APDU, in (<) or out (>).
+static void s_trace(const pbx_link_t *link, char dir, const csta_apdu_t *a, size_t len)
+{
+    if (!link->sim->cfg.verbose)
+        return;
+    const char *what = a->kind == CSTA_APDU_INVOKE && a->opcode == CSTA_OP_EVENT_REPORT
+                           ? csta_event_name(a->event.type)
+                       : a->kind == CSTA_APDU_INVOKE || a->kind == CSTA_APDU_RESULT
+                           ? csta_op_name(a->opcode)
+                           : "";
+    zsys_info("pbxsim: link %d %c %s %s invoke %ld (%zu bytes)", link->id, dir,
+              csta_apdu_kind_str(a->kind), what, a->invoke_id, len);
+}
+
 int pbx_link_send(pbx_link_t *link, const csta_apdu_t *a)
 {
     uint8_t buf[S_APDU_MAX];
@@ -102,6 +116,7 @@ int pbx_link_send(pbx_link_t *link, const csta_apdu_t *a)
                    csta_apdu_kind_str(a->kind), csta_op_name(a->opcode), strerror(-rc));
         return rc;
     }
+    s_trace(link, '>', a, len);
     return pbx_link_send_bytes(link, buf, len);
 }
 
@@ -156,6 +171,7 @@ int pbx_link_respond(pbx_link_t *link, const csta_apdu_t *a)
     int rc = csta_apdu_encode(a, buf, sizeof buf, &len);
     if (rc)
         return rc;
+    s_trace(link, '>', a, len);
     s_delayed_t *d = malloc(sizeof *d + len);
     if (!d)
         return -ENOMEM;
@@ -316,6 +332,7 @@ static void s_on_apdu(pbx_link_t *link, const uint8_t *bytes, size_t len)
     pbxsim_t *sim = link->sim;
     csta_apdu_t a;
     int rc = csta_apdu_decode(&a, bytes, len);
+    s_trace(link, '<', &a, len);
     if (link->state == PBX_LINK_AWAIT_AARQ) {
         if (rc == 0 && a.kind == CSTA_APDU_AARQ)
             s_associate(link, &a);
