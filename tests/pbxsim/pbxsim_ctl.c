@@ -148,7 +148,9 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         return 0;
     }
     if (strcmp(cmd, "hang") == 0 && a1) {
-        sim->faults.hang = strcmp(a1, "on") == 0;
+        if (strcmp(a1, "on") != 0 && strcmp(a1, "off") != 0)
+            return s_fail(reply, cap, "hang wants on or off, got %s", a1);
+        pbx_link_set_hang(sim, strcmp(a1, "on") == 0);
         zsys_notice("pbxsim: fault: hang %s", sim->faults.hang ? "on (no reading, no answers)" : "off");
         snprintf(reply, cap, "{\"ok\":true,\"hang\":%s}", sim->faults.hang ? "true" : "false");
         return 0;
@@ -183,6 +185,7 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         zsys_notice("pbxsim: fault: restart");
         pbx_link_close_all(sim, "fault-restart");
         pbx_switch_reset(sim->sw);
+        pbxsim_traffic_forget_calls(sim->traffic);
         snprintf(reply, cap, "{\"ok\":true}");
         return 0;
     }
@@ -233,7 +236,12 @@ static int s_on_connection(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     }
     line[used] = '\0';
     static char reply[S_REPLY_MAX];
+    //  What pbxsim sent before the command, and what the command made it send (events of
+    //  a call, a malformed APDU ...), is on the wire before the reply: a test that acts on
+    //  the reply finds it there.
+    pbx_link_flush_all(self->sim);
     pbxsim_ctl_execute(self->sim, line, reply, sizeof reply - 1);
+    pbx_link_flush_all(self->sim);
     size_t len = strlen(reply);
     reply[len++] = '\n';
     for (size_t off = 0; off < len;) {

@@ -58,6 +58,8 @@ void pbx_switch_destroy(pbx_switch_t **self_p)
         return;
     pbx_switch_t *self = *self_p;
     free(self->devices);
+    free(self->by_number);
+    free(self->by_device_number);
     free(self->calls);
     free(self->slot_of_id);
     free(self);
@@ -66,10 +68,65 @@ void pbx_switch_destroy(pbx_switch_t **self_p)
 
 //  --- Devices -------------------------------------------------------------------------------------
 
+//  Device lookup tables: a number or deviceNumber finds its device without a walk over
+//  every device (thousands of extensions, looked up for every request and call step).
+static unsigned s_hash_number(const char *number)
+{
+    unsigned h = 2166136261u;       //  FNV-1a
+    for (; *number; number++)
+        h = (h ^ (unsigned char) *number) * 16777619u;
+    return h;
+}
+
+static unsigned s_hash_device_number(long device_number)
+{
+    return (unsigned) ((unsigned long) device_number * 2654435761u);
+}
+
+static void s_index_put(pbx_switch_t *self, int index)
+{
+    unsigned mask = (unsigned) self->index_cap - 1;
+    const pbx_device_cfg_t *cfg = &self->devices[index].cfg;
+    unsigned i = s_hash_number(cfg->number) & mask;
+    while (self->by_number[i] >= 0)
+        i = (i + 1) & mask;
+    self->by_number[i] = index;
+    //  Two devices with one deviceNumber: the first keeps it, as the walk found it.
+    for (i = s_hash_device_number(cfg->device_number) & mask; self->by_device_number[i] >= 0;
+         i = (i + 1) & mask)
+        if (self->devices[self->by_device_number[i]].cfg.device_number == cfg->device_number)
+            return;
+    self->by_device_number[i] = index;
+}
+
+static int s_index_grow(pbx_switch_t *self, int cap)
+{
+    int *by_number = malloc((size_t) cap * sizeof *by_number);
+    int *by_device_number = malloc((size_t) cap * sizeof *by_device_number);
+    if (!by_number || !by_device_number) {
+        free(by_number);
+        free(by_device_number);
+        return -ENOMEM;
+    }
+    free(self->by_number);
+    free(self->by_device_number);
+    self->by_number = by_number;
+    self->by_device_number = by_device_number;
+    self->index_cap = cap;
+    for (int i = 0; i < cap; i++)
+        by_number[i] = by_device_number[i] = -1;
+    for (int d = 0; d < self->device_count; d++)
+        s_index_put(self, d);
+    return 0;
+}
+
 int pbx_switch_add_device(pbx_switch_t *self, const pbx_device_cfg_t *cfg)
 {
     if (pbx_switch_find_number(self, cfg->number) >= 0)
         return -EEXIST;
+    if ((self->device_count + 1) * 2 > self->index_cap &&
+        s_index_grow(self, self->index_cap ? self->index_cap * 2 : 512))
+        return -ENOMEM;
     if (self->device_count == self->device_cap) {
         int cap = self->device_cap ? self->device_cap * 2 : 256;
         pbx_device_t *grown = realloc(self->devices, (size_t) cap * sizeof *grown);
@@ -88,6 +145,7 @@ int pbx_switch_add_device(pbx_switch_t *self, const pbx_device_cfg_t *cfg)
     if (cfg->type == PBX_DEV_PICKUP_GROUP)
         for (int m = 0; m < cfg->member_count; m++)
             self->devices[cfg->members[m]].pickup_group = index;
+    s_index_put(self, index);
     return index;
 }
 
@@ -103,18 +161,25 @@ const pbx_device_cfg_t *pbx_switch_device(const pbx_switch_t *self, int index)
 
 int pbx_switch_find_number(const pbx_switch_t *self, const char *number)
 {
-    for (int i = 0; i < self->device_count; i++)
-        if (strcmp(self->devices[i].cfg.number, number) == 0)
-            return i;
+    if (!self->index_cap)
+        return -1;
+    unsigned mask = (unsigned) self->index_cap - 1;
+    for (unsigned i = s_hash_number(number) & mask; self->by_number[i] >= 0; i = (i + 1) & mask)
+        if (strcmp(self->devices[self->by_number[i]].cfg.number, number) == 0)
+            return self->by_number[i];
     return -1;
 }
 
 int pbx_switch_find(const pbx_switch_t *self, const csta_device_t *dev)
 {
     if (dev->kind == CSTA_DEV_NUMBER) {
-        for (int i = 0; i < self->device_count; i++)
-            if (self->devices[i].cfg.device_number == dev->number)
-                return i;
+        if (!self->index_cap)
+            return -1;
+        unsigned mask = (unsigned) self->index_cap - 1;
+        for (unsigned i = s_hash_device_number(dev->number) & mask;
+             self->by_device_number[i] >= 0; i = (i + 1) & mask)
+            if (self->devices[self->by_device_number[i]].cfg.device_number == dev->number)
+                return self->by_device_number[i];
         return -1;
     }
     if (dev->kind == CSTA_DEV_ABSENT || dev->kind >= CSTA_DEV_NOT_KNOWN)
@@ -209,7 +274,7 @@ static void s_call_free(pbx_switch_t *self, pbx_call_t *c, int reason_for_term)
     }
     if (c->charged_device >= 0)
         pbx_cdr_record(self, c, reason_for_term);
-    for (int d = 0; d < self->device_count; d++)
+    for (int d = 0; self->waiters && d < self->device_count; d++)
         if (self->devices[d].camp_on_call == (int) (c - self->calls))
             self->devices[d].camp_on_call = -1;
     self->slot_of_id[c->id] = -1;
@@ -462,8 +527,8 @@ static void s_connect(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
 static void s_clear_party(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
 {
     pbx_party_t gone = c->party[p];
-    s_party_remove(self, c, p);
-    s_set_state(self, &gone, CSTA_LCS_NULL);
+    s_party_remove(self, c, p);     //  takes the party out of its device's busy count
+    gone.state = CSTA_LCS_NULL;     //  the copy only tells the event: not counted again
     pbx_ev_connection_cleared(self, c, &gone, cause);
     if (c->nparty == 1) {
         pbx_party_t last = c->party[0];
@@ -1050,6 +1115,7 @@ static int s_call_back(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *
         c->party[p].external)
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_NO_CALL_TO_COMPLETE);
     self->devices[target].callback_from = c->party[p].device;
+    self->waiters = true;
     s_ok(res, CSTA_OP_CALL_BACK);
     pbx_switch_device_id(self, target, &res->call.call_back_res.target_device);
     return 0;
@@ -1063,6 +1129,7 @@ static int s_call_back_non_call(pbx_switch_t *self, const csta_apdu_t *req, csta
     if (from < 0 || target < 0 || self->devices[target].cfg.type != PBX_DEV_EXTENSION)
         return s_fail(res, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_DEVICE_ID);
     self->devices[target].callback_from = from;
+    self->waiters = true;
     s_ok(res, CSTA_OP_CALL_BACK_NON_CALL_RELATED);
     return 0;
 }
@@ -1083,6 +1150,7 @@ static int s_camp_on(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *re
     if (c->party[p].state == CSTA_LCS_FAIL)
         s_set_state(self, &c->party[p], CSTA_LCS_CONNECTED);
     self->devices[target].camp_on_call = (int) (c - self->calls);
+    self->waiters = true;
     pbx_ev_queued(self, c, tp, CSTA_CAUSE_CAMP_ON);
     s_ok(res, CSTA_OP_CAMP_ON_CALL);
     return 0;
@@ -1256,13 +1324,19 @@ static void s_device_idle(pbx_switch_t *self, int device)
 static void s_wake_waiters(pbx_switch_t *self)
 {
     static bool waking;
-    if (waking)
+    if (waking || !self->waiters)
         return;     //  s_device_idle releases calls itself; no recursion
     waking = true;
-    for (int d = 0; d < self->device_count; d++)
-        if ((self->devices[d].camp_on_call >= 0 || self->devices[d].callback_from >= 0) &&
-            self->devices[d].active == 0)
+    //  Without a camp-on or call-back pending nothing is walked (thousands of devices, a
+    //  walk per released call); the walk notes whether any is still pending.
+    bool any = false;
+    for (int d = 0; d < self->device_count; d++) {
+        pbx_device_t *dev = &self->devices[d];
+        if ((dev->camp_on_call >= 0 || dev->callback_from >= 0) && dev->active == 0)
             s_device_idle(self, d);
+        any |= dev->camp_on_call >= 0 || dev->callback_from >= 0;
+    }
+    self->waiters = any;
     waking = false;
 }
 
@@ -1413,6 +1487,7 @@ void pbx_switch_reset(pbx_switch_t *self)
         self->devices[d].callback_from = -1;
         self->devices[d].camp_on_call = -1;
     }
+    self->waiters = false;
 }
 
 //  --- Views --------------------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ struct pbx_switch {
     void *ctx;
     pbx_device_t *devices;
     int device_count, device_cap;
+    int *by_number, *by_device_number;  //  lookup: open addressing over device indexes, -1
+    int index_cap;                      //  power of two, at least twice device_count
+    bool waiters;                       //  a device may owe a camp-on or a call-back
     pbx_call_t *calls;              //  cfg.max_calls slots
     int *slot_of_id;                //  65536 entries: call id -> slot, -1
     uint16_t next_call_id;
