@@ -19,7 +19,7 @@ static int s_pool_used;
 
 static void s_dialing(csta_device_t *d, int n)
 {
-    char digits[8];
+    char digits[16];
     snprintf(digits, sizeof digits, "2%02d", n);
     csta_device_set(d, digits);
 }
@@ -54,7 +54,7 @@ static void s_devid(csta_device_t *d, int n)
 static void s_conn(csta_conn_t *c, int n, bool both)
 {
     const uint8_t call_id[] = {0x00, (uint8_t) n};
-    char digits[8];
+    char digits[16];
     snprintf(digits, sizeof digits, "2%02d", n);
     csta_conn_set(c, call_id, sizeof call_id, both ? digits : NULL);
 }

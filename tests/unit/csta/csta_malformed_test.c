@@ -185,7 +185,7 @@ static void s_each_tlv(int mode, bool constructed_only)
             if (constructed_only && n == b->len)
                 continue;   //  a primitive TLV: S_INDEFINITE left it unchanged
             char name[128];
-            snprintf(name, sizeof name, "%s tlv %d", s_vec[v].name, t);
+            snprintf(name, sizeof name, "%.80s tlv %d", s_vec[v].name, t);
             if (mode == S_OVERRUN)
                 s_expect_error_or_clean(name, out, n);
             else
@@ -207,7 +207,7 @@ static void every_vector_truncated_at_every_length_is_ebadmsg(void **state)
         assert_int_equal(s_decode(b->bytes, b->len) <= 0, true);
         for (size_t cut = 0; cut < b->len; cut++) {
             char name[128];
-            snprintf(name, sizeof name, "%s cut %zu", s_vec[v].name, cut);
+            snprintf(name, sizeof name, "%.80s cut %zu", s_vec[v].name, cut);
             s_expect_error(name, b->bytes, cut, -EBADMSG);
         }
     }

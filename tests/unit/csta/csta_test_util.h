@@ -42,6 +42,7 @@ static inline void hex_parse(const char *hex, hexbuf_t *buf)
 //  Load vector `name` from tests/fixtures/<file>.
 static inline void fixture(const char *file, const char *name, hexbuf_t *buf)
 {
+    buf->len = 0;       //  fail_msg below longjmps out: the buffer is never left unset
     char path[512];
     snprintf(path, sizeof path, "%s/%s", CTIM_FIXTURES, file);
     FILE *f = fopen(path, "r");
