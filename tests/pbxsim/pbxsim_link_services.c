@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pbxsim_kme.h"
 #include "pbxsim_link_services.h"
 
 //  --- Monitor filters (csta-facts.md 2.3: filter bits differ from event tags) -------------------
@@ -432,6 +433,73 @@ static void s_stop_cdr(pbx_link_t *link, const csta_apdu_t *req)
     s_ack(link, req);
 }
 
+//  --- Escape: the Panasonic KME device list (csta-facts.md 5) ---------------------------------------
+
+//  GetSystemData with a device category: the result carries getSystemDataPosAck with a
+//  crossRefID in its extensions, then Escape invokes carry the list in segments
+//  (systemDataLinkedReply) until lastSegment.  Other private services are not simulated.
+static void s_escape(pbx_link_t *link, const csta_apdu_t *req)
+{
+    pbxsim_t *sim = link->sim;
+    const csta_bytes_t *priv = &req->svc.escape.private_data;
+    long category;
+    if (!priv->data || !pbx_kme_is_get_device_list(priv->data, priv->len, &category)) {
+        pbx_link_error(link, req->invoke_id, CSTA_ERR_OPERATION,
+                       CSTA_OPERR_PRIVATE_DATA_NOT_SUPPORTED);
+        return;
+    }
+    static uint16_t next_xref;
+    ++next_xref;
+    const uint8_t xref[2] = {(uint8_t) (next_xref >> 8), (uint8_t) next_xref};
+    uint8_t ack[32];
+    csta_apdu_t res;
+    csta_apdu_init(&res, CSTA_APDU_RESULT);
+    res.ext.present = true;
+    res.ext.has_private = true;
+    res.ext.private_count = 1;
+    res.ext.private_data[0] = (csta_bytes_t){ack, pbx_kme_pos_ack(ack, sizeof ack, xref, 2)};
+    s_result(link, req, &res);
+
+    int count = pbx_switch_device_count(sim->sw);
+    pbx_dev_type_t want = category == PBX_KME_CATEGORY_CO ? PBX_DEV_TRUNK : PBX_DEV_EXTENSION;
+    bool known = category == PBX_KME_CATEGORY_CO || category == PBX_KME_CATEGORY_EXTENSION;
+    int per = sim->cfg.segment_size;
+    pbx_kme_device_t *devices = calloc((size_t) per, sizeof *devices);
+    uint8_t *buf = malloc(65536);
+    if (!devices || !buf) {
+        free(devices);
+        free(buf);
+        return;
+    }
+    int link_id = link->id;
+    long segment = 1;
+    int d = 0;
+    do {
+        size_t n = 0;
+        for (; known && d < count && (int) n < per; d++) {
+            const pbx_device_cfg_t *dev = pbx_switch_device(sim->sw, d);
+            if (dev->type == want)
+                devices[n++] = (pbx_kme_device_t){dev->device_number, dev->number};
+        }
+        bool last = !known || d >= count;
+        csta_apdu_t seg;
+        csta_apdu_init(&seg, CSTA_APDU_INVOKE);
+        seg.opcode = CSTA_OP_ESCAPE;
+        seg.invoke_id = pbx_link_next_invoke_id(link);
+        size_t len = pbx_kme_linked_reply(buf, 65536, xref, 2, segment++, last, devices, n);
+        seg.svc.escape.private_data = (csta_bytes_t){buf, len};
+        if (!len || pbx_link_send(link, &seg) == -ENOBUFS)
+            break;
+        bool alive = false;
+        for (pbx_link_t *l = sim->links; l; l = l->next)
+            alive |= l->id == link_id;
+        if (!alive || last)
+            break;
+    } while (true);
+    free(devices);
+    free(buf);
+}
+
 //  --- Requests ------------------------------------------------------------------------------------------
 
 void pbx_link_service(pbx_link_t *link, const csta_apdu_t *req)
@@ -456,10 +524,7 @@ void pbx_link_service(pbx_link_t *link, const csta_apdu_t *req)
     case CSTA_OP_GET_SWITCHING_FUNCTION_DEVICES: s_get_devices(link, req); return;
     case CSTA_OP_START_CDR: s_start_cdr(link, req); return;
     case CSTA_OP_STOP_CDR: s_stop_cdr(link, req); return;
-    case CSTA_OP_ESCAPE:
-        //  Vendor private services (Panasonic KME GetSystemData ...) are not simulated.
-        pbx_link_error(link, req->invoke_id, CSTA_ERR_OPERATION, CSTA_OPERR_PRIVATE_DATA_NOT_SUPPORTED);
-        return;
+    case CSTA_OP_ESCAPE: s_escape(link, req); return;
     default:
         break;
     }
