@@ -8,6 +8,11 @@
 //  that no reply runs inside node_pbx_link_request); `waiting` and `sent` ones are also in
 //  a list ordered by deadline, watched by one zloop timer (zloop timers are not meant to
 //  be had by the thousand).
+//
+//  Every timer here is one-shot and forgets its id first thing in its handler; what must
+//  repeat re-arms itself.  czmq's zloop frees a timer at once on zloop_timer_end once any
+//  zloop_start has returned, so a timer that ended itself from its own handler would be
+//  used after free by the loop.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -447,6 +452,7 @@ static void s_connected(node_pbx_link_t *self)
         return;
     }
     self->state = NODE_PBX_LINK_ASSOCIATING;
+    node_debug(S_SUB, "pbx=%s: connected, AARQ sent", self->cfg.name);
     s_poll(self, ZMQ_POLLIN);
     s_send_aarq(self);
     if (self->broken) {
@@ -501,13 +507,14 @@ static void s_on_connect_ready(node_pbx_link_t *self)
 
 static int s_on_resolve_poll(zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
     (void) timer_id;
     node_pbx_link_t *self = arg;
+    self->resolve_timer = 0;
     int rc = gai_error(&self->lookup->cb);
-    if (rc == EAI_INPROGRESS)
+    if (rc == EAI_INPROGRESS) {
+        self->resolve_timer = zloop_timer(loop, S_RESOLVE_POLL_MS, 1, s_on_resolve_poll, self);
         return 0;
-    s_timer_end(self, &self->resolve_timer);
+    }
     if (rc != 0) {
         char why[96];
         snprintf(why, sizeof why, "cannot resolve: %s", gai_strerror(rc));
@@ -553,6 +560,8 @@ static void s_attempt_start(node_pbx_link_t *self)
 {
     self->stats.attempts++;
     self->attempts_series++;
+    node_debug(S_SUB, "pbx=%s: attempt %d to %s:%d", self->cfg.name, self->attempts_series,
+               self->cfg.host, self->cfg.port);
     self->attempt_error[0] = '\0';
     self->broken = NULL;
     self->attempt_timer = zloop_timer(self->loop, (size_t) self->cfg.connect_timeout_ms, 1,
@@ -595,7 +604,7 @@ static void s_attempt_start(node_pbx_link_t *self)
     }
     self->lookup = lk;
     self->state = NODE_PBX_LINK_RESOLVING;
-    self->resolve_timer = zloop_timer(self->loop, S_RESOLVE_POLL_MS, 0, s_on_resolve_poll, self);
+    self->resolve_timer = zloop_timer(self->loop, S_RESOLVE_POLL_MS, 1, s_on_resolve_poll, self);
 }
 
 //  This attempt did not reach UP: close what it opened and try again after a back-off.
@@ -616,16 +625,21 @@ static void s_attempt_failed(node_pbx_link_t *self, const char *why)
     self->backoff_timer = zloop_timer(self->loop, (size_t) delay, 1, s_on_backoff, self);
 }
 
-static int s_on_silence_check(zloop_t *loop, int timer_id, void *arg)
+//  Fires when the link may have been silent for silence_timeout_ms; if an APDU came since,
+//  it waits for the rest of the time from that APDU.
+static int s_on_silence(zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
     (void) timer_id;
     node_pbx_link_t *self = arg;
-    if (zclock_mono() - self->last_rx_ms >= self->cfg.silence_timeout_ms) {
-        char why[64];
-        snprintf(why, sizeof why, "silence (nothing for %d ms)", self->cfg.silence_timeout_ms);
-        s_link_lost(self, why);
+    self->silence_timer = 0;
+    int64_t left = self->last_rx_ms + self->cfg.silence_timeout_ms - zclock_mono();
+    if (left > 0) {
+        self->silence_timer = zloop_timer(loop, (size_t) left, 1, s_on_silence, self);
+        return 0;
     }
+    char why[64];
+    snprintf(why, sizeof why, "silence (nothing for %d ms)", self->cfg.silence_timeout_ms);
+    s_link_lost(self, why);
     return 0;
 }
 
@@ -640,9 +654,8 @@ static void s_up(node_pbx_link_t *self)
     self->attempts_series = 0;
     memset(self->expired, 0, sizeof self->expired);
     self->last_rx_ms = zclock_mono();
-    int period = self->cfg.silence_timeout_ms / 4;
-    self->silence_timer = zloop_timer(self->loop, (size_t) (period < 10 ? 10 : period), 0,
-                                      s_on_silence_check, self);
+    self->silence_timer = zloop_timer(self->loop, (size_t) self->cfg.silence_timeout_ms, 1,
+                                      s_on_silence, self);
     if (self->listener.on_up)
         self->listener.on_up(self->listener.ctx);
     s_pump(self);

@@ -1112,7 +1112,8 @@ static void pbx_snapshot_segments_and_call_validation(void **state)
 
 int main(void)
 {
-    node_log_init("test", NODE_LOG_INFO);
+    //  TEST_DEBUG=1 in the environment: debug lines too.
+    node_log_init("test", getenv("TEST_DEBUG") ? NODE_LOG_DEBUG : NODE_LOG_INFO);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(link_answers_system_status_and_stays_up, s_teardown),
         cmocka_unit_test_teardown(link_window_pipelines_100_requests, s_teardown),
