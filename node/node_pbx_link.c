@@ -145,7 +145,7 @@ static double s_random(node_pbx_link_t *self)
     return (double) ((self->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-//  --- Request lists -----------------------------------------------------------------------------
+//  --- Request lists ------------------------------------------------------------------------------
 
 static void s_list_append(s_list_t *list, s_req_t *r)
 {
@@ -307,7 +307,8 @@ static int s_on_kick(zloop_t *loop, int timer_id, void *arg)
         const char *why = self->broken;
         if (self->state == NODE_PBX_LINK_UP)
             s_link_lost(self, why);
-        else if (self->state == NODE_PBX_LINK_CONNECTING || self->state == NODE_PBX_LINK_ASSOCIATING)
+        else if (self->state == NODE_PBX_LINK_CONNECTING ||
+                 self->state == NODE_PBX_LINK_ASSOCIATING)
             s_attempt_failed(self, why);
         self->broken = NULL;
     }
@@ -334,7 +335,7 @@ static void s_complete_later(node_pbx_link_t *self, s_req_t *r, int status)
     s_kick(self);
 }
 
-//  --- Socket --------------------------------------------------------------------------------------
+//  --- Socket -------------------------------------------------------------------------------------
 
 static void s_poll(node_pbx_link_t *self, short events)
 {
@@ -418,7 +419,7 @@ static int s_send_apdu(node_pbx_link_t *self, const csta_apdu_t *a)
     return rc ? rc : s_send_raw(self, buf, n);
 }
 
-//  --- Connecting and associating ---------------------------------------------------------------
+//  --- Connecting and associating -----------------------------------------------------------------
 
 static void s_send_aarq(node_pbx_link_t *self)
 {
@@ -470,7 +471,8 @@ static void s_connect_next(node_pbx_link_t *self)
         self->addr_next = ai->ai_next;
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            snprintf(self->attempt_error, sizeof self->attempt_error, "socket: %s", strerror(errno));
+            snprintf(self->attempt_error, sizeof self->attempt_error, "socket: %s",
+                     strerror(errno));
             continue;
         }
         self->fd = fd;
@@ -570,7 +572,8 @@ static void s_attempt_start(node_pbx_link_t *self)
     snprintf(service, sizeof service, "%d", self->cfg.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     unsigned char probe[sizeof(struct in6_addr)];
-    if (inet_pton(AF_INET, self->cfg.host, probe) == 1 || inet_pton(AF_INET6, self->cfg.host, probe) == 1) {
+    if (inet_pton(AF_INET, self->cfg.host, probe) == 1 ||
+        inet_pton(AF_INET6, self->cfg.host, probe) == 1) {
         //  A numeric address: getaddrinfo only parses it, nothing blocks.
         hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
         int rc = getaddrinfo(self->cfg.host, service, &hints, &self->addrs);
@@ -696,7 +699,7 @@ static void s_on_association_apdu(node_pbx_link_t *self, const uint8_t *apdu, si
     s_attempt_failed(self, why);
 }
 
-//  --- Traffic on an UP link ------------------------------------------------------------------------
+//  --- Traffic on an UP link ----------------------------------------------------------------------
 
 //  Answer SystemStatus with {opcode, NULL}: a switch drops a link that stops answering
 //  (csta-facts.md 5; Phase II 52 as Alcatel and older firmware send it).
@@ -710,7 +713,8 @@ static void s_answer_system_status(node_pbx_link_t *self, const csta_peek_t *pk)
         self->stats.status_answered++;
 }
 
-static void s_on_reply(node_pbx_link_t *self, const uint8_t *apdu, size_t len, const csta_peek_t *pk)
+static void s_on_reply(node_pbx_link_t *self, const uint8_t *apdu, size_t len,
+                       const csta_peek_t *pk)
 {
     if (!pk->has_invoke_id) {
         //  A Reject without invoke id: the PBX could not even read which request it was.
@@ -899,7 +903,7 @@ static void s_link_lost(node_pbx_link_t *self, const char *reason)
     s_deadline_arm(self);
 }
 
-//  --- Requests -------------------------------------------------------------------------------------
+//  --- Requests -----------------------------------------------------------------------------------
 
 static long s_next_invoke_id(node_pbx_link_t *self)
 {
@@ -945,7 +949,8 @@ int node_pbx_link_request(node_pbx_link_t *self, const uint8_t *apdu, size_t len
     if (self->destroying)
         return -ESHUTDOWN;
     csta_peek_t pk;
-    if (!reply || csta_peek(&pk, apdu, len) != 0 || pk.kind != CSTA_APDU_INVOKE || !pk.has_invoke_id)
+    if (!reply || csta_peek(&pk, apdu, len) != 0 || pk.kind != CSTA_APDU_INVOKE ||
+        !pk.has_invoke_id)
         return -EINVAL;
     uint8_t hdr[CSTA_FRAME_HEADER_MAX];
     if (len + S_REWRITE_SLACK > self->scratch_cap ||
@@ -986,7 +991,7 @@ int node_pbx_link_send(node_pbx_link_t *self, const uint8_t *apdu, size_t len)
     return s_send_raw(self, apdu, len);
 }
 
-//  --- Life cycle ---------------------------------------------------------------------------------------
+//  --- Life cycle ---------------------------------------------------------------------------------
 
 node_pbx_link_t *node_pbx_link_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
                                    const node_pbx_link_listener_t *listener)
@@ -1005,7 +1010,8 @@ node_pbx_link_t *node_pbx_link_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
         self->listener = *listener;
     self->fd = -1;
     self->next_invoke_id = 1;
-    self->rng = (uint64_t) zclock_time() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) self;
+    self->rng =
+        (uint64_t) zclock_time() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) self;
     if (!self->rng)
         self->rng = 0x9E3779B97F4A7C15ULL;
     self->scratch_cap = CSTA_FRAME_MAX_DEFAULT + S_REWRITE_SLACK;
