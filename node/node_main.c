@@ -28,6 +28,7 @@
 #include "node_log.h"
 #include "node_metrics.h"
 #include "node_numfmt.h"
+#include "node_pbx.h"
 #include "node_users.h"
 
 #ifndef CTIM_VERSION
@@ -36,7 +37,15 @@
 
 #define S_ERR_MAX 16384
 
+typedef struct ctimd ctimd_t;
+
+//  What a PBX service's listener needs to find its PBX: the program and the index.
 typedef struct {
+    ctimd_t *self;
+    size_t i;
+} s_pbx_ctx_t;
+
+struct ctimd {
     node_cfg_t cfg;
     zloop_t *loop;
     int signal_fd;
@@ -50,54 +59,66 @@ typedef struct {
     node_numfmt_t *numfmt;
     node_lines_t *lines;
     time_t started;
-    //  Filled by the hooks below once the PBX service and the CSTA server exist (their
-    //  headers then replace void: node_pbx_t *, node_csta_server_t *).
-    void *pbx[NODE_PBX_MAX];
+    //  Filled by the hooks below (the CSTA server's header then replaces void).
+    node_pbx_t *pbx[NODE_PBX_MAX];
+    s_pbx_ctx_t pbx_ctx[NODE_PBX_MAX];
     void *csta_server;
-} ctimd_t;
+};
 
 //  --- Hook points ----------------------------------------------------------------------------
 //  The PBX service (node_pbx.c) and the CSTA server (node_csta_server.c) are written by
 //  other helpers; these functions are where they plug in.  Each runs on the loop thread.
 
-//  HOOK pbx: create and start one PBX service per configured PBX:
-//      self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
-//      node_pbx_start(self->pbx[i]);
-//  with a listener whose on_state updates ctim_pbx_link_up (s_pbx_state_changed) and
-//  tells the CSTA server.  Returns 0 or a negative errno (ctimd then exits 1).
+//  The PBX listener's on_state: ctim_pbx_link_up follows the link (the CSTA server will be
+//  told here too).
+static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
+{
+    node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
+}
+
+static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
+{
+    s_pbx_ctx_t *c = ctx;
+    s_pbx_state_changed(c->self, c->i, state == NODE_PBX_UP);
+}
+
+//  HOOK pbx: one PBX service per configured PBX, each connecting at once (node_pbx.h).
+//  The CSTA server adds its on_event / on_broadcast to the listener.  Returns 0 or a
+//  negative errno (ctimd then exits 1).
 static int s_pbx_start(ctimd_t *self)
 {
-    (void) self;
+    for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+        self->pbx_ctx[i] = (s_pbx_ctx_t){self, i};
+        node_pbx_listener_t listener = {.ctx = &self->pbx_ctx[i], .on_state = s_pbx_on_state};
+        self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
+        if (!self->pbx[i]) {
+            node_error("main", "pbx %s: the PBX service cannot be made from its config",
+                       self->cfg.pbx[i].name);
+            return -EINVAL;
+        }
+        int rc = node_pbx_start(self->pbx[i]);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
-//  HOOK pbx: stop and destroy the PBX services (node_pbx_destroy), before the loop goes.
+//  HOOK pbx: destroy the PBX services before the loop goes (open requests get -ENOTCONN).
 static void s_pbx_stop(ctimd_t *self)
 {
-    (void) self;
+    for (size_t i = 0; i < NODE_PBX_MAX; i++)
+        node_pbx_destroy(&self->pbx[i]);
 }
 
-//  HOOK pbx: the state of PBX i as /status and /readyz report it:
-//      self->pbx[i] ? node_pbx_state_str(node_pbx_state(self->pbx[i])) : "not started"
+//  HOOK pbx: the state of PBX i as /status and /readyz report it.
 static const char *s_pbx_state(const ctimd_t *self, size_t i)
 {
-    (void) self;
-    (void) i;
-    return "not started";
+    return self->pbx[i] ? node_pbx_state_str(node_pbx_state(self->pbx[i])) : "not started";
 }
 
-//  HOOK pbx: self->pbx[i] && node_pbx_state(self->pbx[i]) == NODE_PBX_UP
 static bool s_pbx_is_up(const ctimd_t *self, size_t i)
 {
-    (void) self;
-    (void) i;
-    return false;
-}
-
-//  For the PBX listener's on_state (once the PBX service exists).
-__attribute__((unused)) static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
-{
-    node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
+    return self->pbx[i] && node_pbx_state(self->pbx[i]) == NODE_PBX_UP;
 }
 
 //  HOOK csta: create and start the CSTA multiplexer on cfg.csta_server with self->pbx,
