@@ -5,5 +5,6 @@
 
 #include "csta_apdu.h"
 #include "csta_frame.h"
+#include "csta_peek.h"
 
 #endif

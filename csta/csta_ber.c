@@ -1,5 +1,6 @@
 //  csta_ber: BER TLV header parsing and small primitive encoders (csta_ber.h).
 #include <errno.h>
+#include <stdint.h>
 
 #include "csta_ber.h"
 
@@ -21,10 +22,14 @@ int csta_ber_header(const uint8_t *p, size_t avail, csta_tlv_t *tlv)
             if (n == 4)
                 return -EBADMSG;
             uint8_t b = p[i++];
+            if (n == 0 && b == 0x80)
+                return -EBADMSG;    //  leading zero septet (X.690 8.1.2.4.2 c)
             tlv->tag = (tlv->tag << 7) | (b & 0x7F);
             if (!(b & 0x80))
                 break;
         }
+        if (tlv->tag < 0x1F)
+            return -EBADMSG;    //  numbers 0..30 take the one-octet form (X.690 8.1.2.2)
     }
     if (i >= avail)
         return -EAGAIN;
@@ -44,8 +49,43 @@ int csta_ber_header(const uint8_t *p, size_t avail, csta_tlv_t *tlv)
             len = (len << 8) | p[i++];
         tlv->content_len = len;
     }
+    if (tlv->content_len > SIZE_MAX - i)
+        return -EBADMSG;    //  header + contents must not wrap (32-bit size_t)
     tlv->header_len = i;
     return 0;
+}
+
+int csta_ber_check(const uint8_t *p, size_t len)
+{
+    size_t end[CSTA_BER_DEPTH_MAX];     //  where each open constructed TLV ends
+    unsigned depth = 0;
+    size_t pos = 0;
+    for (;;) {
+        while (depth > 0 && pos == end[depth - 1])
+            depth--;
+        if (depth == 0 && pos > 0)
+            return pos == len ? 0 : -EBADMSG;   //  one TLV, nothing after it
+        size_t limit = depth > 0 ? end[depth - 1] : len;
+        csta_tlv_t tlv;
+        if (csta_ber_header(p + pos, limit - pos, &tlv) != 0)
+            return -EBADMSG;    //  incomplete header, indefinite or oversized length
+        if (tlv.content_len > limit - pos - tlv.header_len)
+            return -EBADMSG;    //  overruns its parent (or the buffer)
+        if (tlv.constructed) {
+            if (depth == CSTA_BER_DEPTH_MAX)
+                return -EBADMSG;
+            end[depth++] = pos + tlv.header_len + tlv.content_len;
+            pos += tlv.header_len;
+        } else {
+            //  Universal primitives whose length X.690 fixes (8.2, 8.3, 8.4, 8.8): asn1c
+            //  reads an empty INTEGER as 0 and ignores a NULL's contents.
+            if (tlv.tag_class == 0 &&
+                (((tlv.tag == 2 || tlv.tag == 10) && tlv.content_len == 0) ||
+                 (tlv.tag == 1 && tlv.content_len != 1) || (tlv.tag == 5 && tlv.content_len != 0)))
+                return -EBADMSG;
+            pos += tlv.header_len + tlv.content_len;
+        }
+    }
 }
 
 int csta_ber_integer(const uint8_t *p, size_t len, long *value)

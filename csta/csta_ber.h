@@ -16,9 +16,20 @@ typedef struct {
 } csta_tlv_t;
 
 //  Parse the TLV header at p[0..avail).  Returns 0, -EAGAIN (header incomplete),
-//  -EBADMSG (indefinite length, reserved length octet, tag or length too big).
+//  -EBADMSG (indefinite length, reserved length octet, tag or length too big, a tag
+//  number below 31 in the multi-octet form or one with a leading zero septet).
 //  The contents may extend beyond avail; the caller checks.
 int csta_ber_header(const uint8_t *p, size_t avail, csta_tlv_t *tlv);
+
+//  Deepest nesting of constructed TLVs csta_ber_check accepts; real CSTA APDUs (ACSE with
+//  EXTERNAL, events with private data) stay well under 20.
+#define CSTA_BER_DEPTH_MAX 64
+
+//  Check that p[0..len) is exactly one TLV whose every nested TLV has a definite length
+//  that fits its parent, nested at most CSTA_BER_DEPTH_MAX deep, and whose universal
+//  INTEGER/ENUMERATED are not empty, BOOLEANs one octet and NULLs empty.  Returns 0 or
+//  -EBADMSG.  Iterative, no recursion; other primitive contents are not looked at.
+int csta_ber_check(const uint8_t *p, size_t len);
 
 //  Decode a BER INTEGER's contents (two's complement, 1..8 octets).
 int csta_ber_integer(const uint8_t *p, size_t len, long *value);

@@ -3,12 +3,17 @@
 //  operation bodies through the per-group tables of csta_map.h.
 #include "csta_map.h"
 
+#include "csta_ber.h"
+
 #include <pthread.h>
 
 #include "ACSEapdu.h"
 #include "ROSEapdu.h"
 #include "UniversalFailure.h"
 #include "ber_decoder.h"
+#include "constr_CHOICE.h"
+#include "constr_SEQUENCE.h"
+#include "constr_SET_OF.h"
 #include "der_encoder.h"
 
 //  Bound on the decoder's recursion, in bytes of stack (csta-facts.md 7: hostile input).
@@ -43,6 +48,127 @@ const csta_op_map_t *csta_op_map_find(int opcode)
     return s_op_index[opcode];
 }
 
+//  --- Guard against asn1c's end-of-contents loop ---------------------------------------------
+//
+//  asn1c 0.9.28's CHOICE (and SEQUENCE, SET OF) decoder spins forever when a tag it reads
+//  has an indefinite length and the end-of-contents is malformed (00 xx; vlm/asn1c #518,
+//  csta-facts.md 7).  csta_ber_check refuses indefinite lengths in every constructed TLV,
+//  but asn1c does not check that a tagged CHOICE's tag is constructed (the tag is
+//  explicit, X.680 31.2.7): it reads a PRIMITIVE TLV's contents as TLVs, where no check
+//  has looked.  csta_fuzz found that hang.  Generated code is never patched, so the
+//  decoders of these types are wrapped at run time: before asn1c starts on a value, its
+//  chain of tags must have definite lengths, and a CHOICE's must be constructed.
+
+static pthread_mutex_t s_guard_lock = PTHREAD_MUTEX_INITIALIZER;
+#define S_GUARD_ROOTS_MAX 64
+static asn_TYPE_descriptor_t *s_guard_roots[S_GUARD_ROOTS_MAX];
+static size_t s_guard_root_count;
+
+//  Check the tags in front of a value: `tags` TLVs, each inside the previous.
+static bool s_tag_chain_ok(const void *ptr, size_t size, int tags, bool constructed)
+{
+    const uint8_t *p = ptr;
+    for (int i = 0; i < tags; i++) {
+        csta_tlv_t tlv;
+        int rc = csta_ber_header(p, size, &tlv);
+        if (rc == -EAGAIN)
+            return true;    //  asn1c reports the truncation itself
+        if (rc || (constructed && !tlv.constructed))
+            return false;
+        if (tlv.content_len > size - tlv.header_len)
+            return true;    //  asn1c reports the overrun itself
+        p += tlv.header_len;
+        size = tlv.content_len;
+    }
+    return true;
+}
+
+//  Tags on the wire in front of a value of td: an explicit outer tag (tag_mode 1) and the
+//  type's own (an implicit outer tag, tag_mode -1, replaces the first of them).
+static int s_wire_tags(const asn_TYPE_descriptor_t *td, int tag_mode)
+{
+    return td->tags_count + (tag_mode == 1 ? 1 : 0);
+}
+
+static asn_dec_rval_t s_refuse(void)
+{
+    asn_dec_rval_t rv = {RC_FAIL, 0};
+    return rv;
+}
+
+static asn_dec_rval_t s_choice_guard(asn_codec_ctx_t *ctx, asn_TYPE_descriptor_t *td,
+                                     void **sptr, const void *ptr, size_t size, int tag_mode)
+{
+    if (!s_tag_chain_ok(ptr, size, s_wire_tags(td, tag_mode), true))
+        return s_refuse();
+    return CHOICE_decode_ber(ctx, td, sptr, ptr, size, tag_mode);
+}
+
+static asn_dec_rval_t s_sequence_guard(asn_codec_ctx_t *ctx, asn_TYPE_descriptor_t *td,
+                                       void **sptr, const void *ptr, size_t size, int tag_mode)
+{
+    if (!s_tag_chain_ok(ptr, size, s_wire_tags(td, tag_mode), false))
+        return s_refuse();
+    return SEQUENCE_decode_ber(ctx, td, sptr, ptr, size, tag_mode);
+}
+
+static asn_dec_rval_t s_set_of_guard(asn_codec_ctx_t *ctx, asn_TYPE_descriptor_t *td,
+                                     void **sptr, const void *ptr, size_t size, int tag_mode)
+{
+    if (!s_tag_chain_ok(ptr, size, s_wire_tags(td, tag_mode), false))
+        return s_refuse();
+    return SET_OF_decode_ber(ctx, td, sptr, ptr, size, tag_mode);
+}
+
+static asn_dec_rval_t s_any_guard(asn_codec_ctx_t *ctx, asn_TYPE_descriptor_t *td, void **sptr,
+                                  const void *ptr, size_t size, int tag_mode)
+{
+    //  ANY has no tag of its own: the outer one if explicit, then the value's TLV.
+    if (!s_tag_chain_ok(ptr, size, (tag_mode == 1 ? 1 : 0) + 1, false))
+        return s_refuse();
+    return OCTET_STRING_decode_ber(ctx, td, sptr, ptr, size, tag_mode);
+}
+
+//  Install the guards on every type reachable from td (visited: the types seen so far).
+static void s_guard_tree(asn_TYPE_descriptor_t *td, asn_TYPE_descriptor_t **visited,
+                         size_t *count, size_t cap)
+{
+    for (size_t i = 0; i < *count; i++)
+        if (visited[i] == td)
+            return;
+    if (*count < cap)
+        visited[(*count)++] = td;
+    if (td->ber_decoder == CHOICE_decode_ber)
+        td->ber_decoder = s_choice_guard;
+    else if (td->ber_decoder == SEQUENCE_decode_ber)
+        td->ber_decoder = s_sequence_guard;
+    else if (td->ber_decoder == SET_OF_decode_ber)
+        td->ber_decoder = s_set_of_guard;
+    else if (td == &asn_DEF_ANY && td->ber_decoder == OCTET_STRING_decode_ber)
+        td->ber_decoder = s_any_guard;
+    for (int i = 0; i < td->elements_count; i++)
+        if (td->elements[i].type)
+            s_guard_tree(td->elements[i].type, visited, count, cap);
+}
+
+//  Guard the types reachable from root, once per root.  Decoding a root only starts after
+//  this returns, so no thread reads a decoder pointer while it is being replaced.
+static void s_guard(asn_TYPE_descriptor_t *root)
+{
+    pthread_mutex_lock(&s_guard_lock);
+    bool done = false;
+    for (size_t i = 0; i < s_guard_root_count && !done; i++)
+        done = s_guard_roots[i] == root;
+    if (!done) {
+        static asn_TYPE_descriptor_t *visited[4096];
+        size_t count = 0;
+        s_guard_tree(root, visited, &count, sizeof visited / sizeof visited[0]);
+        if (s_guard_root_count < S_GUARD_ROOTS_MAX)
+            s_guard_roots[s_guard_root_count++] = root;
+    }
+    pthread_mutex_unlock(&s_guard_lock);
+}
+
 //  --- Generic encode/decode of one value -------------------------------------------------------
 
 int csta_codec_decode_type(asn_TYPE_descriptor_t *type, const uint8_t *buf, size_t len,
@@ -50,6 +176,7 @@ int csta_codec_decode_type(asn_TYPE_descriptor_t *type, const uint8_t *buf, size
 {
     asn_codec_ctx_t ctx = {.max_stack_size = CSTA_DECODE_STACK_MAX};
     void *value = NULL;
+    s_guard(type);
     asn_dec_rval_t rv = ber_decode(&ctx, type, &value, buf, len);
     if (rv.code != RC_OK || rv.consumed != len) {
         //  RC_WMORE on a complete frame means the TLV claims more than the frame holds.
@@ -260,6 +387,10 @@ int csta_apdu_decode(csta_apdu_t *a, const uint8_t *buf, size_t len)
 {
     csta_apdu_init(a, CSTA_APDU_NONE);
     if (len < 2)
+        return -EBADMSG;
+    //  Definite lengths only, bounded nesting, one TLV: checked before asn1c sees the bytes
+    //  (csta-facts.md 1.1 and 7: indefinite lengths are the surface of a known asn1c hang).
+    if (csta_ber_check(buf, len) != 0)
         return -EBADMSG;
     //  ACSE APDUs are [APPLICATION n] (class bits 01), ROSE APDUs context-specific (10).
     bool acse = (buf[0] & 0xC0) == 0x40;

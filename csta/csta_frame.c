@@ -87,6 +87,8 @@ static int s_reserve(csta_framer_t *self, size_t more)
 
 int csta_framer_feed(csta_framer_t *self, const void *data, size_t len)
 {
+    if (len == 0)
+        return 0;   //  memcpy from a NULL data (or into a NULL buf) is undefined even for 0
     int rc = s_reserve(self, len);
     if (rc)
         return rc;
@@ -232,6 +234,8 @@ int csta_outq_push(csta_outq_t *self, const uint8_t *apdu, size_t len)
     if (hlen < 0)
         return hlen;
     size_t need = (size_t) hlen + len;
+    if (need == 0)
+        return 0;   //  an empty raw frame sends nothing; buf may still be NULL
     if (self->max_bytes && csta_outq_size(self) + need > self->max_bytes)
         return -ENOBUFS;
     if (self->start > 0 && self->end + need > self->cap) {
@@ -250,7 +254,8 @@ int csta_outq_push(csta_outq_t *self, const uint8_t *apdu, size_t len)
         self->cap = cap;
     }
     memcpy(self->buf + self->end, hdr, (size_t) hlen);
-    memcpy(self->buf + self->end + hlen, apdu, len);
+    if (len)
+        memcpy(self->buf + self->end + hlen, apdu, len);
     self->end += need;
     return 0;
 }

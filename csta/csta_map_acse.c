@@ -58,7 +58,8 @@ static void s_bits_from(const BIT_STRING_t *in, csta_bits_t *bits)
     bits->present = true;
     bits->len = (uint8_t) (in->size > (int) sizeof bits->bytes ? sizeof bits->bytes : (size_t) in->size);
     bits->unused = (uint8_t) in->bits_unused;
-    memcpy(bits->bytes, in->buf, bits->len);
+    if (bits->len)
+        memcpy(bits->bytes, in->buf, bits->len);   //  buf is NULL when empty (csta_fuzz)
 }
 
 static int s_bits_to(const csta_bits_t *bits, BIT_STRING_t **out)

@@ -11,6 +11,14 @@
 
 //  --- Strings and bytes ---------------------------------------------------------------
 
+//  The bytes of a decoded string: asn1c leaves buf NULL for an empty constructed string,
+//  and memcpy/memchr from NULL is undefined even for 0 bytes (found by csta_fuzz).
+static const uint8_t *s_buf(const uint8_t *buf)
+{
+    static const uint8_t empty[1];
+    return buf ? buf : empty;
+}
+
 int csta_map_text_to(const char *text, OCTET_STRING_t *out)
 {
     return OCTET_STRING_fromBuf(out, text, (int) strlen(text)) == 0 ? 0 : -ENOMEM;
@@ -20,10 +28,10 @@ int csta_map_text_from(const OCTET_STRING_t *in, char *text, size_t cap)
 {
     if ((size_t) in->size >= cap)
         return -EMSGSIZE;
-    memcpy(text, in->buf, (size_t) in->size);
+    memcpy(text, s_buf(in->buf), (size_t) in->size);
     text[in->size] = '\0';
     //  IA5 text with an embedded NUL would be silently cut by C string handling.
-    if (memchr(in->buf, 0, (size_t) in->size))
+    if (memchr(s_buf(in->buf), 0, (size_t) in->size))
         return -EBADMSG;
     return 0;
 }
@@ -35,7 +43,7 @@ int csta_map_bytes_to(const csta_bytes_t *b, OCTET_STRING_t *out)
 
 int csta_map_bytes_from(csta_apdu_t *a, const OCTET_STRING_t *in, csta_bytes_t *b)
 {
-    return csta_apdu_set_bytes(a, b, in->buf, (size_t) in->size);
+    return csta_apdu_set_bytes(a, b, s_buf(in->buf), (size_t) in->size);
 }
 
 int csta_map_bytes_opt_to(const csta_bytes_t *b, OCTET_STRING_t **out)
@@ -63,7 +71,7 @@ int csta_map_xref_from(const OCTET_STRING_t *in, csta_xref_t *xref)
     if ((size_t) in->size > CSTA_XREF_MAX)
         return -EMSGSIZE;
     xref->len = (uint8_t) in->size;
-    memcpy(xref->bytes, in->buf, (size_t) in->size);
+    memcpy(xref->bytes, s_buf(in->buf), (size_t) in->size);
     return 0;
 }
 
@@ -111,7 +119,8 @@ int csta_map_bits_to(uint32_t bits, unsigned min_octets, BIT_STRING_t *out)
     out->buf = calloc(1, octets ? octets : 1);
     if (!out->buf)
         return -ENOMEM;
-    for (unsigned n = 0; n < octets * 8; n++)
+    //  A peer's padding (min_octets up to 8) can be longer than the 32 bits we hold.
+    for (unsigned n = 0; n < octets * 8 && n < 32; n++)
         if (bits & (1u << n))
             out->buf[n / 8] |= (uint8_t) (0x80 >> (n % 8));
     out->size = (int) octets;
@@ -122,7 +131,11 @@ int csta_map_bits_to(uint32_t bits, unsigned min_octets, BIT_STRING_t *out)
 uint32_t csta_map_bits_from(const BIT_STRING_t *in)
 {
     uint32_t bits = 0;
-    size_t nbits = (size_t) in->size * 8 - (in->size ? (size_t) in->bits_unused : 0);
+    //  X.690 8.6.2.2 allows 0..7 unused bits; a peer's larger count (asn1c keeps the octet
+    //  as sent) must not wrap nbits and read past the string (found by csta_fuzz).
+    size_t total = (size_t) in->size * 8;
+    size_t unused = in->size && in->bits_unused > 0 ? (size_t) in->bits_unused : 0;
+    size_t nbits = unused < total ? total - unused : 0;
     for (size_t n = 0; n < nbits && n < 32; n++)
         if (in->buf[n / 8] & (0x80 >> (n % 8)))
             bits |= 1u << n;
@@ -385,7 +398,7 @@ static int s_call_id_from(const OCTET_STRING_t *in, csta_conn_t *conn)
     if ((size_t) in->size > CSTA_CALL_ID_MAX)
         return -EMSGSIZE;
     conn->call_id_len = (uint8_t) in->size;
-    memcpy(conn->call_id, in->buf, (size_t) in->size);
+    memcpy(conn->call_id, s_buf(in->buf), (size_t) in->size);
     return 0;
 }
 
@@ -574,7 +587,8 @@ int csta_map_ext_from(const CSTACommonArguments_t *in, csta_apdu_t *a)
             return -EMSGSIZE;
         for (int i = 0; i < in->privateData->list.count; i++) {
             const PrivateDataItem_t *item = in->privateData->list.array[i];
-            int rc = csta_apdu_set_bytes(a, &ext->private_data[i], item->buf, (size_t) item->size);
+            int rc = csta_apdu_set_bytes(a, &ext->private_data[i], s_buf(item->buf),
+                                         (size_t) item->size);
             if (rc)
                 return rc;
             ext->private_count++;
