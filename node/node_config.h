@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "csta.h"
 
@@ -106,14 +107,37 @@ typedef struct {
     char lines_file[NODE_PATH_MAX];     //  lines_file: text file "number,name" per line
 } node_cfg_t;
 
-//  Load and validate `path` into *cfg (defaults first).  Returns 0, or -EINVAL after
-//  writing one line per problem ("FILE:LINE: KEY: what is wrong") into err.
+//  Load and validate `path` into *cfg (defaults first).  Returns 0, or -EINVAL (-ENOENT
+//  for a file that cannot be read) after writing one line per problem
+//  ("FILE:LINE: KEY: what is wrong") into err.  On failure *cfg is left empty (freeing it
+//  is harmless).  Relative file names in the config (tls_cert, tls_key, lines_file) are
+//  taken from the config file's folder.
 int node_config_load(node_cfg_t *cfg, const char *path, char *err, size_t err_cap);
+//  Free what load allocated; safe on an empty or freed cfg.
 void node_config_free(node_cfg_t *cfg);
-//  Print the resolved configuration (every key, defaults included) as YAML.
+//  Print the resolved configuration (every key, defaults included) as YAML that loads
+//  back to the same values; a value that differs from its default says so in a comment;
+//  secrets (pbx[].password, users[].password_hash) print as "***".
 void node_config_print(const node_cfg_t *cfg, FILE *out);
-//  Keys that SIGHUP may change without a restart: users, numbers, lines, log level.
-//  Copies those from `fresh` into `live`; the others need a restart (logged by the caller).
+//  Print the key table: every key with its type, range, default, whether SIGHUP reloads
+//  it, and its help (`ctimd --config-keys`).
+void node_config_describe(FILE *out);
+
+//  Keys that SIGHUP may change without a restart: users, numbers, lines, lines_file, log
+//  level.  Moves those from `fresh` into `live`; `fresh` gets live's old values (free it
+//  with node_config_free afterwards).  The others need a restart (see node_config_diff).
 void node_config_apply_reloadable(node_cfg_t *live, node_cfg_t *fresh);
+
+//  Call fn once per key whose value differs between old and fresh (a list whose length
+//  changed is one change: "users", "2 entries", "3 entries").  Secrets show as "***".
+typedef void (node_config_change_fn)(void *arg, const char *key, const char *old_value,
+                                     const char *new_value, bool reloadable);
+void node_config_diff(const node_cfg_t *old, const node_cfg_t *fresh, node_config_change_fn *fn,
+                      void *arg);
+
+//  "101-199" (two digit strings of equal length, FIRST <= LAST) or "101" (FIRST = LAST).
+//  Returns 0, or -EINVAL with a reason in why.
+int node_config_parse_range(const char *text, node_device_range_t *range, char *why,
+                            size_t why_cap);
 
 #endif

@@ -7,9 +7,22 @@
 
 #include "node_config.h"
 
+#include <stdio.h>
+
+//  Set the node id every line carries and the most verbose level written.  Lines logged
+//  before init carry "-" as the node.
 void node_log_init(const char *node_id, node_log_level_t level);
 void node_log_set_level(node_log_level_t level);
+node_log_level_t node_log_level(void);
 bool node_log_enabled(node_log_level_t level);
+//  Where lines go (default stderr; tests pass a tmpfile).  NULL restores stderr.
+void node_log_set_stream(FILE *stream);
+//  "error", "warning", "notice", "info", "debug".
+const char *node_log_level_str(node_log_level_t level);
+
+//  One line: "(NODE) SUBSYSTEM: MESSAGE".  Control characters in the message (peer input
+//  such as a user name) are written as \xNN so one call stays one line; lines longer than
+//  2 KiB are cut and end in "...".
 void node_log(node_log_level_t level, const char *subsystem, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -11,14 +11,28 @@
 
 typedef struct node_users node_users_t;
 
-//  Hash format: "pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64" (ITERATIONS >= 100000).
+//  Hash format: "pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64" (ITERATIONS >= 100000,
+//  at most 10 million; 16-byte random salt, 32-byte PBKDF2-HMAC-SHA256 output, base64
+//  with padding).  New hashes use NODE_USERS_ITERATIONS: about 30 ms of CPU per check on
+//  the loop, paid once per application login.
+#define NODE_USERS_ITERATIONS 100000
 //  Returns a new string (the caller frees it) or NULL.
 char *node_users_hash_password(const char *password);
 //  Constant-time check of password against hash; false for malformed hashes.
 bool node_users_verify_hash(const char *hash, const char *password);
+//  Whether hash has the format above (config validation; does not check a password).
+bool node_users_hash_valid(const char *hash);
 
+//  The users of the config (copied: cfg may go afterwards).
 node_users_t *node_users_new(const node_user_cfg_t *users, size_t count);
 void node_users_destroy(node_users_t **self_p);
+//  Back-off after a failed login: initial_ms after the first failure, doubling per further
+//  failure up to max_ms (defaults 1000 and 60000; csta_server.login_fail_delay_ms sets the
+//  first).  An address that stays away for max_ms after its back-off starts afresh.
+void node_users_set_backoff(node_users_t *self, int initial_ms, int max_ms);
+size_t node_users_count(const node_users_t *self);
+//  Index of the user called name, or -1.
+int node_users_find(const node_users_t *self, const char *name);
 
 typedef enum {
     NODE_LOGIN_OK,
@@ -37,6 +51,8 @@ node_login_t node_users_login(node_users_t *self, const char *user, const char *
 
 //  Whether user `user_index` (-1: the anonymous user of an open TCP port: everything) may
 //  use the device.  Devices by deviceNumber are allowed only to users with no device list.
+//  A list entry "N" allows exactly the digits N; "FIRST-LAST" allows every digit string of
+//  the same length between them (FIRST and LAST have equal length, digits only).
 bool node_users_may_use(const node_users_t *self, int user_index, const csta_device_t *device);
 const char *node_users_name(const node_users_t *self, int user_index);
 

@@ -1,0 +1,17 @@
+//  test_http: a tiny blocking HTTP/1.0 GET over a plain socket for tests (every step has
+//  a deadline), so tests need no HTTP client library.
+#ifndef TEST_HTTP_H
+#define TEST_HTTP_H
+
+#include <stddef.h>
+
+//  GET http://host:port/path (host numeric).  On success returns 0 with the status code
+//  and the body (NUL-terminated, cut to cap) filled in; -1 on a connect, send, receive or
+//  parse failure or when timeout_ms passed.
+int test_http_get(const char *host, int port, const char *path, int timeout_ms, int *status,
+                  char *body, size_t cap);
+
+//  A free TCP port on 127.0.0.1 right now (bind to port 0, read it, close).
+int test_free_port(void);
+
+#endif
