@@ -4,7 +4,9 @@
 //  (node_pbx_link); the cluster (ha/) will back it by forwarding to the link's owner
 //  without this interface changing.
 //
-//  Everything here runs on the node's one event loop; callbacks are called from it.
+//  Everything here runs on the node's one event loop; callbacks are called from it, never
+//  from inside the call that caused them (node_pbx_request, node_pbx_watch).  A callback
+//  may request, watch and unwatch; it must not destroy the node_pbx.
 #ifndef NODE_PBX_H
 #define NODE_PBX_H
 
@@ -37,7 +39,7 @@ typedef struct {
     //  SystemStatus disabled / normal, OutOfService / BackInService).
     void (*on_state)(void *ctx, node_pbx_state_t state);
     //  An invoke from the PBX meant for every application: SystemStatus (already
-    //  answered), SwitchingFunctionDevicesChanged.
+    //  answered), SwitchingFunctionDevicesChanged (already answered).
     void (*on_broadcast)(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys);
 } node_pbx_listener_t;
 
@@ -49,42 +51,66 @@ typedef void (node_pbx_reply_fn)(void *arg, int status, const uint8_t *apdu, siz
 
 //  Unsolicited invokes that belong to one requester (SwitchingFunctionDevices and
 //  SnapshotDeviceData segments after a result carrying a serviceCrossRefID, CDR reports to
-//  the CDR owner) are delivered here, with the reply callback's arg.
+//  the CDR owner) are delivered here, with the reply callback's arg.  SwitchingFunction-
+//  Devices and CDR reports are acknowledged to the PBX by node_pbx.  Segments stop after
+//  the one marked lastSegment, when the link goes down, or when none came for
+//  request_timeout_ms; the requester bounds its own wait.
 typedef void (node_pbx_followup_fn)(void *arg, const uint8_t *apdu, size_t len,
                                     const csta_peek_t *keys);
 
+//  A PBX service for cfg (copied); NULL if cfg is unusable.  Nothing happens until start.
 node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg, const node_pbx_listener_t *listener);
+//  Destroy: requests still open get their reply (-ENOTCONN) from here; watches are freed
+//  (their pointers die with it).  Safe on NULL and twice.
 void node_pbx_destroy(node_pbx_t **self_p);
+//  Connect to the PBX (the link then keeps itself up).  Returns 0 or -EALREADY.
 int node_pbx_start(node_pbx_t *self);
 node_pbx_state_t node_pbx_state(const node_pbx_t *self);
 
 //  Send an encoded invoke (any invoke id: it is replaced by the PBX-side one).  reply is
 //  called exactly once; followup (may be NULL) for segments that belong to this request.
-//  Returns 0, or -EMSGSIZE / -EINVAL for an APDU that is not an invoke.
+//  timeout_ms <= 0: the configured request_timeout_ms.  Returns 0, or -EMSGSIZE / -EINVAL
+//  for an APDU that is not an invoke; MonitorStart, MonitorStop and ChangeMonitorFilter
+//  are -EINVAL too, since PBX monitors are shared: use node_pbx_watch.  The result of a
+//  StartCallDetailRecordsTransmission makes (followup, arg) the receiver of CDR reports,
+//  until the result of a StopCallDetailRecordsTransmission or node_pbx_cdr_release.
 int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
                      node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg);
 
 //  Watch a device (device id as dialing number or deviceNumber).  The first watch of a
 //  device sends MonitorStart to the PBX; `done` is called once with 0 (monitored: events
-//  flow to on_event with watch_arg) or a negative errno / the PBX's error APDU.  A watch
-//  survives link loss: the device is monitored again when the link returns.
+//  flow to on_event with watch_arg) or a negative errno: -ENOTCONN (link down),
+//  -ETIMEDOUT, -ENOBUFS, or -EREMOTEIO with the PBX's ReturnError/Reject APDU.  A watch
+//  survives link loss and failure: the device is monitored again when the link returns,
+//  and a refused MonitorStart is retried every monitor_retry_ms while watches remain.
+//  Events reach a watch only after its done(0).  Returns NULL for a device id of another
+//  form, or when memory runs out.
 typedef void (node_pbx_watch_done_fn)(void *watch_arg, int status, const uint8_t *error_apdu,
                                       size_t len);
 node_pbx_watch_t *node_pbx_watch(node_pbx_t *self, const csta_device_t *device,
                                  node_pbx_watch_done_fn *done, void *watch_arg);
-//  Stop watching; the PBX monitor stops when the last watch of the device goes.
+//  Stop watching (done is not called any more); the PBX monitor stops when the last watch
+//  of the device goes.  Sets *watch_p to NULL.
 void node_pbx_unwatch(node_pbx_t *self, node_pbx_watch_t **watch_p);
 
-//  CDR ownership: the first caller owns CDR transmission; others get -EBUSY.
+//  CDR ownership: the first caller owns CDR transmission; others get -EBUSY (the front end
+//  answers their StartCDR with operation/generic as estos does, csta-facts.md 5).
 int node_pbx_cdr_claim(node_pbx_t *self, void *owner);
 void node_pbx_cdr_release(node_pbx_t *self, void *owner);
 
+//  The running state for /status and metrics.  Counters count since node_pbx_new.
 typedef struct {
-    long requests, replies, timeouts;
-    long events_in;
-    long monitors_pbx;          //  devices monitored at the PBX
-    long watches;               //  application-side monitors
-    long reconnects;
+    long requests, replies, timeouts;   //  every request to the PBX, node_pbx's own included
+    long events_in;                     //  CSTAEventReports from the PBX
+    long events_unrouted;               //  ... with a cross-reference no device has
+    long monitors_pbx;                  //  devices monitored at the PBX now
+    long monitor_failures;              //  MonitorStarts refused, timed out or failed
+    long watches;                       //  application-side monitors now
+    long devices;                       //  devices in the registry now
+    long calls;                         //  calls believed to be at watched devices now
+    long calls_vanished;                //  calls a snapshot showed gone at the PBX
+    long reconnects;                    //  times the link came back after the first
+    bool up;                            //  the link is up
 } node_pbx_stats_t;
 void node_pbx_stats(const node_pbx_t *self, node_pbx_stats_t *stats);
 

@@ -1,0 +1,937 @@
+//  node_pbx: the PBX service over a local CSTA link — shared monitors, routing of replies,
+//  events and segments, re-monitoring after link loss (node_pbx.h).
+//
+//  A device is monitored at the PBX once, however many watches it has (the estos
+//  multiplexer's rule, csta-facts.md 5).  node_pbx's own requests (MonitorStart,
+//  MonitorStop, SnapshotDevice) go through one place, s_device_sync, which looks at what a
+//  device has (watches, PBX monitor) and what it needs, and sends at most one request per
+//  device at a time; at most `window` of them are in flight, the rest wait in a FIFO of
+//  devices, so a re-monitor of thousands of devices is pipelined and never fills the
+//  link's queue.
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_log.h"
+#include "node_pbx.h"
+#include "node_pbx_devices.h"
+#include "node_pbx_link.h"
+
+#define S_SUB "pbx"
+#define S_GONE_LOGGED 8             //  vanished calls named per snapshot in the log
+
+enum { S_OP_NONE, S_OP_START, S_OP_STOP, S_OP_SNAPSHOT };
+
+//  Segments expected after a result that carried a serviceCrossRefID.
+typedef struct s_followup {
+    struct s_followup *next;
+    csta_xref_t xref;
+    int opcode;                     //  SWITCHING_FUNCTION_DEVICES or SNAPSHOT_DEVICE_DATA
+    node_pbx_followup_fn *fn;       //  a requester's; NULL with dev_key: node_pbx's snapshot
+    void *arg;
+    char dev_key[NODE_PBX_DEVICE_KEY_MAX];
+    int64_t expires_at;
+} s_followup_t;
+
+//  A front end's request on its way.
+typedef struct {
+    node_pbx_t *pbx;
+    node_pbx_reply_fn *reply;
+    node_pbx_followup_fn *followup;
+    void *arg;
+    int opcode;
+} s_request_t;
+
+struct node_pbx {
+    zloop_t *loop;
+    node_pbx_cfg_t cfg;
+    node_pbx_listener_t listener;
+    node_pbx_link_t *link;
+    node_pbx_devices_t *devices;
+    node_pbx_state_t state;
+    bool started, destroying;
+
+    node_pbx_device_t *work_head, *work_tail;   //  devices waiting for a slot
+    int inflight;                               //  node_pbx's own requests at the link
+
+    node_pbx_watch_t *done_head, *done_tail;    //  done calls to make from the loop
+    int done_timer;
+
+    s_followup_t *followups;
+    int housekeeping_timer, retry_timer, validate_timer;
+
+    void *cdr_owner;
+    bool cdr_sink;
+    node_pbx_followup_fn *cdr_followup;
+    void *cdr_arg;
+
+    int resync_pending, resync_devices, resync_calls, resync_failed;
+    int64_t resync_started;
+
+    node_pbx_stats_t stats;
+};
+
+static void s_device_sync(node_pbx_t *self, node_pbx_device_t *dev);
+
+const char *node_pbx_state_str(node_pbx_state_t state)
+{
+    return state == NODE_PBX_UP ? "UP" : "DOWN";
+}
+
+static const char *s_dev_str(const node_pbx_device_t *dev)
+{
+    return dev->key + 2;    //  "d:101" -> "101", "n:17891329" -> "17891329"
+}
+
+//  --- Deferred done calls --------------------------------------------------------------------
+
+static int s_on_done_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    node_pbx_t *self = arg;
+    self->done_timer = 0;
+    node_pbx_watch_t *w;
+    while ((w = self->done_head)) {
+        self->done_head = w->done_next;
+        if (!self->done_head)
+            self->done_tail = NULL;
+        w->done_next = NULL;
+        w->done_queued = false;
+        if (w->done_pending) {
+            w->done_pending = false;
+            if (w->done)
+                w->done(w->arg, w->done_status, NULL, 0);
+        }
+    }
+    return 0;
+}
+
+//  Call done(status) from the loop: never from inside node_pbx_watch.
+static void s_done_later(node_pbx_t *self, node_pbx_watch_t *w, int status)
+{
+    if (w->done_queued || !w->done_pending)
+        return;
+    w->done_status = status;
+    w->done_queued = true;
+    w->done_next = NULL;
+    if (self->done_tail)
+        self->done_tail->done_next = w;
+    else
+        self->done_head = w;
+    self->done_tail = w;
+    if (self->done_timer <= 0)
+        self->done_timer = zloop_timer(self->loop, 0, 1, s_on_done_timer, self);
+}
+
+static void s_done_unqueue(node_pbx_t *self, node_pbx_watch_t *w)
+{
+    if (!w->done_queued)
+        return;
+    node_pbx_watch_t *prev = NULL;
+    for (node_pbx_watch_t *p = self->done_head; p; prev = p, p = p->done_next) {
+        if (p != w)
+            continue;
+        if (prev)
+            prev->done_next = p->done_next;
+        else
+            self->done_head = p->done_next;
+        if (self->done_tail == p)
+            self->done_tail = prev;
+        break;
+    }
+    w->done_queued = false;
+    w->done_next = NULL;
+}
+
+//  Free the watches unwatched while the device was handing out an event or a done.
+static void s_sweep_dead(node_pbx_device_t *dev)
+{
+    node_pbx_watch_t *w = dev->watches;
+    while (w) {
+        node_pbx_watch_t *next = w->next;
+        if (w->dead) {
+            node_pbx_device_watch_remove(dev, w);
+            free(w);
+        }
+        w = next;
+    }
+}
+
+//  Tell the device's waiting watches how their MonitorStart went.
+static void s_watches_done(node_pbx_t *self, node_pbx_device_t *dev, int status,
+                           const uint8_t *apdu, size_t len)
+{
+    dev->dispatching++;
+    for (node_pbx_watch_t *w = dev->watches; w; w = w->next) {
+        if (w->dead || !w->done_pending || w->done_queued)
+            continue;
+        w->done_pending = false;
+        if (w->done)
+            w->done(w->arg, status, apdu, len);
+    }
+    dev->dispatching--;
+    (void) self;
+}
+
+//  --- Work queue: devices waiting for a slot -----------------------------------------------
+
+static void s_work_push(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    if (dev->queued)
+        return;
+    dev->queued = true;
+    dev->queue_next = NULL;
+    dev->queue_prev = self->work_tail;
+    if (self->work_tail)
+        self->work_tail->queue_next = dev;
+    else
+        self->work_head = dev;
+    self->work_tail = dev;
+}
+
+static void s_work_remove(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    if (!dev->queued)
+        return;
+    if (dev->queue_prev)
+        dev->queue_prev->queue_next = dev->queue_next;
+    else
+        self->work_head = dev->queue_next;
+    if (dev->queue_next)
+        dev->queue_next->queue_prev = dev->queue_prev;
+    else
+        self->work_tail = dev->queue_prev;
+    dev->queue_prev = dev->queue_next = NULL;
+    dev->queued = false;
+}
+
+static void s_work_pump(node_pbx_t *self)
+{
+    while (self->work_head && self->inflight < self->cfg.window && !self->destroying) {
+        node_pbx_device_t *dev = self->work_head;
+        s_work_remove(self, dev);
+        s_device_sync(self, dev);
+    }
+}
+
+//  --- Re-monitor accounting -------------------------------------------------------------------
+
+static void s_resync_item_done(node_pbx_t *self, node_pbx_device_t *dev, bool failed)
+{
+    if (!dev->resync)
+        return;
+    dev->resync = false;
+    self->resync_failed += failed;
+    if (--self->resync_pending > 0)
+        return;
+    node_notice(S_SUB, "re-monitored pbx=%s devices=%d failed=%d calls_found=%d in %lld ms",
+                self->cfg.name, self->resync_devices, self->resync_failed, self->resync_calls,
+                (long long) (zclock_mono() - self->resync_started));
+}
+
+//  --- node_pbx's own requests --------------------------------------------------------------------
+
+static void s_on_own_reply(void *arg, int status, const uint8_t *apdu, size_t len,
+                           const csta_peek_t *keys);
+
+static int s_send_own(node_pbx_t *self, node_pbx_device_t *dev, int op)
+{
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 1;    //  replaced by the link
+    if (op == S_OP_START) {
+        //  No filter: every event of the device, since each watch may want any of them.
+        a.opcode = CSTA_OP_MONITOR_START;
+        a.svc.monitor_start.device = dev->id;
+    } else if (op == S_OP_STOP) {
+        a.opcode = CSTA_OP_MONITOR_STOP;
+        a.svc.monitor_stop.xref = dev->xref;
+    } else {
+        a.opcode = CSTA_OP_SNAPSHOT_DEVICE;
+        a.svc.snapshot_device.snapshot_object = dev->id;
+    }
+    uint8_t buf[512];
+    size_t n;
+    int rc = csta_apdu_encode(&a, buf, sizeof buf, &n);
+    if (rc == 0)
+        rc = node_pbx_link_request(self->link, buf, n, 0, s_on_own_reply, dev);
+    if (rc) {
+        node_error(S_SUB, "pbx=%s device=%s: %s could not be sent (%s)", self->cfg.name,
+                   s_dev_str(dev), csta_op_name(a.opcode), strerror(-rc));
+        return rc;
+    }
+    dev->op = op;
+    self->inflight++;
+    return 0;
+}
+
+//  Bring the device's PBX monitor in line with its watches: one request at a time per
+//  device, and only while the link is up.  May free the device.
+static void s_device_sync(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    if (dev->op != S_OP_NONE || self->destroying)
+        return;
+    bool want = dev->watch_count > 0;
+    if (!want)
+        s_resync_item_done(self, dev, false);
+    int op = S_OP_NONE;
+    if (self->state == NODE_PBX_UP) {
+        if (want && dev->mon == NODE_PBX_MON_NONE && !dev->retry_wait)
+            op = S_OP_START;
+        else if (!want && dev->mon == NODE_PBX_MON_ACTIVE)
+            op = S_OP_STOP;
+        else if (want && dev->mon == NODE_PBX_MON_ACTIVE && dev->want_snapshot)
+            op = S_OP_SNAPSHOT;
+    }
+    if (op == S_OP_NONE) {
+        if (!want && dev->mon == NODE_PBX_MON_NONE && !dev->dispatching) {
+            s_work_remove(self, dev);
+            node_pbx_devices_remove(self->devices, &dev);
+        }
+        return;
+    }
+    if (self->inflight >= self->cfg.window) {
+        s_work_push(self, dev);
+        return;
+    }
+    s_work_remove(self, dev);
+    if (op == S_OP_STOP) {
+        //  Its events have no one to go to from now on.
+        node_pbx_devices_set_xref(self->devices, dev, NULL);
+        dev->mon = NODE_PBX_MON_STOPPING;
+    } else if (op == S_OP_SNAPSHOT) {
+        dev->want_snapshot = false;
+        dev->snap_count = 0;
+        dev->snap_overflow = false;
+    }
+    if (s_send_own(self, dev, op) != 0) {
+        //  Not the PBX's doing (encoding, memory): try again with the retry timer.
+        if (op == S_OP_STOP)
+            dev->mon = NODE_PBX_MON_NONE;
+        else if (op == S_OP_START)
+            dev->retry_wait = true;
+        return;
+    }
+    if (op == S_OP_START)
+        dev->mon = NODE_PBX_MON_STARTING;
+}
+
+static void s_on_monitor_started(node_pbx_t *self, node_pbx_device_t *dev, int status,
+                                 const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    if (status == 0 && keys->kind == CSTA_APDU_RESULT && keys->has_xref) {
+        if (node_pbx_devices_set_xref(self->devices, dev, &keys->xref) == -EEXIST)
+            node_warning(S_SUB, "pbx=%s gave device %s a monitor xref another device had",
+                         self->cfg.name, s_dev_str(dev));
+        dev->mon = NODE_PBX_MON_ACTIVE;
+        node_info(S_SUB, "monitor started pbx=%s device=%s watches=%d", self->cfg.name,
+                  s_dev_str(dev), dev->watch_count);
+        if (dev->resync)
+            dev->want_snapshot = true;      //  the calls that exist now (invariant 2)
+        s_watches_done(self, dev, 0, NULL, 0);
+        return;
+    }
+    dev->mon = NODE_PBX_MON_NONE;
+    self->stats.monitor_failures += status != -ENOTCONN;
+    if (status == -ENOTCONN) {
+        s_watches_done(self, dev, status, NULL, 0);
+        return;     //  monitored again when the link is back
+    }
+    dev->retry_wait = true;
+    if (status < 0) {
+        node_warning(S_SUB, "MonitorStart failed pbx=%s device=%s: %s; retry in %d ms",
+                     self->cfg.name, s_dev_str(dev), strerror(-status), self->cfg.monitor_retry_ms);
+        s_watches_done(self, dev, status, NULL, 0);
+    } else {
+        csta_apdu_t e;
+        char what[64] = "an unreadable answer";
+        if (csta_apdu_decode(&e, apdu, len) == 0) {
+            if (e.kind == CSTA_APDU_ERROR)
+                snprintf(what, sizeof what, "error category %d value %ld", (int) e.error.category,
+                         e.error.value);
+            else if (e.kind == CSTA_APDU_REJECT)
+                snprintf(what, sizeof what, "a Reject");
+            else if (e.kind == CSTA_APDU_RESULT)
+                snprintf(what, sizeof what, "a result without cross-reference");
+        }
+        csta_apdu_clear(&e);
+        node_warning(S_SUB, "MonitorStart refused pbx=%s device=%s: %s; retry in %d ms",
+                     self->cfg.name, s_dev_str(dev), what, self->cfg.monitor_retry_ms);
+        s_watches_done(self, dev, -EREMOTEIO, apdu, len);
+    }
+    s_resync_item_done(self, dev, true);
+}
+
+//  A snapshot is complete: keep its calls, log the ones the PBX no longer has.
+static void s_snapshot_finished(node_pbx_t *self, node_pbx_device_t *dev,
+                                const node_pbx_call_id_t *calls, int count, bool overflow)
+{
+    node_pbx_call_id_t gone[S_GONE_LOGGED];
+    int n_gone = node_pbx_device_calls_reconcile(dev, calls, count, gone, S_GONE_LOGGED);
+    self->stats.calls_vanished += n_gone;
+    for (int i = 0; i < n_gone && i < S_GONE_LOGGED; i++) {
+        char hex[2 * CSTA_CALL_ID_MAX + 1];
+        node_info(S_SUB, "call %s at device %s is gone at the PBX pbx=%s",
+                  node_pbx_call_id_str(&gone[i], hex, sizeof hex), s_dev_str(dev), self->cfg.name);
+    }
+    node_info(S_SUB, "snapshot pbx=%s device=%s calls=%d%s gone=%d", self->cfg.name,
+              s_dev_str(dev), count, overflow ? "+" : "", n_gone);
+    if (dev->resync) {
+        self->resync_calls += count;
+        s_resync_item_done(self, dev, false);
+    }
+}
+
+static void s_snapshot_items(node_pbx_device_t *dev, const csta_snapshot_device_data_t *data)
+{
+    for (size_t i = 0; i < data->count; i++) {
+        const csta_conn_t *c = &data->item[i].connection_identifier;
+        if (!c->present || !c->call_id_len)
+            continue;
+        if (dev->snap_count == NODE_PBX_DEVICE_CALLS_MAX) {
+            dev->snap_overflow = true;
+            continue;
+        }
+        node_pbx_call_id_t *s = &dev->snap[dev->snap_count++];
+        s->len = c->call_id_len;
+        memcpy(s->id, c->call_id, c->call_id_len);
+    }
+}
+
+static s_followup_t *s_followup_add(node_pbx_t *self, const csta_xref_t *xref, int opcode,
+                                    node_pbx_followup_fn *fn, void *arg, const char *dev_key)
+{
+    s_followup_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->xref = *xref;
+    f->opcode = opcode;
+    f->fn = fn;
+    f->arg = arg;
+    if (dev_key)
+        snprintf(f->dev_key, sizeof f->dev_key, "%s", dev_key);
+    f->expires_at = zclock_mono() + self->cfg.request_timeout_ms;
+    f->next = self->followups;
+    self->followups = f;
+    return f;
+}
+
+static void s_on_snapshot(node_pbx_t *self, node_pbx_device_t *dev, int status,
+                          const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    csta_apdu_t a;
+    int rc = status;
+    if (rc == 0)
+        rc = keys->kind == CSTA_APDU_RESULT ? csta_apdu_decode(&a, apdu, len) : -EREMOTEIO;
+    if (rc != 0) {
+        if (status == 0 && keys->kind == CSTA_APDU_RESULT)
+            csta_apdu_clear(&a);
+        node_info(S_SUB, "SnapshotDevice pbx=%s device=%s failed (%s)", self->cfg.name,
+                  s_dev_str(dev), rc == -EREMOTEIO ? "the PBX said no" : strerror(-rc));
+        s_resync_item_done(self, dev, true);
+        return;
+    }
+    const csta_snapshot_device_res_t *res = &a.svc.snapshot_device_res;
+    if (res->is_xref) {
+        //  The calls follow in SnapshotDeviceData segments (ECMA-269 SnapshotDevice).
+        if (!s_followup_add(self, &res->service_xref, CSTA_OP_SNAPSHOT_DEVICE_DATA, NULL, NULL,
+                            dev->key))
+            s_resync_item_done(self, dev, true);
+    } else {
+        s_snapshot_items(dev, &res->snapshot_data);
+        s_snapshot_finished(self, dev, dev->snap, dev->snap_count, dev->snap_overflow);
+    }
+    csta_apdu_clear(&a);
+}
+
+static void s_on_own_reply(void *arg, int status, const uint8_t *apdu, size_t len,
+                           const csta_peek_t *keys)
+{
+    node_pbx_device_t *dev = arg;
+    node_pbx_t *self = dev->owner;
+    int op = dev->op;
+    dev->op = S_OP_NONE;
+    self->inflight--;
+    if (self->destroying)
+        return;
+    if (op == S_OP_START)
+        s_on_monitor_started(self, dev, status, apdu, len, keys);
+    else if (op == S_OP_STOP) {
+        dev->mon = NODE_PBX_MON_NONE;
+        if (status != 0 || keys->kind != CSTA_APDU_RESULT)
+            node_info(S_SUB, "MonitorStop pbx=%s device=%s: %s (the monitor is forgotten)",
+                      self->cfg.name, s_dev_str(dev), status ? strerror(-status) : "refused");
+    } else if (op == S_OP_SNAPSHOT) {
+        s_on_snapshot(self, dev, status, apdu, len, keys);
+    }
+    s_sweep_dead(dev);      //  the done callbacks above may have unwatched
+    s_device_sync(self, dev);   //  may free dev
+    s_work_pump(self);
+}
+
+//  --- Link events ------------------------------------------------------------------------------
+
+static void s_on_link_up(void *ctx)
+{
+    node_pbx_t *self = ctx;
+    self->state = NODE_PBX_UP;
+    if (self->listener.on_state)
+        self->listener.on_state(self->listener.ctx, NODE_PBX_UP);
+    //  Re-monitor every device someone watches, then snapshot it (DESIGN.md invariant 2).
+    self->resync_pending = self->resync_devices = self->resync_calls = self->resync_failed = 0;
+    self->resync_started = zclock_mono();
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices); d; d = d->next) {
+        d->retry_wait = false;
+        if (d->watch_count > 0) {
+            d->resync = true;
+            self->resync_devices++;
+        }
+    }
+    self->resync_pending = self->resync_devices;
+    if (self->resync_devices)
+        node_notice(S_SUB, "re-monitoring pbx=%s devices=%d", self->cfg.name, self->resync_devices);
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        s_device_sync(self, d);
+    }
+}
+
+static void s_on_link_down(void *ctx, const char *reason)
+{
+    node_pbx_t *self = ctx;
+    (void) reason;      //  the link logged it
+    bool was_up = self->state == NODE_PBX_UP;
+    self->state = NODE_PBX_DOWN;
+    //  The PBX forgot every monitor with the association; the watches stay.
+    while (self->work_head)
+        s_work_remove(self, self->work_head);
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices); d; d = d->next) {
+        node_pbx_devices_set_xref(self->devices, d, NULL);
+        d->mon = NODE_PBX_MON_NONE;
+        d->want_snapshot = d->retry_wait = d->resync = false;
+    }
+    self->resync_pending = 0;
+    while (self->followups) {
+        s_followup_t *f = self->followups;
+        self->followups = f->next;
+        free(f);
+    }
+    if (was_up && self->listener.on_state)
+        self->listener.on_state(self->listener.ctx, NODE_PBX_DOWN);
+    //  Devices without watches and requests are forgotten now; the others when the link's
+    //  -ENOTCONN replies come, right after this.
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        s_device_sync(self, d);
+    }
+}
+
+static void s_on_event(node_pbx_t *self, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    self->stats.events_in++;
+    node_pbx_device_t *dev = keys->has_xref ? node_pbx_devices_by_xref(self->devices, &keys->xref)
+                                            : NULL;
+    if (!dev) {
+        //  After a MonitorStop, events of the stopped monitor may still be on their way.
+        self->stats.events_unrouted++;
+        node_debug(S_SUB, "pbx=%s: %s for no monitored device, dropped", self->cfg.name,
+                   csta_event_name(keys->event));
+        return;
+    }
+    node_pbx_device_track_event(dev, keys, apdu, len);
+    dev->dispatching++;
+    for (node_pbx_watch_t *w = dev->watches; w; w = w->next)
+        if (!w->dead && !w->done_pending && self->listener.on_event)
+            self->listener.on_event(self->listener.ctx, w, w->arg, apdu, len, keys);
+    dev->dispatching--;
+    if (dev->dispatching == 0) {
+        s_sweep_dead(dev);
+        s_device_sync(self, dev);
+    }
+}
+
+//  Acknowledge a PBX invoke with an empty ReturnResult (has_result false) or {opcode, NULL}.
+static void s_ack(node_pbx_t *self, const csta_peek_t *keys, bool with_opcode)
+{
+    csta_apdu_t r;
+    csta_apdu_init(&r, CSTA_APDU_RESULT);
+    r.invoke_id = keys->invoke_id;
+    r.opcode = keys->opcode;
+    r.has_result = with_opcode;
+    uint8_t buf[64];
+    size_t n;
+    if (csta_apdu_encode(&r, buf, sizeof buf, &n) == 0)
+        node_pbx_link_send(self->link, buf, n);
+}
+
+static s_followup_t **s_followup_find(node_pbx_t *self, const csta_xref_t *xref, int opcode)
+{
+    for (s_followup_t **p = &self->followups; *p; p = &(*p)->next)
+        if ((*p)->opcode == opcode && csta_xref_equal(&(*p)->xref, xref))
+            return p;
+    return NULL;
+}
+
+//  A SwitchingFunctionDevices or SnapshotDeviceData segment: to whoever asked.
+static void s_on_segment(node_pbx_t *self, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    csta_apdu_t a;
+    int rc = csta_apdu_decode(&a, apdu, len);
+    if (keys->opcode == CSTA_OP_SWITCHING_FUNCTION_DEVICES)
+        s_ack(self, keys, false);   //  the PBX waits for it before the next segment
+    if (rc != 0) {
+        csta_apdu_clear(&a);
+        node_warning(S_SUB, "pbx=%s: %s segment that does not decode (%s), dropped",
+                     self->cfg.name, csta_op_name(keys->opcode), strerror(-rc));
+        return;
+    }
+    bool sfd = keys->opcode == CSTA_OP_SWITCHING_FUNCTION_DEVICES;
+    const csta_xref_t *xref = sfd ? &a.svc.switching_function_devices.service_xref
+                                  : &a.svc.snapshot_device_data.service_xref;
+    bool last = sfd ? a.svc.switching_function_devices.last_segment
+                    : a.svc.snapshot_device_data.last_segment;
+    s_followup_t **p = s_followup_find(self, xref, keys->opcode);
+    if (!p) {
+        node_info(S_SUB, "pbx=%s: %s segment for no request, dropped", self->cfg.name,
+                  csta_op_name(keys->opcode));
+        csta_apdu_clear(&a);
+        return;
+    }
+    s_followup_t *f = *p;
+    f->expires_at = zclock_mono() + self->cfg.request_timeout_ms;
+    if (last)
+        *p = f->next;   //  unlinked before the callback, which may request again
+    if (f->fn) {
+        f->fn(f->arg, apdu, len, keys);
+    } else if (f->dev_key[0]) {
+        csta_device_t id = {0};
+        id.kind = f->dev_key[0] == 'n' ? CSTA_DEV_NUMBER : CSTA_DEV_DIALING;
+        if (id.kind == CSTA_DEV_NUMBER)
+            id.number = strtol(f->dev_key + 2, NULL, 10);
+        else
+            snprintf(id.digits, sizeof id.digits, "%s", f->dev_key + 2);
+        node_pbx_device_t *dev = node_pbx_devices_find(self->devices, &id);
+        if (dev) {
+            s_snapshot_items(dev, &a.svc.snapshot_device_data.snapshot_data);
+            if (last)
+                s_snapshot_finished(self, dev, dev->snap, dev->snap_count, dev->snap_overflow);
+        }
+    }
+    if (last)
+        free(f);
+    csta_apdu_clear(&a);
+}
+
+static void s_on_invoke(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    node_pbx_t *self = ctx;
+    switch (keys->opcode) {
+    case CSTA_OP_EVENT_REPORT:
+        s_on_event(self, apdu, len, keys);
+        return;
+    case CSTA_OP_SYSTEM_STATUS:
+    case CSTA_OP_SYSTEM_STATUS_PHASE2:
+        //  Answered by the link already.
+        if (self->listener.on_broadcast)
+            self->listener.on_broadcast(self->listener.ctx, apdu, len, keys);
+        return;
+    case CSTA_OP_SWITCHING_FUNCTION_DEVICES_CHANGED:
+        s_ack(self, keys, true);
+        if (self->listener.on_broadcast)
+            self->listener.on_broadcast(self->listener.ctx, apdu, len, keys);
+        return;
+    case CSTA_OP_SWITCHING_FUNCTION_DEVICES:
+    case CSTA_OP_SNAPSHOT_DEVICE_DATA:
+        s_on_segment(self, apdu, len, keys);
+        return;
+    case CSTA_OP_CDR_REPORT:
+        //  Acknowledged whoever gets it: the PBX keeps resending otherwise (csta-facts.md 5).
+        s_ack(self, keys, true);
+        if (self->cdr_sink && self->cdr_followup)
+            self->cdr_followup(self->cdr_arg, apdu, len, keys);
+        else
+            node_info(S_SUB, "pbx=%s: CDR report with no receiver, acknowledged and dropped",
+                      self->cfg.name);
+        return;
+    default:
+        node_info(S_SUB, "pbx=%s: unsolicited %s from the PBX, dropped", self->cfg.name,
+                  csta_op_name(keys->opcode));
+        return;
+    }
+}
+
+//  --- Timers --------------------------------------------------------------------------------------
+
+static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    node_pbx_t *self = arg;
+    if (self->state != NODE_PBX_UP)
+        return 0;
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        if (d->retry_wait) {
+            d->retry_wait = false;
+            s_device_sync(self, d);
+        }
+    }
+    return 0;
+}
+
+//  estos' "snapshot for active calls": ask the PBX which calls each monitored device has,
+//  so that calls whose clearing events were lost do not stay forever.
+static int s_on_validate(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    node_pbx_t *self = arg;
+    if (self->state != NODE_PBX_UP)
+        return 0;
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        if (d->mon == NODE_PBX_MON_ACTIVE && d->watch_count > 0) {
+            d->want_snapshot = true;
+            s_device_sync(self, d);
+        }
+    }
+    return 0;
+}
+
+static int s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    node_pbx_t *self = arg;
+    int64_t now = zclock_mono();
+    for (s_followup_t **p = &self->followups; *p;) {
+        s_followup_t *f = *p;
+        if (f->expires_at > now) {
+            p = &f->next;
+            continue;
+        }
+        *p = f->next;
+        node_info(S_SUB, "pbx=%s: %s segments stopped coming, no longer expected", self->cfg.name,
+                  csta_op_name(f->opcode));
+        free(f);
+    }
+    return 0;
+}
+
+//  --- Front end requests --------------------------------------------------------------------------
+
+static void s_on_request_reply(void *arg, int status, const uint8_t *apdu, size_t len,
+                               const csta_peek_t *keys)
+{
+    s_request_t *req = arg;
+    node_pbx_t *self = req->pbx;
+    if (!self->destroying && status == 0 && keys->kind == CSTA_APDU_RESULT) {
+        csta_apdu_t a;
+        switch (req->opcode) {
+        case CSTA_OP_GET_SWITCHING_FUNCTION_DEVICES:
+        case CSTA_OP_SNAPSHOT_DEVICE:
+            //  A serviceCrossRefID announces segments (ECMA-269 GetSwitchingFunctionDevices,
+            //  SnapshotDevice): they go to this requester.
+            if (csta_apdu_decode(&a, apdu, len) == 0) {
+                bool gsfd = req->opcode == CSTA_OP_GET_SWITCHING_FUNCTION_DEVICES;
+                if (gsfd || a.svc.snapshot_device_res.is_xref)
+                    s_followup_add(self,
+                                   gsfd ? &a.svc.get_switching_function_devices_res.service_xref
+                                        : &a.svc.snapshot_device_res.service_xref,
+                                   gsfd ? CSTA_OP_SWITCHING_FUNCTION_DEVICES
+                                        : CSTA_OP_SNAPSHOT_DEVICE_DATA,
+                                   req->followup, req->arg, NULL);
+            }
+            csta_apdu_clear(&a);
+            break;
+        case CSTA_OP_START_CDR:
+            self->cdr_sink = true;
+            self->cdr_followup = req->followup;
+            self->cdr_arg = req->arg;
+            break;
+        case CSTA_OP_STOP_CDR:
+            self->cdr_sink = false;
+            break;
+        default:
+            break;
+        }
+    }
+    req->reply(req->arg, status, apdu, len);
+    free(req);
+}
+
+int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                     node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg)
+{
+    csta_peek_t keys;
+    if (!reply || csta_peek(&keys, apdu, len) != 0 || keys.kind != CSTA_APDU_INVOKE)
+        return -EINVAL;
+    if (keys.opcode == CSTA_OP_MONITOR_START || keys.opcode == CSTA_OP_MONITOR_STOP ||
+        keys.opcode == CSTA_OP_CHANGE_MONITOR_FILTER)
+        return -EINVAL;     //  PBX monitors are shared: node_pbx_watch
+    s_request_t *req = calloc(1, sizeof *req);
+    if (!req)
+        return -ENOMEM;
+    *req = (s_request_t){self, reply, followup, arg, keys.opcode};
+    int rc = node_pbx_link_request(self->link, apdu, len, timeout_ms, s_on_request_reply, req);
+    if (rc)
+        free(req);
+    return rc;
+}
+
+//  --- Watches ---------------------------------------------------------------------------------------
+
+node_pbx_watch_t *node_pbx_watch(node_pbx_t *self, const csta_device_t *device,
+                                 node_pbx_watch_done_fn *done, void *watch_arg)
+{
+    node_pbx_device_t *dev = node_pbx_devices_add(self->devices, device);
+    if (!dev)
+        return NULL;
+    dev->owner = self;
+    node_pbx_watch_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        s_device_sync(self, dev);   //  forgets a device made for nothing
+        return NULL;
+    }
+    w->done = done;
+    w->arg = watch_arg;
+    w->done_pending = true;
+    node_pbx_device_watch_add(dev, w);
+    if (self->state != NODE_PBX_UP)
+        s_done_later(self, w, -ENOTCONN);   //  monitored when the link comes up
+    else if (dev->mon == NODE_PBX_MON_ACTIVE)
+        s_done_later(self, w, 0);
+    else if (dev->retry_wait)
+        dev->retry_wait = false;            //  a new watch is worth an attempt now
+    s_device_sync(self, dev);
+    return w;
+}
+
+void node_pbx_unwatch(node_pbx_t *self, node_pbx_watch_t **watch_p)
+{
+    if (!watch_p || !*watch_p)
+        return;
+    node_pbx_watch_t *w = *watch_p;
+    *watch_p = NULL;
+    node_pbx_device_t *dev = w->device;
+    s_done_unqueue(self, w);
+    w->done_pending = false;
+    if (w->dead)
+        return;     //  unwatched twice through copies of the pointer: already going
+    if (dev->dispatching) {
+        //  An event or done is being handed out on this device's list: free it afterwards.
+        w->dead = true;
+        dev->watch_count--;
+    } else {
+        node_pbx_device_watch_remove(dev, w);
+        free(w);
+    }
+    s_device_sync(self, dev);
+}
+
+//  --- CDR ----------------------------------------------------------------------------------------------
+
+int node_pbx_cdr_claim(node_pbx_t *self, void *owner)
+{
+    if (self->cdr_owner && self->cdr_owner != owner)
+        return -EBUSY;
+    self->cdr_owner = owner;
+    return 0;
+}
+
+void node_pbx_cdr_release(node_pbx_t *self, void *owner)
+{
+    if (self->cdr_owner != owner)
+        return;
+    self->cdr_owner = NULL;
+    self->cdr_sink = false;
+    self->cdr_followup = NULL;
+    self->cdr_arg = NULL;
+}
+
+//  --- Life cycle ----------------------------------------------------------------------------------------
+
+node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg, const node_pbx_listener_t *listener)
+{
+    if (!loop || !cfg || cfg->monitor_retry_ms <= 0 || cfg->validate_calls_ms < 0)
+        return NULL;
+    node_pbx_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->loop = loop;
+    self->cfg = *cfg;
+    if (listener)
+        self->listener = *listener;
+    self->state = NODE_PBX_DOWN;
+    node_pbx_link_listener_t ll = {
+        .ctx = self, .on_up = s_on_link_up, .on_down = s_on_link_down, .on_invoke = s_on_invoke};
+    self->link = node_pbx_link_new(loop, cfg, &ll);
+    self->devices = node_pbx_devices_new();
+    if (!self->link || !self->devices) {
+        node_pbx_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void node_pbx_destroy(node_pbx_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    node_pbx_t *self = *self_p;
+    *self_p = NULL;
+    self->destroying = true;
+    int *timers[] = {&self->done_timer, &self->housekeeping_timer, &self->retry_timer,
+                     &self->validate_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
+        if (*timers[i] > 0)
+            zloop_timer_end(self->loop, *timers[i]);
+    //  The link answers what is still open (-ENOTCONN), front ends' requests included.
+    node_pbx_link_destroy(&self->link);
+    while (self->followups) {
+        s_followup_t *f = self->followups;
+        self->followups = f->next;
+        free(f);
+    }
+    node_pbx_devices_destroy(&self->devices);
+    free(self);
+}
+
+int node_pbx_start(node_pbx_t *self)
+{
+    if (self->started)
+        return -EALREADY;
+    self->started = true;
+    self->retry_timer = zloop_timer(self->loop, (size_t) self->cfg.monitor_retry_ms, 0, s_on_retry, self);
+    if (self->cfg.validate_calls_ms > 0)
+        self->validate_timer =
+            zloop_timer(self->loop, (size_t) self->cfg.validate_calls_ms, 0, s_on_validate, self);
+    int period = self->cfg.request_timeout_ms < 1000 ? self->cfg.request_timeout_ms : 1000;
+    self->housekeeping_timer = zloop_timer(self->loop, (size_t) period, 0, s_on_housekeeping, self);
+    return node_pbx_link_start(self->link);
+}
+
+node_pbx_state_t node_pbx_state(const node_pbx_t *self)
+{
+    return self->state;
+}
+
+void node_pbx_stats(const node_pbx_t *self, node_pbx_stats_t *stats)
+{
+    *stats = self->stats;
+    node_pbx_link_stats_t ls;
+    node_pbx_link_stats(self->link, &ls);
+    stats->requests = ls.requests;
+    stats->replies = ls.replies;
+    stats->timeouts = ls.timeouts;
+    stats->reconnects = ls.ups > 1 ? ls.ups - 1 : 0;
+    stats->up = self->state == NODE_PBX_UP;
+    stats->monitors_pbx = stats->watches = stats->calls = 0;
+    stats->devices = (long) node_pbx_devices_size(self->devices);
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices); d; d = d->next) {
+        stats->monitors_pbx += d->mon == NODE_PBX_MON_ACTIVE;
+        stats->watches += d->watch_count;
+        stats->calls += d->call_count;
+    }
+}

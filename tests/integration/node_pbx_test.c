@@ -1,0 +1,798 @@
+//  node_pbx and node_pbx_link against a real pbxsim: a zloop runs in the test process,
+//  pbxsim is driven through its control socket, and every wait is on a condition with a
+//  deadline (WAIT_MS, generous for a loaded machine), never a fixed sleep.
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node_log.h"
+#include "node_pbx.h"
+#include "node_pbx_link.h"
+#include "test_pbxsim.h"
+
+#define WAIT_MS 30000
+#define WATCHES_MAX 4
+#define REQUESTS_MAX 128
+#define EVENTS_MAX 256
+
+typedef struct {
+    int done_calls;
+    int done_status;
+    size_t done_error_len;
+    int events;
+    int types[EVENTS_MAX];
+} s_watch_rec_t;
+
+typedef struct {
+    int calls;
+    int status;
+    csta_apdu_kind_t kind;
+    long invoke_id;
+    int followups;
+    int followups_before_reply;
+    long devices;               //  SwitchingFunctionDevices: devices in all segments
+    bool last_segment;
+    long cdr_records;
+} s_req_rec_t;
+
+typedef struct {
+    test_pbxsim_t sim;
+    bool sim_running;
+    zloop_t *loop;
+    node_pbx_cfg_t cfg;
+    node_pbx_t *pbx;            //  node_pbx tests
+    node_pbx_link_t *link;      //  link tests
+    int ups, downs;
+    int broadcasts;
+    int status_invokes;
+    int max_outstanding;
+    s_watch_rec_t watch[WATCHES_MAX];
+    s_req_rec_t req[REQUESTS_MAX];
+    char json[1 << 16];
+} fx_t;
+
+//  --- Fixture ---------------------------------------------------------------------------------
+
+static fx_t *s_fixture(void **state, const char *const *pbxsim_args)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    *state = f;
+    f->loop = zloop_new();
+    assert_non_null(f->loop);
+    assert_int_equal(test_pbxsim_start(&f->sim, pbxsim_args), 0);
+    f->sim_running = true;
+    node_pbx_cfg_t *c = &f->cfg;
+    strcpy(c->name, "main");
+    strcpy(c->host, "127.0.0.1");
+    c->port = f->sim.port;
+    strcpy(c->flavour, "panasonic");
+    c->framing = CSTA_FRAMING_LEN16;
+    c->connect_timeout_ms = 3000;
+    c->backoff_initial_ms = 100;
+    c->backoff_max_ms = 400;
+    c->silence_timeout_ms = 10000;      //  pbxsim runs with --status-interval-ms 1000 or less
+    c->request_timeout_ms = 10000;
+    c->window = 32;
+    c->queue_max = 4096;
+    c->monitor_retry_ms = 30000;
+    c->validate_calls_ms = 0;
+    return f;
+}
+
+static int s_teardown(void **state)
+{
+    fx_t *f = *state;
+    if (!f)
+        return 0;
+    //  Callbacks still due write into f: destroy before freeing it.
+    node_pbx_destroy(&f->pbx);
+    node_pbx_link_destroy(&f->link);
+    if (f->sim_running)
+        test_pbxsim_stop(&f->sim);
+    zloop_destroy(&f->loop);
+    free(f);
+    *state = NULL;
+    return 0;
+}
+
+//  --- Waiting on the loop -------------------------------------------------------------------------
+
+typedef bool(s_cond_fn)(fx_t *f, const void *arg);
+
+typedef struct {
+    fx_t *f;
+    s_cond_fn *cond;
+    const void *arg;
+    int64_t deadline;
+    bool met;
+} s_wait_t;
+
+static int s_on_check(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_wait_t *w = arg;
+    if (w->cond(w->f, w->arg)) {
+        w->met = true;
+        return -1;
+    }
+    return zclock_mono() >= w->deadline ? -1 : 0;
+}
+
+//  Run the loop until cond holds (true) or timeout_ms pass (false).
+static bool s_wait(fx_t *f, s_cond_fn *cond, const void *arg, int timeout_ms)
+{
+    if (cond(f, arg))
+        return true;
+    s_wait_t w = {f, cond, arg, zclock_mono() + timeout_ms, false};
+    int id = zloop_timer(f->loop, 10, 0, s_on_check, &w);
+    zloop_start(f->loop);
+    zloop_timer_end(f->loop, id);
+    return w.met;
+}
+
+typedef struct {
+    const int *value;
+    int min;
+} s_int_ge_t;
+
+static bool s_cond_int_ge(fx_t *f, const void *arg)
+{
+    (void) f;
+    const s_int_ge_t *c = arg;
+    return *c->value >= c->min;
+}
+
+static bool s_wait_int(fx_t *f, const int *value, int min)
+{
+    s_int_ge_t c = {value, min};
+    return s_wait(f, s_cond_int_ge, &c, WAIT_MS);
+}
+
+//  pbxsim's answer to a control command, value of key in it.
+static long s_ctl_long(fx_t *f, const char *key, const char *cmd)
+{
+    if (test_pbxsim_ctl(&f->sim, f->json, sizeof f->json, "%s", cmd) != 0)
+        fail_msg("pbxsim ctl '%s' failed: %s", cmd, f->json);
+    long v = test_json_long(f->json, key, -1);
+    if (v < 0)
+        fail_msg("pbxsim ctl '%s': no \"%s\" in %s", cmd, key, f->json);
+    return v;
+}
+
+static void s_ctl(fx_t *f, const char *cmd)
+{
+    if (test_pbxsim_ctl(&f->sim, f->json, sizeof f->json, "%s", cmd) != 0)
+        fail_msg("pbxsim ctl '%s' failed: %s", cmd, f->json);
+}
+
+typedef struct {
+    const char *cmd;
+    const char *key;
+    long min, max;              //  wanted range
+} s_ctl_range_t;
+
+static bool s_cond_ctl(fx_t *f, const void *arg)
+{
+    const s_ctl_range_t *c = arg;
+    long v = s_ctl_long(f, c->key, c->cmd);
+    return v >= c->min && v <= c->max;
+}
+
+//  Wait until pbxsim's `cmd` answers with key in [min, max].
+static bool s_wait_ctl(fx_t *f, const char *cmd, const char *key, long min, long max)
+{
+    s_ctl_range_t c = {cmd, key, min, max};
+    return s_wait(f, s_cond_ctl, &c, WAIT_MS);
+}
+
+//  --- Encoding requests ------------------------------------------------------------------------------
+
+static size_t s_invoke(uint8_t *buf, size_t cap, int opcode, const char *device)
+{
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 4242;     //  the application's id: node_pbx_link replaces it
+    a.opcode = opcode;
+    if (opcode == CSTA_OP_SNAPSHOT_DEVICE)
+        csta_device_set(&a.svc.snapshot_device.snapshot_object, device);
+    else if (opcode == CSTA_OP_START_CDR)
+        a.svc.start_call_detail_records_transmission.transfer_mode = CSTA_CDR_AT_END_OF_CALL;
+    else if (opcode == CSTA_OP_MONITOR_START)
+        csta_device_set(&a.svc.monitor_start.device, device);
+    size_t n = 0;
+    assert_int_equal(csta_apdu_encode(&a, buf, cap, &n), 0);
+    return n;
+}
+
+//  --- Link callbacks -----------------------------------------------------------------------------------
+
+static void s_link_up(void *ctx)
+{
+    ((fx_t *) ctx)->ups++;
+}
+
+static void s_link_down(void *ctx, const char *reason)
+{
+    (void) reason;
+    ((fx_t *) ctx)->downs++;
+}
+
+static void s_link_invoke(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    (void) apdu;
+    (void) len;
+    fx_t *f = ctx;
+    if (keys->opcode == CSTA_OP_SYSTEM_STATUS)
+        f->status_invokes++;
+}
+
+typedef struct {
+    fx_t *f;
+    s_req_rec_t *rec;
+} s_link_req_t;
+
+static s_link_req_t s_link_reqs[REQUESTS_MAX];
+
+static void s_link_reply(void *arg, int status, const uint8_t *apdu, size_t len,
+                         const csta_peek_t *keys)
+{
+    s_link_req_t *lr = arg;
+    s_req_rec_t *r = lr->rec;
+    r->calls++;
+    r->status = status;
+    if (status == 0) {
+        assert_non_null(apdu);
+        assert_true(len > 0);
+        r->kind = keys->kind;
+        r->invoke_id = keys->invoke_id;
+    }
+    node_pbx_link_stats_t st;
+    node_pbx_link_stats(lr->f->link, &st);
+    if (st.outstanding > lr->f->max_outstanding)
+        lr->f->max_outstanding = st.outstanding;
+}
+
+static void s_link_start(fx_t *f)
+{
+    node_pbx_link_listener_t l = {
+        .ctx = f, .on_up = s_link_up, .on_down = s_link_down, .on_invoke = s_link_invoke};
+    f->link = node_pbx_link_new(f->loop, &f->cfg, &l);
+    assert_non_null(f->link);
+    assert_int_equal(node_pbx_link_start(f->link), 0);
+}
+
+static int s_link_request(fx_t *f, int i, int opcode, int timeout_ms)
+{
+    uint8_t buf[256];
+    size_t n = s_invoke(buf, sizeof buf, opcode, "101");
+    s_link_reqs[i] = (s_link_req_t){f, &f->req[i]};
+    return node_pbx_link_request(f->link, buf, n, timeout_ms, s_link_reply, &s_link_reqs[i]);
+}
+
+//  --- node_pbx callbacks --------------------------------------------------------------------------------
+
+static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, const uint8_t *apdu,
+                       size_t len, const csta_peek_t *keys)
+{
+    (void) ctx;
+    (void) watch;
+    (void) apdu;
+    (void) len;
+    s_watch_rec_t *w = watch_arg;
+    if (w->events < EVENTS_MAX)
+        w->types[w->events] = keys->event;
+    w->events++;
+}
+
+static void s_on_state(void *ctx, node_pbx_state_t state)
+{
+    fx_t *f = ctx;
+    if (state == NODE_PBX_UP)
+        f->ups++;
+    else
+        f->downs++;
+}
+
+static void s_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    (void) apdu;
+    (void) len;
+    (void) keys;
+    ((fx_t *) ctx)->broadcasts++;
+}
+
+static void s_on_done(void *watch_arg, int status, const uint8_t *error_apdu, size_t len)
+{
+    s_watch_rec_t *w = watch_arg;
+    w->done_calls++;
+    w->done_status = status;
+    w->done_error_len = error_apdu ? len : 0;
+}
+
+static void s_on_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_req_rec_t *r = arg;
+    r->calls++;
+    r->status = status;
+    csta_peek_t pk;
+    if (status == 0 && csta_peek(&pk, apdu, len) == 0) {
+        r->kind = pk.kind;
+        r->invoke_id = pk.invoke_id;
+    }
+}
+
+static void s_on_followup(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    s_req_rec_t *r = arg;
+    r->followups++;
+    if (r->calls == 0)
+        r->followups_before_reply++;
+    csta_apdu_t a;
+    assert_int_equal(csta_apdu_decode(&a, apdu, len), 0);
+    if (keys->opcode == CSTA_OP_SWITCHING_FUNCTION_DEVICES) {
+        r->devices += (long) a.svc.switching_function_devices.device_list.count;
+        r->last_segment = a.svc.switching_function_devices.last_segment;
+    } else if (keys->opcode == CSTA_OP_CDR_REPORT) {
+        r->cdr_records += a.svc.call_detail_records_report.number_of_records_sent;
+    }
+    csta_apdu_clear(&a);
+}
+
+static void s_pbx_start(fx_t *f)
+{
+    node_pbx_listener_t l = {.ctx = f,
+                             .on_event = s_on_event,
+                             .on_state = s_on_state,
+                             .on_broadcast = s_on_broadcast};
+    f->pbx = node_pbx_new(f->loop, &f->cfg, &l);
+    assert_non_null(f->pbx);
+    assert_int_equal(node_pbx_start(f->pbx), 0);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_UP);
+}
+
+static int s_pbx_request(fx_t *f, int i, int opcode, const char *device)
+{
+    uint8_t buf[256];
+    size_t n = s_invoke(buf, sizeof buf, opcode, device);
+    return node_pbx_request(f->pbx, buf, n, 0, s_on_reply, s_on_followup, &f->req[i]);
+}
+
+static node_pbx_watch_t *s_watch(fx_t *f, int i, const char *number)
+{
+    csta_device_t d;
+    memset(&d, 0, sizeof d);
+    csta_device_set(&d, number);
+    node_pbx_watch_t *w = node_pbx_watch(f->pbx, &d, s_on_done, &f->watch[i]);
+    assert_non_null(w);
+    return w;
+}
+
+//  A request's reply is a barrier: the PBX answers in order, so whatever node_pbx sent
+//  before it has been handled by pbxsim when it returns.
+static void s_barrier(fx_t *f, int i)
+{
+    f->req[i] = (s_req_rec_t){0};
+    assert_int_equal(s_pbx_request(f, i, CSTA_OP_REQUEST_SYSTEM_STATUS, NULL), 0);
+    assert_true(s_wait_int(f, &f->req[i].calls, 1));
+    assert_int_equal(f->req[i].status, 0);
+}
+
+static bool s_saw(const s_watch_rec_t *w, csta_event_type_t type)
+{
+    for (int i = 0; i < w->events && i < EVENTS_MAX; i++)
+        if (w->types[i] == (int) type)
+            return true;
+    return false;
+}
+
+typedef struct {
+    const s_watch_rec_t *w;
+    csta_event_type_t type;
+} s_saw_t;
+
+static bool s_cond_saw(fx_t *f, const void *arg)
+{
+    (void) f;
+    const s_saw_t *c = arg;
+    return s_saw(c->w, c->type);
+}
+
+static bool s_wait_event(fx_t *f, const s_watch_rec_t *w, csta_event_type_t type)
+{
+    s_saw_t c = {w, type};
+    return s_wait(f, s_cond_saw, &c, WAIT_MS);
+}
+
+//  --- Link tests -----------------------------------------------------------------------------------------
+
+//  pbxsim drops a link that leaves a SystemStatus unanswered until the next one: a link
+//  that stays up over many 200 ms intervals answers them all.
+static void link_answers_system_status_and_stays_up(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "200", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.silence_timeout_ms = 3000;
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    long sent0 = s_ctl_long(f, "status_sent", "stats");
+    assert_true(s_wait_ctl(f, "stats", "status_sent", sent0 + 8, 1L << 30));
+    assert_int_equal(node_pbx_link_state(f->link), NODE_PBX_LINK_UP);
+    assert_int_equal(f->downs, 0);
+    assert_int_equal(s_ctl_long(f, "links_accepted", "stats"), 1);
+    node_pbx_link_stats_t st;
+    node_pbx_link_stats(f->link, &st);
+    assert_true(st.status_answered >= 8);
+    assert_int_equal(st.status_answered, f->status_invokes);
+    assert_int_equal(st.attempts, 1);
+}
+
+//  100 requests at once with window 4: at most 4 at the PBX, all answered, each once, each
+//  with its own PBX-side invoke id.
+static void link_window_pipelines_100_requests(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.window = 4;
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(s_link_request(f, i, CSTA_OP_SNAPSHOT_DEVICE, 0), 0);
+    node_pbx_link_stats_t st;
+    node_pbx_link_stats(f->link, &st);
+    assert_int_equal(st.outstanding, 4);
+    assert_int_equal(st.queued, 96);
+    assert_true(s_wait_int(f, &f->req[99].calls, 1));
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(f->req[i].calls, 1);
+        assert_int_equal(f->req[i].status, 0);
+        assert_int_equal(f->req[i].kind, CSTA_APDU_RESULT);
+        assert_true(f->req[i].invoke_id != 4242);
+        for (int j = 0; j < i; j++)
+            assert_true(f->req[i].invoke_id != f->req[j].invoke_id);
+    }
+    assert_true(f->max_outstanding <= 4);
+    node_pbx_link_stats(f->link, &st);
+    assert_int_equal(st.replies, 100);
+    assert_int_equal(st.outstanding, 0);
+    assert_int_equal(st.queued, 0);
+}
+
+//  Beyond window + queue_max, requests are answered -ENOBUFS; the others still succeed.
+static void link_queue_beyond_max_gets_enobufs(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.window = 2;
+    f->cfg.queue_max = 3;
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(s_link_request(f, i, CSTA_OP_SNAPSHOT_DEVICE, 0), 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(f->req[i].calls, 0);   //  never from inside the request
+    for (int i = 0; i < 10; i++)
+        assert_true(s_wait_int(f, &f->req[i].calls, 1));
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(f->req[i].calls, 1);
+        assert_int_equal(f->req[i].status, i < 5 ? 0 : -ENOBUFS);
+    }
+}
+
+//  A hung PBX: the request gets -ETIMEDOUT once at its deadline, the silence timeout drops
+//  the link, and after the hang the link comes back.
+static void link_hang_times_out_once_and_silence_drops_the_link(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "200", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.silence_timeout_ms = 1500;
+    f->cfg.connect_timeout_ms = 1000;
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    s_ctl(f, "hang on");
+    assert_int_equal(s_link_request(f, 0, CSTA_OP_SNAPSHOT_DEVICE, 300), 0);
+    assert_true(s_wait_int(f, &f->req[0].calls, 1));
+    assert_int_equal(f->req[0].status, -ETIMEDOUT);
+    int64_t t0 = zclock_mono();
+    assert_true(s_wait_int(f, &f->downs, 1));
+    //  Silence: 1500 ms without an APDU, counted from the last SystemStatus before the hang.
+    assert_true(zclock_mono() - t0 <= 1500 + 1000);
+    s_ctl(f, "hang off");
+    assert_true(s_wait_int(f, &f->ups, 2));
+    //  Still exactly one reply, and the link works again.
+    assert_int_equal(f->req[0].calls, 1);
+    assert_int_equal(s_link_request(f, 1, CSTA_OP_SNAPSHOT_DEVICE, 0), 0);
+    assert_true(s_wait_int(f, &f->req[1].calls, 1));
+    assert_int_equal(f->req[1].status, 0);
+    node_pbx_link_stats_t st;
+    node_pbx_link_stats(f->link, &st);
+    assert_int_equal(st.timeouts, 1);
+}
+
+//  An answer after the deadline is dropped: the requester heard -ETIMEDOUT, and only that.
+static void link_late_reply_is_dropped(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    s_ctl(f, "delay 600");
+    assert_int_equal(s_link_request(f, 0, CSTA_OP_SNAPSHOT_DEVICE, 200), 0);
+    assert_int_equal(s_link_request(f, 1, CSTA_OP_SNAPSHOT_DEVICE, 0), 0);
+    //  pbxsim delays both answers by the same time, in order: when the second arrives,
+    //  the first (late) one has arrived too.
+    assert_true(s_wait_int(f, &f->req[1].calls, 1));
+    assert_int_equal(f->req[1].status, 0);
+    assert_int_equal(f->req[0].calls, 1);
+    assert_int_equal(f->req[0].status, -ETIMEDOUT);
+    node_pbx_link_stats_t st;
+    node_pbx_link_stats(f->link, &st);
+    assert_int_equal(st.late_replies, 1);
+    assert_int_equal(st.timeouts, 1);
+    assert_int_equal(f->downs, 0);
+}
+
+//  pbxsim refuses links for 2 s: the link retries with growing delays until it connects.
+static void link_refused_connects_back_off_until_accepted(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_ctl(f, "refuse 2");
+    int64_t t0 = zclock_mono();
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    int64_t took = zclock_mono() - t0;
+    node_pbx_link_stats_t st;
+    node_pbx_link_stats(f->link, &st);
+    //  Delays 100, 200, 400, 400 ... (+-20 %) over about 2 s: a handful of attempts, where
+    //  retrying without a back-off would have made hundreds.
+    assert_true(took >= 1500);
+    assert_in_range(st.attempts, 4, 15);
+    assert_int_equal(f->downs, 0);
+}
+
+//  A rejected association (hipath wants a login) is a failed attempt: back off, try again.
+static void link_rejected_association_backs_off(void **state)
+{
+    static const char *const args[] = {"--flavour", "hipath", "--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.framing = CSTA_FRAMING_HIPATH;
+    s_link_start(f);
+    assert_true(s_wait_ctl(f, "stats", "logins_failed", 3, 1000));
+    assert_int_equal(f->ups, 0);
+    assert_true(node_pbx_link_state(f->link) != NODE_PBX_LINK_UP);
+    //  With the login it associates.
+    node_pbx_link_destroy(&f->link);
+    strcpy(f->cfg.user, "AMHOST");
+    strcpy(f->cfg.password, "77777");
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+}
+
+//  --- node_pbx tests -----------------------------------------------------------------------------------
+
+//  Two watches of 101 share one PBX monitor, both see every event, and the monitor stops
+//  only with the last watch.
+static void pbx_two_watches_share_one_monitor(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    node_pbx_watch_t *w0 = s_watch(f, 0, "101");
+    node_pbx_watch_t *w1 = s_watch(f, 1, "101");
+    assert_int_equal(f->watch[0].done_calls, 0);    //  never from inside node_pbx_watch
+    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
+    assert_true(s_wait_int(f, &f->watch[1].done_calls, 1));
+    assert_int_equal(f->watch[0].done_status, 0);
+    assert_int_equal(f->watch[1].done_status, 0);
+    assert_int_equal(s_ctl_long(f, "monitor_starts", "stats"), 1);
+    assert_int_equal(s_ctl_long(f, "monitors", "monitors 101"), 1);
+    node_pbx_stats_t st;
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.monitors_pbx, 1);
+    assert_int_equal(st.watches, 2);
+
+    //  A call from 101 to 102, answered and cleared: both watches see all of it.
+    s_ctl(f, "dial 101 102");
+    s_ctl(f, "answer 102");
+    assert_true(s_wait_event(f, &f->watch[1], CSTA_EV_ESTABLISHED));
+    s_ctl(f, "hangup 101");
+    assert_true(s_wait_event(f, &f->watch[1], CSTA_EV_CONNECTION_CLEARED));
+    s_barrier(f, 10);
+    assert_true(f->watch[0].events >= 4);
+    assert_int_equal(f->watch[0].events, f->watch[1].events);
+    assert_memory_equal(f->watch[0].types, f->watch[1].types,
+                        (size_t) f->watch[0].events * sizeof(int));
+    assert_true(s_saw(&f->watch[0], CSTA_EV_ORIGINATED));
+    assert_true(s_saw(&f->watch[0], CSTA_EV_DELIVERED));
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.events_in, f->watch[0].events);     //  each PBX event once, fanned out
+
+    //  One watch goes: the PBX monitor stays, events go to the other only.
+    int before0 = f->watch[0].events;
+    node_pbx_unwatch(f->pbx, &w0);
+    assert_null(w0);
+    s_barrier(f, 11);
+    assert_int_equal(s_ctl_long(f, "monitors", "monitors 101"), 1);
+    assert_int_equal(s_ctl_long(f, "monitor_stops", "stats"), 0);
+    int before1 = f->watch[1].events;
+    s_ctl(f, "dial 101 103");
+    assert_true(s_wait_int(f, &f->watch[1].events, before1 + 2));
+    s_ctl(f, "hangup 101");
+    s_barrier(f, 12);
+    assert_int_equal(f->watch[0].events, before0);
+
+    //  The last watch goes: MonitorStop.
+    node_pbx_unwatch(f->pbx, &w1);
+    assert_true(s_wait_ctl(f, "monitors 101", "monitors", 0, 0));
+    assert_int_equal(s_ctl_long(f, "monitor_stops", "stats"), 1);
+    s_barrier(f, 13);   //  the MonitorStop's result is in: the device is forgotten
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.monitors_pbx, 0);
+    assert_int_equal(st.watches, 0);
+    assert_int_equal(st.devices, 0);
+    assert_int_equal(f->watch[0].done_calls, 1);
+    assert_int_equal(f->watch[1].done_calls, 1);
+}
+
+//  The link drops: on_state DOWN once, the request in flight gets -ENOTCONN, the link comes
+//  back after a back-off, 101 is monitored again, snapshotted (the call that ended while
+//  the link was down is found gone, the new one found), and events flow again.
+static void pbx_link_drop_fails_requests_and_remonitors(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    node_pbx_watch_t *w = s_watch(f, 0, "101");
+    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
+    assert_int_equal(f->watch[0].done_status, 0);
+    s_ctl(f, "dial 101 102");
+    assert_true(s_wait_event(f, &f->watch[0], CSTA_EV_DELIVERED));
+    node_pbx_stats_t st;
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.calls, 1);
+
+    //  A request the PBX sits on (its answer delayed), then the drop.
+    s_ctl(f, "delay 5000");
+    assert_int_equal(s_pbx_request(f, 0, CSTA_OP_SNAPSHOT_DEVICE, "102"), 0);
+    s_ctl(f, "drop");
+    s_ctl(f, "delay 0");
+    assert_true(s_wait_int(f, &f->downs, 1));
+    assert_true(s_wait_int(f, &f->req[0].calls, 1));
+    assert_int_equal(f->req[0].status, -ENOTCONN);
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_DOWN);
+
+    //  While the link is down the call ends and another begins: their events are lost.
+    s_ctl(f, "hangup 101");
+    s_ctl(f, "dial 101 103");
+    int events_before = f->watch[0].events;
+
+    assert_true(s_wait_int(f, &f->ups, 2));
+    assert_true(s_wait_ctl(f, "monitors 101", "monitors", 1, 1));
+    //  Re-monitoring ends with a snapshot: call 1 is found gone, call 2 found.
+    for (int64_t until = zclock_mono() + WAIT_MS;;) {
+        node_pbx_stats(f->pbx, &st);
+        if (st.calls_vanished >= 1 && st.calls == 1)
+            break;
+        assert_true(zclock_mono() < until);
+        s_barrier(f, 10);
+    }
+    assert_int_equal(st.calls_vanished, 1);
+    assert_int_equal(st.monitors_pbx, 1);
+    assert_int_equal(st.reconnects, 1);
+    assert_int_equal(s_ctl_long(f, "links_accepted", "stats"), 2);
+
+    //  Events flow again; the watch was not told done a second time.
+    s_ctl(f, "answer 103");
+    assert_true(s_wait_event(f, &f->watch[0], CSTA_EV_ESTABLISHED));
+    assert_true(f->watch[0].events > events_before);
+    assert_int_equal(f->watch[0].done_calls, 1);
+    assert_int_equal(f->downs, 1);
+    assert_int_equal(f->req[0].calls, 1);
+    node_pbx_unwatch(f->pbx, &w);
+}
+
+//  GetSwitchingFunctionDevices: the result, then every SwitchingFunctionDevices segment
+//  at the requester, each acknowledged to pbxsim by node_pbx.
+static void pbx_switching_function_devices_followups_reach_the_requester(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", "--extensions", "101-150",
+                                       "--trunks", "8", "--segment-size", "20", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    assert_int_equal(s_pbx_request(f, 0, CSTA_OP_GET_SWITCHING_FUNCTION_DEVICES, NULL), 0);
+    s_req_rec_t *r = &f->req[0];
+    assert_true(s_wait_int(f, &r->followups, 3));
+    s_barrier(f, 1);
+    assert_int_equal(r->calls, 1);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->kind, CSTA_APDU_RESULT);
+    assert_int_equal(r->followups_before_reply, 0);
+    assert_int_equal(r->followups, 3);      //  58 devices, 20 a segment
+    assert_int_equal(r->devices, 58);
+    assert_true(r->last_segment);
+    assert_int_equal(s_ctl_long(f, "rejects_sent", "stats"), 0);   //  our acks were good BER
+}
+
+//  CDR reports go to the receiver the StartCDR result named, and node_pbx acknowledges them.
+static void pbx_cdr_reports_reach_their_receiver_and_are_acknowledged(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    void *owner = &f->req[0];
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, owner), 0);
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, &f->req[1]), -EBUSY);
+    assert_int_equal(s_pbx_request(f, 0, CSTA_OP_START_CDR, NULL), 0);
+    assert_true(s_wait_int(f, &f->req[0].calls, 1));
+    assert_int_equal(f->req[0].kind, CSTA_APDU_RESULT);
+    s_ctl(f, "dial 101 102");
+    s_ctl(f, "answer 102");
+    s_ctl(f, "hangup 101");
+    assert_true(s_wait_int(f, &f->req[0].followups, 1));
+    assert_true(s_wait_ctl(f, "stats", "cdr_acked", 1, 1));
+    assert_int_equal(s_ctl_long(f, "cdr_sent", "stats"), 1);
+    assert_int_equal(f->req[0].cdr_records, 1);
+    node_pbx_cdr_release(f->pbx, owner);
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, &f->req[1]), 0);
+    //  MonitorStart through node_pbx_request would bypass the shared monitors.
+    assert_int_equal(s_pbx_request(f, 2, CSTA_OP_MONITOR_START, "101"), -EINVAL);
+}
+
+//  A device the PBX refuses to monitor: done reports the PBX's error, and MonitorStart is
+//  retried every monitor_retry_ms while the watch remains.
+static void pbx_refused_monitor_is_reported_and_retried(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.monitor_retry_ms = 200;
+    s_pbx_start(f);
+    node_pbx_watch_t *w = s_watch(f, 0, "999");
+    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
+    assert_int_equal(f->watch[0].done_status, -EREMOTEIO);
+    assert_true(f->watch[0].done_error_len > 0);
+    node_pbx_stats_t st;
+    for (int64_t until = zclock_mono() + WAIT_MS;;) {
+        node_pbx_stats(f->pbx, &st);
+        if (st.monitor_failures >= 3)
+            break;
+        assert_true(zclock_mono() < until);
+        s_barrier(f, 1);
+    }
+    assert_int_equal(f->watch[0].done_calls, 1);
+    //  Once unwatched, the retries stop and the device is forgotten.
+    node_pbx_unwatch(f->pbx, &w);
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.devices, 0);
+}
+
+int main(void)
+{
+    node_log_init("test", NODE_LOG_INFO);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(link_answers_system_status_and_stays_up, s_teardown),
+        cmocka_unit_test_teardown(link_window_pipelines_100_requests, s_teardown),
+        cmocka_unit_test_teardown(link_queue_beyond_max_gets_enobufs, s_teardown),
+        cmocka_unit_test_teardown(link_hang_times_out_once_and_silence_drops_the_link, s_teardown),
+        cmocka_unit_test_teardown(link_late_reply_is_dropped, s_teardown),
+        cmocka_unit_test_teardown(link_refused_connects_back_off_until_accepted, s_teardown),
+        cmocka_unit_test_teardown(link_rejected_association_backs_off, s_teardown),
+        cmocka_unit_test_teardown(pbx_two_watches_share_one_monitor, s_teardown),
+        cmocka_unit_test_teardown(pbx_link_drop_fails_requests_and_remonitors, s_teardown),
+        cmocka_unit_test_teardown(pbx_switching_function_devices_followups_reach_the_requester,
+                                  s_teardown),
+        cmocka_unit_test_teardown(pbx_cdr_reports_reach_their_receiver_and_are_acknowledged,
+                                  s_teardown),
+        cmocka_unit_test_teardown(pbx_refused_monitor_is_reported_and_retried, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
