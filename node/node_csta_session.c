@@ -306,8 +306,11 @@ static void s_close(node_csta_session_t *self, const char *reason, bool tell_ser
         zloop_poller_end(self->env->loop, &self->item);
     self->polling = false;
     s_registry_remove(self);
-    if (self->ssl)
+    if (self->ssl) {
+        ERR_clear_error();
         SSL_shutdown(self->ssl);    //  close_notify, best effort: we do not wait for the peer's
+        ERR_clear_error();
+    }
     if (self->fd >= 0)
         close(self->fd);
     self->fd = -1;
@@ -531,6 +534,7 @@ static int s_tls_write(node_csta_session_t *self)
             self->write_wants_read = true;
             return -EAGAIN;
         default:
+            ERR_clear_error();
             return -EPIPE;
         }
     }
@@ -607,6 +611,7 @@ static ssize_t s_tls_read(node_csta_session_t *self, uint8_t *buf, size_t cap)
     case SSL_ERROR_SYSCALL:
         return errno ? -errno : 0;      //  EOF without close_notify
     default:
+        ERR_clear_error();
         return -EPROTO;
     }
 }
@@ -665,6 +670,7 @@ static void s_tls_handshake(node_csta_session_t *self)
     unsigned long e = ERR_peek_last_error();
     if (e)
         ERR_error_string_n(e, why, sizeof why);
+    ERR_clear_error();      //  one thread, one error queue: leave nothing for the next session
     node_warning(S_SUB, "app %" PRIu64 " %s: TLS handshake failed: %s", self->id, self->peer, why);
     s_metric_add(self->env->m.bad_input, "tls-handshake", NULL, 1);
     s_close(self, "tls-handshake", true);

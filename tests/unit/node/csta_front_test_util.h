@@ -210,8 +210,10 @@ static inline double fx_metric(fx_t *f, const char *family_line)
 {
     //  A line of the text exposition: "ctim_csta_logins_total{result=\"ok\"} 1".
     char *text = node_metrics_render(f->metrics);
-    const char *p = strstr(text, family_line);
-    double v = p ? strtod(p + strlen(family_line), NULL) : 0;
+    char needle[512];
+    snprintf(needle, sizeof needle, "\n%s", family_line);     //  not the # HELP line
+    const char *p = strstr(text, needle);
+    double v = p ? strtod(p + strlen(needle), NULL) : 0;
     free(text);
     return v;
 }
@@ -290,7 +292,7 @@ static inline cli_t *cli_new(fx_t *f, int index, bool tls)
 static inline bool cli_pump(cli_t *c, bool want_apdu)
 {
     if (c->ssl && !c->tls_up) {
-        ERR_clear_error();
+        ERR_clear_error();      //  the server shares this thread's OpenSSL error queue
         int rc = SSL_do_handshake(c->ssl);
         if (rc == 1)
             c->tls_up = true;
@@ -304,6 +306,7 @@ static inline bool cli_pump(cli_t *c, bool want_apdu)
     while (c->out_off < c->out_len) {
         ssize_t n;
         if (c->ssl) {
+            ERR_clear_error();
             int w = SSL_write(c->ssl, c->out + c->out_off, (int) (c->out_len - c->out_off));
             n = w > 0 ? w : -1;
         } else
@@ -326,6 +329,7 @@ static inline bool cli_pump(cli_t *c, bool want_apdu)
         uint8_t buf[16384];
         ssize_t n;
         if (c->ssl) {
+            ERR_clear_error();
             int r = SSL_read(c->ssl, buf, sizeof buf);
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
