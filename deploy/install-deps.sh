@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(cmake make gcc pkg-config asn1c libcmocka-dev libczmq-dev libzmq3-dev libssl-dev
             libprotobuf-c-dev protobuf-c-compiler libcyaml-dev libmicrohttpd-dev)
-test_pkgs=(tshark tcpdump clang libclang-rt-14-dev python3)
+test_pkgs=(tshark tcpdump clang libclang-rt-14-dev python3 prometheus)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

@@ -214,11 +214,12 @@ int node_http_start(node_http_t *self)
                                           : ((struct sockaddr_in *) &ss)->sin_port);
 
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    //  The logger first, so that MHD reports problems with the other options through it.
     self->daemon = MHD_start_daemon(flags, 0, NULL, NULL, s_handler, self,
+                                    MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
                                     MHD_OPTION_LISTEN_SOCKET, fd,
                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned) S_CONN_MAX,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) S_CONN_TIMEOUT_S,
-                                    MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
                                     MHD_OPTION_END);
     if (!self->daemon) {
         close(fd);

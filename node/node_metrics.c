@@ -1,5 +1,5 @@
 //  node_metrics: the metrics registry of a node and its Prometheus text rendering
-//  (node_metrics.h).  Text format 0.0.4: https://prometheus.io/docs/instrumenting/exposition_formats/
+//  (node_metrics.h), text format 0.0.4 (prometheus.io: instrumenting/exposition_formats).
 #include <assert.h>
 #include <ctype.h>
 #include <czmq.h>

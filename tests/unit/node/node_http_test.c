@@ -144,7 +144,8 @@ static void endpoints_answer_over_a_real_socket(void **state)
     assert_int_equal(gets[3].status, 200);
     assert_non_null(strstr(gets[3].body, "# TYPE ctim_test_gauge gauge\nctim_test_gauge 42\n"));
     //  The counter saw the three requests before this one.
-    assert_non_null(strstr(gets[3].body, "ctim_http_requests_total{path=\"/readyz\",code=\"503\"} 1\n"));
+    assert_non_null(
+        strstr(gets[3].body, "ctim_http_requests_total{path=\"/readyz\",code=\"503\"} 1\n"));
     assert_int_equal(gets[4].status, 404);
     assert_int_equal(gets[5].status, 200);      //  a query string does not matter
 
@@ -153,8 +154,10 @@ static void endpoints_answer_over_a_real_socket(void **state)
     s_fetch(loop, port, again, 2, false);
     assert_int_equal(again[0].status, 200);
     assert_string_equal(again[0].body, "ready\n");
-    assert_non_null(strstr(again[1].body, "ctim_http_requests_total{path=\"other\",code=\"404\"} 1\n"));
-    assert_non_null(strstr(again[1].body, "ctim_http_requests_total{path=\"/readyz\",code=\"200\"} 1\n"));
+    assert_non_null(
+        strstr(again[1].body, "ctim_http_requests_total{path=\"other\",code=\"404\"} 1\n"));
+    assert_non_null(
+        strstr(again[1].body, "ctim_http_requests_total{path=\"/readyz\",code=\"200\"} 1\n"));
 
     node_http_destroy(&http);
     node_http_destroy(&http);

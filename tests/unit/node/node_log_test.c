@@ -19,7 +19,8 @@ static const char *s_captured(FILE *f)
     fflush(f);
     long len = ftell(f);
     rewind(f);
-    size_t n = fread(s_buf, 1, (size_t) len < sizeof s_buf - 1 ? (size_t) len : sizeof s_buf - 1, f);
+    size_t want = (size_t) len < sizeof s_buf - 1 ? (size_t) len : sizeof s_buf - 1;
+    size_t n = fread(s_buf, 1, want, f);
     s_buf[n] = '\0';
     rewind(f);
     if (ftruncate(fileno(f), 0) != 0)
@@ -36,7 +37,8 @@ static void lines_carry_node_subsystem_and_level(void **state)
     node_log_init("node-a", NODE_LOG_INFO);
     node_notice("link", "ASSOCIATED pbx=%s host=%s:%d", "main", "127.0.0.1", 33333);
     const char *out = s_captured(f);
-    assert_non_null(strstr(out, " notice  (node-a) link: ASSOCIATED pbx=main host=127.0.0.1:33333\n"));
+    assert_non_null(
+        strstr(out, " notice  (node-a) link: ASSOCIATED pbx=main host=127.0.0.1:33333\n"));
     //  "YYYY-MM-DD HH:MM:SS.mmm " in front.
     assert_int_equal(out[4], '-');
     assert_int_equal(out[10], ' ');

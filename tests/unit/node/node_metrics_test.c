@@ -117,7 +117,8 @@ static void histograms_have_cumulative_buckets_sum_and_count(void **state)
                                                (const double[]){1}, 1);
     node_metric_observe(h2, NULL, 2);
     text = node_metrics_render(m);
-    ASSERT_HAS(text, "ctim_login_seconds_bucket{le=\"1\"} 0\nctim_login_seconds_bucket{le=\"+Inf\"} 1\n");
+    ASSERT_HAS(text, "ctim_login_seconds_bucket{le=\"1\"} 0\n"
+                     "ctim_login_seconds_bucket{le=\"+Inf\"} 1\n");
     ASSERT_HAS(text, "ctim_login_seconds_sum 2\nctim_login_seconds_count 1\n");
     free(text);
     node_metrics_destroy(&m);
@@ -157,7 +158,8 @@ static void promtool_accepts_a_render(void **state)
     node_metric_set(g, NULL, 2);
     node_metrics_gauge(m, "unused", "A family without series yet.", "x");
     const double b[] = {0.001, 0.01, 0.1, 1};
-    node_metric_t *h = node_metrics_histogram(m, "request_seconds", "Request latency.", "pbx", b, 4);
+    node_metric_t *h =
+        node_metrics_histogram(m, "request_seconds", "Request latency.", "pbx", b, 4);
     node_metric_observe(h, (const char *[]){"main"}, 0.02);
     node_metric_observe(h, (const char *[]){"second"}, 3);
     char *text = node_metrics_render(m);

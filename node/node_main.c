@@ -1,0 +1,537 @@
+//  node_main: the `ctimd` program — options, the one zloop, signals (SIGTERM/SIGINT stop,
+//  SIGHUP reloads), the HTTP endpoints, and the hook points where the PBX service and the
+//  CSTA server start.
+//
+//    ctimd --config FILE                  run
+//    ctimd --check-config FILE            validate, print the resolved config; exit 0 or 1
+//    ctimd --hash-password                read a password on stdin, print its hash
+//    ctimd --format-number DIR NUMBER --config FILE
+//                                         DIR: incoming | outgoing | dialling
+//    ctimd --config-keys                  every config key with type, range, default, help
+//    ctimd --version
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "node_config.h"
+#include "node_http.h"
+#include "node_lines.h"
+#include "node_log.h"
+#include "node_metrics.h"
+#include "node_numfmt.h"
+#include "node_users.h"
+
+#ifndef CTIM_VERSION
+#define CTIM_VERSION "0.0.0"
+#endif
+
+#define S_ERR_MAX 16384
+
+typedef struct {
+    node_cfg_t cfg;
+    zloop_t *loop;
+    int signal_fd;
+    zmq_pollitem_t signal_item;
+    node_metrics_t *metrics;
+    node_metric_t *reloads;         //  ctim_config_reloads_total{result}
+    node_metric_t *pbx_up;          //  ctim_pbx_link_up{pbx}
+    node_metric_t *lines_gauge, *users_gauge;
+    node_http_t *http;
+    node_users_t *users;            //  the reloadable objects, rebuilt on SIGHUP
+    node_numfmt_t *numfmt;
+    node_lines_t *lines;
+    time_t started;
+    //  Filled by the hooks below once the PBX service and the CSTA server exist (their
+    //  headers then replace void: node_pbx_t *, node_csta_server_t *).
+    void *pbx[NODE_PBX_MAX];
+    void *csta_server;
+} ctimd_t;
+
+//  --- Hook points ----------------------------------------------------------------------------
+//  The PBX service (node_pbx.c) and the CSTA server (node_csta_server.c) are written by
+//  other helpers; these functions are where they plug in.  Each runs on the loop thread.
+
+//  HOOK pbx: create and start one PBX service per configured PBX:
+//      self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
+//      node_pbx_start(self->pbx[i]);
+//  with a listener whose on_state updates ctim_pbx_link_up (s_pbx_state_changed) and
+//  tells the CSTA server.  Returns 0 or a negative errno (ctimd then exits 1).
+static int s_pbx_start(ctimd_t *self)
+{
+    (void) self;
+    return 0;
+}
+
+//  HOOK pbx: stop and destroy the PBX services (node_pbx_destroy), before the loop goes.
+static void s_pbx_stop(ctimd_t *self)
+{
+    (void) self;
+}
+
+//  HOOK pbx: the state of PBX i as /status and /readyz report it:
+//      self->pbx[i] ? node_pbx_state_str(node_pbx_state(self->pbx[i])) : "not started"
+static const char *s_pbx_state(const ctimd_t *self, size_t i)
+{
+    (void) self;
+    (void) i;
+    return "not started";
+}
+
+//  HOOK pbx: self->pbx[i] && node_pbx_state(self->pbx[i]) == NODE_PBX_UP
+static bool s_pbx_is_up(const ctimd_t *self, size_t i)
+{
+    (void) self;
+    (void) i;
+    return false;
+}
+
+//  For the PBX listener's on_state (once the PBX service exists).
+__attribute__((unused)) static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
+{
+    node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
+}
+
+//  HOOK csta: create and start the CSTA multiplexer on cfg.csta_server with self->pbx,
+//  self->users, self->numfmt and self->lines.  Returns 0 or a negative errno.
+static int s_csta_server_start(ctimd_t *self)
+{
+    (void) self;
+    return 0;
+}
+
+//  HOOK csta: stop it (close applications, listening sockets), before the PBX services.
+static void s_csta_server_stop(ctimd_t *self)
+{
+    (void) self;
+}
+
+//  HOOK csta: SIGHUP replaced self->users, self->numfmt and self->lines (the old ones are
+//  destroyed right after this returns): hand the new ones over.
+static void s_csta_server_reload(ctimd_t *self)
+{
+    (void) self;
+}
+
+//  --- HTTP callbacks -------------------------------------------------------------------------
+
+//  Ready when every configured PBX link is up.
+static bool s_ready(void *ctx, char *why, size_t cap)
+{
+    ctimd_t *self = ctx;
+    size_t used = 0;
+    *why = '\0';
+    for (size_t i = 0; i < self->cfg.pbx_count; i++)
+        if (!s_pbx_is_up(self, i) && used < cap)
+            used += (size_t) snprintf(why + used, cap - used, "%spbx %s: %s", used ? "; " : "",
+                                      self->cfg.pbx[i].name, s_pbx_state(self, i));
+    return used == 0;
+}
+
+static void s_json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if ((unsigned char) *s < 0x20)
+            fprintf(out, "\\u%04x", *s);
+        else
+            fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static char *s_status(void *ctx)
+{
+    ctimd_t *self = ctx;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return NULL;
+    char why[512];
+    bool ready = s_ready(self, why, sizeof why);
+    fprintf(out, "{\"node\":");
+    s_json_str(out, self->cfg.node_id);
+    fprintf(out,
+            ",\"version\":\"%s\",\"uptime_s\":%ld,\"ready\":%s,\"log_level\":\"%s\","
+            "\"config\":",
+            CTIM_VERSION, (long) (time(NULL) - self->started), ready ? "true" : "false",
+            node_log_level_str(node_log_level()));
+    s_json_str(out, self->cfg.path);
+    fprintf(out, ",\"pbx\":[");
+    for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+        const node_pbx_cfg_t *p = &self->cfg.pbx[i];
+        fprintf(out, "%s{\"name\":", i ? "," : "");
+        s_json_str(out, p->name);
+        fprintf(out, ",\"host\":");
+        s_json_str(out, p->host);
+        fprintf(out, ",\"port\":%d,\"flavour\":\"%s\",\"state\":", p->port, p->flavour);
+        s_json_str(out, s_pbx_state(self, i));
+        fprintf(out, "}");
+    }
+    fprintf(out, "],\"csta_server\":{\"running\":%s,\"tcp_port\":%d,\"tls_port\":%d}",
+            self->csta_server ? "true" : "false", self->cfg.csta_server.tcp_port,
+            self->cfg.csta_server.tls_port);
+    fprintf(out, ",\"users\":%zu,\"lines\":%zu}\n", node_users_count(self->users),
+            node_lines_count(self->lines));
+    fclose(out);
+    return text;
+}
+
+//  --- Reload ---------------------------------------------------------------------------------
+
+static void s_on_change(void *arg, const char *key, const char *old_value, const char *new_value,
+                        bool reloadable)
+{
+    (void) arg;
+    if (reloadable)
+        node_notice("config", "%s: %s -> %s (applied)", key, old_value, new_value);
+    else
+        node_warning("config", "%s: %s -> %s (needs a restart; still %s)", key, old_value,
+                     new_value, old_value);
+}
+
+//  Log every line of a multi-line error text.
+static void s_log_errors(const char *what, const char *errors)
+{
+    char *copy = strdup(errors);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        node_error("config", "%s: %s", what, line);
+    free(copy);
+}
+
+//  The reloadable objects of a config; 0, or -EINVAL with the reason in err.
+static int s_build(const node_cfg_t *cfg, node_users_t **users, node_numfmt_t **numfmt,
+                   node_lines_t **lines, char *err, size_t cap)
+{
+    *users = node_users_new(cfg->users, cfg->user_count);
+    *numfmt = node_numfmt_new(&cfg->numbers, err, cap);
+    *lines = node_lines_new();
+    int rc = *users && *numfmt && *lines ? node_lines_load_cfg(*lines, cfg, err, cap) : -ENOMEM;
+    if (rc == 0)
+        node_users_set_backoff(*users, cfg->csta_server.login_fail_delay_ms, 60000);
+    else {
+        node_users_destroy(users);
+        node_numfmt_destroy(numfmt);
+        node_lines_destroy(lines);
+    }
+    return rc;
+}
+
+static void s_set_gauges(ctimd_t *self)
+{
+    node_metric_set(self->lines_gauge, NULL, (double) node_lines_count(self->lines));
+    node_metric_set(self->users_gauge, NULL, (double) node_users_count(self->users));
+}
+
+static void s_reload(ctimd_t *self)
+{
+    node_notice("config", "SIGHUP: reloading %s", self->cfg.path);
+    node_cfg_t fresh;
+    char *err = malloc(S_ERR_MAX);
+    node_users_t *users = NULL;
+    node_numfmt_t *numfmt = NULL;
+    node_lines_t *lines = NULL;
+    if (node_config_load(&fresh, self->cfg.path, err, S_ERR_MAX) != 0 ||
+        s_build(&fresh, &users, &numfmt, &lines, err, S_ERR_MAX) != 0) {
+        s_log_errors("reload refused, the running config stays", err);
+        node_config_free(&fresh);
+        node_metric_add(self->reloads, (const char *[]){"error"}, 1);
+        free(err);
+        return;
+    }
+    free(err);
+    node_config_diff(&self->cfg, &fresh, s_on_change, NULL);
+    node_config_apply_reloadable(&self->cfg, &fresh);
+    node_config_free(&fresh);
+    node_log_set_level(self->cfg.log_level);
+    node_users_t *old_users = self->users;
+    node_numfmt_t *old_numfmt = self->numfmt;
+    node_lines_t *old_lines = self->lines;
+    self->users = users;
+    self->numfmt = numfmt;
+    self->lines = lines;
+    s_csta_server_reload(self);
+    node_users_destroy(&old_users);
+    node_numfmt_destroy(&old_numfmt);
+    node_lines_destroy(&old_lines);
+    s_set_gauges(self);
+    node_metric_add(self->reloads, (const char *[]){"ok"}, 1);
+    node_notice("config", "reloaded: %zu users, %zu lines", node_users_count(self->users),
+                node_lines_count(self->lines));
+}
+
+//  Signals arrive as loop events (signalfd), so handlers run on the loop like the rest.
+static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    ctimd_t *self = arg;
+    struct signalfd_siginfo si;
+    while (read(item->fd, &si, sizeof si) == (ssize_t) sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            s_reload(self);
+        else {
+            node_notice("main", "%s: stopping", strsignal((int) si.ssi_signo));
+            return -1;      //  ends zloop_start
+        }
+    }
+    return 0;
+}
+
+//  --- Commands -------------------------------------------------------------------------------
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ctimd --config FILE              run the node\n"
+            "       ctimd --check-config FILE        validate FILE, print the resolved config\n"
+            "       ctimd --hash-password            read a password on stdin, print its hash\n"
+            "       ctimd --format-number incoming|outgoing|dialling NUMBER --config FILE\n"
+            "       ctimd --config-keys              list every config key\n"
+            "       ctimd --version\n"
+            "signals: SIGTERM/SIGINT stop, SIGHUP reloads users, numbers, lines and the log "
+            "level\n");
+}
+
+//  Load path or print its errors; 0 or 1 (the exit status).
+static int s_load(node_cfg_t *cfg, const char *path)
+{
+    char *err = malloc(S_ERR_MAX);
+    int rc = node_config_load(cfg, path, err, S_ERR_MAX);
+    if (rc != 0)
+        fprintf(stderr, "%s", err);
+    free(err);
+    return rc == 0 ? 0 : 1;
+}
+
+static int s_check_config(const char *path)
+{
+    node_cfg_t cfg;
+    if (s_load(&cfg, path) != 0) {
+        fprintf(stderr, "ctimd: %s is not valid\n", path);
+        return 1;
+    }
+    char err[4096];
+    node_users_t *users;
+    node_numfmt_t *numfmt;
+    node_lines_t *lines;
+    if (s_build(&cfg, &users, &numfmt, &lines, err, sizeof err) != 0) {
+        fprintf(stderr, "%sctimd: %s is not valid\n", err, path);
+        node_config_free(&cfg);
+        return 1;
+    }
+    node_config_print(&cfg, stdout);
+    fprintf(stderr, "ctimd: %s is valid (%zu PBX, %zu users, %zu lines)\n", path, cfg.pbx_count,
+            node_users_count(users), node_lines_count(lines));
+    node_users_destroy(&users);
+    node_numfmt_destroy(&numfmt);
+    node_lines_destroy(&lines);
+    node_config_free(&cfg);
+    return 0;
+}
+
+static int s_hash_password(void)
+{
+    struct termios old, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fprintf(stderr, "password: ");
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t) ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char buf[1024];
+    bool got = fgets(buf, sizeof buf, stdin) != NULL;
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    buf[got ? strcspn(buf, "\r\n") : 0] = '\0';
+    if (!*buf) {
+        fprintf(stderr, "ctimd: no password on stdin\n");
+        return 1;
+    }
+    char *hash = node_users_hash_password(buf);
+    memset(buf, 0, sizeof buf);
+    if (!hash) {
+        fprintf(stderr, "ctimd: hashing failed\n");
+        return 1;
+    }
+    printf("%s\n", hash);
+    free(hash);
+    return 0;
+}
+
+static int s_format_number(const char *config, const char *dir_name, const char *number)
+{
+    node_numfmt_dir_t dir;
+    if (node_numfmt_dir_parse(dir_name, &dir) != 0) {
+        fprintf(stderr, "ctimd: --format-number wants incoming, outgoing or dialling\n");
+        return 2;
+    }
+    node_cfg_t cfg;
+    if (s_load(&cfg, config) != 0)
+        return 1;
+    char err[512], out[CSTA_DIGITS_MAX + 1];
+    node_numfmt_t *f = node_numfmt_new(&cfg.numbers, err, sizeof err);
+    int rc = f ? node_numfmt_format(f, dir, number, out, sizeof out) : -EINVAL;
+    if (rc == 0)
+        printf("%s\n", out);
+    else
+        fprintf(stderr, "ctimd: %s\n", f ? strerror(-rc) : err);
+    node_numfmt_destroy(&f);
+    node_config_free(&cfg);
+    return rc == 0 ? 0 : 1;
+}
+
+//  --- Run ------------------------------------------------------------------------------------
+
+static void s_teardown(ctimd_t *self)
+{
+    s_csta_server_stop(self);
+    s_pbx_stop(self);
+    node_http_destroy(&self->http);
+    if (self->loop && self->signal_fd >= 0)
+        zloop_poller_end(self->loop, &self->signal_item);
+    if (self->signal_fd >= 0)
+        close(self->signal_fd);
+    zloop_destroy(&self->loop);
+    node_users_destroy(&self->users);
+    node_numfmt_destroy(&self->numfmt);
+    node_lines_destroy(&self->lines);
+    node_metrics_destroy(&self->metrics);
+    node_config_free(&self->cfg);
+}
+
+static int s_run(const char *path)
+{
+    ctimd_t self_s, *self = &self_s;
+    memset(self, 0, sizeof *self);
+    self->signal_fd = -1;
+    self->started = time(NULL);
+    if (s_load(&self->cfg, path) != 0)
+        return 1;
+    node_log_init(self->cfg.node_id, self->cfg.log_level);
+    node_notice("main", "ctimd %s starting: config=%s pbx=%zu", CTIM_VERSION, path,
+                self->cfg.pbx_count);
+
+    //  Block the signals before any thread exists, so only the signalfd sees them; czmq
+    //  must not install its own SIGINT/SIGTERM handler.
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    zsys_handler_set(NULL);
+    self->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    self->loop = zloop_new();
+    int rc = 1;
+    char err[4096];
+    if (self->signal_fd < 0 || !self->loop) {
+        node_error("main", "cannot set up the event loop: %s", strerror(errno));
+        goto done;
+    }
+    self->signal_item = (zmq_pollitem_t){NULL, self->signal_fd, ZMQ_POLLIN, 0};
+    zloop_poller(self->loop, &self->signal_item, s_on_signal, self);
+
+    self->metrics = node_metrics_new();
+    node_metric_t *info = node_metrics_gauge(self->metrics, "build_info",
+                                             "ctimd's version (always 1).", "version,node");
+    node_metric_set(info, (const char *[]){CTIM_VERSION, self->cfg.node_id}, 1);
+    node_metric_set(node_metrics_gauge(self->metrics, "start_time_seconds",
+                                       "When ctimd started (Unix time).", NULL),
+                    NULL, (double) self->started);
+    self->reloads = node_metrics_counter(self->metrics, "config_reloads",
+                                         "SIGHUP reloads, by result (ok, error).", "result");
+    node_metric_add(self->reloads, (const char *[]){"ok"}, 0);
+    node_metric_add(self->reloads, (const char *[]){"error"}, 0);
+    self->pbx_up = node_metrics_gauge(self->metrics, "pbx_link_up",
+                                      "1 while the CSTA link to the PBX is up.", "pbx");
+    for (size_t i = 0; i < self->cfg.pbx_count; i++)
+        node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, 0);
+    self->lines_gauge = node_metrics_gauge(self->metrics, "lines", "Lines known by name.", NULL);
+    self->users_gauge = node_metrics_gauge(self->metrics, "users", "Application users.", NULL);
+
+    if (s_build(&self->cfg, &self->users, &self->numfmt, &self->lines, err, sizeof err) != 0) {
+        s_log_errors("cannot start", err);
+        goto done;
+    }
+    s_set_gauges(self);
+
+    char http_where[NODE_NAME_MAX + 16] = "off";
+    if (self->cfg.http.port != 0) {
+        node_http_handlers_t handlers = {self, s_ready, s_status};
+        self->http = node_http_new(self->loop, &self->cfg.http, self->metrics, &handlers);
+        int hrc = self->http ? node_http_start(self->http) : -ENOMEM;
+        if (hrc != 0) {
+            node_error("http", "cannot listen on %s:%d: %s", self->cfg.http.listen,
+                       self->cfg.http.port, strerror(-hrc));
+            goto done;
+        }
+        snprintf(http_where, sizeof http_where, "%.63s:%d", self->cfg.http.listen,
+                 node_http_port(self->http));
+    }
+    int prc = s_pbx_start(self);
+    int crc = prc == 0 ? s_csta_server_start(self) : 0;
+    if (prc != 0 || crc != 0) {
+        node_error("main", "cannot start the %s: %s", prc ? "PBX service" : "CSTA server",
+                   strerror(-(prc ? prc : crc)));
+        goto done;
+    }
+    node_notice("main", "ready: http=%s", http_where);
+    printf("ctimd ready node=%s http=%s\n", self->cfg.node_id, http_where);
+    fflush(stdout);
+    zloop_start(self->loop);
+    rc = 0;
+done:
+    s_teardown(self);
+    node_notice("main", "stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},  {"check-config", required_argument, 0, 'k'},
+        {"hash-password", no_argument, 0, 'p'}, {"format-number", required_argument, 0, 'f'},
+        {"config-keys", no_argument, 0, 'K'},   {"version", no_argument, 0, 'V'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    const char *config = NULL, *check = NULL, *format = NULL;
+    bool hash = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'k': check = optarg; break;
+        case 'p': hash = true; break;
+        case 'f': format = optarg; break;
+        case 'K': node_config_describe(stdout); return 0;
+        case 'V': printf("ctimd %s\n", CTIM_VERSION); return 0;
+        case 'h': s_usage(stdout); return 0;
+        default: s_usage(stderr); return 2;
+        }
+    }
+    if (check && optind == argc)
+        return s_check_config(check);
+    if (hash && optind == argc)
+        return s_hash_password();
+    if (format && config && optind == argc - 1)
+        return s_format_number(config, format, argv[optind]);
+    if (config && !format && !hash && optind == argc)
+        return s_run(config);
+    s_usage(stderr);
+    return 2;
+}
