@@ -375,8 +375,11 @@ static void s_snapshot_finished(node_pbx_t *self, node_pbx_device_t *dev,
         node_info(S_SUB, "call %s at device %s is gone at the PBX pbx=%s",
                   node_pbx_call_id_str(&gone[i], hex, sizeof hex), s_dev_str(dev), self->cfg.name);
     }
-    node_info(S_SUB, "snapshot pbx=%s device=%s calls=%d%s gone=%d", self->cfg.name,
-              s_dev_str(dev), count, overflow ? "+" : "", n_gone);
+    //  Per device only when something changed: validation snapshots every device each
+    //  validate_calls_ms, and re-monitoring ends in one summary line.
+    node_log(n_gone ? NODE_LOG_INFO : NODE_LOG_DEBUG, S_SUB,
+             "snapshot pbx=%s device=%s calls=%d%s gone=%d", self->cfg.name, s_dev_str(dev),
+             count, overflow ? "+" : "", n_gone);
     if (dev->resync) {
         self->resync_calls += count;
         s_resync_item_done(self, dev, false);
