@@ -19,6 +19,11 @@
 #define S_ACCEPTS_PER_WAKE 64           //  then the other sockets get their turn
 #define S_ACCEPT_PAUSE_MS 100           //  out of file descriptors: stop accepting briefly
 #define S_REFUSED_LOG_MS 1000           //  one log line per second for refused connections
+//  The kernel's send buffer per application, fixed (Linux doubles it and stops autotuning
+//  it, which would grow it to tcp_wmem's 4 MiB): memory per application stays within
+//  app_queue_max_bytes plus this, and an application that stops reading fills its queue
+//  after at most that much.
+#define S_SNDBUF 131072
 
 typedef struct {
     int fd;
@@ -206,6 +211,8 @@ static void s_accept_one(node_csta_server_t *self, s_listener_t *l, int fd,
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    int sndbuf = S_SNDBUF;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     SSL *ssl = NULL;
     if (l->tls) {
         ssl = SSL_new(self->tls_ctx);
