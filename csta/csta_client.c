@@ -67,7 +67,8 @@ csta_client_t *csta_client_new(const csta_client_cfg_t *cfg)
         return NULL;
     self->cfg = *cfg;
     snprintf(self->host, sizeof self->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
-    snprintf(self->context, sizeof self->context, "%s", cfg->context ? cfg->context : CSTA_ACN_CSTA3);
+    snprintf(self->context, sizeof self->context, "%s",
+             cfg->context ? cfg->context : CSTA_ACN_CSTA3);
     if (cfg->user) {
         snprintf(self->user, sizeof self->user, "%s", cfg->user);
         snprintf(self->password, sizeof self->password, "%s", cfg->password ? cfg->password : "");
@@ -394,7 +395,8 @@ int csta_client_next_event(csta_client_t *self, csta_apdu_t *event, int timeout_
     }
 }
 
-//  --- Connection and association ------------------------------------------------------------------
+//  --- Connection and association
+//  ------------------------------------------------------------------
 
 static int s_connect_socket(csta_client_t *self, long long deadline)
 {
@@ -447,7 +449,8 @@ static int s_tls_handshake(csta_client_t *self, long long deadline)
     if (!self->ssl_ctx)
         return -ENOMEM;
     SSL_CTX_set_min_proto_version(self->ssl_ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(self->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(self->ssl_ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (self->tls_ca[0]) {
         if (SSL_CTX_load_verify_locations(self->ssl_ctx, self->tls_ca, NULL) != 1)
             return -EPROTO;
@@ -460,7 +463,8 @@ static int s_tls_handshake(csta_client_t *self, long long deadline)
     //  SNI carries host names only (RFC 6066 3); the certificate must name the host we asked
     //  for, an address (IP subjectAltName) or a DNS name.
     unsigned char addr[16];
-    bool numeric = inet_pton(AF_INET, self->host, addr) == 1 || inet_pton(AF_INET6, self->host, addr) == 1;
+    bool numeric =
+        inet_pton(AF_INET, self->host, addr) == 1 || inet_pton(AF_INET6, self->host, addr) == 1;
     if (!numeric)
         SSL_set_tlsext_host_name(self->ssl, self->host);
     if (self->tls_ca[0]) {

@@ -202,7 +202,8 @@ static void s_accept_one(node_csta_server_t *self, s_listener_t *l, int fd,
 {
     char peer[80], ip[NI_MAXHOST];
     s_peer_name(ss, len, peer, sizeof peer, ip, sizeof ip);
-    if (self->cfg->max_apps > 0 && node_csta_server_app_count(self) >= (size_t) self->cfg->max_apps) {
+    if (self->cfg->max_apps > 0 &&
+        node_csta_server_app_count(self) >= (size_t) self->cfg->max_apps) {
         close(fd);
         s_refused(self, peer);
         return;
@@ -308,7 +309,9 @@ static int s_listen(node_csta_server_t *self, s_listener_t *l)
         return rc;
     node_notice(S_SUB, "listening for CSTA applications on %s port %d (%s%s)", self->cfg->listen,
                 l->port, l->tls ? "TLS, login required" : "TCP",
-                l->tls ? "" : self->cfg->tcp_login_required ? ", login required" : ", login optional");
+                l->tls                          ? ""
+                : self->cfg->tcp_login_required ? ", login required"
+                                                : ", login optional");
     return 0;
 }
 
@@ -365,7 +368,8 @@ static SSL_CTX *s_tls_context(const node_csta_server_cfg_t *cfg)
     return ctx;
 }
 
-//  --- What the PBX service reports ----------------------------------------------------------------
+//  --- What the PBX service reports
+//  ----------------------------------------------------------------
 
 static void s_pbx_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, const uint8_t *apdu,
                         size_t len, const csta_peek_t *keys)
@@ -426,15 +430,17 @@ static void s_register_metrics(node_csta_server_t *self, node_metrics_t *metrics
                                        "operation,result");
     static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                      0.1,   0.25,   0.5,   1,    2.5,   5};
-    m->request_seconds = node_metrics_histogram(metrics, "csta_request_duration_seconds",
-                                                "Round trip of application requests through the PBX",
-                                                NULL, buckets, sizeof buckets / sizeof buckets[0]);
+    m->request_seconds =
+        node_metrics_histogram(metrics, "csta_request_duration_seconds",
+                               "Round trip of application requests through the PBX", NULL, buckets,
+                               sizeof buckets / sizeof buckets[0]);
     m->events = node_metrics_counter(metrics, "csta_events_out_total",
                                      "Events delivered to CSTA applications", NULL);
     m->monitors = node_metrics_gauge(metrics, "csta_app_monitors",
                                      "Monitors that CSTA applications hold", NULL);
-    m->overflows = node_metrics_counter(metrics, "csta_queue_overflows_total",
-                                        "CSTA applications cut off because they did not read", NULL);
+    m->overflows =
+        node_metrics_counter(metrics, "csta_queue_overflows_total",
+                             "CSTA applications cut off because they did not read", NULL);
     m->bad_input = node_metrics_counter(metrics, "csta_bad_input_total",
                                         "Bad input from CSTA applications, by kind", "reason");
     m->denied = node_metrics_counter(metrics, "csta_permission_denied_total",

@@ -356,7 +356,8 @@ static int s_on_deadline(zloop_t *loop, int timer_id, void *arg)
 static void s_set_timer(node_csta_session_t *self, int ms)
 {
     s_end_timer(self);
-    self->timer = zloop_timer(self->env->loop, (size_t) ms, 1, s_on_deadline, s_token(self->id, 0, 0));
+    self->timer =
+        zloop_timer(self->env->loop, (size_t) ms, 1, s_on_deadline, s_token(self->id, 0, 0));
     if (self->timer < 0)
         self->timer = 0;
 }
@@ -486,14 +487,16 @@ static void s_send_status_error(node_csta_session_t *self, long invoke_id, int s
 {
     switch (status) {
     case -ENOTCONN:     //  the link is down
-        s_send_error(self, invoke_id, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_RESOURCE_OUT_OF_SERVICE);
+        s_send_error(self, invoke_id, CSTA_ERR_SYSTEM_RESOURCE,
+                     CSTA_SYSERR_RESOURCE_OUT_OF_SERVICE);
         break;
     case -ENOBUFS:      //  too many requests outstanding at the PBX
         s_send_error(self, invoke_id, CSTA_ERR_SUBSCRIBED_RESOURCE,
                      CSTA_SUBERR_OUTSTANDING_REQ_LIMIT_EXCEEDED);
         break;
     case -ETIMEDOUT:    //  the PBX did not answer in time
-        s_send_error(self, invoke_id, CSTA_ERR_PERFORMANCE, CSTA_PERFERR_PERFORMANCE_LIMIT_EXCEEDED);
+        s_send_error(self, invoke_id, CSTA_ERR_PERFORMANCE,
+                     CSTA_PERFERR_PERFORMANCE_LIMIT_EXCEEDED);
         break;
     default:
         s_send_error(self, invoke_id, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_GENERIC);
@@ -692,7 +695,8 @@ static int s_on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         }
         revents |= ZMQ_POLLIN;  //  the AARQ may have come with the handshake's last flight
     }
-    if ((revents & (ZMQ_POLLOUT | ZMQ_POLLERR)) || (self->write_wants_read && (revents & ZMQ_POLLIN)))
+    if ((revents & (ZMQ_POLLOUT | ZMQ_POLLERR)) ||
+        (self->write_wants_read && (revents & ZMQ_POLLIN)))
         s_write(self);
     if (self->state == NODE_CSTA_AWAIT_AARQ || self->state == NODE_CSTA_ASSOCIATED) {
         if ((revents & (ZMQ_POLLIN | ZMQ_POLLERR)) ||
@@ -788,7 +792,8 @@ static void s_on_aarq(node_csta_session_t *self, const uint8_t *apdu, size_t len
     int rc = csta_apdu_decode(&a, apdu, len);
     if (rc || a.kind != CSTA_APDU_AARQ) {
         node_warning(S_SUB, "app %" PRIu64 " %s: expected an AARQ, got %s (%s), disconnecting",
-                     self->id, self->peer, rc ? "bytes that do not decode" : csta_apdu_kind_str(a.kind),
+                     self->id, self->peer,
+                     rc ? "bytes that do not decode" : csta_apdu_kind_str(a.kind),
                      rc ? strerror(-rc) : "out of order");
         s_metric_add(self->env->m.bad_input, "no-aarq", NULL, 1);
         csta_apdu_clear(&a);
@@ -881,7 +886,8 @@ static void s_add_device(s_controlled_t *c, size_t *n, const csta_device_t *d, l
 static void s_add_conn(s_controlled_t *c, size_t *n, const csta_conn_t *conn)
 {
     static const csta_device_t absent = {.kind = CSTA_DEV_ABSENT};
-    s_add_device(c, n, conn->present && conn->device.kind != CSTA_DEV_ABSENT ? &conn->device : &absent,
+    s_add_device(c, n,
+                 conn->present && conn->device.kind != CSTA_DEV_ABSENT ? &conn->device : &absent,
                  CSTA_OPERR_PRIVILEGE_VIOLATION_SPECIFIED_DEVICE);
 }
 
@@ -898,9 +904,13 @@ static bool s_controlled(const csta_apdu_t *a, s_controlled_t *c, size_t *n)
         s_add_conn(c, n, &a->call.alternate_call.held_call);
         s_add_conn(c, n, &a->call.alternate_call.active_call);
         return true;
-    case CSTA_OP_ANSWER_CALL: s_add_conn(c, n, &a->call.answer_call.call_to_be_answered); return true;
+    case CSTA_OP_ANSWER_CALL:
+        s_add_conn(c, n, &a->call.answer_call.call_to_be_answered);
+        return true;
     case CSTA_OP_CLEAR_CALL: s_add_conn(c, n, &a->call.clear_call.call_to_be_cleared); return true;
-    case CSTA_OP_CLEAR_CONNECTION: s_add_conn(c, n, &a->call.clear_connection.connection); return true;
+    case CSTA_OP_CLEAR_CONNECTION:
+        s_add_conn(c, n, &a->call.clear_connection.connection);
+        return true;
     case CSTA_OP_CONFERENCE_CALL:
         s_add_conn(c, n, &a->call.conference_call.held_call);
         s_add_conn(c, n, &a->call.conference_call.active_call);
@@ -910,13 +920,16 @@ static bool s_controlled(const csta_apdu_t *a, s_controlled_t *c, size_t *n)
         return true;
     case CSTA_OP_HOLD_CALL: s_add_conn(c, n, &a->call.hold_call.call_to_be_held); return true;
     case CSTA_OP_MAKE_CALL:
-        s_add_device(c, n, &a->call.make_call.calling, CSTA_OPERR_PRIVILEGE_VIOLATION_CALLING_DEVICE);
+        s_add_device(c, n, &a->call.make_call.calling,
+                     CSTA_OPERR_PRIVILEGE_VIOLATION_CALLING_DEVICE);
         return true;
     case CSTA_OP_RECONNECT_CALL:
         s_add_conn(c, n, &a->call.reconnect_call.active_call);
         s_add_conn(c, n, &a->call.reconnect_call.held_call);
         return true;
-    case CSTA_OP_RETRIEVE_CALL: s_add_conn(c, n, &a->call.retrieve_call.call_to_be_retrieved); return true;
+    case CSTA_OP_RETRIEVE_CALL:
+        s_add_conn(c, n, &a->call.retrieve_call.call_to_be_retrieved);
+        return true;
     case CSTA_OP_TRANSFER_CALL:
         s_add_conn(c, n, &a->call.transfer_call.held_call);
         s_add_conn(c, n, &a->call.transfer_call.active_call);
@@ -927,11 +940,19 @@ static bool s_controlled(const csta_apdu_t *a, s_controlled_t *c, size_t *n)
     case CSTA_OP_SINGLE_STEP_TRANSFER:
         s_add_conn(c, n, &a->call.single_step_transfer.active_call);
         return true;
-    case CSTA_OP_ACCEPT_CALL: s_add_conn(c, n, &a->call.accept_call.call_to_be_accepted); return true;
+    case CSTA_OP_ACCEPT_CALL:
+        s_add_conn(c, n, &a->call.accept_call.call_to_be_accepted);
+        return true;
     case CSTA_OP_CALL_BACK: s_add_conn(c, n, &a->call.call_back.callback_connection); return true;
-    case CSTA_OP_CAMP_ON_CALL: s_add_conn(c, n, &a->call.camp_on_call.campon_connection); return true;
-    case CSTA_OP_DEFLECT_CALL: s_add_conn(c, n, &a->call.deflect_call.call_to_be_diverted); return true;
-    case CSTA_OP_DIAL_DIGITS: s_add_conn(c, n, &a->call.dial_digits.dialling_connection); return true;
+    case CSTA_OP_CAMP_ON_CALL:
+        s_add_conn(c, n, &a->call.camp_on_call.campon_connection);
+        return true;
+    case CSTA_OP_DEFLECT_CALL:
+        s_add_conn(c, n, &a->call.deflect_call.call_to_be_diverted);
+        return true;
+    case CSTA_OP_DIAL_DIGITS:
+        s_add_conn(c, n, &a->call.dial_digits.dialling_connection);
+        return true;
     case CSTA_OP_DIRECTED_PICKUP_CALL:
         //  The call rings at another device: the user must be allowed both.
         s_add_conn(c, n, &a->call.directed_pickup_call.call_to_be_picked_up);
@@ -949,13 +970,27 @@ static bool s_controlled(const csta_apdu_t *a, s_controlled_t *c, size_t *n)
         s_add_device(c, n, &a->call.call_back_non_call_related.originating_device,
                      CSTA_OPERR_PRIVILEGE_VIOLATION_CALLING_DEVICE);
         return true;
-    case CSTA_OP_SNAPSHOT_DEVICE: s_add_device(c, n, &a->svc.snapshot_device.snapshot_object, specified); return true;
-    case CSTA_OP_SNAPSHOT_CALL: s_add_conn(c, n, &a->svc.snapshot_call.snapshot_object); return true;
-    case CSTA_OP_SET_FORWARDING: s_add_device(c, n, &a->svc.set_forwarding.device, specified); return true;
-    case CSTA_OP_GET_FORWARDING: s_add_device(c, n, &a->svc.get_forwarding.device, specified); return true;
-    case CSTA_OP_SET_DO_NOT_DISTURB: s_add_device(c, n, &a->svc.set_do_not_disturb.device, specified); return true;
-    case CSTA_OP_GET_DO_NOT_DISTURB: s_add_device(c, n, &a->svc.get_do_not_disturb.device, specified); return true;
-    case CSTA_OP_SET_DISPLAY: s_add_device(c, n, &a->svc.set_display.device, specified); return true;
+    case CSTA_OP_SNAPSHOT_DEVICE:
+        s_add_device(c, n, &a->svc.snapshot_device.snapshot_object, specified);
+        return true;
+    case CSTA_OP_SNAPSHOT_CALL:
+        s_add_conn(c, n, &a->svc.snapshot_call.snapshot_object);
+        return true;
+    case CSTA_OP_SET_FORWARDING:
+        s_add_device(c, n, &a->svc.set_forwarding.device, specified);
+        return true;
+    case CSTA_OP_GET_FORWARDING:
+        s_add_device(c, n, &a->svc.get_forwarding.device, specified);
+        return true;
+    case CSTA_OP_SET_DO_NOT_DISTURB:
+        s_add_device(c, n, &a->svc.set_do_not_disturb.device, specified);
+        return true;
+    case CSTA_OP_GET_DO_NOT_DISTURB:
+        s_add_device(c, n, &a->svc.get_do_not_disturb.device, specified);
+        return true;
+    case CSTA_OP_SET_DISPLAY:
+        s_add_device(c, n, &a->svc.set_display.device, specified);
+        return true;
     case CSTA_OP_MONITOR_START:
         if (a->svc.monitor_start.object_is_call)
             s_add_conn(c, n, &a->svc.monitor_start.call);
@@ -986,7 +1021,8 @@ static bool s_permitted(node_csta_session_t *self, const uint8_t *apdu, size_t l
         return true;
     csta_apdu_t a;
     int rc = csta_apdu_decode(&a, apdu, len);
-    s_controlled_t c[CSTA_PEEK_DEVICES_MAX > S_CONTROLLED_MAX ? CSTA_PEEK_DEVICES_MAX : S_CONTROLLED_MAX];
+    s_controlled_t
+        c[CSTA_PEEK_DEVICES_MAX > S_CONTROLLED_MAX ? CSTA_PEEK_DEVICES_MAX : S_CONTROLLED_MAX];
     size_t n = 0;
     csta_device_t peeked[CSTA_PEEK_DEVICES_MAX];
     if (rc != 0 || !s_controlled(&a, c, &n)) {
@@ -1109,7 +1145,8 @@ static void s_on_reply(void *arg, int status, const uint8_t *apdu, size_t len)
         node_metric_observe(self->env->m.request_seconds, NULL, seconds);
     csta_peek_t pk;
     if (status < 0 || !apdu || csta_peek(&pk, apdu, len) || !pk.has_invoke_id ||
-        (pk.kind != CSTA_APDU_RESULT && pk.kind != CSTA_APDU_ERROR && pk.kind != CSTA_APDU_REJECT)) {
+        (pk.kind != CSTA_APDU_RESULT && pk.kind != CSTA_APDU_ERROR &&
+         pk.kind != CSTA_APDU_REJECT)) {
         if (status >= 0)
             node_warning(S_SUB, "app %" PRIu64 ": unusable reply to %s from the PBX", self->id,
                          csta_op_name(r.opcode));
@@ -1124,7 +1161,10 @@ static void s_on_reply(void *arg, int status, const uint8_t *apdu, size_t len)
         return;
     }
     s_metric_add(self->env->m.requests, s_op_label(r.opcode),
-                 pk.kind == CSTA_APDU_RESULT ? "ok" : pk.kind == CSTA_APDU_ERROR ? "error" : "reject", 1);
+                 pk.kind == CSTA_APDU_RESULT  ? "ok"
+                 : pk.kind == CSTA_APDU_ERROR ? "error"
+                                              : "reject",
+                 1);
     if (r.opcode == CSTA_OP_START_CDR || r.opcode == CSTA_OP_STOP_CDR)
         s_cdr_reply(self, r.opcode, &pk, apdu, len);
     s_push_rewritten(self, &pk, apdu, len, &r.app_invoke_id, NULL);
@@ -1242,7 +1282,8 @@ static void s_cdr_abandon(node_csta_session_t *self)
 
 //  MonitorFilter call control bit of each CallControlEvents tag (csta-facts.md 2.3: the
 //  filter bits are not the event tags).
-static const int s_call_control_bit[18] = {15, 0, 1, 2, 3, 14, 4, 5, 6, 7, 16, 8, 17, 9, 10, 11, 12, 13};
+static const int s_call_control_bit[18] = {15, 0,  1, 2,  3, 14, 4,  5,  6,
+                                           7,  16, 8, 17, 9, 10, 11, 12, 13};
 
 //  Whether the application's filter lets an event of this category and tag through.  A set
 //  filter bit means "do not report" (ECMA-269 MonitorFilter); unknown events pass.
@@ -1349,10 +1390,12 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
     csta_peek_t pk;
     if (error_apdu && len && csta_peek(&pk, error_apdu, len) == 0 && pk.has_invoke_id &&
         (pk.kind == CSTA_APDU_ERROR || pk.kind == CSTA_APDU_REJECT)) {
-        s_metric_add(self->env->m.requests, "MonitorStart", pk.kind == CSTA_APDU_ERROR ? "error" : "reject", 1);
+        s_metric_add(self->env->m.requests, "MonitorStart",
+                     pk.kind == CSTA_APDU_ERROR ? "error" : "reject", 1);
         s_push_rewritten(self, &pk, error_apdu, len, &m->app_invoke_id, NULL);
     } else {
-        s_metric_add(self->env->m.requests, "MonitorStart", s_status_label(status < 0 ? status : -EIO), 1);
+        s_metric_add(self->env->m.requests, "MonitorStart",
+                     s_status_label(status < 0 ? status : -EIO), 1);
         s_send_status_error(self, m->app_invoke_id, status < 0 ? status : -EIO);
     }
     node_info(S_SUB, "app %" PRIu64 " user=%s: MonitorStart %s failed (%s)", self->id,
@@ -1371,7 +1414,8 @@ static void s_monitor_start(node_csta_session_t *self, const uint8_t *apdu, size
     int rc = csta_apdu_decode(&a, apdu, len);
     if (rc) {
         s_metric_add(self->env->m.bad_input, "mistyped-argument", NULL, 1);
-        s_send_reject(self, true, pk->invoke_id, CSTA_REJECT_INVOKE, CSTA_REJ_INVOKE_MISTYPED_ARGUMENT);
+        s_send_reject(self, true, pk->invoke_id, CSTA_REJECT_INVOKE,
+                      CSTA_REJ_INVOKE_MISTYPED_ARGUMENT);
         csta_apdu_clear(&a);
         return;
     }
@@ -1414,8 +1458,8 @@ static void s_monitor_start(node_csta_session_t *self, const uint8_t *apdu, size
     csta_apdu_clear(&a);
     //  The PBX monitor is shared: node_pbx starts it for the first watch of the device.
     m->in_watch = true;
-    node_pbx_watch_t *watch =
-        node_pbx_watch(self->env->pbx, &m->device, s_on_watch_done, s_token(self->id, gen, (unsigned) slot));
+    node_pbx_watch_t *watch = node_pbx_watch(self->env->pbx, &m->device, s_on_watch_done,
+                                             s_token(self->id, gen, (unsigned) slot));
     m = &self->mons[slot];
     m->in_watch = false;
     m->watch = watch;
@@ -1431,13 +1475,15 @@ static void s_change_monitor_filter(node_csta_session_t *self, const uint8_t *ap
 {
     csta_apdu_t a;
     if (csta_apdu_decode(&a, apdu, len)) {
-        s_send_reject(self, true, pk->invoke_id, CSTA_REJECT_INVOKE, CSTA_REJ_INVOKE_MISTYPED_ARGUMENT);
+        s_send_reject(self, true, pk->invoke_id, CSTA_REJECT_INVOKE,
+                      CSTA_REJ_INVOKE_MISTYPED_ARGUMENT);
         csta_apdu_clear(&a);
         return;
     }
     int slot = s_slot_of(self, &a.svc.change_monitor_filter.xref);
     if (slot < 0 || self->mons[slot].state != S_MON_ACTIVE) {
-        s_send_error(self, pk->invoke_id, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_MONITOR_CROSS_REF_ID);
+        s_send_error(self, pk->invoke_id, CSTA_ERR_OPERATION,
+                     CSTA_OPERR_INVALID_MONITOR_CROSS_REF_ID);
         csta_apdu_clear(&a);
         return;
     }
@@ -1456,7 +1502,8 @@ static void s_monitor_stop(node_csta_session_t *self, const csta_peek_t *pk)
 {
     int slot = pk->has_xref ? s_slot_of(self, &pk->xref) : -1;
     if (slot < 0 || self->mons[slot].state != S_MON_ACTIVE) {
-        s_send_error(self, pk->invoke_id, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_MONITOR_CROSS_REF_ID);
+        s_send_error(self, pk->invoke_id, CSTA_ERR_OPERATION,
+                     CSTA_OPERR_INVALID_MONITOR_CROSS_REF_ID);
         return;
     }
     //  The PBX monitor stops when its last watch goes (node_pbx).
@@ -1513,7 +1560,8 @@ void node_csta_session_pbx_state(node_csta_session_t *self, node_pbx_state_t sta
     for (int slot = 0; slot < self->mon_cap && self->state == NODE_CSTA_ASSOCIATED; slot++)
         if (self->mons[slot].state == S_MON_ACTIVE)
             s_send_maintenance(self, slot,
-                               state == NODE_PBX_UP ? CSTA_EV_BACK_IN_SERVICE : CSTA_EV_OUT_OF_SERVICE);
+                               state == NODE_PBX_UP ? CSTA_EV_BACK_IN_SERVICE
+                                                    : CSTA_EV_OUT_OF_SERVICE);
 }
 
 void node_csta_session_broadcast(node_csta_session_t *self, const uint8_t *apdu, size_t len,
@@ -1545,7 +1593,8 @@ static void s_answer_locally(node_csta_session_t *self, const uint8_t *apdu, siz
         //  Registered with ctimd: SystemStatus reaches every application anyway.
         csta_apdu_t a;
         if (csta_apdu_decode(&a, apdu, len)) {
-            s_send_reject(self, true, pk->invoke_id, CSTA_REJECT_INVOKE, CSTA_REJ_INVOKE_MISTYPED_ARGUMENT);
+            s_send_reject(self, true, pk->invoke_id, CSTA_REJECT_INVOKE,
+                          CSTA_REJ_INVOKE_MISTYPED_ARGUMENT);
             csta_apdu_clear(&a);
             break;
         }
@@ -1616,7 +1665,8 @@ static void s_on_apdu(node_csta_session_t *self, const uint8_t *apdu, size_t len
     int rc = csta_peek(&pk, apdu, len);
     if (rc) {
         //  Well framed but not a well-formed APDU: a ROSE Reject, and the session goes on.
-        node_warning(S_SUB, "app %" PRIu64 " %s user=%s: malformed APDU of %zu bytes (%s), rejected",
+        node_warning(S_SUB,
+                     "app %" PRIu64 " %s user=%s: malformed APDU of %zu bytes (%s), rejected",
                      self->id, self->peer, s_user(self), len, strerror(-rc));
         s_metric_add(self->env->m.bad_input, "malformed", NULL, 1);
         s_send_reject(self, false, 0, CSTA_REJECT_GENERAL, CSTA_REJ_GENERAL_BADLY_STRUCTURED_PDU);
@@ -1811,7 +1861,9 @@ void node_csta_session_status_json(const node_csta_session_t *self, FILE *out)
         fprintf(out, "%s{\"xref\":\"%04x\",\"device\":", first ? "" : ",", slot + 1);
         s_json_str(out, dev);
         fprintf(out, ",\"state\":\"%s\"}",
-                m->state == S_MON_ACTIVE ? "active" : m->state == S_MON_PENDING ? "pending" : "failed");
+                m->state == S_MON_ACTIVE    ? "active"
+                : m->state == S_MON_PENDING ? "pending"
+                                            : "failed");
         first = false;
     }
     fputs("]}", out);

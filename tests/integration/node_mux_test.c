@@ -310,7 +310,8 @@ static void s_expect_event(csta_client_t *app, const csta_xref_t *xref, csta_eve
     fail_msg("no %s event", csta_event_name(type));
 }
 
-//  --- Streams of event bytes, per device -----------------------------------------------------------
+//  --- Streams of event bytes, per device
+//  -----------------------------------------------------------
 
 typedef struct {
     char dev[8];
@@ -389,7 +390,8 @@ static void s_assert_same_stream(const stream_t *direct, const stream_t *app)
     }
 }
 
-//  --- Tests ---------------------------------------------------------------------------------------------
+//  --- Tests
+//  ---------------------------------------------------------------------------------------------
 
 //  Three applications monitor 101 and 102 in different orders (so their xrefs differ), one
 //  of them on TLS with a device list; pbxsim monitors each device once for all of them.  A
@@ -739,8 +741,9 @@ static void slow_application_is_cut_off_without_holding_up_the_others(void **sta
             cut_at = now;
     }
     test_pbxsim_ctl(&m->sim, m->reply, sizeof m->reply, "traffic stop");
-    print_message("slow app: cut off after %lld ms, %ld events to the fast app, worst gap %lld ms\n",
-                  cut_at ? cut_at - start : -1, events, worst_gap);
+    print_message(
+        "slow app: cut off after %lld ms, %ld events to the fast app, worst gap %lld ms\n",
+        cut_at ? cut_at - start : -1, events, worst_gap);
     assert_true(cut_at > 0);
     assert_true(after_cut >= 500);
     //  The fast application never waited long for an event while the slow one backed up.
@@ -765,14 +768,17 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            three_apps_share_one_monitor_per_device_and_see_what_a_direct_app_sees, setup, teardown),
+            three_apps_share_one_monitor_per_device_and_see_what_a_direct_app_sees, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(cdr_belongs_to_the_first_application, setup, teardown),
-        cmocka_unit_test_setup_teardown(devices_outside_the_users_list_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(devices_outside_the_users_list_are_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(wrong_password_is_refused_and_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(tls_needs_a_login_and_serves_like_tcp, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_from_one_application_leaves_the_others_alone, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(link_drop_and_return_restore_every_monitor, setup, teardown),
+        cmocka_unit_test_setup_teardown(link_drop_and_return_restore_every_monitor, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(slow_application_is_cut_off_without_holding_up_the_others,
                                         setup, teardown),
     };

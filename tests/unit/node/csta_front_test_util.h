@@ -92,7 +92,8 @@ static inline void fx_make_cert(fx_t *f)
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_set_pubkey(x, key);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *) "localhost", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     assert_true(X509_sign(x, key, EVP_sha256()) > 0);
     FILE *out = fopen(f->cfg.tls_cert, "w");
@@ -114,7 +115,8 @@ static inline fx_t *fx_new(int queue_max_bytes, bool tcp_login_required, int max
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->log_path, sizeof f->log_path, "/tmp/ctim-front-log-%d-%p", (int) getpid(), (void *) f);
+    snprintf(f->log_path, sizeof f->log_path, "/tmp/ctim-front-log-%d-%p", (int) getpid(),
+             (void *) f);
     f->log = fopen(f->log_path, "w+");
     assert_non_null(f->log);
     node_log_init("test", NODE_LOG_INFO);
@@ -218,7 +220,8 @@ static inline double fx_metric(fx_t *f, const char *family_line)
     return v;
 }
 
-//  --- Running the loop until something holds --------------------------------------------------------
+//  --- Running the loop until something holds
+//  --------------------------------------------------------
 
 static inline int fx_on_check(zloop_t *loop, int timer_id, void *arg)
 {
@@ -263,7 +266,8 @@ static inline void fx_run_for(fx_t *f, int ms)
     fx_run_until(f, fx_false, NULL, ms);
 }
 
-//  --- Test clients ----------------------------------------------------------------------------------
+//  --- Test clients
+//  ----------------------------------------------------------------------------------
 
 static inline cli_t *cli_new(fx_t *f, int index, bool tls)
 {
@@ -534,7 +538,8 @@ static inline void expect_error(cli_t *c, long invoke_id, csta_err_category_t ca
     csta_apdu_clear(&a);
 }
 
-//  --- APDUs the fake PBX sends ------------------------------------------------------------------------
+//  --- APDUs the fake PBX sends
+//  ------------------------------------------------------------------------
 
 //  A Delivered event as a PBX sends it: PBX invoke id and cross-reference (3 bytes, unlike
 //  the applications' 2), call 00 2a at `at`, and a Panasonic-style private data element.

@@ -202,7 +202,8 @@ static void status_and_metrics_follow_the_applications(void **state)
     json = node_csta_server_status_json(f->srv);
     assert_non_null(strstr(json, "\"user\":\"crm\",\"state\":\"associated\""));
     assert_non_null(strstr(json, "\"messages_in\":2,"));
-    assert_non_null(strstr(json, "\"monitors\":[{\"xref\":\"0001\",\"device\":\"101\",\"state\":\"active\"}]"));
+    assert_non_null(
+        strstr(json, "\"monitors\":[{\"xref\":\"0001\",\"device\":\"101\",\"state\":\"active\"}]"));
     free(json);
     assert_true(fx_metric(f, "ctim_csta_messages_total{direction=\"in\"} ") >= 2);
     assert_true(fx_metric(f, "ctim_csta_bytes_total{direction=\"out\"} ") > 0);
@@ -220,8 +221,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(connections_beyond_max_apps_are_refused_with_a_log_line, fx_free),
-        cmocka_unit_test_teardown(one_devices_events_reach_every_application_with_its_own_xref, fx_free),
-        cmocka_unit_test_teardown(slow_application_is_cut_off_and_the_others_get_every_event, fx_free),
+        cmocka_unit_test_teardown(one_devices_events_reach_every_application_with_its_own_xref,
+                                  fx_free),
+        cmocka_unit_test_teardown(slow_application_is_cut_off_and_the_others_get_every_event,
+                                  fx_free),
         cmocka_unit_test_teardown(plaintext_on_the_tls_port_fails_the_handshake_only, fx_free),
         cmocka_unit_test_teardown(reload_that_removes_a_user_disconnects_its_applications, fx_free),
         cmocka_unit_test_teardown(status_and_metrics_follow_the_applications, fx_free),

@@ -206,7 +206,8 @@ static void reply_carries_the_applications_invoke_id_and_the_pbx_bytes(void **st
     assert_int_equal(a.invoke_id, 4660);
     assert_int_equal(a.ext.private_count, 1);
     csta_apdu_clear(&a);
-    assert_int_equal(fx_metric(f, "ctim_csta_requests_total{operation=\"MakeCall\",result=\"ok\"} "), 1);
+    assert_int_equal(
+        fx_metric(f, "ctim_csta_requests_total{operation=\"MakeCall\",result=\"ok\"} "), 1);
 }
 
 static void request_without_answer_gets_a_universal_failure(void **state)
@@ -234,7 +235,8 @@ static void unknown_operation_goes_to_the_pbx_which_answers(void **state)
     fx_t *f = *state;
     cli_t *c = cli_associated(f, 0, false, NULL);
     //  Invoke 9, opcode 999, argument NULL: ctim does not know it, the PBX may.
-    static const uint8_t unknown[] = {0xA1, 0x09, 0x02, 0x01, 0x09, 0x02, 0x02, 0x03, 0xE7, 0x05, 0x00};
+    static const uint8_t unknown[] = {0xA1, 0x09, 0x02, 0x01, 0x09, 0x02,
+                                      0x02, 0x03, 0xE7, 0x05, 0x00};
     cli_send_apdu(c, unknown, sizeof unknown);
     fx_wait_requests(f, 1);
     assert_memory_equal(f->pbx->request[0].apdu, unknown, sizeof unknown);
@@ -315,7 +317,8 @@ static void monitors_get_own_xrefs_and_events_are_rewritten_to_them(void **state
     size_t wn;
     csta_peek_t got;
     assert_int_equal(csta_peek(&got, c->last, c->last_len), 0);
-    assert_int_equal(csta_peek_rewrite(&pk, ev, n, &got.invoke_id, &x102, want, sizeof want, &wn), 0);
+    assert_int_equal(csta_peek_rewrite(&pk, ev, n, &got.invoke_id, &x102, want, sizeof want, &wn),
+                     0);
     assert_int_equal(c->last_len, wn);
     assert_memory_equal(c->last, want, wn);
     char *json = node_csta_server_status_json(f->srv);
@@ -389,7 +392,8 @@ static void monitor_refused_by_the_pbx_returns_its_error_with_our_id(void **stat
     cli_invoke(c, &a, 21);
     fx_wait_watches(f, 1);
     //  universalFailure operation/invalidDeviceID from the PBX, its invoke id 3.
-    static const uint8_t err[] = {0xA3, 0x0B, 0x02, 0x01, 0x03, 0x02, 0x01, 0x01, 0xA0, 0x03, 0x0A, 0x01, 0x0C};
+    static const uint8_t err[] = {0xA3, 0x0B, 0x02, 0x01, 0x03, 0x02, 0x01,
+                                  0x01, 0xA0, 0x03, 0x0A, 0x01, 0x0C};
     fake_pbx_watch_done(f->pbx, 0, -EREMOTEIO, err, sizeof err);
     expect_error(c, 21, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_DEVICE_ID);
     //  The failed watch is released on the next turn of the loop.
@@ -660,30 +664,43 @@ static void cdr_is_owned_by_one_application(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(aarq_without_login_is_accepted_like_a_panasonic, setup, fx_free),
+        cmocka_unit_test_setup_teardown(aarq_without_login_is_accepted_like_a_panasonic, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(aarq_with_another_context_is_refused, setup, fx_free),
         cmocka_unit_test_setup_teardown(good_login_is_accepted_and_named_in_logs, setup, fx_free),
-        cmocka_unit_test_setup_teardown(wrong_password_is_authentication_failure_then_throttled, setup, fx_free),
+        cmocka_unit_test_setup_teardown(wrong_password_is_authentication_failure_then_throttled,
+                                        setup, fx_free),
         cmocka_unit_test_setup_teardown(unknown_user_looks_like_a_wrong_password, setup, fx_free),
         cmocka_unit_test_setup_teardown(missing_login_is_authentication_required_when_configured,
                                         setup_login_required, fx_free),
-        cmocka_unit_test_setup_teardown(tls_requires_a_login_and_accepts_a_good_one, setup, fx_free),
+        cmocka_unit_test_setup_teardown(tls_requires_a_login_and_accepts_a_good_one, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(release_gets_rlre_and_closes, setup, fx_free),
-        cmocka_unit_test_setup_teardown(reply_carries_the_applications_invoke_id_and_the_pbx_bytes, setup, fx_free),
-        cmocka_unit_test_setup_teardown(request_without_answer_gets_a_universal_failure, setup, fx_free),
-        cmocka_unit_test_setup_teardown(unknown_operation_goes_to_the_pbx_which_answers, setup, fx_free),
+        cmocka_unit_test_setup_teardown(reply_carries_the_applications_invoke_id_and_the_pbx_bytes,
+                                        setup, fx_free),
+        cmocka_unit_test_setup_teardown(request_without_answer_gets_a_universal_failure, setup,
+                                        fx_free),
+        cmocka_unit_test_setup_teardown(unknown_operation_goes_to_the_pbx_which_answers, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(escape_passes_through_unchanged, setup, fx_free),
         cmocka_unit_test_setup_teardown(local_answers_for_system_status, setup, fx_free),
-        cmocka_unit_test_setup_teardown(monitors_get_own_xrefs_and_events_are_rewritten_to_them, setup, fx_free),
-        cmocka_unit_test_setup_teardown(monitor_filter_of_the_application_is_applied, setup, fx_free),
+        cmocka_unit_test_setup_teardown(monitors_get_own_xrefs_and_events_are_rewritten_to_them,
+                                        setup, fx_free),
+        cmocka_unit_test_setup_teardown(monitor_filter_of_the_application_is_applied, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(monitor_stop_unwatches_and_answers_no_data, setup, fx_free),
-        cmocka_unit_test_setup_teardown(monitor_refused_by_the_pbx_returns_its_error_with_our_id, setup, fx_free),
+        cmocka_unit_test_setup_teardown(monitor_refused_by_the_pbx_returns_its_error_with_our_id,
+                                        setup, fx_free),
         cmocka_unit_test_setup_teardown(link_down_and_up_tell_the_application, setup, fx_free),
-        cmocka_unit_test_setup_teardown(broadcast_reaches_the_application_with_our_invoke_id, setup, fx_free),
+        cmocka_unit_test_setup_teardown(broadcast_reaches_the_application_with_our_invoke_id, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(disconnect_releases_every_watch, setup, fx_free),
-        cmocka_unit_test_setup_teardown(device_outside_the_users_set_is_a_privilege_violation, setup, fx_free),
-        cmocka_unit_test_setup_teardown(malformed_ber_is_rejected_and_the_session_goes_on, setup, fx_free),
-        cmocka_unit_test_setup_teardown(first_apdu_that_is_not_an_aarq_closes_the_connection, setup, fx_free),
+        cmocka_unit_test_setup_teardown(device_outside_the_users_set_is_a_privilege_violation,
+                                        setup, fx_free),
+        cmocka_unit_test_setup_teardown(malformed_ber_is_rejected_and_the_session_goes_on, setup,
+                                        fx_free),
+        cmocka_unit_test_setup_teardown(first_apdu_that_is_not_an_aarq_closes_the_connection, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(cdr_is_owned_by_one_application, setup, fx_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
