@@ -7,7 +7,7 @@
 
 #include "node_pbx.h"
 
-#define FAKE_PBX_MAX 64
+#define FAKE_PBX_MAX 1100            //  requests and watches kept (the bench has 1000 apps)
 
 typedef struct {
     uint8_t apdu[4096];
