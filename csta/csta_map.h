@@ -12,6 +12,7 @@
 
 #include "asn_application.h"
 #include "BIT_STRING.h"
+#include "BOOLEAN.h"
 #include "OCTET_STRING.h"
 #include "ANY.h"
 #include "CSTACommonArguments.h"
@@ -136,6 +137,19 @@ int csta_map_conn_list_from(const ConnectionList_t *in, csta_conn_list_t *list);
 //  min_octets pads the encoding as peers do (0 = shortest).
 int csta_map_bits_to(uint32_t bits, unsigned min_octets, BIT_STRING_t *out);
 uint32_t csta_map_bits_from(const BIT_STRING_t *in);
+
+//  Optional IA5 text ("" = absent), BOOLEAN and INTEGER/ENUMERATED values.
+int csta_map_text_opt_to(const char *text, OCTET_STRING_t **out);
+int csta_map_text_opt_from(const OCTET_STRING_t *in, char *text, size_t cap);
+int csta_map_bool_opt_to(bool value, bool present, BOOLEAN_t **out);
+void csta_map_long_opt_from(const long *in, bool *has, long *value);
+
+//  A BIT STRING kept in its wire form (csta_bits_t: octets and unused bits as sent), so a
+//  peer's padding re-encodes byte for byte.  _from: NULL in = absent; -EMSGSIZE beyond 4
+//  octets, -EBADMSG for more than 7 unused bits.
+int csta_map_wire_bits_to(const csta_bits_t *bits, BIT_STRING_t *out);
+int csta_map_wire_bits_opt_to(const csta_bits_t *bits, BIT_STRING_t **out);
+int csta_map_wire_bits_from(const BIT_STRING_t *in, csta_bits_t *bits);
 
 //  ACSE APDUs (csta_map_acse.c) and the UniversalFailure parameter (csta_map_error.c).
 int csta_map_acse_from(const ACSEapdu_t *in, csta_apdu_t *a);

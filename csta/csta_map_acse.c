@@ -50,34 +50,6 @@ static int s_oid_to(const char *text, OBJECT_IDENTIFIER_t *oid)
     return OBJECT_IDENTIFIER_set_arcs(oid, arcs, sizeof arcs[0], count) == 0 ? 0 : -ENOMEM;
 }
 
-static void s_bits_from(const BIT_STRING_t *in, csta_bits_t *bits)
-{
-    memset(bits, 0, sizeof *bits);
-    if (!in)
-        return;
-    bits->present = true;
-    bits->len = (uint8_t) (in->size > (int) sizeof bits->bytes ? sizeof bits->bytes : (size_t) in->size);
-    bits->unused = (uint8_t) in->bits_unused;
-    if (bits->len)
-        memcpy(bits->bytes, in->buf, bits->len);   //  buf is NULL when empty (csta_fuzz)
-}
-
-static int s_bits_to(const csta_bits_t *bits, BIT_STRING_t **out)
-{
-    if (!bits->present)
-        return 0;
-    *out = calloc(1, sizeof(BIT_STRING_t));
-    if (!*out)
-        return -ENOMEM;
-    (*out)->buf = malloc(bits->len ? bits->len : 1);
-    if (!(*out)->buf)
-        return -ENOMEM;
-    memcpy((*out)->buf, bits->bytes, bits->len);
-    (*out)->size = bits->len;
-    (*out)->bits_unused = bits->unused;
-    return 0;
-}
-
 //  --- Authentication (calling: sender-authentication; responding: receiver) -----------------
 
 static int s_auth_from(const Authentication_value_t *av, csta_acse_t *acse)
@@ -169,8 +141,10 @@ static int s_user_info_from(const Association_information_t *info, csta_acse_t *
         if (rc)
             return rc;
         if (ui->present == ACSEUserInformationForCSTA_PR_newDefinition)
-            s_bits_from(&ui->choice.newDefinition.cSTAVersion, &acse->csta_version);
+            rc = csta_map_wire_bits_from(&ui->choice.newDefinition.cSTAVersion, &acse->csta_version);
         ASN_STRUCT_FREE(asn_DEF_ACSEUserInformationForCSTA, ui);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -181,12 +155,9 @@ static int s_user_info_to(const csta_acse_t *acse, Association_information_t **o
         return 0;
     ACSEUserInformationForCSTA_t ui = {0};
     ui.present = ACSEUserInformationForCSTA_PR_newDefinition;
-    BIT_STRING_t *version = NULL;
-    int rc = s_bits_to(&acse->csta_version, &version);
+    int rc = csta_map_wire_bits_to(&acse->csta_version, &ui.choice.newDefinition.cSTAVersion);
     if (rc)
         return rc;
-    ui.choice.newDefinition.cSTAVersion = *version;     //  takes over version->buf
-    free(version);
     External_t *ext = calloc(1, sizeof *ext);
     *out = calloc(1, sizeof(Association_information_t));
     if (!ext || !*out) {
@@ -221,9 +192,9 @@ int csta_map_acse_from(const ACSEapdu_t *in, csta_apdu_t *a)
     case ACSEapdu_PR_aarq: {
         const AARQ_apdu_t *q = &in->choice.aarq;
         a->kind = CSTA_APDU_AARQ;
-        s_bits_from(q->protocol_version, &acse->protocol_version);
-        rc = s_oid_from(&q->application_context_name, acse->context, sizeof acse->context);
-        s_bits_from(q->sender_acse_requirements, &acse->acse_requirements);
+        rc = csta_map_wire_bits_from(q->protocol_version, &acse->protocol_version);
+        if (!rc) rc = s_oid_from(&q->application_context_name, acse->context, sizeof acse->context);
+        if (!rc) rc = csta_map_wire_bits_from(q->sender_acse_requirements, &acse->acse_requirements);
         if (!rc && q->calling_authentication_value)
             rc = s_auth_from(q->calling_authentication_value, acse);
         if (!rc)
@@ -233,8 +204,8 @@ int csta_map_acse_from(const ACSEapdu_t *in, csta_apdu_t *a)
     case ACSEapdu_PR_aare: {
         const AARE_apdu_t *r = &in->choice.aare;
         a->kind = CSTA_APDU_AARE;
-        s_bits_from(r->protocol_version, &acse->protocol_version);
-        rc = s_oid_from(&r->application_context_name, acse->context, sizeof acse->context);
+        rc = csta_map_wire_bits_from(r->protocol_version, &acse->protocol_version);
+        if (!rc) rc = s_oid_from(&r->application_context_name, acse->context, sizeof acse->context);
         acse->result = r->result;
         switch (r->result_source_diagnostic.present) {
         case Associate_source_diagnostic_PR_acse_service_user:
@@ -248,7 +219,7 @@ int csta_map_acse_from(const ACSEapdu_t *in, csta_apdu_t *a)
         default:
             return -EBADMSG;
         }
-        s_bits_from(r->responder_acse_requirements, &acse->acse_requirements);
+        if (!rc) rc = csta_map_wire_bits_from(r->responder_acse_requirements, &acse->acse_requirements);
         if (!rc && r->responding_authentication_value)
             rc = s_auth_from(r->responding_authentication_value, acse);
         if (!rc)
@@ -290,9 +261,9 @@ int csta_map_acse_to(const csta_apdu_t *a, ACSEapdu_t *out)
     case CSTA_APDU_AARQ: {
         AARQ_apdu_t *q = &out->choice.aarq;
         out->present = ACSEapdu_PR_aarq;
-        rc = s_bits_to(&acse->protocol_version, &q->protocol_version);
+        rc = csta_map_wire_bits_opt_to(&acse->protocol_version, &q->protocol_version);
         if (!rc) rc = s_oid_to(acse->context, &q->application_context_name);
-        if (!rc) rc = s_bits_to(&acse->acse_requirements, &q->sender_acse_requirements);
+        if (!rc) rc = csta_map_wire_bits_opt_to(&acse->acse_requirements, &q->sender_acse_requirements);
         if (!rc) rc = s_auth_to(acse, false, &q->calling_authentication_value);
         if (!rc) rc = s_user_info_to(acse, &q->user_information);
         return rc;
@@ -300,7 +271,7 @@ int csta_map_acse_to(const csta_apdu_t *a, ACSEapdu_t *out)
     case CSTA_APDU_AARE: {
         AARE_apdu_t *r = &out->choice.aare;
         out->present = ACSEapdu_PR_aare;
-        rc = s_bits_to(&acse->protocol_version, &r->protocol_version);
+        rc = csta_map_wire_bits_opt_to(&acse->protocol_version, &r->protocol_version);
         if (!rc) rc = s_oid_to(acse->context, &r->application_context_name);
         r->result = acse->result;
         if (acse->diag_source == CSTA_DIAG_SERVICE_PROVIDER) {
@@ -310,7 +281,7 @@ int csta_map_acse_to(const csta_apdu_t *a, ACSEapdu_t *out)
             r->result_source_diagnostic.present = Associate_source_diagnostic_PR_acse_service_user;
             r->result_source_diagnostic.choice.acse_service_user = acse->diag;
         }
-        if (!rc) rc = s_bits_to(&acse->acse_requirements, &r->responder_acse_requirements);
+        if (!rc) rc = csta_map_wire_bits_opt_to(&acse->acse_requirements, &r->responder_acse_requirements);
         if (!rc) rc = s_auth_to(acse, true, &r->responding_authentication_value);
         if (!rc) rc = s_user_info_to(acse, &r->user_information);
         return rc;

@@ -38,28 +38,11 @@
 
 //  --- Helpers for the field types only call control uses -------------------------------------
 
-//  Optional BOOLEAN (connectionReservation) from has + value.
-static int s_bool_opt_to(bool has, bool value, BOOLEAN_t **out)
-{
-    if (!has)
-        return 0;
-    CSTA_MAP_NEW(BOOLEAN_t, out);
-    **out = value ? 1 : 0;
-    return 0;
-}
-
 //  Optional BOOLEAN into has + value (BER: any non-zero octet is TRUE).
 static void s_bool_opt_from(const BOOLEAN_t *in, bool *has, bool *value)
 {
     *has = in != NULL;
     *value = in && *in;
-}
-
-//  Optional long (ENUMERATED or INTEGER) into has + value.
-static void s_long_opt_from(const long *in, bool *has, long *value)
-{
-    *has = in != NULL;
-    *value = in ? *in : 0;
 }
 
 //  Optional IA5String (subjectOfCall, languagePreferences) from bytes: IA5String_t is an
@@ -73,43 +56,6 @@ static int s_ia5_opt_to(const csta_bytes_t *b, IA5String_t **out)
 static int s_user_data_opt_to(const csta_bytes_t *b, UserData_t **out)
 {
     return csta_map_bytes_opt_to(b, (OCTET_STRING_t **) out);
-}
-
-//  Optional CallCharacteristics BIT STRING, kept in its wire form so a peer's encoding
-//  re-encodes byte for byte.
-static int s_call_char_opt_to(const csta_bits_t *bits, CallCharacteristics_t **out)
-{
-    if (!bits->present)
-        return 0;
-    if (bits->len > sizeof bits->bytes || bits->unused > 7 || (bits->unused && !bits->len))
-        return -EINVAL;
-    CSTA_MAP_NEW(CallCharacteristics_t, out);
-    (*out)->buf = calloc(1, bits->len ? bits->len : 1);
-    if (!(*out)->buf)
-        return -ENOMEM;
-    memcpy((*out)->buf, bits->bytes, bits->len);
-    (*out)->size = bits->len;
-    (*out)->bits_unused = bits->unused;
-    return 0;
-}
-
-//  CallCharacteristics from the wire; -EMSGSIZE beyond the 4 octets csta_bits_t holds
-//  (ECMA-269 defines 13 bits, so 2 octets).
-static int s_call_char_opt_from(const CallCharacteristics_t *in, csta_bits_t *bits)
-{
-    memset(bits, 0, sizeof *bits);
-    if (!in)
-        return 0;
-    if (in->size < 0 || (size_t) in->size > sizeof bits->bytes)
-        return -EMSGSIZE;
-    if (in->bits_unused < 0 || in->bits_unused > 7)
-        return -EBADMSG;
-    bits->present = true;
-    bits->len = (uint8_t) in->size;
-    bits->unused = (uint8_t) in->bits_unused;
-    if (in->size)
-        memcpy(bits->bytes, in->buf, (size_t) in->size);
-    return 0;
 }
 
 //  Optional ConnectionList ([0] IMPLICIT connections of Transfer/Conference results).
@@ -160,7 +106,7 @@ static int s_alternate_call_to(const csta_apdu_t *a, void **asn_out)
     *asn_out = m;
     int rc = csta_map_conn_to(&c->held_call, &m->heldCall);
     if (!rc) rc = csta_map_conn_to(&c->active_call, &m->activeCall);
-    if (!rc) rc = s_bool_opt_to(c->has_connection_reservation, c->connection_reservation,
+    if (!rc) rc = csta_map_bool_opt_to(c->connection_reservation, c->has_connection_reservation,
                                 &m->connectionReservation);
     if (!rc) rc = csta_map_long_opt_to(c->consult_options, c->has_consult_options,
                                        &m->consultOptions);
@@ -176,7 +122,7 @@ static int s_alternate_call_from(const void *asn, csta_apdu_t *a)
     if (!rc) rc = csta_map_conn_from(&m->activeCall, &c->active_call);
     s_bool_opt_from(m->connectionReservation, &c->has_connection_reservation,
                     &c->connection_reservation);
-    s_long_opt_from(m->consultOptions, &c->has_consult_options, &c->consult_options);
+    csta_map_long_opt_from(m->consultOptions, &c->has_consult_options, &c->consult_options);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }
@@ -317,13 +263,13 @@ static int s_consultation_call_to(const csta_apdu_t *a, void **asn_out)
     *asn_out = m;
     int rc = csta_map_conn_to(&c->existing_call, &m->existingCall);
     if (!rc) rc = csta_map_device_to(&c->consulted_device, &m->consultedDevice);
-    if (!rc) rc = s_bool_opt_to(c->has_connection_reservation, c->connection_reservation,
+    if (!rc) rc = csta_map_bool_opt_to(c->connection_reservation, c->has_connection_reservation,
                                 &m->connectionReservation);
     if (!rc) rc = csta_map_bytes_opt_to(&c->account_code, &m->accountCode);
     if (!rc) rc = csta_map_bytes_opt_to(&c->auth_code, &m->authCode);
     if (!rc) rc = csta_map_bytes_opt_to(&c->correlator, &m->correlatorData);
     if (!rc) rc = s_user_data_opt_to(&c->user_data, &m->userData);
-    if (!rc) rc = s_call_char_opt_to(&c->call_characteristics, &m->callCharacteristics);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->call_characteristics, &m->callCharacteristics);
     if (!rc) rc = csta_map_long_opt_to(c->consult_options, c->has_consult_options,
                                        &m->consultOptions);
     if (!rc) rc = s_ia5_opt_to(&c->subject_of_call, &m->subjectOfCall);
@@ -344,8 +290,8 @@ static int s_consultation_call_from(const void *asn, csta_apdu_t *a)
     if (!rc) rc = csta_map_bytes_opt_from(a, m->authCode, &c->auth_code);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->correlatorData, &c->correlator);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->userData, &c->user_data);
-    if (!rc) rc = s_call_char_opt_from(m->callCharacteristics, &c->call_characteristics);
-    s_long_opt_from(m->consultOptions, &c->has_consult_options, &c->consult_options);
+    if (!rc) rc = csta_map_wire_bits_from(m->callCharacteristics, &c->call_characteristics);
+    csta_map_long_opt_from(m->consultOptions, &c->has_consult_options, &c->consult_options);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->subjectOfCall, &c->subject_of_call);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->languagePreferences, &c->language_preferences);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
@@ -379,7 +325,7 @@ static int s_hold_call_to(const csta_apdu_t *a, void **asn_out)
     CSTA_MAP_NEW(HoldCallArgument_t, &m);
     *asn_out = m;
     int rc = csta_map_conn_to(&c->call_to_be_held, &m->callToBeHeld);
-    if (!rc) rc = s_bool_opt_to(c->has_connection_reservation, c->connection_reservation,
+    if (!rc) rc = csta_map_bool_opt_to(c->connection_reservation, c->has_connection_reservation,
                                 &m->connectionReservation);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
     return rc;
@@ -411,7 +357,7 @@ static int s_make_call_arg_to(const csta_apdu_t *a, void **asn_out)
     if (!rc) rc = csta_map_long_opt_to(c->auto_originate, c->has_auto_originate, &m->autoOriginate);
     if (!rc) rc = csta_map_bytes_opt_to(&c->correlator, &m->correlatorData);
     if (!rc) rc = s_user_data_opt_to(&c->user_data, &m->userData);
-    if (!rc) rc = s_call_char_opt_to(&c->call_characteristics, &m->callCharacteristics);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->call_characteristics, &m->callCharacteristics);
     if (!rc) rc = s_ia5_opt_to(&c->subject_of_call, &m->subjectOfCall);
     if (!rc) rc = s_ia5_opt_to(&c->language_preferences, &m->languagePreferences);
     if (!rc) rc = csta_map_long_opt_to(c->reason, c->has_reason, &m->reason);
@@ -427,10 +373,10 @@ static int s_make_call_arg_from(const void *asn, csta_apdu_t *a)
     if (!rc) rc = csta_map_device_from(&m->calledDirectoryNumber, &c->called);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->accountCode, &c->account_code);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->authCode, &c->auth_code);
-    s_long_opt_from(m->autoOriginate, &c->has_auto_originate, &c->auto_originate);
+    csta_map_long_opt_from(m->autoOriginate, &c->has_auto_originate, &c->auto_originate);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->correlatorData, &c->correlator);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->userData, &c->user_data);
-    if (!rc) rc = s_call_char_opt_from(m->callCharacteristics, &c->call_characteristics);
+    if (!rc) rc = csta_map_wire_bits_from(m->callCharacteristics, &c->call_characteristics);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->subjectOfCall, &c->subject_of_call);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->languagePreferences, &c->language_preferences);
     c->has_reason = m->reason != NULL;
@@ -575,7 +521,7 @@ static int s_single_step_conference_from(const void *asn, csta_apdu_t *a)
     csta_single_step_conference_arg_t *c = &a->call.single_step_conference;
     int rc = csta_map_conn_from(&m->activeCall, &c->active_call);
     if (!rc) rc = csta_map_device_from(&m->deviceToJoin, &c->device_to_join);
-    s_long_opt_from(m->participationType, &c->has_participation_type, &c->participation_type);
+    csta_map_long_opt_from(m->participationType, &c->has_participation_type, &c->participation_type);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->accountCode, &c->account_code);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->authCode, &c->auth_code);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->correlatorData, &c->correlator);
@@ -620,7 +566,7 @@ static int s_single_step_transfer_to(const csta_apdu_t *a, void **asn_out)
     if (!rc) rc = csta_map_bytes_opt_to(&c->auth_code, &m->authCode);
     if (!rc) rc = csta_map_bytes_opt_to(&c->correlator, &m->correlatorData);
     if (!rc) rc = s_user_data_opt_to(&c->user_data, &m->userData);
-    if (!rc) rc = s_call_char_opt_to(&c->call_characteristics, &m->callCharacteristics);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->call_characteristics, &m->callCharacteristics);
     if (!rc) rc = s_ia5_opt_to(&c->subject_of_call, &m->subjectOfCall);
     if (!rc) rc = s_ia5_opt_to(&c->language_preferences, &m->languagePreferences);
     if (!rc) rc = csta_map_cause_opt_to(c->reason, &m->reason);
@@ -638,7 +584,7 @@ static int s_single_step_transfer_from(const void *asn, csta_apdu_t *a)
     if (!rc) rc = csta_map_bytes_opt_from(a, m->authCode, &c->auth_code);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->correlatorData, &c->correlator);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->userData, &c->user_data);
-    if (!rc) rc = s_call_char_opt_from(m->callCharacteristics, &c->call_characteristics);
+    if (!rc) rc = csta_map_wire_bits_from(m->callCharacteristics, &c->call_characteristics);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->subjectOfCall, &c->subject_of_call);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->languagePreferences, &c->language_preferences);
     c->reason = csta_map_cause_opt_from(m->reason);
@@ -703,7 +649,7 @@ static int s_call_back_to(const csta_apdu_t *a, void **asn_out)
     CSTA_MAP_NEW(CallBackArgument_t, &m);
     *asn_out = m;
     int rc = csta_map_conn_to(&c->callback_connection, &m->callbackConnection);
-    if (!rc) rc = s_call_char_opt_to(&c->call_characteristics, &m->callCharacteristics);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->call_characteristics, &m->callCharacteristics);
     if (!rc) rc = s_ia5_opt_to(&c->subject_of_call, &m->subjectOfCall);
     if (!rc) rc = s_ia5_opt_to(&c->language_preferences, &m->languagePreferences);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
@@ -715,7 +661,7 @@ static int s_call_back_from(const void *asn, csta_apdu_t *a)
     const CallBackArgument_t *m = asn;
     csta_call_back_arg_t *c = &a->call.call_back;
     int rc = csta_map_conn_from(&m->callbackConnection, &c->callback_connection);
-    if (!rc) rc = s_call_char_opt_from(m->callCharacteristics, &c->call_characteristics);
+    if (!rc) rc = csta_map_wire_bits_from(m->callCharacteristics, &c->call_characteristics);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->subjectOfCall, &c->subject_of_call);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->languagePreferences, &c->language_preferences);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
@@ -813,7 +759,7 @@ static int s_deflect_call_to(const csta_apdu_t *a, void **asn_out)
     if (!rc) rc = s_destinations_to(c, &m->addNewDestinationsList);
     if (!rc) rc = csta_map_bytes_opt_to(&c->correlator, &m->correlatorData);
     if (!rc) rc = s_user_data_opt_to(&c->user_data, &m->userData);
-    if (!rc) rc = s_call_char_opt_to(&c->call_characteristics, &m->callCharacteristics);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->call_characteristics, &m->callCharacteristics);
     if (!rc) rc = s_ia5_opt_to(&c->subject_of_call, &m->subjectOfCall);
     if (!rc) rc = s_ia5_opt_to(&c->language_preferences, &m->languagePreferences);
     if (!rc) rc = csta_map_cause_opt_to(c->reason, &m->reason);
@@ -830,7 +776,7 @@ static int s_deflect_call_from(const void *asn, csta_apdu_t *a)
     if (!rc) rc = s_destinations_from(m->addNewDestinationsList, c);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->correlatorData, &c->correlator);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->userData, &c->user_data);
-    if (!rc) rc = s_call_char_opt_from(m->callCharacteristics, &c->call_characteristics);
+    if (!rc) rc = csta_map_wire_bits_from(m->callCharacteristics, &c->call_characteristics);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->subjectOfCall, &c->subject_of_call);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->languagePreferences, &c->language_preferences);
     c->reason = csta_map_cause_opt_from(m->reason);
@@ -977,7 +923,7 @@ static int s_intrude_call_from(const void *asn, csta_apdu_t *a)
     const IntrudeCallArgument_t *m = asn;
     csta_intrude_call_arg_t *c = &a->call.intrude_call;
     int rc = csta_map_conn_from(&m->intrude, &c->intrude);
-    s_long_opt_from(m->participationType, &c->has_participation_type, &c->participation_type);
+    csta_map_long_opt_from(m->participationType, &c->has_participation_type, &c->participation_type);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->userData, &c->user_data);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
@@ -1026,12 +972,12 @@ static int s_generate_digits_from(const void *asn, csta_apdu_t *a)
     const GenerateDigitsArgument_t *m = asn;
     csta_generate_digits_arg_t *c = &a->call.generate_digits;
     int rc = csta_map_conn_from(&m->connectionToSendDigits, &c->connection_to_send_digits);
-    s_long_opt_from(m->digitMode, &c->has_digit_mode, &c->digit_mode);
+    csta_map_long_opt_from(m->digitMode, &c->has_digit_mode, &c->digit_mode);
     if (!rc) rc = csta_map_text_from(&m->charactersToSend, c->characters_to_send,
                                      sizeof c->characters_to_send);
-    s_long_opt_from(m->toneDuration, &c->has_tone_duration, &c->tone_duration);
-    s_long_opt_from(m->pulseRate, &c->has_pulse_rate, &c->pulse_rate);
-    s_long_opt_from(m->pauseDuration, &c->has_pause_duration, &c->pause_duration);
+    csta_map_long_opt_from(m->toneDuration, &c->has_tone_duration, &c->tone_duration);
+    csta_map_long_opt_from(m->pulseRate, &c->has_pulse_rate, &c->pulse_rate);
+    csta_map_long_opt_from(m->pauseDuration, &c->has_pause_duration, &c->pause_duration);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }

@@ -601,3 +601,73 @@ int csta_map_ext_opt_from(const CSTACommonArguments_t *in, csta_apdu_t *a)
 {
     return in ? csta_map_ext_from(in, a) : 0;
 }
+
+//  --- Small optional values shared by the service groups --------------------------------------
+
+int csta_map_text_opt_to(const char *text, OCTET_STRING_t **out)
+{
+    if (!text[0])
+        return 0;
+    CSTA_MAP_NEW(OCTET_STRING_t, out);
+    return csta_map_text_to(text, *out);
+}
+
+int csta_map_text_opt_from(const OCTET_STRING_t *in, char *text, size_t cap)
+{
+    return in ? csta_map_text_from(in, text, cap) : 0;
+}
+
+int csta_map_bool_opt_to(bool value, bool present, BOOLEAN_t **out)
+{
+    if (!present)
+        return 0;
+    CSTA_MAP_NEW(BOOLEAN_t, out);
+    **out = value ? 1 : 0;
+    return 0;
+}
+
+void csta_map_long_opt_from(const long *in, bool *has, long *value)
+{
+    *has = in != NULL;
+    *value = in ? *in : 0;
+}
+
+//  --- BIT STRINGs kept in their wire form (csta_bits_t) ------------------------------------------
+
+int csta_map_wire_bits_to(const csta_bits_t *bits, BIT_STRING_t *out)
+{
+    if (bits->len > sizeof bits->bytes || bits->unused > 7 || (bits->unused && !bits->len))
+        return -EINVAL;
+    out->buf = calloc(1, bits->len ? bits->len : 1);
+    if (!out->buf)
+        return -ENOMEM;
+    memcpy(out->buf, bits->bytes, bits->len);
+    out->size = bits->len;
+    out->bits_unused = bits->unused;
+    return 0;
+}
+
+int csta_map_wire_bits_opt_to(const csta_bits_t *bits, BIT_STRING_t **out)
+{
+    if (!bits->present)
+        return 0;
+    CSTA_MAP_NEW(BIT_STRING_t, out);
+    return csta_map_wire_bits_to(bits, *out);
+}
+
+int csta_map_wire_bits_from(const BIT_STRING_t *in, csta_bits_t *bits)
+{
+    memset(bits, 0, sizeof *bits);
+    if (!in)
+        return 0;
+    if (in->size < 0 || (size_t) in->size > sizeof bits->bytes)
+        return -EMSGSIZE;
+    if (in->bits_unused < 0 || in->bits_unused > 7)
+        return -EBADMSG;    //  X.690 8.6.2.2; asn1c does not check it
+    bits->present = true;
+    bits->len = (uint8_t) in->size;
+    bits->unused = in->size ? (uint8_t) in->bits_unused : 0;
+    if (in->size)           //  an empty BIT STRING may come with a NULL buffer
+        memcpy(bits->bytes, in->buf, (size_t) in->size);
+    return 0;
+}

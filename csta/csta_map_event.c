@@ -49,21 +49,6 @@ static int s_bytes_to(const csta_bytes_t *b, OCTET_STRING_t *out)
     return OCTET_STRING_fromBuf(out, data, (int) b->len) == 0 ? 0 : -ENOMEM;
 }
 
-//  An optional IA5String or GeneralizedTime held as C text ("" = absent).
-static int s_text_opt_to(const char *text, OCTET_STRING_t **out)
-{
-    if (!text[0])
-        return 0;
-    CSTA_MAP_NEW(OCTET_STRING_t, out);
-    return csta_map_text_to(text, *out);
-}
-
-//  The reverse: an absent element leaves the text "".
-static int s_text_opt_from(const OCTET_STRING_t *in, char *text, size_t cap)
-{
-    return in ? csta_map_text_from(in, text, cap) : 0;
-}
-
 //  An optional BIT STRING of named bits, encoded in the fewest octets.
 static int s_bits_opt_to(uint32_t bits, bool has, BIT_STRING_t **out)
 {
@@ -395,8 +380,8 @@ static int s_conn_list_to(const csta_conn_list_t *list, ConnectionList_t *out)
 //  IA5String / GeneralizedTime as C text.
 #define S_TO_TEXT(T, c, f) csta_map_text_to(e->c, &m->f)
 #define S_FROM_TEXT(T, c, f) csta_map_text_from(&m->f, e->c, sizeof e->c)
-#define S_TO_TEXT_OPT(T, c, f) s_text_opt_to(e->c, &m->f)
-#define S_FROM_TEXT_OPT(T, c, f) s_text_opt_from(m->f, e->c, sizeof e->c)
+#define S_TO_TEXT_OPT(T, c, f) csta_map_text_opt_to(e->c, &m->f)
+#define S_FROM_TEXT_OPT(T, c, f) csta_map_text_opt_from(m->f, e->c, sizeof e->c)
 
 #define S_TO_BOOL(T, c, f) (m->f = e->c ? 1 : 0, 0)
 #define S_FROM_BOOL(T, c, f) (e->c = m->f != 0, 0)

@@ -94,45 +94,6 @@ static int s_list_check(size_t count, const void *items)
     return count && !items ? -EINVAL : 0;
 }
 
-//  BIT STRING <-> csta_bits_t, byte for byte (a peer's padding is kept).
-static int s_bits_to(const csta_bits_t *b, BIT_STRING_t *out)
-{
-    if (b->len > sizeof b->bytes || b->unused > 7)
-        return -EINVAL;
-    out->buf = calloc(1, b->len ? b->len : 1);
-    if (!out->buf)
-        return -ENOMEM;
-    memcpy(out->buf, b->bytes, b->len);
-    out->size = b->len;
-    out->bits_unused = b->len ? b->unused : 0;
-    return 0;
-}
-
-static int s_bits_opt_to(const csta_bits_t *b, BIT_STRING_t **out)
-{
-    if (!b->present)
-        return 0;
-    CSTA_MAP_NEW(BIT_STRING_t, out);
-    return s_bits_to(b, *out);
-}
-
-static int s_bits_from(const BIT_STRING_t *in, csta_bits_t *b)
-{
-    memset(b, 0, sizeof *b);
-    if (in->size < 0 || (size_t) in->size > sizeof b->bytes)
-        return -EMSGSIZE;
-    b->present = true;
-    b->len = (uint8_t) in->size;
-    b->unused = in->size ? (uint8_t) (in->bits_unused & 7) : 0;
-    memcpy(b->bytes, in->buf, (size_t) in->size);
-    return 0;
-}
-
-static int s_bits_opt_from(const BIT_STRING_t *in, csta_bits_t *b)
-{
-    return in ? s_bits_from(in, b) : 0;
-}
-
 //  A mandatory OCTET STRING; data NULL encodes as empty.  (asn1c leaves buf NULL for an
 //  empty string made from NULL and then hands memcpy a NULL source, which UBSan rejects.)
 static int s_bytes_to(const csta_bytes_t *b, OCTET_STRING_t *out)
@@ -140,24 +101,6 @@ static int s_bytes_to(const csta_bytes_t *b, OCTET_STRING_t *out)
     static const uint8_t empty[1];
     csta_bytes_t e = {empty, 0};
     return csta_map_bytes_to(b->data ? b : &e, out);
-}
-
-//  Optional INTEGER/ENUMERATED/BOOLEAN read into a has_ flag and a value.
-static void s_long_opt_from(const long *in, bool *has, long *out)
-{
-    if (in) {
-        *has = true;
-        *out = *in;
-    }
-}
-
-static int s_bool_opt_to(bool value, bool present, BOOLEAN_t **out)
-{
-    if (!present)
-        return 0;
-    CSTA_MAP_NEW(BOOLEAN_t, out);
-    **out = value;
-    return 0;
 }
 
 //  An optional identifier (sysStatRegisterID): length 0 means absent.
@@ -172,20 +115,6 @@ static int s_xref_opt_to(const csta_xref_t *xref, OCTET_STRING_t **out)
 static int s_xref_opt_from(const OCTET_STRING_t *in, csta_xref_t *xref)
 {
     return in ? csta_map_xref_from(in, xref) : 0;
-}
-
-//  Optional IA5String or GeneralizedTime text: "" means absent.
-static int s_text_opt_to(const char *text, OCTET_STRING_t **out)
-{
-    if (!text[0])
-        return 0;
-    CSTA_MAP_NEW(OCTET_STRING_t, out);
-    return csta_map_text_to(text, *out);
-}
-
-static int s_text_opt_from(const OCTET_STRING_t *in, char *text, size_t cap)
-{
-    return in ? csta_map_text_from(in, text, cap) : 0;
 }
 
 //  SEQUENCE OF DeviceID (callingDeviceList); `list` is the asn1c A_SEQUENCE_OF.
@@ -310,7 +239,7 @@ static int s_monitor_start_to(const csta_apdu_t *a, void **asn_out)
     }
     if (!rc) rc = s_filter_opt_to(&c->filter, &m->requestedMonitorFilter);
     if (!rc) rc = csta_map_long_opt_to(c->monitor_type, c->has_monitor_type, &m->monitorType);
-    if (!rc) rc = s_bits_opt_to(&c->media_class, &m->requestedMonitorMediaClass);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->media_class, &m->requestedMonitorMediaClass);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
     return rc;
 }
@@ -332,8 +261,8 @@ static int s_monitor_start_from(const void *asn, csta_apdu_t *a)
         return -EBADMSG;
     }
     s_filter_from(m->requestedMonitorFilter, &c->filter);
-    s_long_opt_from(m->monitorType, &c->has_monitor_type, &c->monitor_type);
-    if (!rc) rc = s_bits_opt_from(m->requestedMonitorMediaClass, &c->media_class);
+    csta_map_long_opt_from(m->monitorType, &c->has_monitor_type, &c->monitor_type);
+    if (!rc) rc = csta_map_wire_bits_from(m->requestedMonitorMediaClass, &c->media_class);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }
@@ -346,8 +275,8 @@ static int s_monitor_start_res_to(const csta_apdu_t *a, void **asn_out)
     *asn_out = m;
     int rc = csta_map_xref_to(&c->xref, &m->crossRefIdentifier);
     if (!rc) rc = s_filter_opt_to(&c->filter, &m->actualMonitorFilter);
-    if (!rc) rc = s_bits_opt_to(&c->media_class, &m->actualMonitorMediaClass);
-    if (!rc) rc = s_bool_opt_to(c->monitor_existing_calls, c->has_monitor_existing_calls,
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->media_class, &m->actualMonitorMediaClass);
+    if (!rc) rc = csta_map_bool_opt_to(c->monitor_existing_calls, c->has_monitor_existing_calls,
                                 &m->monitorExistingCalls);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
     return rc;
@@ -359,7 +288,7 @@ static int s_monitor_start_res_from(const void *asn, csta_apdu_t *a)
     csta_monitor_start_res_t *c = &a->svc.monitor_start_res;
     int rc = csta_map_xref_from(&m->crossRefIdentifier, &c->xref);
     s_filter_from(m->actualMonitorFilter, &c->filter);
-    if (!rc) rc = s_bits_opt_from(m->actualMonitorMediaClass, &c->media_class);
+    if (!rc) rc = csta_map_wire_bits_from(m->actualMonitorMediaClass, &c->media_class);
     if (m->monitorExistingCalls) {
         c->has_monitor_existing_calls = true;
         c->monitor_existing_calls = *m->monitorExistingCalls != 0;
@@ -489,11 +418,11 @@ static int s_services_opt_to(const csta_services_permitted_t *sp, SvcServicesPer
         return 0;
     CSTA_MAP_NEW(SvcServicesPermitted_t, out);
     SvcServicesPermitted_t *m = *out;
-    int rc = s_bits_to(&sp->call_control_services, &m->callControlServices);
-    if (!rc) rc = s_bits_to(&sp->call_associated_services, &m->callAssociatedServices);
-    if (!rc) rc = s_bits_to(&sp->media_attachment_services, &m->mediaAttachmentServices);
-    if (!rc) rc = s_bits_to(&sp->routeing_services, &m->routeingServices);
-    if (!rc) rc = s_bits_to(&sp->voice_unit_services, &m->voiceUnitServices);
+    int rc = csta_map_wire_bits_to(&sp->call_control_services, &m->callControlServices);
+    if (!rc) rc = csta_map_wire_bits_to(&sp->call_associated_services, &m->callAssociatedServices);
+    if (!rc) rc = csta_map_wire_bits_to(&sp->media_attachment_services, &m->mediaAttachmentServices);
+    if (!rc) rc = csta_map_wire_bits_to(&sp->routeing_services, &m->routeingServices);
+    if (!rc) rc = csta_map_wire_bits_to(&sp->voice_unit_services, &m->voiceUnitServices);
     return rc;
 }
 
@@ -503,11 +432,11 @@ static int s_services_opt_from(const SvcServicesPermitted_t *in, csta_services_p
     if (!in)
         return 0;
     sp->present = true;
-    int rc = s_bits_from(&in->callControlServices, &sp->call_control_services);
-    if (!rc) rc = s_bits_from(&in->callAssociatedServices, &sp->call_associated_services);
-    if (!rc) rc = s_bits_from(&in->mediaAttachmentServices, &sp->media_attachment_services);
-    if (!rc) rc = s_bits_from(&in->routeingServices, &sp->routeing_services);
-    if (!rc) rc = s_bits_from(&in->voiceUnitServices, &sp->voice_unit_services);
+    int rc = csta_map_wire_bits_from(&in->callControlServices, &sp->call_control_services);
+    if (!rc) rc = csta_map_wire_bits_from(&in->callAssociatedServices, &sp->call_associated_services);
+    if (!rc) rc = csta_map_wire_bits_from(&in->mediaAttachmentServices, &sp->media_attachment_services);
+    if (!rc) rc = csta_map_wire_bits_from(&in->routeingServices, &sp->routeing_services);
+    if (!rc) rc = csta_map_wire_bits_from(&in->voiceUnitServices, &sp->voice_unit_services);
     return rc;
 }
 
@@ -690,7 +619,7 @@ static int s_snapshot_call_res_to(const csta_apdu_t *a, void **asn_out)
         rc = s_snapshot_call_data_to(&c->snapshot_data,
                                      &m->crossRefIDorSnapshotData.choice.snapshotData);
     }
-    if (!rc) rc = s_bits_opt_to(&c->call_characteristics, &m->callCharacteristics);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->call_characteristics, &m->callCharacteristics);
     if (!rc) rc = csta_map_CallingDeviceID_opt_to(&c->calling_device, &m->callingDevice);
     if (!rc) rc = csta_map_CalledDeviceID_opt_to(&c->called_device, &m->calledDevice);
     if (!rc) rc = csta_map_AssociatedCallingDeviceID_opt_to(&c->associated_calling_device,
@@ -722,7 +651,7 @@ static int s_snapshot_call_res_from(const void *asn, csta_apdu_t *a)
     default:
         return -EBADMSG;
     }
-    if (!rc) rc = s_bits_opt_from(m->callCharacteristics, &c->call_characteristics);
+    if (!rc) rc = csta_map_wire_bits_from(m->callCharacteristics, &c->call_characteristics);
     if (!rc && m->callingDevice)
         rc = csta_map_CallingDeviceID_from(m->callingDevice, &c->calling_device);
     if (!rc && m->calledDevice)
@@ -761,7 +690,7 @@ static int s_snapshot_device_data_arg_from(const void *asn, csta_apdu_t *a)
     const SnapshotDeviceDataArgument_t *m = asn;
     csta_snapshot_device_data_arg_t *c = &a->svc.snapshot_device_data;
     int rc = csta_map_xref_from(&m->serviceCrossRefID, &c->service_xref);
-    s_long_opt_from(m->segmentID, &c->has_segment_id, &c->segment_id);
+    csta_map_long_opt_from(m->segmentID, &c->has_segment_id, &c->segment_id);
     c->last_segment = m->lastSegment != 0;
     if (!rc) rc = s_snapshot_device_data_from(a, &m->snapshotData, &c->snapshot_data);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
@@ -804,7 +733,7 @@ static int s_escape_to(const csta_apdu_t *a, void **asn_out)
             return -ENOMEM;
         rc = csta_map_long_opt_to(c->sequence_number, c->has_sequence_number,
                                   &m->security->messageSequenceNumber);
-        if (!rc) rc = s_text_opt_to(c->timestamp, &m->security->timestamp);
+        if (!rc) rc = csta_map_text_opt_to(c->timestamp, &m->security->timestamp);
         if (!rc) rc = csta_map_bytes_opt_to(&c->security_info, &m->security->securityInfo);
     }
     if (!rc) rc = s_private_data_to(&c->private_data, &m->privateData);
@@ -818,9 +747,9 @@ static int s_escape_from(const void *asn, csta_apdu_t *a)
     int rc = csta_map_bytes_opt_from(a, m->escapeRegisterID, &c->escape_register_id);
     if (!rc && m->security) {
         c->has_security = true;
-        s_long_opt_from(m->security->messageSequenceNumber, &c->has_sequence_number,
+        csta_map_long_opt_from(m->security->messageSequenceNumber, &c->has_sequence_number,
                         &c->sequence_number);
-        rc = s_text_opt_from(m->security->timestamp, c->timestamp, sizeof c->timestamp);
+        rc = csta_map_text_opt_from(m->security->timestamp, c->timestamp, sizeof c->timestamp);
         if (!rc) rc = csta_map_bytes_opt_from(a, m->security->securityInfo, &c->security_info);
     }
     if (rc)
@@ -861,7 +790,7 @@ static int s_get_sf_devices_from(const void *asn, csta_apdu_t *a)
     int rc = 0;
     if (m->requestedDeviceID)
         rc = csta_map_device_from(m->requestedDeviceID, &c->requested_device_id);
-    s_long_opt_from(m->requestedDeviceCategory, &c->has_requested_device_category,
+    csta_map_long_opt_from(m->requestedDeviceCategory, &c->has_requested_device_category,
                     &c->requested_device_category);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
@@ -903,7 +832,7 @@ static int s_device_list_to(const csta_device_list_t *l, SvcDeviceList_t *out)
                                            &r->deviceCategory);
         if (!rc) rc = csta_map_long_opt_to(it->named_device_types, it->has_named_device_types,
                                            &r->namedDeviceTypes);
-        if (!rc) rc = s_bits_opt_to(&it->device_attributes, &r->deviceAttributes);
+        if (!rc) rc = csta_map_wire_bits_opt_to(&it->device_attributes, &r->deviceAttributes);
         if (!rc && it->has_device_model_name) {
             r->deviceModelName = calloc(1, sizeof *r->deviceModelName);
             rc = r->deviceModelName ? csta_map_text_to(it->device_model_name, r->deviceModelName)
@@ -926,10 +855,10 @@ static int s_device_list_from(csta_apdu_t *a, const SvcDeviceList_t *in, csta_de
         const SvcDeviceListItem_t *r = in->list.array[i];
         csta_device_list_item_t *it = &items[i];
         rc = csta_map_device_from(&r->deviceID, &it->device_id);
-        s_long_opt_from(r->deviceCategory, &it->has_device_category, &it->device_category);
-        s_long_opt_from(r->namedDeviceTypes, &it->has_named_device_types,
+        csta_map_long_opt_from(r->deviceCategory, &it->has_device_category, &it->device_category);
+        csta_map_long_opt_from(r->namedDeviceTypes, &it->has_named_device_types,
                         &it->named_device_types);
-        if (!rc) rc = s_bits_opt_from(r->deviceAttributes, &it->device_attributes);
+        if (!rc) rc = csta_map_wire_bits_from(r->deviceAttributes, &it->device_attributes);
         if (!rc && r->deviceModelName) {
             it->has_device_model_name = true;
             rc = csta_map_text_from(r->deviceModelName, it->device_model_name,
@@ -960,7 +889,7 @@ static int s_sf_devices_from(const void *asn, csta_apdu_t *a)
     const SwitchingFunctionDevicesArgument_t *m = asn;
     csta_switching_function_devices_arg_t *c = &a->svc.switching_function_devices;
     int rc = csta_map_xref_from(&m->serviceCrossRefID, &c->service_xref);
-    s_long_opt_from(m->segmentID, &c->has_segment_id, &c->segment_id);
+    csta_map_long_opt_from(m->segmentID, &c->has_segment_id, &c->segment_id);
     c->last_segment = m->lastSegment != 0;
     if (!rc) rc = s_device_list_from(a, &m->deviceList, &c->device_list);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
@@ -975,8 +904,8 @@ static int s_system_register_to(const csta_apdu_t *a, void **asn_out)
     SystemRegisterArgument_t *m;
     CSTA_MAP_NEW(SystemRegisterArgument_t, &m);
     *asn_out = m;
-    int rc = s_bits_to(&c->request_types, &m->requestTypes);
-    if (!rc) rc = s_bits_opt_to(&c->requested_status_filter, &m->requestedStatusFilter);
+    int rc = csta_map_wire_bits_to(&c->request_types, &m->requestTypes);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->requested_status_filter, &m->requestedStatusFilter);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
     return rc;
 }
@@ -985,8 +914,8 @@ static int s_system_register_from(const void *asn, csta_apdu_t *a)
 {
     const SystemRegisterArgument_t *m = asn;
     csta_system_register_arg_t *c = &a->svc.system_register;
-    int rc = s_bits_from(&m->requestTypes, &c->request_types);
-    if (!rc) rc = s_bits_opt_from(m->requestedStatusFilter, &c->requested_status_filter);
+    int rc = csta_map_wire_bits_from(&m->requestTypes, &c->request_types);
+    if (!rc) rc = csta_map_wire_bits_from(m->requestedStatusFilter, &c->requested_status_filter);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }
@@ -998,7 +927,7 @@ static int s_system_register_res_to(const csta_apdu_t *a, void **asn_out)
     CSTA_MAP_NEW(SystemRegisterResult_t, &m);
     *asn_out = m;
     int rc = csta_map_xref_to(&c->register_id, &m->sysStatRegisterID);
-    if (!rc) rc = s_bits_opt_to(&c->actual_status_filter, &m->actualStatusFilter);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->actual_status_filter, &m->actualStatusFilter);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
     return rc;
 }
@@ -1008,7 +937,7 @@ static int s_system_register_res_from(const void *asn, csta_apdu_t *a)
     const SystemRegisterResult_t *m = asn;
     csta_system_register_res_t *c = &a->svc.system_register_res;
     int rc = csta_map_xref_from(&m->sysStatRegisterID, &c->register_id);
-    if (!rc) rc = s_bits_opt_from(m->actualStatusFilter, &c->actual_status_filter);
+    if (!rc) rc = csta_map_wire_bits_from(m->actualStatusFilter, &c->actual_status_filter);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }
@@ -1205,14 +1134,14 @@ static int s_set_display_from(const void *asn, csta_apdu_t *a)
     csta_set_display_arg_t *c = &a->svc.set_display;
     int rc = csta_map_device_from(&m->device, &c->device);
     if (!rc) rc = csta_map_bytes_opt_from(a, m->display, &c->display);
-    s_long_opt_from(m->physicalBaseRowNumber, &c->has_physical_base_row_number,
+    csta_map_long_opt_from(m->physicalBaseRowNumber, &c->has_physical_base_row_number,
                     &c->physical_base_row_number);
-    s_long_opt_from(m->physicalBaseColumnNumber, &c->has_physical_base_column_number,
+    csta_map_long_opt_from(m->physicalBaseColumnNumber, &c->has_physical_base_column_number,
                     &c->physical_base_column_number);
     if (!rc) rc = csta_map_text_from(&m->contentsOfDisplay, c->contents_of_display,
                                      sizeof c->contents_of_display);
-    s_long_opt_from(m->offset, &c->has_offset, &c->offset);
-    s_long_opt_from(m->characterSet, &c->has_character_set, &c->character_set);
+    csta_map_long_opt_from(m->offset, &c->has_offset, &c->offset);
+    csta_map_long_opt_from(m->characterSet, &c->has_character_set, &c->character_set);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }
@@ -1244,7 +1173,7 @@ static int s_get_dnd_res_to(const csta_apdu_t *a, void **asn_out)
     CSTA_MAP_NEW(GetDoNotDisturbResult_t, &m);
     *asn_out = m;
     m->doNotDisturbOn = c->do_not_disturb_on;
-    int rc = s_bits_opt_to(&c->call_origination, &m->callOrigination);
+    int rc = csta_map_wire_bits_opt_to(&c->call_origination, &m->callOrigination);
     if (!rc && c->calling_device_list.present) {
         m->callingDeviceList = calloc(1, sizeof *m->callingDeviceList);
         rc = m->callingDeviceList
@@ -1260,7 +1189,7 @@ static int s_get_dnd_res_from(const void *asn, csta_apdu_t *a)
     const GetDoNotDisturbResult_t *m = asn;
     csta_get_do_not_disturb_res_t *c = &a->svc.get_do_not_disturb_res;
     c->do_not_disturb_on = m->doNotDisturbOn != 0;
-    int rc = s_bits_opt_from(m->callOrigination, &c->call_origination);
+    int rc = csta_map_wire_bits_from(m->callOrigination, &c->call_origination);
     if (!rc && m->callingDeviceList)
         rc = s_device_ids_from(a, &m->callingDeviceList->list, &c->calling_device_list);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
@@ -1275,7 +1204,7 @@ static int s_set_dnd_to(const csta_apdu_t *a, void **asn_out)
     *asn_out = m;
     int rc = csta_map_device_to(&c->device, &m->device);
     m->doNotDisturbOn = c->do_not_disturb_on;
-    if (!rc) rc = s_bits_opt_to(&c->call_origination, &m->callOrigination);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&c->call_origination, &m->callOrigination);
     if (!rc && c->calling_device_list.present) {
         m->callingDeviceList = calloc(1, sizeof *m->callingDeviceList);
         rc = m->callingDeviceList
@@ -1292,7 +1221,7 @@ static int s_set_dnd_from(const void *asn, csta_apdu_t *a)
     csta_set_do_not_disturb_arg_t *c = &a->svc.set_do_not_disturb;
     int rc = csta_map_device_from(&m->device, &c->device);
     c->do_not_disturb_on = m->doNotDisturbOn != 0;
-    if (!rc) rc = s_bits_opt_from(m->callOrigination, &c->call_origination);
+    if (!rc) rc = csta_map_wire_bits_from(m->callOrigination, &c->call_origination);
     if (!rc && m->callingDeviceList)
         rc = s_device_ids_from(a, &m->callingDeviceList->list, &c->calling_device_list);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
@@ -1334,13 +1263,13 @@ static int s_forward_list_from(csta_apdu_t *a, const ForwardList_t *in, csta_for
     for (size_t i = 0; !rc && i < l->count; i++) {
         const ForwardListItem_t *r = in->list.array[i];
         csta_forward_item_t *it = &items[i];
-        s_long_opt_from(r->forwardingType, &it->has_forwarding_type, &it->forwarding_type);
+        csta_map_long_opt_from(r->forwardingType, &it->has_forwarding_type, &it->forwarding_type);
         it->forward_status = r->forwardStatus != 0;
         if (r->forwardDN)
             rc = csta_map_device_from(r->forwardDN, &it->forward_dn);
-        s_long_opt_from(r->forwardDefault, &it->has_forward_default, &it->forward_default);
-        s_long_opt_from(r->ringDuration, &it->has_ring_duration, &it->ring_duration);
-        s_long_opt_from(r->ringCount, &it->has_ring_count, &it->ring_count);
+        csta_map_long_opt_from(r->forwardDefault, &it->has_forward_default, &it->forward_default);
+        csta_map_long_opt_from(r->ringDuration, &it->has_ring_duration, &it->ring_duration);
+        csta_map_long_opt_from(r->ringCount, &it->has_ring_count, &it->ring_count);
     }
     return rc;
 }
@@ -1403,12 +1332,12 @@ static int s_set_forwarding_from(const void *asn, csta_apdu_t *a)
     const SetForwardingArgument_t *m = asn;
     csta_set_forwarding_arg_t *c = &a->svc.set_forwarding;
     int rc = csta_map_device_from(&m->device, &c->device);
-    s_long_opt_from(m->forwardingType, &c->has_forwarding_type, &c->forwarding_type);
+    csta_map_long_opt_from(m->forwardingType, &c->has_forwarding_type, &c->forwarding_type);
     c->activate_forward = m->activateForward != 0;
     if (!rc && m->forwardDN)
         rc = csta_map_device_from(m->forwardDN, &c->forward_dn);
-    s_long_opt_from(m->ringCount, &c->has_ring_count, &c->ring_count);
-    s_long_opt_from(m->ringDuration, &c->has_ring_duration, &c->ring_duration);
+    csta_map_long_opt_from(m->ringCount, &c->has_ring_count, &c->ring_count);
+    csta_map_long_opt_from(m->ringDuration, &c->has_ring_duration, &c->ring_duration);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }
@@ -1499,7 +1428,7 @@ static int s_cdr_item_to(const csta_cdr_record_t *it, CDRInformationItem_t *r)
                                                          &r->networkCallingDevice);
     if (!rc) rc = csta_map_NetworkCalledDeviceID_opt_to(&it->network_called_device,
                                                         &r->networkCalledDevice);
-    if (!rc) rc = s_bits_opt_to(&it->call_characteristics, &r->callCharacteristics);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&it->call_characteristics, &r->callCharacteristics);
     if (!rc && it->charged_device.kind != CSTA_DEV_ABSENT) {
         r->chargedDevice = calloc(1, sizeof *r->chargedDevice);
         if (!r->chargedDevice)
@@ -1522,8 +1451,8 @@ static int s_cdr_item_to(const csta_cdr_record_t *it, CDRInformationItem_t *r)
                                       area[i]);
     }
     if (!rc) rc = csta_map_long_opt_to(it->tariff_table, it->has_tariff_table, &r->tariffTable);
-    if (!rc) rc = s_text_opt_to(it->connection_start, &r->connectionStart);
-    if (!rc) rc = s_text_opt_to(it->connection_end, &r->connectionEnd);
+    if (!rc) rc = csta_map_text_opt_to(it->connection_start, &r->connectionStart);
+    if (!rc) rc = csta_map_text_opt_to(it->connection_end, &r->connectionEnd);
     if (!rc) rc = csta_map_long_opt_to(it->connection_duration, it->has_connection_duration,
                                        &r->connectionDuration);
     if (!rc) rc = csta_map_bytes_opt_to(&it->access_code, &r->accessCode);
@@ -1532,7 +1461,7 @@ static int s_cdr_item_to(const csta_cdr_record_t *it, CDRInformationItem_t *r)
                                        &r->selectedRoute);
     if (!rc) rc = csta_map_long_opt_to(it->billing_id, it->has_billing_id, &r->billingID);
     if (!rc) rc = s_charging_to(&it->charging_info, &r->chargingInfo);
-    if (!rc) rc = s_bits_opt_to(&it->suppl_service_info, &r->supplServiceInfo);
+    if (!rc) rc = csta_map_wire_bits_opt_to(&it->suppl_service_info, &r->supplServiceInfo);
     if (!rc) rc = csta_map_long_opt_to(it->reason_for_term, it->has_reason_for_term,
                                        &r->reasonForTerm);
     if (!rc) rc = csta_map_bytes_opt_to(&it->auth_code, &r->authCode);
@@ -1547,7 +1476,7 @@ static int s_cdr_item_to(const csta_cdr_record_t *it, CDRInformationItem_t *r)
 
 static int s_cdr_item_from(csta_apdu_t *a, const CDRInformationItem_t *r, csta_cdr_record_t *it)
 {
-    s_long_opt_from(r->recordNumber, &it->has_record_number, &it->record_number);
+    csta_map_long_opt_from(r->recordNumber, &it->has_record_number, &it->record_number);
     int rc = csta_map_text_from(&r->recordCreationTime, it->record_creation_time,
                                 sizeof it->record_creation_time);
     if (!rc && r->callingDevice)
@@ -1566,7 +1495,7 @@ static int s_cdr_item_from(csta_apdu_t *a, const CDRInformationItem_t *r, csta_c
     if (!rc && r->networkCalledDevice)
         rc = csta_map_NetworkCalledDeviceID_from(r->networkCalledDevice,
                                                  &it->network_called_device);
-    if (!rc) rc = s_bits_opt_from(r->callCharacteristics, &it->call_characteristics);
+    if (!rc) rc = csta_map_wire_bits_from(r->callCharacteristics, &it->call_characteristics);
     if (!rc && r->chargedDevice) {
         //  A chargedDevice form from a newer edition leaves the field absent.
         if (r->chargedDevice->present == ChargedDevice_PR_operator) {
@@ -1584,26 +1513,26 @@ static int s_cdr_item_from(csta_apdu_t *a, const CDRInformationItem_t *r, csta_c
                                r->nodeNumber->area2};
         it->node_number.present = true;
         for (int i = 0; i < 3; i++)
-            s_long_opt_from(area[i], &it->node_number.has_area[i], &it->node_number.area[i]);
+            csta_map_long_opt_from(area[i], &it->node_number.has_area[i], &it->node_number.area[i]);
     }
-    s_long_opt_from(r->tariffTable, &it->has_tariff_table, &it->tariff_table);
-    if (!rc) rc = s_text_opt_from(r->connectionStart, it->connection_start,
+    csta_map_long_opt_from(r->tariffTable, &it->has_tariff_table, &it->tariff_table);
+    if (!rc) rc = csta_map_text_opt_from(r->connectionStart, it->connection_start,
                                   sizeof it->connection_start);
-    if (!rc) rc = s_text_opt_from(r->connectionEnd, it->connection_end,
+    if (!rc) rc = csta_map_text_opt_from(r->connectionEnd, it->connection_end,
                                   sizeof it->connection_end);
-    s_long_opt_from(r->connectionDuration, &it->has_connection_duration,
+    csta_map_long_opt_from(r->connectionDuration, &it->has_connection_duration,
                     &it->connection_duration);
     if (!rc) rc = csta_map_bytes_opt_from(a, r->accessCode, &it->access_code);
-    s_long_opt_from(r->carrier, &it->has_carrier, &it->carrier);
-    s_long_opt_from(r->selectedRoute, &it->has_selected_route, &it->selected_route);
-    s_long_opt_from(r->billingID, &it->has_billing_id, &it->billing_id);
+    csta_map_long_opt_from(r->carrier, &it->has_carrier, &it->carrier);
+    csta_map_long_opt_from(r->selectedRoute, &it->has_selected_route, &it->selected_route);
+    csta_map_long_opt_from(r->billingID, &it->has_billing_id, &it->billing_id);
     if (!rc) rc = s_charging_from(a, r->chargingInfo, &it->charging_info);
-    if (!rc) rc = s_bits_opt_from(r->supplServiceInfo, &it->suppl_service_info);
-    s_long_opt_from(r->reasonForTerm, &it->has_reason_for_term, &it->reason_for_term);
+    if (!rc) rc = csta_map_wire_bits_from(r->supplServiceInfo, &it->suppl_service_info);
+    csta_map_long_opt_from(r->reasonForTerm, &it->has_reason_for_term, &it->reason_for_term);
     if (!rc) rc = csta_map_bytes_opt_from(a, r->authCode, &it->auth_code);
     if (!rc) rc = csta_map_bytes_opt_from(a, r->accountInfo, &it->account_info);
-    s_long_opt_from(r->deviceCategory, &it->has_device_category, &it->device_category);
-    s_long_opt_from(r->namedDeviceTypes, &it->has_named_device_types, &it->named_device_types);
+    csta_map_long_opt_from(r->deviceCategory, &it->has_device_category, &it->device_category);
+    csta_map_long_opt_from(r->namedDeviceTypes, &it->has_named_device_types, &it->named_device_types);
     if (!rc && r->operatorDevice)
         rc = csta_map_device_from(r->operatorDevice, &it->operator_device);
     return rc;
@@ -1622,7 +1551,7 @@ static int s_cdr_report_to(const csta_apdu_t *a, void **asn_out)
         CDRInformationItem_t *r = s_seq_add(&m->cdrInfo.list, sizeof *r);
         rc = r ? s_cdr_item_to(&c->cdr_info.item[i], r) : -ENOMEM;
     }
-    if (!rc) rc = s_bool_opt_to(c->last_stored_cdr_report_sent,
+    if (!rc) rc = csta_map_bool_opt_to(c->last_stored_cdr_report_sent,
                                 c->has_last_stored_cdr_report_sent, &m->lastStoredCDRReportSent);
     if (!rc) rc = csta_map_ext_opt_to(&a->ext, &m->extensions);
     return rc;
@@ -1710,7 +1639,7 @@ static int s_stop_cdr_from(const void *asn, csta_apdu_t *a)
     const StopCDRTransmissionArgument_t *m = asn;
     csta_stop_cdr_transmission_arg_t *c = &a->svc.stop_call_detail_records_transmission;
     int rc = csta_map_bytes_from(a, &m->cdrCrossRefID, &c->cdr_xref);
-    s_long_opt_from(m->cdrTermReason, &c->has_cdr_term_reason, &c->cdr_term_reason);
+    csta_map_long_opt_from(m->cdrTermReason, &c->has_cdr_term_reason, &c->cdr_term_reason);
     if (!rc) rc = csta_map_ext_opt_from(m->extensions, a);
     return rc;
 }

@@ -40,7 +40,7 @@
 
 typedef struct ctimd ctimd_t;
 
-//  The listener context of PBX i.
+//  What a PBX service's listener needs to find its PBX: the program and the index.
 typedef struct {
     ctimd_t *self;
     size_t i;
@@ -71,21 +71,11 @@ struct ctimd {
 //  The PBX service (node_pbx.c) and the CSTA server (node_csta_server.c) are written by
 //  other helpers; these functions are where they plug in.  Each runs on the loop thread.
 
-//  HOOK pbx: create and start one PBX service per configured PBX:
-//      self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
-//      node_pbx_start(self->pbx[i]);
-//  with a listener whose on_state updates ctim_pbx_link_up (s_pbx_state_changed) and
-//  tells the CSTA server.  Returns 0 or a negative errno (ctimd then exits 1).
-static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up);
-
-//  What the PBX service reports goes to the CSTA multiplexer, which serves the first PBX.
-static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
-                           const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+//  The PBX listener's on_state: ctim_pbx_link_up follows the link, and the CSTA server is
+//  told (it serves the first PBX).
+static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
 {
-    s_pbx_ctx_t *c = ctx;
-    const node_pbx_listener_t *l = &c->self->csta_listener;
-    if (c->i == 0 && l->on_event)
-        l->on_event(l->ctx, watch, watch_arg, apdu, len, keys);
+    node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
 }
 
 static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
@@ -97,6 +87,16 @@ static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
         l->on_state(l->ctx, state);
 }
 
+//  Events and broadcasts of the first PBX go to the CSTA multiplexer.
+static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
+                           const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    s_pbx_ctx_t *c = ctx;
+    const node_pbx_listener_t *l = &c->self->csta_listener;
+    if (c->i == 0 && l->on_event)
+        l->on_event(l->ctx, watch, watch_arg, apdu, len, keys);
+}
+
 static void s_pbx_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     s_pbx_ctx_t *c = ctx;
@@ -105,6 +105,9 @@ static void s_pbx_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const
         l->on_broadcast(l->ctx, apdu, len, keys);
 }
 
+//  HOOK pbx: one PBX service per configured PBX, each connecting at once (node_pbx.h).
+//  The CSTA server adds its on_event / on_broadcast to the listener.  Returns 0 or a
+//  negative errno (ctimd then exits 1).
 static int s_pbx_start(ctimd_t *self)
 {
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
@@ -114,8 +117,11 @@ static int s_pbx_start(ctimd_t *self)
                                         .on_state = s_pbx_on_state,
                                         .on_broadcast = s_pbx_on_broadcast};
         self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
-        if (!self->pbx[i])
-            return -ENOMEM;
+        if (!self->pbx[i]) {
+            node_error("main", "pbx %s: the PBX service cannot be made from its config",
+                       self->cfg.pbx[i].name);
+            return -EINVAL;
+        }
         int rc = node_pbx_start(self->pbx[i]);
         if (rc)
             return rc;
@@ -123,30 +129,22 @@ static int s_pbx_start(ctimd_t *self)
     return 0;
 }
 
-//  HOOK pbx: stop and destroy the PBX services (node_pbx_destroy), before the loop goes.
+//  HOOK pbx: destroy the PBX services before the loop goes (open requests get -ENOTCONN).
 static void s_pbx_stop(ctimd_t *self)
 {
     for (size_t i = 0; i < NODE_PBX_MAX; i++)
         node_pbx_destroy(&self->pbx[i]);
 }
 
-//  HOOK pbx: the state of PBX i as /status and /readyz report it:
-//      self->pbx[i] ? node_pbx_state_str(node_pbx_state(self->pbx[i])) : "not started"
+//  HOOK pbx: the state of PBX i as /status and /readyz report it.
 static const char *s_pbx_state(const ctimd_t *self, size_t i)
 {
     return self->pbx[i] ? node_pbx_state_str(node_pbx_state(self->pbx[i])) : "not started";
 }
 
-//  HOOK pbx: self->pbx[i] && node_pbx_state(self->pbx[i]) == NODE_PBX_UP
 static bool s_pbx_is_up(const ctimd_t *self, size_t i)
 {
     return self->pbx[i] && node_pbx_state(self->pbx[i]) == NODE_PBX_UP;
-}
-
-//  For the PBX listener's on_state (once the PBX service exists).
-static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
-{
-    node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
 }
 
 //  HOOK csta: create and start the CSTA multiplexer on cfg.csta_server with self->pbx,

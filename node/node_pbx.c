@@ -83,7 +83,7 @@ static const char *s_dev_str(const node_pbx_device_t *dev)
     return dev->key + 2;    //  "d:101" -> "101", "n:17891329" -> "17891329"
 }
 
-//  --- Deferred done calls --------------------------------------------------------------------
+//  --- Deferred done calls ------------------------------------------------------------------------
 
 static int s_on_done_timer(zloop_t *loop, int timer_id, void *arg)
 {
@@ -174,7 +174,7 @@ static void s_watches_done(node_pbx_t *self, node_pbx_device_t *dev, int status,
     (void) self;
 }
 
-//  --- Work queue: devices waiting for a slot -----------------------------------------------
+//  --- Work queue: devices waiting for a slot -----------------------------------------------------
 
 static void s_work_push(node_pbx_t *self, node_pbx_device_t *dev)
 {
@@ -215,7 +215,7 @@ static void s_work_pump(node_pbx_t *self)
     }
 }
 
-//  --- Re-monitor accounting -------------------------------------------------------------------
+//  --- Re-monitor accounting ----------------------------------------------------------------------
 
 static void s_resync_item_done(node_pbx_t *self, node_pbx_device_t *dev, bool failed)
 {
@@ -473,7 +473,7 @@ static void s_on_own_reply(void *arg, int status, const uint8_t *apdu, size_t le
     s_work_pump(self);
 }
 
-//  --- Link events ------------------------------------------------------------------------------
+//  --- Link events --------------------------------------------------------------------------------
 
 static void s_on_link_up(void *ctx)
 {
@@ -664,7 +664,7 @@ static void s_on_invoke(void *ctx, const uint8_t *apdu, size_t len, const csta_p
     }
 }
 
-//  --- Timers --------------------------------------------------------------------------------------
+//  --- Timers -------------------------------------------------------------------------------------
 
 static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
 {
@@ -722,7 +722,7 @@ static int s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  --- Front end requests --------------------------------------------------------------------------
+//  --- Front end requests -------------------------------------------------------------------------
 
 static void s_on_request_reply(void *arg, int status, const uint8_t *apdu, size_t len,
                                const csta_peek_t *keys)
@@ -783,7 +783,7 @@ int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
     return rc;
 }
 
-//  --- Watches ---------------------------------------------------------------------------------------
+//  --- Watches ------------------------------------------------------------------------------------
 
 node_pbx_watch_t *node_pbx_watch(node_pbx_t *self, const csta_device_t *device,
                                  node_pbx_watch_done_fn *done, void *watch_arg)
@@ -833,7 +833,7 @@ void node_pbx_unwatch(node_pbx_t *self, node_pbx_watch_t **watch_p)
     s_device_sync(self, dev);
 }
 
-//  --- CDR ----------------------------------------------------------------------------------------------
+//  --- CDR ----------------------------------------------------------------------------------------
 
 int node_pbx_cdr_claim(node_pbx_t *self, void *owner)
 {
@@ -853,9 +853,10 @@ void node_pbx_cdr_release(node_pbx_t *self, void *owner)
     self->cdr_arg = NULL;
 }
 
-//  --- Life cycle ----------------------------------------------------------------------------------------
+//  --- Life cycle ---------------------------------------------------------------------------------
 
-node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg, const node_pbx_listener_t *listener)
+node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
+                         const node_pbx_listener_t *listener)
 {
     if (!loop || !cfg || cfg->monitor_retry_ms <= 0 || cfg->validate_calls_ms < 0)
         return NULL;
@@ -906,7 +907,8 @@ int node_pbx_start(node_pbx_t *self)
     if (self->started)
         return -EALREADY;
     self->started = true;
-    self->retry_timer = zloop_timer(self->loop, (size_t) self->cfg.monitor_retry_ms, 0, s_on_retry, self);
+    self->retry_timer =
+        zloop_timer(self->loop, (size_t) self->cfg.monitor_retry_ms, 0, s_on_retry, self);
     if (self->cfg.validate_calls_ms > 0)
         self->validate_timer =
             zloop_timer(self->loop, (size_t) self->cfg.validate_calls_ms, 0, s_on_validate, self);

@@ -59,7 +59,8 @@ typedef void (node_pbx_followup_fn)(void *arg, const uint8_t *apdu, size_t len,
                                     const csta_peek_t *keys);
 
 //  A PBX service for cfg (copied); NULL if cfg is unusable.  Nothing happens until start.
-node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg, const node_pbx_listener_t *listener);
+node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
+                         const node_pbx_listener_t *listener);
 //  Destroy: requests still open get their reply (-ENOTCONN) from here; watches are freed
 //  (their pointers die with it).  Safe on NULL and twice.
 void node_pbx_destroy(node_pbx_t **self_p);

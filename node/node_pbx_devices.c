@@ -219,7 +219,7 @@ void node_pbx_device_watch_remove(node_pbx_device_t *dev, node_pbx_watch_t *watc
         dev->watch_count--;
 }
 
-//  --- Calls -------------------------------------------------------------------------------------
+//  --- Calls --------------------------------------------------------------------------------------
 
 static int s_call_index(const node_pbx_device_t *dev, const uint8_t *id, size_t len)
 {

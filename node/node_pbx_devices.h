@@ -100,7 +100,7 @@ node_pbx_device_t *node_pbx_devices_by_xref(node_pbx_devices_t *self, const csta
 void node_pbx_device_watch_add(node_pbx_device_t *dev, node_pbx_watch_t *watch);
 void node_pbx_device_watch_remove(node_pbx_device_t *dev, node_pbx_watch_t *watch);
 
-//  --- Calls at a device -----------------------------------------------------------------------
+//  --- Calls at a device --------------------------------------------------------------------------
 
 bool node_pbx_device_has_call(const node_pbx_device_t *dev, const uint8_t *id, size_t len);
 void node_pbx_device_call_add(node_pbx_device_t *dev, const uint8_t *id, size_t len);

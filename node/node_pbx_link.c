@@ -8,6 +8,11 @@
 //  that no reply runs inside node_pbx_link_request); `waiting` and `sent` ones are also in
 //  a list ordered by deadline, watched by one zloop timer (zloop timers are not meant to
 //  be had by the thousand).
+//
+//  Every timer here is one-shot and forgets its id first thing in its handler; what must
+//  repeat re-arms itself.  czmq's zloop frees a timer at once on zloop_timer_end once any
+//  zloop_start has returned, so a timer that ended itself from its own handler would be
+//  used after free by the loop.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -140,7 +145,7 @@ static double s_random(node_pbx_link_t *self)
     return (double) ((self->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-//  --- Request lists -----------------------------------------------------------------------------
+//  --- Request lists ------------------------------------------------------------------------------
 
 static void s_list_append(s_list_t *list, s_req_t *r)
 {
@@ -302,7 +307,8 @@ static int s_on_kick(zloop_t *loop, int timer_id, void *arg)
         const char *why = self->broken;
         if (self->state == NODE_PBX_LINK_UP)
             s_link_lost(self, why);
-        else if (self->state == NODE_PBX_LINK_CONNECTING || self->state == NODE_PBX_LINK_ASSOCIATING)
+        else if (self->state == NODE_PBX_LINK_CONNECTING ||
+                 self->state == NODE_PBX_LINK_ASSOCIATING)
             s_attempt_failed(self, why);
         self->broken = NULL;
     }
@@ -329,7 +335,7 @@ static void s_complete_later(node_pbx_link_t *self, s_req_t *r, int status)
     s_kick(self);
 }
 
-//  --- Socket --------------------------------------------------------------------------------------
+//  --- Socket -------------------------------------------------------------------------------------
 
 static void s_poll(node_pbx_link_t *self, short events)
 {
@@ -413,7 +419,7 @@ static int s_send_apdu(node_pbx_link_t *self, const csta_apdu_t *a)
     return rc ? rc : s_send_raw(self, buf, n);
 }
 
-//  --- Connecting and associating ---------------------------------------------------------------
+//  --- Connecting and associating -----------------------------------------------------------------
 
 static void s_send_aarq(node_pbx_link_t *self)
 {
@@ -447,6 +453,7 @@ static void s_connected(node_pbx_link_t *self)
         return;
     }
     self->state = NODE_PBX_LINK_ASSOCIATING;
+    node_debug(S_SUB, "pbx=%s: connected, AARQ sent", self->cfg.name);
     s_poll(self, ZMQ_POLLIN);
     s_send_aarq(self);
     if (self->broken) {
@@ -464,7 +471,8 @@ static void s_connect_next(node_pbx_link_t *self)
         self->addr_next = ai->ai_next;
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            snprintf(self->attempt_error, sizeof self->attempt_error, "socket: %s", strerror(errno));
+            snprintf(self->attempt_error, sizeof self->attempt_error, "socket: %s",
+                     strerror(errno));
             continue;
         }
         self->fd = fd;
@@ -501,13 +509,14 @@ static void s_on_connect_ready(node_pbx_link_t *self)
 
 static int s_on_resolve_poll(zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
     (void) timer_id;
     node_pbx_link_t *self = arg;
+    self->resolve_timer = 0;
     int rc = gai_error(&self->lookup->cb);
-    if (rc == EAI_INPROGRESS)
+    if (rc == EAI_INPROGRESS) {
+        self->resolve_timer = zloop_timer(loop, S_RESOLVE_POLL_MS, 1, s_on_resolve_poll, self);
         return 0;
-    s_timer_end(self, &self->resolve_timer);
+    }
     if (rc != 0) {
         char why[96];
         snprintf(why, sizeof why, "cannot resolve: %s", gai_strerror(rc));
@@ -553,6 +562,8 @@ static void s_attempt_start(node_pbx_link_t *self)
 {
     self->stats.attempts++;
     self->attempts_series++;
+    node_debug(S_SUB, "pbx=%s: attempt %d to %s:%d", self->cfg.name, self->attempts_series,
+               self->cfg.host, self->cfg.port);
     self->attempt_error[0] = '\0';
     self->broken = NULL;
     self->attempt_timer = zloop_timer(self->loop, (size_t) self->cfg.connect_timeout_ms, 1,
@@ -561,7 +572,8 @@ static void s_attempt_start(node_pbx_link_t *self)
     snprintf(service, sizeof service, "%d", self->cfg.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     unsigned char probe[sizeof(struct in6_addr)];
-    if (inet_pton(AF_INET, self->cfg.host, probe) == 1 || inet_pton(AF_INET6, self->cfg.host, probe) == 1) {
+    if (inet_pton(AF_INET, self->cfg.host, probe) == 1 ||
+        inet_pton(AF_INET6, self->cfg.host, probe) == 1) {
         //  A numeric address: getaddrinfo only parses it, nothing blocks.
         hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
         int rc = getaddrinfo(self->cfg.host, service, &hints, &self->addrs);
@@ -595,7 +607,7 @@ static void s_attempt_start(node_pbx_link_t *self)
     }
     self->lookup = lk;
     self->state = NODE_PBX_LINK_RESOLVING;
-    self->resolve_timer = zloop_timer(self->loop, S_RESOLVE_POLL_MS, 0, s_on_resolve_poll, self);
+    self->resolve_timer = zloop_timer(self->loop, S_RESOLVE_POLL_MS, 1, s_on_resolve_poll, self);
 }
 
 //  This attempt did not reach UP: close what it opened and try again after a back-off.
@@ -616,16 +628,21 @@ static void s_attempt_failed(node_pbx_link_t *self, const char *why)
     self->backoff_timer = zloop_timer(self->loop, (size_t) delay, 1, s_on_backoff, self);
 }
 
-static int s_on_silence_check(zloop_t *loop, int timer_id, void *arg)
+//  Fires when the link may have been silent for silence_timeout_ms; if an APDU came since,
+//  it waits for the rest of the time from that APDU.
+static int s_on_silence(zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
     (void) timer_id;
     node_pbx_link_t *self = arg;
-    if (zclock_mono() - self->last_rx_ms >= self->cfg.silence_timeout_ms) {
-        char why[64];
-        snprintf(why, sizeof why, "silence (nothing for %d ms)", self->cfg.silence_timeout_ms);
-        s_link_lost(self, why);
+    self->silence_timer = 0;
+    int64_t left = self->last_rx_ms + self->cfg.silence_timeout_ms - zclock_mono();
+    if (left > 0) {
+        self->silence_timer = zloop_timer(loop, (size_t) left, 1, s_on_silence, self);
+        return 0;
     }
+    char why[64];
+    snprintf(why, sizeof why, "silence (nothing for %d ms)", self->cfg.silence_timeout_ms);
+    s_link_lost(self, why);
     return 0;
 }
 
@@ -640,9 +657,8 @@ static void s_up(node_pbx_link_t *self)
     self->attempts_series = 0;
     memset(self->expired, 0, sizeof self->expired);
     self->last_rx_ms = zclock_mono();
-    int period = self->cfg.silence_timeout_ms / 4;
-    self->silence_timer = zloop_timer(self->loop, (size_t) (period < 10 ? 10 : period), 0,
-                                      s_on_silence_check, self);
+    self->silence_timer = zloop_timer(self->loop, (size_t) self->cfg.silence_timeout_ms, 1,
+                                      s_on_silence, self);
     if (self->listener.on_up)
         self->listener.on_up(self->listener.ctx);
     s_pump(self);
@@ -683,7 +699,7 @@ static void s_on_association_apdu(node_pbx_link_t *self, const uint8_t *apdu, si
     s_attempt_failed(self, why);
 }
 
-//  --- Traffic on an UP link ------------------------------------------------------------------------
+//  --- Traffic on an UP link ----------------------------------------------------------------------
 
 //  Answer SystemStatus with {opcode, NULL}: a switch drops a link that stops answering
 //  (csta-facts.md 5; Phase II 52 as Alcatel and older firmware send it).
@@ -697,7 +713,8 @@ static void s_answer_system_status(node_pbx_link_t *self, const csta_peek_t *pk)
         self->stats.status_answered++;
 }
 
-static void s_on_reply(node_pbx_link_t *self, const uint8_t *apdu, size_t len, const csta_peek_t *pk)
+static void s_on_reply(node_pbx_link_t *self, const uint8_t *apdu, size_t len,
+                       const csta_peek_t *pk)
 {
     if (!pk->has_invoke_id) {
         //  A Reject without invoke id: the PBX could not even read which request it was.
@@ -886,7 +903,7 @@ static void s_link_lost(node_pbx_link_t *self, const char *reason)
     s_deadline_arm(self);
 }
 
-//  --- Requests -------------------------------------------------------------------------------------
+//  --- Requests -----------------------------------------------------------------------------------
 
 static long s_next_invoke_id(node_pbx_link_t *self)
 {
@@ -932,7 +949,8 @@ int node_pbx_link_request(node_pbx_link_t *self, const uint8_t *apdu, size_t len
     if (self->destroying)
         return -ESHUTDOWN;
     csta_peek_t pk;
-    if (!reply || csta_peek(&pk, apdu, len) != 0 || pk.kind != CSTA_APDU_INVOKE || !pk.has_invoke_id)
+    if (!reply || csta_peek(&pk, apdu, len) != 0 || pk.kind != CSTA_APDU_INVOKE ||
+        !pk.has_invoke_id)
         return -EINVAL;
     uint8_t hdr[CSTA_FRAME_HEADER_MAX];
     if (len + S_REWRITE_SLACK > self->scratch_cap ||
@@ -973,7 +991,7 @@ int node_pbx_link_send(node_pbx_link_t *self, const uint8_t *apdu, size_t len)
     return s_send_raw(self, apdu, len);
 }
 
-//  --- Life cycle ---------------------------------------------------------------------------------------
+//  --- Life cycle ---------------------------------------------------------------------------------
 
 node_pbx_link_t *node_pbx_link_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
                                    const node_pbx_link_listener_t *listener)
@@ -992,7 +1010,8 @@ node_pbx_link_t *node_pbx_link_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
         self->listener = *listener;
     self->fd = -1;
     self->next_invoke_id = 1;
-    self->rng = (uint64_t) zclock_time() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) self;
+    self->rng =
+        (uint64_t) zclock_time() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) self;
     if (!self->rng)
         self->rng = 0x9E3779B97F4A7C15ULL;
     self->scratch_cap = CSTA_FRAME_MAX_DEFAULT + S_REWRITE_SLACK;

@@ -7,8 +7,9 @@
 //
 //    csta_pcap_writer OUT.pcap APDU_DIR FIXTURE.hex...
 //
-//  Prints the number of APDUs written.  Exits 1 if a vector does not decode, does not
-//  re-encode byte for byte, or a file cannot be written.
+//  Vectors ctim does not reproduce byte for byte (deliberately bad or decode-only fixtures)
+//  are skipped and counted on stderr.  Prints the number of APDUs written.  Exits 1 if a
+//  file cannot be written or no vector was usable.
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ typedef struct {
 
 static s_apdu_t s_apdus[S_APDUS_MAX];
 static size_t s_apdu_count;
+static size_t s_skipped;   //  fixture vectors ctim does not reproduce (see s_load)
 
 //  --- pcap ---------------------------------------------------------------------------------------
 
@@ -181,16 +183,12 @@ static int s_load(const char *path, const char *apdu_dir)
         size_t n = 0;
         int erc = drc == 0 ? csta_apdu_encode(&apdu, a->frame + 2, S_APDU_MAX, &n) : 0;
         csta_apdu_clear(&apdu);
-        if (drc || erc) {
-            fprintf(stderr, "csta_pcap_writer: %s: %s: decode %d, encode %d\n", path, a->name,
-                    drc, erc);
-            rc = -1;
-            break;
-        }
-        if (n != raw_len || memcmp(a->frame + 2, raw, n) != 0) {
-            fprintf(stderr, "csta_pcap_writer: %s: %s: re-encoding differs\n", path, a->name);
-            rc = -1;
-            break;
+        //  Fixture files also hold vectors that must NOT decode (over-long fields, bad bit
+        //  strings) or that decode but drop unmodelled fields; the unit tests own those.
+        //  The capture is of what ctim itself produces: vectors it reproduces byte for byte.
+        if (drc || erc || n != raw_len || memcmp(a->frame + 2, raw, n) != 0) {
+            s_skipped++;
+            continue;
         }
         if (csta_frame_header(CSTA_FRAMING_LEN16, n, a->frame) != 2) {
             rc = -1;
@@ -278,6 +276,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "csta_pcap_writer: cannot write %s\n", argv[1]);
         return 1;
     }
+    fprintf(stderr, "csta_pcap_writer: %zu vectors skipped (bad or decode-only fixtures)\n", s_skipped);
     printf("%zu\n", s_apdu_count);
     return 0;
 }

@@ -1,5 +1,5 @@
 //  ctimd end to end: the real program with a config on 127.0.0.1 — /livez, /readyz (503
-//  without a PBX), /metrics (checked by promtool when installed), /status JSON over a
+//  without a PBX, 200 once the link to a pbxsim is up), /metrics (checked by promtool when installed), /status JSON over a
 //  real socket; SIGHUP reloads (applied, refused); SIGTERM stops it cleanly; and the
 //  command-line tools: --check-config errors with file, line and key, --format-number,
 //  --hash-password.
@@ -19,9 +19,12 @@
 
 #include "node_users.h"
 #include "test_http.h"
+#include "test_pbxsim.h"
 #include "test_proc.h"
 
 static test_proc_t s_ctimd = {.pid = -1};
+static test_pbxsim_t s_sim;
+static bool s_sim_running;
 static char s_dir[64];
 static char s_config[128];
 static char s_body[65536];
@@ -42,6 +45,9 @@ static int s_teardown(void **state)
     (void) state;
     if (s_ctimd.pid > 0)
         test_proc_kill(&s_ctimd);
+    if (s_sim_running)
+        test_pbxsim_stop(&s_sim);
+    s_sim_running = false;
     return 0;
 }
 
@@ -54,6 +60,7 @@ static int s_group_teardown(void **state)
 }
 
 static int s_pbx_port;
+static int s_pbx_port_given;    //  a running pbxsim's port; 0: no PBX
 
 static void s_write_config(int http_port, const char *level, const char *extra)
 {
@@ -74,8 +81,8 @@ static int s_start(const char *extra)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
         int port = test_free_port();
-        //  Nothing listens on the PBX's port: the node has no PBX.
-        s_pbx_port = test_free_port();
+        //  Unless a test started pbxsim, nothing listens on the PBX's port: no PBX.
+        s_pbx_port = s_pbx_port_given ? s_pbx_port_given : test_free_port();
         s_write_config(port, "info", extra);
         char *argv[] = {CTIM_CTIMD, "--config", s_config, NULL};
         if (test_proc_start(&s_ctimd, argv, "ctimd ready", 20000) == 0) {
@@ -109,6 +116,20 @@ static void s_wait_body(int port, const char *path, const char *text)
         nanosleep(&ts, NULL);   //  pacing the polls; the deadline bounds the wait
     }
     fail_msg("GET %s never contained \"%s\"; last:\n%s", path, text, s_body);
+}
+
+//  Poll GET path until it answers `status` with text in the body (deadline, no fixed sleep
+//  beyond pacing the polls).
+static void s_wait_status(int port, const char *path, int status, const char *text)
+{
+    long long deadline = test_now_ms() + 30000;
+    while (test_now_ms() < deadline) {
+        if (s_get(port, path) == status && strstr(s_body, text))
+            return;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("GET %s never answered %d with \"%s\"; last:\n%s", path, status, text, s_body);
 }
 
 //  Run a shell command; its output (stdout and stderr) into out; returns the exit status.
@@ -296,11 +317,39 @@ static void format_number_and_hash_password(void **state)
     assert_int_equal(s_shell(cmd, out, sizeof out), 2);
 }
 
+//  With a PBX the node gets ready: /readyz 200 once the link is up, the link gauge 1, and
+//  /status says UP; while pbxsim drops the link and refuses new ones it is 503 again, and
+//  ready once the link is back.
+static void ready_once_the_pbx_link_is_up(void **state)
+{
+    (void) state;
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    assert_int_equal(test_pbxsim_start(&s_sim, args), 0);
+    s_sim_running = true;
+    s_pbx_port_given = s_sim.port;
+    int port = s_start("");
+    s_pbx_port_given = 0;
+    s_wait_status(port, "/readyz", 200, "");
+    s_wait_status(port, "/metrics", 200, "ctim_pbx_link_up{pbx=\"main\"} 1\n");
+    assert_int_equal(s_get(port, "/status"), 200);
+    assert_non_null(strstr(s_body, "\"state\":\"UP\""));
+    assert_non_null(strstr(s_body, "\"ready\":true"));
+
+    char reply[4096];
+    assert_int_equal(test_pbxsim_ctl(&s_sim, reply, sizeof reply, "refuse 2"), 0);
+    assert_int_equal(test_pbxsim_ctl(&s_sim, reply, sizeof reply, "drop"), 0);
+    s_wait_status(port, "/readyz", 503, "pbx main: DOWN");
+    s_wait_status(port, "/metrics", 200, "ctim_pbx_link_up{pbx=\"main\"} 0\n");
+    s_wait_status(port, "/readyz", 200, "");
+    s_wait_status(port, "/metrics", 200, "ctim_pbx_link_up{pbx=\"main\"} 1\n");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(endpoints_over_http_without_a_pbx, s_teardown),
+        cmocka_unit_test_teardown(ready_once_the_pbx_link_is_up, s_teardown),
         cmocka_unit_test_teardown(sighup_applies_reloadable_keys_and_refuses_a_broken_file,
                                   s_teardown),
         cmocka_unit_test_teardown(check_config_names_file_line_and_key, s_teardown),

@@ -68,7 +68,7 @@ static void s_fake_destroy(struct s_fake **k_p);
 //  Fixture arguments for tests that talk to the scripted PBX only.
 static const char *const S_NO_PBXSIM[] = {NULL};
 
-//  --- Fixture ---------------------------------------------------------------------------------
+//  --- Fixture ------------------------------------------------------------------------------------
 
 static fx_t *s_fixture(void **state, const char *const *pbxsim_args)
 {
@@ -116,7 +116,7 @@ static int s_teardown(void **state)
     return 0;
 }
 
-//  --- Waiting on the loop -------------------------------------------------------------------------
+//  --- Waiting on the loop ------------------------------------------------------------------------
 
 typedef bool(s_cond_fn)(fx_t *f, const void *arg);
 
@@ -207,7 +207,7 @@ static bool s_wait_ctl(fx_t *f, const char *cmd, const char *key, long min, long
     return s_wait(f, s_cond_ctl, &c, WAIT_MS);
 }
 
-//  --- Encoding requests ------------------------------------------------------------------------------
+//  --- Encoding requests --------------------------------------------------------------------------
 
 static size_t s_invoke(uint8_t *buf, size_t cap, int opcode, const char *device)
 {
@@ -226,7 +226,7 @@ static size_t s_invoke(uint8_t *buf, size_t cap, int opcode, const char *device)
     return n;
 }
 
-//  --- Link callbacks -----------------------------------------------------------------------------------
+//  --- Link callbacks -----------------------------------------------------------------------------
 
 static void s_link_up(void *ctx)
 {
@@ -291,7 +291,7 @@ static int s_link_request(fx_t *f, int i, int opcode, int timeout_ms)
     return node_pbx_link_request(f->link, buf, n, timeout_ms, s_link_reply, &s_link_reqs[i]);
 }
 
-//  --- node_pbx callbacks --------------------------------------------------------------------------------
+//  --- node_pbx callbacks -------------------------------------------------------------------------
 
 static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, const uint8_t *apdu,
                        size_t len, const csta_peek_t *keys)
@@ -426,7 +426,7 @@ static bool s_wait_event(fx_t *f, const s_watch_rec_t *w, csta_event_type_t type
     return s_wait(f, s_cond_saw, &c, WAIT_MS);
 }
 
-//  --- A scripted PBX --------------------------------------------------------------------------------------
+//  --- A scripted PBX -----------------------------------------------------------------------------
 //
 //  For what pbxsim does not do: Phase II SystemStatus (52), ABRT, SnapshotDevice answered
 //  by serviceCrossRefID and SnapshotDeviceData segments, events from a test's script.  It
@@ -622,7 +622,7 @@ static void s_fake_destroy(s_fake_t **k_p)
     *k_p = NULL;
 }
 
-//  --- Link tests -----------------------------------------------------------------------------------------
+//  --- Link tests ---------------------------------------------------------------------------------
 
 //  pbxsim drops a link that leaves a SystemStatus unanswered until the next one: a link
 //  that stays up over many 200 ms intervals answers them all.
@@ -788,7 +788,7 @@ static void link_rejected_association_backs_off(void **state)
     assert_true(s_wait_int(f, &f->ups, 1));
 }
 
-//  --- node_pbx tests -----------------------------------------------------------------------------------
+//  --- node_pbx tests -----------------------------------------------------------------------------
 
 //  Two watches of 101 share one PBX monitor, both see every event, and the monitor stops
 //  only with the last watch.
@@ -1112,7 +1112,8 @@ static void pbx_snapshot_segments_and_call_validation(void **state)
 
 int main(void)
 {
-    node_log_init("test", NODE_LOG_INFO);
+    //  TEST_DEBUG=1 in the environment: debug lines too.
+    node_log_init("test", getenv("TEST_DEBUG") ? NODE_LOG_DEBUG : NODE_LOG_INFO);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(link_answers_system_status_and_stays_up, s_teardown),
         cmocka_unit_test_teardown(link_window_pipelines_100_requests, s_teardown),

@@ -77,6 +77,7 @@ typedef struct pbxsim {
     int listen_fd;
     zmq_pollitem_t listen_item;
     int refuse_timer;
+    int flush_timer;                //  pending end-of-turn flush of the links' output
     pbx_link_t *links;
     int link_count;
     int next_link_id;
@@ -103,6 +104,12 @@ void pbx_link_close_all(pbxsim_t *sim, const char *reason);
 void pbx_link_dispatch_event(pbxsim_t *sim, int device, const csta_apdu_t *event);
 //  Deliver a CDR record to the link that started CDR transmission, if any.
 void pbx_link_dispatch_cdr(pbxsim_t *sim, const csta_apdu_t *report);
+//  Write the output every link has queued (it otherwise leaves at the end of the loop's
+//  turn); the control socket calls it so that what pbxsim did is on the wire before it
+//  answers.
+void pbx_link_flush_all(pbxsim_t *sim);
+//  Hang fault on or off: links neither read nor write while hung (pbxsim_link.c).
+void pbx_link_set_hang(pbxsim_t *sim, bool hang);
 //  Send one malformed APDU on every link (fault injection).
 void pbx_link_send_malformed(pbxsim_t *sim);
 //  Monitors currently on a device, over all links.

@@ -107,8 +107,8 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         return s_result(pbx_switch_hangup(sim->sw, a1), reply, cap, "call");
     if (strcmp(cmd, "hold") == 0 && a1)
         return s_result(pbx_switch_hold(sim->sw, a1), reply, cap, "call");
-    if (strcmp(cmd, "dial") == 0 && a2)
-        return s_result(pbx_switch_dial(sim->sw, a1, a2), reply, cap, "call");
+    if (strcmp(cmd, "dial") == 0 && a1)     //  no number: off-hook, dial tone
+        return s_result(pbx_switch_dial(sim->sw, a1, a2 ? a2 : ""), reply, cap, "call");
     if (strcmp(cmd, "auto-answer") == 0 && a2)
         return s_result(pbx_switch_set_auto_answer(sim->sw, a1, atoi(a2)), reply, cap, "device");
     if ((strcmp(cmd, "out-of-service") == 0 || strcmp(cmd, "in-service") == 0) && a1)
@@ -148,7 +148,9 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         return 0;
     }
     if (strcmp(cmd, "hang") == 0 && a1) {
-        sim->faults.hang = strcmp(a1, "on") == 0;
+        if (strcmp(a1, "on") != 0 && strcmp(a1, "off") != 0)
+            return s_fail(reply, cap, "hang wants on or off, got %s", a1);
+        pbx_link_set_hang(sim, strcmp(a1, "on") == 0);
         zsys_notice("pbxsim: fault: hang %s", sim->faults.hang ? "on (no reading, no answers)" : "off");
         snprintf(reply, cap, "{\"ok\":true,\"hang\":%s}", sim->faults.hang ? "true" : "false");
         return 0;
@@ -183,6 +185,7 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         zsys_notice("pbxsim: fault: restart");
         pbx_link_close_all(sim, "fault-restart");
         pbx_switch_reset(sim->sw);
+        pbxsim_traffic_forget_calls(sim->traffic);
         snprintf(reply, cap, "{\"ok\":true}");
         return 0;
     }
@@ -233,7 +236,12 @@ static int s_on_connection(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     }
     line[used] = '\0';
     static char reply[S_REPLY_MAX];
+    //  What pbxsim sent before the command, and what the command made it send (events of
+    //  a call, a malformed APDU ...), is on the wire before the reply: a test that acts on
+    //  the reply finds it there.
+    pbx_link_flush_all(self->sim);
     pbxsim_ctl_execute(self->sim, line, reply, sizeof reply - 1);
+    pbx_link_flush_all(self->sim);
     size_t len = strlen(reply);
     reply[len++] = '\n';
     for (size_t off = 0; off < len;) {
@@ -306,7 +314,7 @@ int pbxsim_ctl_client(int argc, char **argv)
     if (i >= argc) {
         fprintf(stderr, "usage: pbxsim ctl [--ctl PATH | --port N] COMMAND [ARGS]\n"
                         "commands: call-in CALLER CALLED [NAME], answer N, hangup N, hold N,\n"
-                        "  dial N CALLED, auto-answer N MS, out-of-service N, in-service N,\n"
+                        "  dial N [CALLED], auto-answer N MS, out-of-service N, in-service N,\n"
                         "  calls, devices, links, monitors N, stats, drop, hang on|off,\n"
                         "  delay MS, malformed, refuse SECONDS, restart,\n"
                         "  traffic CPS SECONDS [ANSWER_MS HOLD_MS] | traffic stop, quit\n");

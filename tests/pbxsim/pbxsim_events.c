@@ -129,23 +129,21 @@ void pbx_ev_established(pbx_switch_t *sw, pbx_call_t *c, int p, int cause)
     s_report(sw, c, &ev, &e->local_state, NULL);
 }
 
-void pbx_ev_failed(pbx_switch_t *sw, pbx_call_t *c, int p, int cause)
+void pbx_ev_failed(pbx_switch_t *sw, pbx_call_t *c, const char *failing, int cause)
 {
     csta_apdu_t ev;
     s_init(&ev, CSTA_EV_FAILED);
     csta_failed_t *e = &ev.event.failed;
-    pbx_party_conn(sw, c, &c->party[p], &e->failed_connection);
-    //  The failing device is the one that could not be reached (or the caller itself
-    //  when nothing was reached, e.g. all trunks busy).
-    if (p == c->calling) {
-        int d = pbx_switch_find_number(sw, c->called_number);
-        if (d >= 0)
-            pbx_switch_device_id(sw, d, &e->failing);
-        else
-            csta_device_set(&e->failing, c->called_number[0] ? c->called_number : "?");
-    } else {
-        pbx_party_device_id(sw, &c->party[p], &e->failing);
-    }
+    //  The failed connection is the one the call could not make: the call at the
+    //  unreachable device (ECMA-269 Failed; a Cisco CSTA switch sends the same), which
+    //  never got a party here.
+    uint8_t id[2] = {(uint8_t) (c->id >> 8), (uint8_t) c->id};
+    int d = pbx_switch_find_number(sw, failing);
+    csta_conn_set(&e->failed_connection, id, 2, failing);
+    if (d >= 0)
+        pbx_switch_device_id(sw, d, &e->failing);
+    else
+        csta_device_set(&e->failing, failing);
     s_calling(sw, c, &e->calling);
     s_called(sw, c, &e->called);
     s_last_redirection(sw, c, &e->last_redirection);
@@ -153,13 +151,14 @@ void pbx_ev_failed(pbx_switch_t *sw, pbx_call_t *c, int p, int cause)
     s_report(sw, c, &ev, &e->local_state, NULL);
 }
 
-void pbx_ev_diverted(pbx_switch_t *sw, pbx_call_t *c, int p, const char *new_destination, int cause)
+void pbx_ev_diverted(pbx_switch_t *sw, pbx_call_t *c, const pbx_party_t *gone,
+                     const char *new_destination, int cause)
 {
     csta_apdu_t ev;
     s_init(&ev, CSTA_EV_DIVERTED);
     csta_diverted_t *e = &ev.event.diverted;
-    pbx_party_conn(sw, c, &c->party[p], &e->connection);
-    pbx_party_device_id(sw, &c->party[p], &e->diverting);
+    pbx_party_conn(sw, c, gone, &e->connection);
+    pbx_party_device_id(sw, gone, &e->diverting);
     int d = pbx_switch_find_number(sw, new_destination);
     if (d >= 0)
         pbx_switch_device_id(sw, d, &e->new_destination);
@@ -169,7 +168,8 @@ void pbx_ev_diverted(pbx_switch_t *sw, pbx_call_t *c, int p, const char *new_des
     s_called(sw, c, &e->called);
     s_last_redirection(sw, c, &e->last_redirection);
     e->cause = cause;
-    s_report(sw, c, &ev, &e->local_state, NULL);
+    //  The diverting device's connection is gone: its monitors see local state null.
+    s_report(sw, c, &ev, &e->local_state, gone);
 }
 
 void pbx_ev_held(pbx_switch_t *sw, pbx_call_t *c, int p, int cause)
@@ -233,7 +233,7 @@ void pbx_ev_call_cleared(pbx_switch_t *sw, pbx_call_t *c, int cause)
 }
 
 void pbx_ev_transferred(pbx_switch_t *sw, pbx_call_t *c, uint16_t primary_old, uint16_t secondary_old,
-                        const pbx_party_t *transferring, int transferred_to,
+                        const pbx_party_t *transferring, const csta_device_t *transferred_to,
                         const csta_conn_list_t *list, int cause)
 {
     csta_apdu_t ev;
@@ -243,10 +243,7 @@ void pbx_ev_transferred(pbx_switch_t *sw, pbx_call_t *c, uint16_t primary_old, u
     if (secondary_old)
         pbx_call_conn(sw, secondary_old, transferring, &e->secondary_old_call);
     pbx_party_device_id(sw, transferring, &e->transferring);
-    if (transferred_to >= 0)
-        pbx_switch_device_id(sw, transferred_to, &e->transferred_to);
-    else
-        e->transferred_to.kind = CSTA_DEV_NOT_KNOWN;
+    e->transferred_to = *transferred_to;
     e->transferred_connections = *list;
     e->transferred_connections.present = true;
     e->cause = cause;
@@ -254,7 +251,8 @@ void pbx_ev_transferred(pbx_switch_t *sw, pbx_call_t *c, uint16_t primary_old, u
 }
 
 void pbx_ev_conferenced(pbx_switch_t *sw, pbx_call_t *c, uint16_t primary_old, uint16_t secondary_old,
-                        int conferencing, int added, int cause)
+                        int conferencing, const csta_device_t *added, const csta_conn_list_t *list,
+                        int cause)
 {
     csta_apdu_t ev;
     s_init(&ev, CSTA_EV_CONFERENCED);
@@ -264,15 +262,9 @@ void pbx_ev_conferenced(pbx_switch_t *sw, pbx_call_t *c, uint16_t primary_old, u
     if (secondary_old)
         pbx_call_conn(sw, secondary_old, conf, &e->secondary_old_call);
     pbx_party_device_id(sw, conf, &e->conferencing);
-    pbx_switch_device_id(sw, added, &e->added_party);
-    //  The conference's connections as they are now.
-    csta_conn_list_t *list = &e->conference_connections;
-    list->present = true;
-    for (int p = 0; p < c->nparty && list->count < CSTA_CONN_LIST_MAX; p++) {
-        csta_conn_list_item_t *item = &list->item[list->count++];
-        pbx_party_conn(sw, c, &c->party[p], &item->new_conn);
-        pbx_party_device_id(sw, &c->party[p], &item->endpoint);
-    }
+    e->added_party = *added;
+    e->conference_connections = *list;
+    e->conference_connections.present = true;
     e->cause = cause;
     s_report(sw, c, &ev, &e->local_state, NULL);
 }

@@ -154,7 +154,10 @@ void pbx_cdr_record(pbx_switch_t *sw, const pbx_call_t *c, int reason_for_term)
     pbx_switch_device_id(sw, c->charged_device, &rec.charged_device);
     uint8_t id[2] = {(uint8_t) (c->id >> 8), (uint8_t) c->id};
     csta_conn_set(&rec.recorded_call, id, 2, NULL);
-    s_time(c->started_wall, rec.connection_start, sizeof rec.connection_start);
+    //  The connection starts when it is answered (the duration counts from there); an
+    //  unanswered attempt gives the time it was placed and a duration of 0.
+    s_time(c->cdr_answered ? c->answered_wall : c->started_wall, rec.connection_start,
+           sizeof rec.connection_start);
     s_time(now_wall, rec.connection_end, sizeof rec.connection_end);
     rec.has_connection_duration = true;
     rec.connection_duration = c->cdr_answered ? (long) ((now_ms - c->answered_ms) / 100) : 0;

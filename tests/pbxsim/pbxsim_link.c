@@ -19,8 +19,55 @@ static void s_record_close(pbxsim_t *sim, int record, const char *reason);
 
 static int s_poll_events(pbx_link_t *link);
 
+//  Why a write failed: an application that went away (reset: it closed with data unread)
+//  or a real error.
+static const char *s_write_failure(int rc)
+{
+    return rc == -ECONNRESET || rc == -EPIPE ? "peer-reset" : "write-error";
+}
+
+//  Write what the link has queued; what the socket does not take waits for POLLOUT.  A
+//  link whose write fails is closed.
+static void s_flush(pbx_link_t *link)
+{
+    link->dirty = false;
+    int rc = csta_outq_flush(link->outq, link->fd);
+    if (rc == -EAGAIN) {
+        if (!link->want_write) {
+            link->want_write = true;
+            s_poll_events(link);
+        }
+    } else if (rc) {
+        pbx_link_close(link, s_write_failure(rc));
+    }
+}
+
+void pbx_link_flush_all(pbxsim_t *sim)
+{
+    if (sim->faults.hang)
+        return;     //  a hung switch writes nothing: the output waits for the resume
+    for (pbx_link_t *l = sim->links, *next; l; l = next) {
+        next = l->next;
+        if (l->dirty)
+            s_flush(l);
+    }
+}
+
+static int s_on_flush(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    pbxsim_t *sim = arg;
+    sim->flush_timer = 0;
+    pbx_link_flush_all(sim);
+    return 0;
+}
+
 //  Queue an encoded APDU; a link whose queue overflows is closed (the caller must not
-//  touch the link afterwards when this returns -ENOBUFS).
+//  touch the link afterwards when this returns -ENOBUFS).  Output is coalesced: what a
+//  turn of the loop queues leaves in one write per link at the end of the turn (a
+//  zero-delay timer), not in one send() per APDU: with a busy link most of pbxsim's time
+//  went into the kernel's per-send work and the wake-ups of the reader.
 int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
 {
     int rc = csta_outq_push(link->outq, apdu, len);
@@ -32,19 +79,31 @@ int pbx_link_send_bytes(pbx_link_t *link, const uint8_t *apdu, size_t len)
     }
     if (rc)
         return rc;
-    rc = csta_outq_flush(link->outq, link->fd);
-    if (rc == -EAGAIN) {
-        if (!link->want_write) {
-            link->want_write = true;
-            s_poll_events(link);
+    pbxsim_t *sim = link->sim;
+    link->dirty = true;
+    if (!sim->flush_timer && !sim->faults.hang) {
+        sim->flush_timer = zloop_timer(sim->loop, 0, 1, s_on_flush, sim);
+        if (sim->flush_timer < 0) {
+            sim->flush_timer = 0;
+            s_flush(link);      //  no timer: write now, as before coalescing
+            return 0;
         }
-        return 0;
-    }
-    if (rc) {
-        pbx_link_close(link, "write-error");
-        return rc;
     }
     return 0;
+}
+
+//  --verbose: one log line per APDU, in (<) or out (>).
+static void s_trace(const pbx_link_t *link, char dir, const csta_apdu_t *a, size_t len)
+{
+    if (!link->sim->cfg.verbose)
+        return;
+    const char *what = a->kind == CSTA_APDU_INVOKE && a->opcode == CSTA_OP_EVENT_REPORT
+                           ? csta_event_name(a->event.type)
+                       : a->kind == CSTA_APDU_INVOKE || a->kind == CSTA_APDU_RESULT
+                           ? csta_op_name(a->opcode)
+                           : "";
+    zsys_info("pbxsim: link %d %c %s %s invoke %ld (%zu bytes)", link->id, dir,
+              csta_apdu_kind_str(a->kind), what, a->invoke_id, len);
 }
 
 int pbx_link_send(pbx_link_t *link, const csta_apdu_t *a)
@@ -57,6 +116,7 @@ int pbx_link_send(pbx_link_t *link, const csta_apdu_t *a)
                    csta_apdu_kind_str(a->kind), csta_op_name(a->opcode), strerror(-rc));
         return rc;
     }
+    s_trace(link, '>', a, len);
     return pbx_link_send_bytes(link, buf, len);
 }
 
@@ -111,6 +171,7 @@ int pbx_link_respond(pbx_link_t *link, const csta_apdu_t *a)
     int rc = csta_apdu_encode(a, buf, sizeof buf, &len);
     if (rc)
         return rc;
+    s_trace(link, '>', a, len);
     s_delayed_t *d = malloc(sizeof *d + len);
     if (!d)
         return -ENOMEM;
@@ -155,18 +216,15 @@ long pbx_link_next_invoke_id(pbx_link_t *link)
 //  --- SystemStatus keep-alive ---------------------------------------------------------------------
 
 //  Send SystemStatus normal; a link that has not answered the previous one is dead.
-static int s_on_status_timer(zloop_t *loop, int timer_id, void *arg)
+static void s_status(pbx_link_t *link)
 {
-    (void) loop;
-    (void) timer_id;
-    pbx_link_t *link = arg;
     if (link->sim->faults.hang)
-        return 0;
+        return;
     if (link->status_pending) {
         zsys_notice("pbxsim: link %d to %s: SystemStatus %ld not answered, dropping the link",
                     link->id, link->peer, link->status_invoke_id);
         pbx_link_close(link, "status-unanswered");
-        return 0;
+        return;
     }
     csta_apdu_t a;
     csta_apdu_init(&a, CSTA_APDU_INVOKE);
@@ -177,7 +235,28 @@ static int s_on_status_timer(zloop_t *loop, int timer_id, void *arg)
     link->status_invoke_id = a.invoke_id;
     link->sim->stats.status_sent++;
     pbx_link_send(link, &a);
+}
+
+//  The status timer of one link.  Its argument is the simulator, not the link: the loop
+//  may call a timer that was just ended once more in the same turn (czmq restarts its
+//  walk over the timers when a handler adds one), and the link may be gone by then.
+static int s_on_status_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    pbxsim_t *sim = arg;
+    for (pbx_link_t *l = sim->links; l; l = l->next)
+        if (l->status_timer == timer_id) {
+            s_status(l);
+            break;
+        }
     return 0;
+}
+
+static void s_status_timer_start(pbx_link_t *link)
+{
+    pbxsim_t *sim = link->sim;
+    link->status_timer = zloop_timer(sim->loop, (size_t) sim->cfg.status_interval_ms, 0,
+                                     s_on_status_timer, sim);
 }
 
 //  --- Association ---------------------------------------------------------------------------------
@@ -242,9 +321,8 @@ static void s_associate(pbx_link_t *link, const csta_apdu_t *aarq)
     zsys_notice("pbxsim: link %d to %s: associated (%s, context %s)", link->id, link->peer,
                 pbx_flavour_str(sim->cfg.flavour), aarq->acse.context);
     //  Right after the AARE the PBX sends SystemStatus, then repeats it (csta-facts.md 5).
-    s_on_status_timer(sim->loop, 0, link);
-    link->status_timer = zloop_timer(sim->loop, (size_t) sim->cfg.status_interval_ms, 0,
-                                     s_on_status_timer, link);
+    s_status(link);
+    s_status_timer_start(link);
 }
 
 //  --- Input ------------------------------------------------------------------------------------------
@@ -254,6 +332,7 @@ static void s_on_apdu(pbx_link_t *link, const uint8_t *bytes, size_t len)
     pbxsim_t *sim = link->sim;
     csta_apdu_t a;
     int rc = csta_apdu_decode(&a, bytes, len);
+    s_trace(link, '<', &a, len);
     if (link->state == PBX_LINK_AWAIT_AARQ) {
         if (rc == 0 && a.kind == CSTA_APDU_AARQ)
             s_associate(link, &a);
@@ -329,7 +408,7 @@ static int s_on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
             return 0;       //  the poller was replaced; read on the next round
         }
         if (rc && rc != -EAGAIN) {
-            pbx_link_close(link, "write-error");
+            pbx_link_close(link, s_write_failure(rc));
             return 0;
         }
     }
@@ -337,7 +416,10 @@ static int s_on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         return 0;
     ssize_t n = csta_framer_read(link->framer, link->fd);
     if (n == 0 || (n < 0 && n != -EAGAIN)) {
-        pbx_link_close(link, n == 0 ? "peer-closed" : "read-error");
+        //  An application that closes with data unread leaves a reset, not an end of stream.
+        pbx_link_close(link, n == 0              ? "peer-closed"
+                             : n == -ECONNRESET ? "peer-reset"
+                                                : "read-error");
         return 0;
     }
     for (;;) {
@@ -363,9 +445,14 @@ static int s_on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+//  (Re)register the link's socket with the loop: readable always, writable while output
+//  waits.  A hung switch watches nothing (a readable socket it will not read would make
+//  the loop spin).
 static int s_poll_events(pbx_link_t *link)
 {
     zloop_poller_end(link->sim->loop, &link->item);
+    if (link->sim->faults.hang)
+        return 0;
     link->item = (zmq_pollitem_t){.fd = link->fd,
                                   .events = (short) (ZMQ_POLLIN | (link->want_write ? ZMQ_POLLOUT : 0))};
     return zloop_poller(link->sim->loop, &link->item, s_on_socket, link);
@@ -445,13 +532,13 @@ void pbx_link_close(pbx_link_t *link, const char *reason)
     if (link->status_timer > 0)
         zloop_timer_end(sim->loop, link->status_timer);
     pbx_link_services_close(link);
-    //  Flush what is queued (e.g. a rejecting AARE) before the close, best effort.
-    if (link->outq)
+    //  Flush what is queued (e.g. a rejecting AARE) before the close, best effort; a hung
+    //  switch sends nothing.
+    if (link->outq && !sim->faults.hang)
         csta_outq_flush(link->outq, link->fd);
     close(link->fd);
     csta_framer_destroy(&link->framer);
     csta_outq_destroy(&link->outq);
-    free(link->monitors);
     free(link);
 }
 
@@ -459,6 +546,36 @@ void pbx_link_close_all(pbxsim_t *sim, const char *reason)
 {
     while (sim->links)
         pbx_link_close(sim->links, reason);
+}
+
+//  Hang fault: a hung switch neither reads nor writes on its CTI links (the TCP
+//  connections stay up); what it owes waits in the output queues until it resumes.
+void pbx_link_set_hang(pbxsim_t *sim, bool hang)
+{
+    if (sim->faults.hang == hang)
+        return;
+    sim->faults.hang = hang;
+    for (pbx_link_t *l = sim->links, *next; l; l = next) {
+        next = l->next;
+        if (hang) {
+            s_poll_events(l);
+            continue;
+        }
+        //  The application could not get its SystemStatus answers through while the switch
+        //  was not reading: it gets a whole period from the resume before it is judged.
+        if (l->status_timer > 0) {
+            zloop_timer_end(sim->loop, l->status_timer);
+            s_status_timer_start(l);
+        }
+        l->dirty = false;
+        int rc = csta_outq_flush(l->outq, l->fd);
+        if (rc && rc != -EAGAIN) {
+            pbx_link_close(l, s_write_failure(rc));
+            continue;
+        }
+        l->want_write = rc == -EAGAIN;
+        s_poll_events(l);
+    }
 }
 
 //  A deliberately malformed APDU: an invoke whose outer length runs past its content.

@@ -60,19 +60,43 @@ static void s_xref_of(uint16_t v, csta_xref_t *xref)
     xref->bytes[1] = (uint8_t) v;
 }
 
+//  The monitor with this cross reference, or NULL.  O(1): a monitor start, stop or event
+//  costs the same with 10 or 60000 monitors on the link.
 static pbx_monitor_t *s_monitor_find(pbx_link_t *link, const csta_xref_t *xref)
 {
-    if (xref->len != 2)
+    if (xref->len != 2 || !link->xref_index)
         return NULL;
-    uint16_t v = (uint16_t) (xref->bytes[0] << 8 | xref->bytes[1]);
-    for (int i = 0; i < link->monitor_count; i++)
-        if (link->monitors[i].xref == v)
-            return &link->monitors[i];
-    return NULL;
+    int i = link->xref_index[xref->bytes[0] << 8 | xref->bytes[1]] - 1;
+    return i >= 0 ? &link->monitors[i] : NULL;
 }
 
-static pbx_monitor_t *s_monitor_add(pbx_link_t *link)
+//  A new monitor of `device` with a fresh cross reference, or NULL at the link's limit
+//  (or out of memory).
+static pbx_monitor_t *s_monitor_add(pbx_link_t *link, int device)
 {
+    if (link->monitor_count >= PBX_LINK_MONITORS_MAX)
+        return NULL;
+    if (!link->xref_index) {
+        link->xref_index = calloc(65536, sizeof *link->xref_index);
+        if (!link->xref_index)
+            return NULL;
+    }
+    if (device >= link->device_cap) {
+        int cap = pbx_switch_device_count(link->sim->sw);
+        if (device >= cap)
+            return NULL;
+        int *first = realloc(link->device_first, (size_t) cap * sizeof *first);
+        if (first)
+            link->device_first = first;
+        int *last = realloc(link->device_last, (size_t) cap * sizeof *last);
+        if (last)
+            link->device_last = last;
+        if (!first || !last)
+            return NULL;
+        for (int d = link->device_cap; d < cap; d++)
+            first[d] = last[d] = -1;
+        link->device_cap = cap;
+    }
     if (link->monitor_count == link->monitor_cap) {
         int cap = link->monitor_cap ? link->monitor_cap * 2 : 64;
         pbx_monitor_t *grown = realloc(link->monitors, (size_t) cap * sizeof *grown);
@@ -81,20 +105,64 @@ static pbx_monitor_t *s_monitor_add(pbx_link_t *link)
         link->monitors = grown;
         link->monitor_cap = cap;
     }
-    //  Two-byte cross-reference ids, never 0, never one still in use on this link.
-    csta_xref_t probe;
+    //  Two-byte cross-reference ids, never 0, never one still in use on this link (one is
+    //  free: the count is below the limit).
     uint16_t xref;
     do {
         xref = link->next_xref++;
         if (!link->next_xref)
             link->next_xref = 1;
-        s_xref_of(xref, &probe);
-    } while (xref == 0 || s_monitor_find(link, &probe));
-    pbx_monitor_t *m = &link->monitors[link->monitor_count++];
+    } while (xref == 0 || link->xref_index[xref]);
+    int i = link->monitor_count++;
+    pbx_monitor_t *m = &link->monitors[i];
     memset(m, 0, sizeof *m);
     m->xref = xref;
+    m->device = device;
+    m->next = -1;
+    m->prev = link->device_last[device];
+    if (m->prev >= 0)
+        link->monitors[m->prev].next = i;
+    else
+        link->device_first[device] = i;
+    link->device_last[device] = i;
+    link->xref_index[xref] = i + 1;
     link->sim->stats.monitors_active++;
     return m;
+}
+
+//  Point the neighbours of the monitor now at index i to it.
+static void s_monitor_relink(pbx_link_t *link, int i)
+{
+    pbx_monitor_t *m = &link->monitors[i];
+    if (m->prev >= 0)
+        link->monitors[m->prev].next = i;
+    else
+        link->device_first[m->device] = i;
+    if (m->next >= 0)
+        link->monitors[m->next].prev = i;
+    else
+        link->device_last[m->device] = i;
+    link->xref_index[m->xref] = i + 1;
+}
+
+static void s_monitor_remove(pbx_link_t *link, pbx_monitor_t *m)
+{
+    int i = (int) (m - link->monitors);
+    if (m->prev >= 0)
+        link->monitors[m->prev].next = m->next;
+    else
+        link->device_first[m->device] = m->next;
+    if (m->next >= 0)
+        link->monitors[m->next].prev = m->prev;
+    else
+        link->device_last[m->device] = m->prev;
+    link->xref_index[m->xref] = 0;
+    int last = --link->monitor_count;
+    if (i != last) {
+        link->monitors[i] = link->monitors[last];
+        s_monitor_relink(link, i);
+    }
+    link->sim->stats.monitors_active--;
 }
 
 static void s_result(pbx_link_t *link, const csta_apdu_t *req, csta_apdu_t *res)
@@ -123,13 +191,12 @@ static void s_monitor_start(pbx_link_t *link, const csta_apdu_t *req)
         pbx_link_error(link, req->invoke_id, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_MONITOR_OBJECT);
         return;
     }
-    pbx_monitor_t *m = s_monitor_add(link);
+    pbx_monitor_t *m = s_monitor_add(link, device);
     if (!m) {
         pbx_link_error(link, req->invoke_id, CSTA_ERR_SYSTEM_RESOURCE,
                        CSTA_SYSERR_OVERALL_MONITOR_LIMIT_EXCEEDED);
         return;
     }
-    m->device = device;
     m->filter = arg->filter;
     sim->stats.monitor_starts++;
     csta_apdu_t res;
@@ -148,8 +215,7 @@ static void s_monitor_stop(pbx_link_t *link, const csta_apdu_t *req)
                        CSTA_OPERR_INVALID_MONITOR_CROSS_REF_ID);
         return;
     }
-    *m = link->monitors[--link->monitor_count];
-    link->sim->stats.monitors_active--;
+    s_monitor_remove(link, m);
     link->sim->stats.monitor_stops++;
     s_ack(link, req);
 }
@@ -243,16 +309,29 @@ static void s_request_system_status(pbx_link_t *link, const csta_apdu_t *req)
 
 //  --- The device list (GetSwitchingFunctionDevices, then segments) ----------------------------------
 
-//  ECMA-269 DeviceCategory of each kind of device.
+//  The ReqDeviceCategory a GetSwitchingFunctionDevices asks for to get this kind of device.
+static long s_req_category(pbx_dev_type_t type)
+{
+    switch (type) {
+    case PBX_DEV_EXTENSION: return CSTA_REQ_DEV_STATION;
+    case PBX_DEV_TRUNK: return CSTA_REQ_DEV_NETWORK_INTERFACE;
+    case PBX_DEV_HUNT_GROUP: return CSTA_REQ_DEV_GROUP_HUNT;
+    case PBX_DEV_PICKUP_GROUP: return CSTA_REQ_DEV_GROUP_PICK;
+    }
+    return CSTA_REQ_DEV_OTHER;
+}
+
+//  The DeviceCategory the list reports: a different enumeration (capability-exchange:
+//  station 5, networkInterface 2, group 1) from the one the request uses.
 static long s_category(pbx_dev_type_t type)
 {
     switch (type) {
-    case PBX_DEV_EXTENSION: return 8;       //  station
-    case PBX_DEV_TRUNK: return 5;           //  networkInterface
-    case PBX_DEV_HUNT_GROUP: return 2;      //  groupHunt
-    case PBX_DEV_PICKUP_GROUP: return 3;    //  groupPick
+    case PBX_DEV_EXTENSION: return CSTA_DEVCAT_STATION;
+    case PBX_DEV_TRUNK: return CSTA_DEVCAT_NETWORK_INTERFACE;
+    case PBX_DEV_HUNT_GROUP:
+    case PBX_DEV_PICKUP_GROUP: return CSTA_DEVCAT_GROUP;
     }
-    return 10;                              //  other
+    return CSTA_DEVCAT_OTHER;
 }
 
 static void s_get_devices(pbx_link_t *link, const csta_apdu_t *req)
@@ -291,7 +370,7 @@ static void s_get_devices(pbx_link_t *link, const csta_apdu_t *req)
             const pbx_device_cfg_t *dev = pbx_switch_device(sim->sw, d);
             if ((only >= 0 && d != only) ||
                 (arg->has_requested_device_category &&
-                 s_category(dev->type) != arg->requested_device_category))
+                 s_req_category(dev->type) != arg->requested_device_category))
                 continue;
             memset(&items[n], 0, sizeof items[n]);
             pbx_switch_device_id(sim->sw, d, &items[n].device_id);
@@ -400,18 +479,27 @@ void pbx_link_service(pbx_link_t *link, const csta_apdu_t *req)
 
 void pbx_link_on_reply(pbx_link_t *link, const csta_apdu_t *reply)
 {
-    //  CDR reports must be acknowledged (csta-facts.md 2.1); segment acknowledgements and
-    //  anything else need no action.
-    if (link->cdr_unacked > 0 && reply->kind == CSTA_APDU_RESULT &&
-        (!reply->has_result || reply->opcode == CSTA_OP_CDR_REPORT)) {
-        link->cdr_unacked--;
-        link->sim->stats.cdr_acked++;
-    }
+    //  CDR reports must be acknowledged (csta-facts.md 2.1): a result to one of them counts.
+    //  Segment acknowledgements and anything else need no action.
+    if (reply->kind != CSTA_APDU_RESULT)
+        return;
+    for (int i = 0; i < link->cdr_pending_count; i++)
+        if (link->cdr_pending[i] == reply->invoke_id) {
+            link->cdr_pending[i] = link->cdr_pending[--link->cdr_pending_count];
+            link->sim->stats.cdr_acked++;
+            return;
+        }
 }
 
 void pbx_link_services_close(pbx_link_t *link)
 {
-    (void) link;
+    free(link->monitors);
+    free(link->xref_index);
+    free(link->device_first);
+    free(link->device_last);
+    link->monitors = NULL;
+    link->xref_index = link->device_first = link->device_last = NULL;
+    link->monitor_count = link->monitor_cap = link->device_cap = 0;
 }
 
 //  --- Delivery ------------------------------------------------------------------------------------------
@@ -420,12 +508,11 @@ void pbx_link_dispatch_event(pbxsim_t *sim, int device, const csta_apdu_t *event
 {
     for (pbx_link_t *link = sim->links, *next; link; link = next) {
         next = link->next;
-        if (link->state != PBX_LINK_ASSOCIATED)
+        if (link->state != PBX_LINK_ASSOCIATED || device < 0 || device >= link->device_cap)
             continue;
-        for (int i = 0; i < link->monitor_count; i++) {
+        for (int i = link->device_first[device]; i >= 0; i = link->monitors[i].next) {
             pbx_monitor_t *m = &link->monitors[i];
-            if (m->device != device ||
-                !pbx_filter_allows(&m->filter, event->event.type))
+            if (!pbx_filter_allows(&m->filter, event->event.type))
                 continue;
             csta_apdu_t a = *event;
             a.kind = CSTA_APDU_INVOKE;
@@ -452,7 +539,13 @@ void pbx_link_dispatch_cdr(pbxsim_t *sim, const csta_apdu_t *report)
         a.opcode = CSTA_OP_CDR_REPORT;
         a.has_argument = true;
         a.invoke_id = pbx_link_next_invoke_id(link);
-        link->cdr_unacked++;
+        int cap = (int) (sizeof link->cdr_pending / sizeof link->cdr_pending[0]);
+        if (link->cdr_pending_count == cap) {
+            memmove(link->cdr_pending, link->cdr_pending + 1,
+                    (size_t) (cap - 1) * sizeof link->cdr_pending[0]);
+            link->cdr_pending_count--;
+        }
+        link->cdr_pending[link->cdr_pending_count++] = a.invoke_id;
         sim->stats.cdr_sent++;
         pbx_link_send(link, &a);
         return;     //  CDR goes to one application only (csta-facts.md 5)
@@ -463,8 +556,9 @@ int pbx_link_monitor_count(const pbxsim_t *sim, int device)
 {
     int n = 0;
     for (const pbx_link_t *link = sim->links; link; link = link->next)
-        for (int i = 0; i < link->monitor_count; i++)
-            n += link->monitors[i].device == device;
+        if (device >= 0 && device < link->device_cap)
+            for (int i = link->device_first[device]; i >= 0; i = link->monitors[i].next)
+                n++;
     return n;
 }
 

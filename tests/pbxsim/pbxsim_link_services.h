@@ -12,7 +12,11 @@ typedef struct {
     uint16_t xref;
     int device;                     //  the monitored device's index
     csta_monitor_filter_t filter;
+    int prev, next;                 //  the link's other monitors of this device (indexes), -1
 } pbx_monitor_t;
+
+//  Monitors per link: every two-octet cross reference but 0.
+#define PBX_LINK_MONITORS_MAX 65535
 
 struct pbx_link {
     pbx_link_t *next;
@@ -24,18 +28,23 @@ struct pbx_link {
     bool refused;                   //  over max_links: the AARQ gets a rejecting AARE
     pbx_link_state_t state;
     zmq_pollitem_t item;
-    bool want_write;
+    bool want_write;                //  the socket did not take everything: POLLOUT
+    bool dirty;                     //  output queued since the last flush
     csta_framer_t *framer;
     csta_outq_t *outq;
     long next_invoke_id;
     int status_timer;
     bool status_pending;            //  our last SystemStatus is unanswered
     long status_invoke_id;
-    pbx_monitor_t *monitors;
+    pbx_monitor_t *monitors;        //  in no order (a stopped monitor's slot is refilled)
     int monitor_count, monitor_cap;
+    int *xref_index;                //  65536: cross reference -> monitor index + 1, 0 free
+    int *device_first, *device_last;    //  per device index: its monitors, oldest first
+    int device_cap;
     uint16_t next_xref;
     bool cdr_on;                    //  this link started CDR transmission
-    long cdr_unacked;
+    long cdr_pending[64];           //  invoke ids of unacknowledged CDR reports
+    int cdr_pending_count;          //  (the oldest is forgotten beyond 64)
     bool system_registered;
 };
 

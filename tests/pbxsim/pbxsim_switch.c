@@ -8,6 +8,9 @@
 #include "pbxsim_switch_int.h"
 
 #define S_TIMER_SLOT_BITS 16
+//  ECMA-285 SystemResourceAvailabilityErrors conferenceMemberLimitExceeded (not in
+//  csta_error.h, which lists the values ctim itself uses).
+#define S_SYSERR_CONFERENCE_MEMBER_LIMIT 8
 
 const char *pbx_dev_type_str(pbx_dev_type_t type)
 {
@@ -55,6 +58,8 @@ void pbx_switch_destroy(pbx_switch_t **self_p)
         return;
     pbx_switch_t *self = *self_p;
     free(self->devices);
+    free(self->by_number);
+    free(self->by_device_number);
     free(self->calls);
     free(self->slot_of_id);
     free(self);
@@ -63,10 +68,65 @@ void pbx_switch_destroy(pbx_switch_t **self_p)
 
 //  --- Devices -------------------------------------------------------------------------------------
 
+//  Device lookup tables: a number or deviceNumber finds its device without a walk over
+//  every device (thousands of extensions, looked up for every request and call step).
+static unsigned s_hash_number(const char *number)
+{
+    unsigned h = 2166136261u;       //  FNV-1a
+    for (; *number; number++)
+        h = (h ^ (unsigned char) *number) * 16777619u;
+    return h;
+}
+
+static unsigned s_hash_device_number(long device_number)
+{
+    return (unsigned) ((unsigned long) device_number * 2654435761u);
+}
+
+static void s_index_put(pbx_switch_t *self, int index)
+{
+    unsigned mask = (unsigned) self->index_cap - 1;
+    const pbx_device_cfg_t *cfg = &self->devices[index].cfg;
+    unsigned i = s_hash_number(cfg->number) & mask;
+    while (self->by_number[i] >= 0)
+        i = (i + 1) & mask;
+    self->by_number[i] = index;
+    //  Two devices with one deviceNumber: the first keeps it, as the walk found it.
+    for (i = s_hash_device_number(cfg->device_number) & mask; self->by_device_number[i] >= 0;
+         i = (i + 1) & mask)
+        if (self->devices[self->by_device_number[i]].cfg.device_number == cfg->device_number)
+            return;
+    self->by_device_number[i] = index;
+}
+
+static int s_index_grow(pbx_switch_t *self, int cap)
+{
+    int *by_number = malloc((size_t) cap * sizeof *by_number);
+    int *by_device_number = malloc((size_t) cap * sizeof *by_device_number);
+    if (!by_number || !by_device_number) {
+        free(by_number);
+        free(by_device_number);
+        return -ENOMEM;
+    }
+    free(self->by_number);
+    free(self->by_device_number);
+    self->by_number = by_number;
+    self->by_device_number = by_device_number;
+    self->index_cap = cap;
+    for (int i = 0; i < cap; i++)
+        by_number[i] = by_device_number[i] = -1;
+    for (int d = 0; d < self->device_count; d++)
+        s_index_put(self, d);
+    return 0;
+}
+
 int pbx_switch_add_device(pbx_switch_t *self, const pbx_device_cfg_t *cfg)
 {
     if (pbx_switch_find_number(self, cfg->number) >= 0)
         return -EEXIST;
+    if ((self->device_count + 1) * 2 > self->index_cap &&
+        s_index_grow(self, self->index_cap ? self->index_cap * 2 : 512))
+        return -ENOMEM;
     if (self->device_count == self->device_cap) {
         int cap = self->device_cap ? self->device_cap * 2 : 256;
         pbx_device_t *grown = realloc(self->devices, (size_t) cap * sizeof *grown);
@@ -85,6 +145,7 @@ int pbx_switch_add_device(pbx_switch_t *self, const pbx_device_cfg_t *cfg)
     if (cfg->type == PBX_DEV_PICKUP_GROUP)
         for (int m = 0; m < cfg->member_count; m++)
             self->devices[cfg->members[m]].pickup_group = index;
+    s_index_put(self, index);
     return index;
 }
 
@@ -100,18 +161,25 @@ const pbx_device_cfg_t *pbx_switch_device(const pbx_switch_t *self, int index)
 
 int pbx_switch_find_number(const pbx_switch_t *self, const char *number)
 {
-    for (int i = 0; i < self->device_count; i++)
-        if (strcmp(self->devices[i].cfg.number, number) == 0)
-            return i;
+    if (!self->index_cap)
+        return -1;
+    unsigned mask = (unsigned) self->index_cap - 1;
+    for (unsigned i = s_hash_number(number) & mask; self->by_number[i] >= 0; i = (i + 1) & mask)
+        if (strcmp(self->devices[self->by_number[i]].cfg.number, number) == 0)
+            return self->by_number[i];
     return -1;
 }
 
 int pbx_switch_find(const pbx_switch_t *self, const csta_device_t *dev)
 {
     if (dev->kind == CSTA_DEV_NUMBER) {
-        for (int i = 0; i < self->device_count; i++)
-            if (self->devices[i].cfg.device_number == dev->number)
-                return i;
+        if (!self->index_cap)
+            return -1;
+        unsigned mask = (unsigned) self->index_cap - 1;
+        for (unsigned i = s_hash_device_number(dev->number) & mask;
+             self->by_device_number[i] >= 0; i = (i + 1) & mask)
+            if (self->devices[self->by_device_number[i]].cfg.device_number == dev->number)
+                return self->by_device_number[i];
         return -1;
     }
     if (dev->kind == CSTA_DEV_ABSENT || dev->kind >= CSTA_DEV_NOT_KNOWN)
@@ -134,15 +202,14 @@ static bool s_counts_active(csta_lcs_t state)
 }
 
 //  Every state change goes through here so that device busy counts stay right.
+//  An external party counts on its trunk: a CO line carries one call at a time.
 static void s_set_state(pbx_switch_t *self, pbx_party_t *party, csta_lcs_t state)
 {
-    if (!party->external) {
-        pbx_device_t *dev = &self->devices[party->device];
-        dev->active -= s_counts_active(party->state);
-        dev->held -= party->state == CSTA_LCS_HOLD;
-        dev->active += s_counts_active(state);
-        dev->held += state == CSTA_LCS_HOLD;
-    }
+    pbx_device_t *dev = &self->devices[party->device];
+    dev->active -= s_counts_active(party->state);
+    dev->held -= party->state == CSTA_LCS_HOLD;
+    dev->active += s_counts_active(state);
+    dev->held += state == CSTA_LCS_HOLD;
     party->state = state;
 }
 
@@ -207,7 +274,7 @@ static void s_call_free(pbx_switch_t *self, pbx_call_t *c, int reason_for_term)
     }
     if (c->charged_device >= 0)
         pbx_cdr_record(self, c, reason_for_term);
-    for (int d = 0; d < self->device_count; d++)
+    for (int d = 0; self->waiters && d < self->device_count; d++)
         if (self->devices[d].camp_on_call == (int) (c - self->calls))
             self->devices[d].camp_on_call = -1;
     self->slot_of_id[c->id] = -1;
@@ -340,17 +407,29 @@ static bool s_calling_is_external(const pbx_call_t *c)
 static void s_alert(pbx_switch_t *self, pbx_call_t *c, int p, int cause);
 static void s_wake_waiters(pbx_switch_t *self);
 
+//  The call cannot reach `number`: the calling party hears busy or reorder tone (its
+//  connection enters the fail state, and the phone stays busy until it hangs up), and
+//  every party hears of it in a Failed event.
+static void s_fail_call(pbx_switch_t *self, pbx_call_t *c, const char *number, int cause)
+{
+    if (c->calling >= 0)
+        s_set_state(self, &c->party[c->calling], CSTA_LCS_FAIL);
+    pbx_ev_failed(self, c, number, cause);
+}
+
 //  Offer the call to `number` on behalf of the calling party.  Adds the new party and
 //  reports what happened (Delivered, Diverted+Delivered, NetworkReached+Delivered, or
 //  Failed).  Returns the new party's index, or a negative errno after a Failed event.
+//  depth 0 is the number the caller asked for, which the call keeps as its called
+//  device; hunting and forwarding (depth > 0) do not change it (ECMA-269 calledDevice).
 static int s_route(pbx_switch_t *self, pbx_call_t *c, const char *number, int cause, int depth)
 {
-    snprintf(c->called_number, sizeof c->called_number, "%s", number);
+    if (depth == 0)
+        snprintf(c->called_number, sizeof c->called_number, "%s", number);
     if (s_is_outside(self, number)) {
         int trunk = s_free_trunk(self);
         if (trunk < 0) {
-            if (c->calling >= 0)
-                pbx_ev_failed(self, c, c->calling, CSTA_CAUSE_TRUNKS_BUSY);
+            s_fail_call(self, c, number, CSTA_CAUSE_TRUNKS_BUSY);
             return -EBUSY;
         }
         int p = s_party_add(c, trunk, true, number, "");
@@ -366,8 +445,7 @@ static int s_route(pbx_switch_t *self, pbx_call_t *c, const char *number, int ca
     int device = pbx_switch_find_number(self, number);
     if (device < 0 || self->devices[device].cfg.type == PBX_DEV_TRUNK ||
         self->devices[device].cfg.type == PBX_DEV_PICKUP_GROUP) {
-        if (c->calling >= 0)
-            pbx_ev_failed(self, c, c->calling, CSTA_CAUSE_NUMBER_UNALLOCATED);
+        s_fail_call(self, c, number, CSTA_CAUSE_NUMBER_UNALLOCATED);
         return -ENOENT;
     }
     pbx_device_t *dev = &self->devices[device];
@@ -377,10 +455,10 @@ static int s_route(pbx_switch_t *self, pbx_call_t *c, const char *number, int ca
             int member = dev->cfg.members[m];
             if (!s_busy(self, member) && !self->devices[member].dnd &&
                 !self->devices[member].out_of_service)
-                return s_route(self, c, self->devices[member].cfg.number, CSTA_CAUSE_DISTRIBUTED, depth + 1);
+                return s_route(self, c, self->devices[member].cfg.number, CSTA_CAUSE_DISTRIBUTED,
+                               depth + 1);
         }
-        if (c->calling >= 0)
-            pbx_ev_failed(self, c, c->calling, CSTA_CAUSE_BUSY);
+        s_fail_call(self, c, number, CSTA_CAUSE_BUSY);
         return -EBUSY;
     }
     bool outside = s_calling_is_external(c);
@@ -394,28 +472,26 @@ static int s_route(pbx_switch_t *self, pbx_call_t *c, const char *number, int ca
         fwd = s_forward(dev, 1, 3, 4, outside);
         fwd_cause = CSTA_CAUSE_CALL_FORWARD_BUSY;
     }
-    int p = s_party_add(c, device, false, NULL, NULL);
-    if (p < 0)
-        return p;
     if (fwd && depth < 5) {
-        //  Forwarded: report the diversion at the forwarding device, then ring the target.
-        s_set_state(self, &c->party[p], CSTA_LCS_ALERTING);
-        pbx_ev_diverted(self, c, p, fwd->dn, fwd_cause);
+        //  Forwarded before it rings: the forwarding device reports the diversion (its
+        //  connection goes straight to null), then the target is offered the call.
+        pbx_party_t gone = {.device = device, .state = CSTA_LCS_NULL};
+        pbx_ev_diverted(self, c, &gone, fwd->dn, fwd_cause);
         c->last_redirection = device;
         char dn[PBX_NUMBER_MAX];
         snprintf(dn, sizeof dn, "%s", fwd->dn);
-        s_party_remove(self, c, p);
         return s_route(self, c, dn, fwd_cause, depth + 1);
     }
     if (dev->out_of_service || dev->dnd || s_busy(self, device)) {
         int fail_cause = dev->out_of_service ? CSTA_CAUSE_DEST_OUT_OF_ORDER
                          : dev->dnd           ? CSTA_CAUSE_DO_NOT_DISTURB
                                               : CSTA_CAUSE_BUSY;
-        s_set_state(self, &c->party[p], CSTA_LCS_FAIL);
-        pbx_ev_failed(self, c, p, fail_cause);
-        s_party_remove(self, c, p);
+        s_fail_call(self, c, number, fail_cause);
         return -EBUSY;
     }
+    int p = s_party_add(c, device, false, NULL, NULL);
+    if (p < 0)
+        return p;
     s_alert(self, c, p, cause);
     return p;
 }
@@ -438,8 +514,10 @@ static void s_connect(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
     pbx_party_t *party = &c->party[p];
     s_cancel_timer(self, party);
     s_set_state(self, party, CSTA_LCS_CONNECTED);
-    if (!c->answered_ms)
+    if (!c->answered_ms) {
         c->answered_ms = self->timers.now_ms(self->timers.ctx);
+        c->answered_wall = self->timers.wall_s(self->timers.ctx);
+    }
     c->cdr_answered = true;
     pbx_ev_established(self, c, p, cause);
 }
@@ -449,8 +527,8 @@ static void s_connect(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
 static void s_clear_party(pbx_switch_t *self, pbx_call_t *c, int p, int cause)
 {
     pbx_party_t gone = c->party[p];
-    s_party_remove(self, c, p);
-    s_set_state(self, &gone, CSTA_LCS_NULL);
+    s_party_remove(self, c, p);     //  takes the party out of its device's busy count
+    gone.state = CSTA_LCS_NULL;     //  the copy only tells the event: not counted again
     pbx_ev_connection_cleared(self, c, &gone, cause);
     if (c->nparty == 1) {
         pbx_party_t last = c->party[0];
@@ -585,21 +663,28 @@ static int s_hold_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *
     return 0;
 }
 
+//  RetrieveCall: only a held connection can be retrieved, and only while the device has
+//  no other call in progress (no call waiting: it would have two talking paths).
 static int s_retrieve_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *res)
 {
     pbx_call_t *c;
     int p;
     S_CONN(&req->call.retrieve_call.call_to_be_retrieved, c, p);
-    if (s_busy(self, c->party[p].device) || s_retrieve(self, c, p, CSTA_CAUSE_NORMAL))
+    if (c->party[p].state != CSTA_LCS_HOLD)
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_NO_HELD_CALL);
+    if (s_busy(self, c->party[p].device))
+        return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_CONNECTED_CALL_EXISTS);
+    s_retrieve(self, c, p, CSTA_CAUSE_NORMAL);
     s_ok(res, CSTA_OP_RETRIEVE_CALL);
     return 0;
 }
 
 //  Both connections of a two-call operation must belong to the same device: one held,
-//  one active.  Returns 0 or fills the error.
+//  one active (connected; for ReconnectCall also a consultation that failed, whose
+//  connection is in the fail state).  Returns 0 or fills the error.
 static int s_held_and_active(pbx_switch_t *self, const csta_conn_t *held, const csta_conn_t *active,
-                             pbx_call_t **hc, int *hp, pbx_call_t **ac, int *ap, csta_apdu_t *res)
+                             bool active_may_fail, pbx_call_t **hc, int *hp, pbx_call_t **ac,
+                             int *ap, csta_apdu_t *res)
 {
     if (s_find_conn(self, held, hc, hp))
         return s_fail(res, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_HELD_CONNECTION_ID);
@@ -610,7 +695,7 @@ static int s_held_and_active(pbx_switch_t *self, const csta_conn_t *held, const 
     if ((*hc)->party[*hp].state != CSTA_LCS_HOLD)
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_INVALID_HELD_CONNECTION_STATE);
     csta_lcs_t as = (*ac)->party[*ap].state;
-    if (as != CSTA_LCS_CONNECTED && as != CSTA_LCS_INITIATED)
+    if (as != CSTA_LCS_CONNECTED && !(active_may_fail && as == CSTA_LCS_FAIL))
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_INVALID_ACTIVE_CONNECTION_STATE);
     return 0;
 }
@@ -650,7 +735,7 @@ static int s_alternate_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apd
     pbx_call_t *hc, *ac;
     int hp, ap;
     if (s_held_and_active(self, &req->call.alternate_call.held_call,
-                          &req->call.alternate_call.active_call, &hc, &hp, &ac, &ap, res))
+                          &req->call.alternate_call.active_call, false, &hc, &hp, &ac, &ap, res))
         return -1;
     s_hold(self, ac, ap, CSTA_CAUSE_ALTERNATE);
     s_retrieve(self, hc, hp, CSTA_CAUSE_ALTERNATE);
@@ -658,12 +743,14 @@ static int s_alternate_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apd
     return 0;
 }
 
+//  ReconnectCall: the active call is cleared (a consultation that failed too), the held
+//  one retrieved.
 static int s_reconnect_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *res)
 {
     pbx_call_t *hc, *ac;
     int hp, ap;
     if (s_held_and_active(self, &req->call.reconnect_call.held_call,
-                          &req->call.reconnect_call.active_call, &hc, &hp, &ac, &ap, res))
+                          &req->call.reconnect_call.active_call, true, &hc, &hp, &ac, &ap, res))
         return -1;
     s_clear_party(self, ac, ap, CSTA_CAUSE_NORMAL_CLEARING);
     s_retrieve(self, hc, hp, CSTA_CAUSE_NORMAL);
@@ -671,94 +758,152 @@ static int s_reconnect_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apd
     return 0;
 }
 
-//  Move every party of `from` except party `skip` into `into`; fill the connection list
-//  (old -> new) for the events and results.  `from` is freed.
-static void s_merge(pbx_switch_t *self, pbx_call_t *into, pbx_call_t *from, int skip,
-                    csta_conn_list_t *list)
+//  Restart the timers a ringing party had in its old call (answer by itself, the far end
+//  answering, forwarding on no answer).
+static void s_restart_ringing(pbx_switch_t *self, pbx_call_t *c, int p)
 {
+    pbx_party_t *party = &c->party[p];
+    party->timer = 0;
+    party->timer_kind = 0;
+    if (party->state != CSTA_LCS_ALERTING)
+        return;
+    if (party->external) {
+        if (self->cfg.remote_answer_ms >= 0)
+            s_start_timer(self, c, party, PBX_TIMER_REMOTE_ANSWER, self->cfg.remote_answer_ms);
+        return;
+    }
+    int aa = self->devices[party->device].cfg.auto_answer_ms;
+    if (aa >= 0)
+        s_start_timer(self, c, party, PBX_TIMER_AUTO_ANSWER, aa);
+    else
+        s_start_timer(self, c, party, PBX_TIMER_NO_ANSWER, self->cfg.no_answer_ms);
+}
+
+//  Move every party of `from` except party `skip` (whose connection ends) to the end of
+//  `into`, which keeps its call id; `from` is freed (one CDR for the merged call).
+//  Returns the index in `into` of the first moved party.
+static int s_merge(pbx_switch_t *self, pbx_call_t *into, pbx_call_t *from, int skip)
+{
+    int first = into->nparty;
     for (int i = 0; i < from->nparty; i++) {
-        if (i == skip)
+        if (i == skip) {
+            //  The transferring / conferencing device's connection in `from` ends here
+            //  (s_call_free below sees no parties): its busy count must go too.
+            s_cancel_timer(self, &from->party[i]);
+            s_set_state(self, &from->party[i], CSTA_LCS_NULL);
             continue;
+        }
         pbx_party_t moved = from->party[i];
-        moved.timer = 0;
         s_cancel_timer(self, &from->party[i]);
-        int np = s_party_add(into, moved.device, moved.external, moved.number, moved.name);
-        if (np < 0)
-            continue;
-        into->party[np] = moved;
-        if (list && list->count < CSTA_CONN_LIST_MAX) {
-            csta_conn_list_item_t *item = &list->item[list->count++];
-            pbx_party_conn(self, from, &from->party[i], &item->old_conn);
-            pbx_party_conn(self, into, &into->party[np], &item->new_conn);
-            pbx_party_device_id(self, &into->party[np], &item->endpoint);
-        }
-        //  Keep ringing and answer timers running for moved parties.
-        if (moved.state == CSTA_LCS_ALERTING) {
-            into->party[np].timer = 0;
-            int aa = moved.external ? -1 : self->devices[moved.device].cfg.auto_answer_ms;
-            if (moved.external && self->cfg.remote_answer_ms >= 0)
-                s_start_timer(self, into, &into->party[np], PBX_TIMER_REMOTE_ANSWER, self->cfg.remote_answer_ms);
-            else if (aa >= 0)
-                s_start_timer(self, into, &into->party[np], PBX_TIMER_AUTO_ANSWER, aa);
-        }
-        from->party[i].state = CSTA_LCS_NULL;   //  counts moved with the party
+        if (into->nparty >= PBX_CALL_PARTIES_MAX)
+            continue;   //  callers check the room first
+        into->party[into->nparty++] = moved;
+        s_restart_ringing(self, into, into->nparty - 1);
+        from->party[i].state = CSTA_LCS_NULL;   //  the busy counts moved with the party
     }
     from->nparty = 0;
     if (from->charged_device >= 0 && into->charged_device < 0)
         into->charged_device = from->charged_device;
-    from->charged_device = -1;      //  one CDR for the merged call
+    from->charged_device = -1;
     s_call_free(self, from, 0);
-    if (list)
-        list->present = list->count > 0;
+    return first;
 }
 
+//  The connection list of a call made of two (Transferred, Conferenced, their results):
+//  every connection of the resulting call, with the one it had before.  Parties from
+//  index `first_moved` on came from call `moved_from`; the others were in c already.
+static void s_conn_list(pbx_switch_t *self, const pbx_call_t *c, int first_moved,
+                        uint16_t moved_from, csta_conn_list_t *list)
+{
+    memset(list, 0, sizeof *list);
+    for (int p = 0; p < c->nparty && list->count < CSTA_CONN_LIST_MAX; p++) {
+        csta_conn_list_item_t *item = &list->item[list->count++];
+        pbx_call_conn(self, p >= first_moved ? moved_from : c->id, &c->party[p], &item->old_conn);
+        pbx_party_conn(self, c, &c->party[p], &item->new_conn);
+        pbx_party_device_id(self, &c->party[p], &item->endpoint);
+    }
+    list->present = list->count > 0;
+}
+
+//  TransferCall: the transferring device leaves both calls; the party it held and the
+//  party of its active call are joined in the held call (ECMA-269 TransferCall).
 static int s_transfer_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *res)
 {
     pbx_call_t *hc, *ac;
     int hp, ap;
     if (s_held_and_active(self, &req->call.transfer_call.held_call,
-                          &req->call.transfer_call.active_call, &hc, &hp, &ac, &ap, res))
+                          &req->call.transfer_call.active_call, false, &hc, &hp, &ac, &ap, res))
         return -1;
     int to = s_other_party(ac, ap);
     if (to < 0 || s_other_party(hc, hp) < 0)
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_INVALID_CONNECTION_STATE);
+    if (hc->nparty - 1 + ac->nparty - 1 > PBX_CALL_PARTIES_MAX)
+        return s_fail(res, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_RESOURCE_LIMIT_EXCEEDED);
     pbx_party_t transferring = hc->party[hp];
     uint16_t primary = hc->id, secondary = ac->id;
-    int transferred_to = ac->party[to].device;
-    csta_conn_list_t list = {0};
-    //  The transferring device leaves both calls; the others continue in the held call.
+    csta_device_t transferred_to;
+    pbx_party_device_id(self, &ac->party[to], &transferred_to);
+    //  The resulting call is the held party calling the transferred-to party: events
+    //  after the transfer (the Established of a party that was still ringing) say so.
+    snprintf(hc->called_number, sizeof hc->called_number, "%s", ac->called_number);
     s_party_remove(self, hc, hp);
-    s_merge(self, hc, ac, ap, &list);
+    transferring.state = CSTA_LCS_NULL;
+    if (hc->calling < 0)
+        hc->calling = 0;
+    int first = s_merge(self, hc, ac, ap);
+    csta_conn_list_t list;
+    s_conn_list(self, hc, first, secondary, &list);
     s_ok(res, CSTA_OP_TRANSFER_CALL);
-    pbx_ev_transferred(self, hc, primary, secondary, &transferring, transferred_to, &list,
+    pbx_ev_transferred(self, hc, primary, secondary, &transferring, &transferred_to, &list,
                        CSTA_CAUSE_TRANSFER);
-    res->call.transfer_call_res.transferred_call = list.item[0].new_conn;
+    pbx_party_conn(self, hc, &hc->party[first], &res->call.transfer_call_res.transferred_call);
     res->call.transfer_call_res.connections = list;
     return 0;
 }
 
+//  ConferenceCall: the party of the active call joins the held call, which the
+//  conferencing device retrieves; everyone is connected.
 static int s_conference_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *res)
 {
     pbx_call_t *hc, *ac;
     int hp, ap;
     if (s_held_and_active(self, &req->call.conference_call.held_call,
-                          &req->call.conference_call.active_call, &hc, &hp, &ac, &ap, res))
+                          &req->call.conference_call.active_call, false, &hc, &hp, &ac, &ap, res))
         return -1;
     int added = s_other_party(ac, ap);
     if (added < 0 || hc->nparty + ac->nparty - 1 > PBX_CALL_PARTIES_MAX)
-        return s_fail(res, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_RESOURCE_LIMIT_EXCEEDED);
-    int added_device = ac->party[added].device;
+        return s_fail(res, CSTA_ERR_SYSTEM_RESOURCE, S_SYSERR_CONFERENCE_MEMBER_LIMIT);
+    csta_device_t added_party;
+    pbx_party_device_id(self, &ac->party[added], &added_party);
     uint16_t primary = hc->id, secondary = ac->id;
-    csta_conn_list_t list = {0};
-    s_merge(self, hc, ac, ap, &list);
+    int first = s_merge(self, hc, ac, ap);
     s_set_state(self, &hc->party[hp], CSTA_LCS_CONNECTED);
-    pbx_ev_conferenced(self, hc, primary, secondary, hp, added_device, CSTA_CAUSE_CONFERENCE);
+    csta_conn_list_t list;
+    s_conn_list(self, hc, first, secondary, &list);
+    pbx_ev_conferenced(self, hc, primary, secondary, hp, &added_party, &list,
+                       CSTA_CAUSE_CONFERENCE);
     s_ok(res, CSTA_OP_CONFERENCE_CALL);
     pbx_party_conn(self, hc, &hc->party[hp], &res->call.conference_call_res.conference_call);
     res->call.conference_call_res.connections = list;
     return 0;
 }
 
+//  Whether a call could be offered to `number` at all (a device that takes calls, or an
+//  outside number): a transfer to anything else is refused before anything changes.
+static bool s_routable(const pbx_switch_t *self, const char *number)
+{
+    if (!number[0])
+        return false;
+    if (s_is_outside(self, number))
+        return true;
+    int d = pbx_switch_find_number(self, number);
+    return d >= 0 && (self->devices[d].cfg.type == PBX_DEV_EXTENSION ||
+                      self->devices[d].cfg.type == PBX_DEV_HUNT_GROUP);
+}
+
+//  SingleStepTransfer: the transferring device leaves at once; the remaining party is
+//  offered to the new destination in the same call.  The result names the connection
+//  at the transferred-to device (ECMA-269 SingleStepTransferCall).
 static int s_single_step_transfer(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *res)
 {
     const csta_single_step_transfer_arg_t *arg = &req->call.single_step_transfer;
@@ -766,31 +911,40 @@ static int s_single_step_transfer(pbx_switch_t *self, const csta_apdu_t *req, cs
     int p;
     S_CONN(&arg->active_call, c, p);
     int other = s_other_party(c, p);
-    if (c->party[p].state != CSTA_LCS_CONNECTED || other < 0)
+    if (c->party[p].state != CSTA_LCS_CONNECTED || other < 0 || c->nparty != 2)
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_NO_ACTIVE_CALL);
-    if (arg->transferred_to.kind != CSTA_DEV_DIALING || !arg->transferred_to.digits[0])
+    if (arg->transferred_to.kind != CSTA_DEV_DIALING || !s_routable(self, arg->transferred_to.digits))
         return s_fail(res, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_DESTINATION);
     pbx_party_t transferring = c->party[p];
-    int remaining_device = c->party[other].device;
-    csta_conn_list_t list = {0};
-    csta_conn_list_item_t *item = &list.item[list.count++];
-    pbx_party_conn(self, c, &c->party[other], &item->old_conn);
-    item->new_conn = item->old_conn;
-    pbx_party_device_id(self, &c->party[other], &item->endpoint);
-    list.present = true;
-    c->last_redirection = transferring.device;
+    char to[PBX_NUMBER_MAX];
+    snprintf(to, sizeof to, "%s", arg->transferred_to.digits);
+    csta_device_t transferred_to;
+    int to_device = pbx_switch_find_number(self, to);
+    if (to_device >= 0)
+        pbx_switch_device_id(self, to_device, &transferred_to);
+    else
+        csta_device_set(&transferred_to, to);
     s_party_remove(self, c, p);
+    transferring.state = CSTA_LCS_NULL;
     c->calling = 0;     //  the remaining party now calls the new destination
-    int to = pbx_switch_find_number(self, arg->transferred_to.digits);
-    pbx_ev_transferred(self, c, c->id, 0, &transferring, to, &list, CSTA_CAUSE_SINGLE_STEP_TRANSFER);
-    s_route(self, c, arg->transferred_to.digits, CSTA_CAUSE_SINGLE_STEP_TRANSFER, 0);
-    (void) remaining_device;
+    c->last_redirection = transferring.device;
+    csta_conn_list_t list;
+    s_conn_list(self, c, c->nparty, 0, &list);
+    pbx_ev_transferred(self, c, c->id, 0, &transferring, &transferred_to, &list,
+                       CSTA_CAUSE_SINGLE_STEP_TRANSFER);
+    int np = s_route(self, c, to, CSTA_CAUSE_SINGLE_STEP_TRANSFER, 0);
     s_ok(res, CSTA_OP_SINGLE_STEP_TRANSFER);
-    res->call.single_step_transfer_res.transferred_call = item->new_conn;
+    if (np >= 0) {
+        pbx_party_conn(self, c, &c->party[np], &res->call.single_step_transfer_res.transferred_call);
+    } else {
+        uint8_t id[2] = {(uint8_t) (c->id >> 8), (uint8_t) c->id};
+        csta_conn_set(&res->call.single_step_transfer_res.transferred_call, id, 2, to);
+    }
     res->call.single_step_transfer_res.connections = list;
     return 0;
 }
 
+//  SingleStepConference: a device joins an active call at once, without ringing.
 static int s_single_step_conference(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *res)
 {
     const csta_single_step_conference_arg_t *arg = &req->call.single_step_conference;
@@ -806,21 +960,30 @@ static int s_single_step_conference(pbx_switch_t *self, const csta_apdu_t *req, 
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_INVALID_DEVICE_STATE);
     int jp = s_party_add(c, joining, false, NULL, NULL);
     if (jp < 0)
-        return s_fail(res, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_RESOURCE_LIMIT_EXCEEDED);
+        return s_fail(res, CSTA_ERR_SYSTEM_RESOURCE, S_SYSERR_CONFERENCE_MEMBER_LIMIT);
     s_set_state(self, &c->party[jp], CSTA_LCS_CONNECTED);
-    pbx_ev_conferenced(self, c, c->id, 0, p, joining, CSTA_CAUSE_SINGLE_STEP_CONFERENCE);
+    csta_device_t added;
+    pbx_switch_device_id(self, joining, &added);
+    csta_conn_list_t list;
+    s_conn_list(self, c, c->nparty, 0, &list);
+    list.item[jp].old_conn.present = false;     //  the joining device had no connection
+    pbx_ev_conferenced(self, c, c->id, 0, p, &added, &list, CSTA_CAUSE_SINGLE_STEP_CONFERENCE);
     s_ok(res, CSTA_OP_SINGLE_STEP_CONFERENCE);
     pbx_party_conn(self, c, &c->party[jp], &res->call.single_step_conference_res.conferenced_call);
     return 0;
 }
 
-//  Move a ringing call from party p to `number` (deflect, pickup).
+//  Move a ringing call from party p to `number` (deflection, forwarding on no answer):
+//  Diverted, then the new destination is offered the call.  The call keeps the number
+//  the caller dialled as its called device.
 static int s_divert(pbx_switch_t *self, pbx_call_t *c, int p, const char *number, int cause)
 {
-    pbx_ev_diverted(self, c, p, number, cause);
-    c->last_redirection = c->party[p].device;
+    pbx_party_t gone = c->party[p];
     s_party_remove(self, c, p);
-    return s_route(self, c, number, cause, 0);
+    gone.state = CSTA_LCS_NULL;
+    pbx_ev_diverted(self, c, &gone, number, cause);
+    c->last_redirection = gone.device;
+    return s_route(self, c, number, cause, 1);
 }
 
 static int s_deflect_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *res)
@@ -838,16 +1001,18 @@ static int s_deflect_call(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_
     return 0;
 }
 
-//  The person at `device` takes the call ringing at party p.
+//  The person at `device` takes the call ringing at party p: Diverted (callPickup) from
+//  the ringing device, then Established at the picker, which never rang.
 static int s_pickup(pbx_switch_t *self, pbx_call_t *c, int p, int device, csta_conn_t *picked)
 {
-    pbx_ev_diverted(self, c, p, self->devices[device].cfg.number, CSTA_CAUSE_CALL_PICKUP);
-    c->last_redirection = c->party[p].device;
+    pbx_party_t gone = c->party[p];
     s_party_remove(self, c, p);
+    gone.state = CSTA_LCS_NULL;
+    pbx_ev_diverted(self, c, &gone, self->devices[device].cfg.number, CSTA_CAUSE_CALL_PICKUP);
+    c->last_redirection = gone.device;
     int np = s_party_add(c, device, false, NULL, NULL);
     if (np < 0)
         return np;
-    s_set_state(self, &c->party[np], CSTA_LCS_ALERTING);
     s_connect(self, c, np, CSTA_CAUSE_CALL_PICKUP);
     pbx_party_conn(self, c, &c->party[np], picked);
     return 0;
@@ -950,6 +1115,7 @@ static int s_call_back(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *
         c->party[p].external)
         return s_fail(res, CSTA_ERR_STATE, CSTA_STERR_NO_CALL_TO_COMPLETE);
     self->devices[target].callback_from = c->party[p].device;
+    self->waiters = true;
     s_ok(res, CSTA_OP_CALL_BACK);
     pbx_switch_device_id(self, target, &res->call.call_back_res.target_device);
     return 0;
@@ -963,6 +1129,7 @@ static int s_call_back_non_call(pbx_switch_t *self, const csta_apdu_t *req, csta
     if (from < 0 || target < 0 || self->devices[target].cfg.type != PBX_DEV_EXTENSION)
         return s_fail(res, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_DEVICE_ID);
     self->devices[target].callback_from = from;
+    self->waiters = true;
     s_ok(res, CSTA_OP_CALL_BACK_NON_CALL_RELATED);
     return 0;
 }
@@ -979,7 +1146,11 @@ static int s_camp_on(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *re
     if (tp < 0)
         return s_fail(res, CSTA_ERR_SYSTEM_RESOURCE, CSTA_SYSERR_RESOURCE_LIMIT_EXCEEDED);
     s_set_state(self, &c->party[tp], CSTA_LCS_QUEUED);
+    //  The caller stops hearing busy tone: it waits for the target (ringback).
+    if (c->party[p].state == CSTA_LCS_FAIL)
+        s_set_state(self, &c->party[p], CSTA_LCS_CONNECTED);
     self->devices[target].camp_on_call = (int) (c - self->calls);
+    self->waiters = true;
     pbx_ev_queued(self, c, tp, CSTA_CAUSE_CAMP_ON);
     s_ok(res, CSTA_OP_CAMP_ON_CALL);
     return 0;
@@ -1016,7 +1187,12 @@ static int s_intrude(pbx_switch_t *self, const csta_apdu_t *req, csta_apdu_t *re
             }
             int ip = s_party_add(t, intruder, false, NULL, NULL);
             s_set_state(self, &t->party[ip], CSTA_LCS_CONNECTED);
-            pbx_ev_conferenced(self, t, t->id, 0, tp, intruder, CSTA_CAUSE_INTRUDE);
+            csta_device_t added;
+            pbx_switch_device_id(self, intruder, &added);
+            csta_conn_list_t list;
+            s_conn_list(self, t, t->nparty, 0, &list);
+            list.item[ip].old_conn.present = false;
+            pbx_ev_conferenced(self, t, t->id, 0, tp, &added, &list, CSTA_CAUSE_INTRUDE);
             s_ok(res, CSTA_OP_INTRUDE_CALL);
             pbx_party_conn(self, t, &t->party[ip], &res->call.intrude_call_res.conferenced_call);
             return 0;
@@ -1148,13 +1324,19 @@ static void s_device_idle(pbx_switch_t *self, int device)
 static void s_wake_waiters(pbx_switch_t *self)
 {
     static bool waking;
-    if (waking)
+    if (waking || !self->waiters)
         return;     //  s_device_idle releases calls itself; no recursion
     waking = true;
-    for (int d = 0; d < self->device_count; d++)
-        if ((self->devices[d].camp_on_call >= 0 || self->devices[d].callback_from >= 0) &&
-            self->devices[d].active == 0)
+    //  Without a camp-on or call-back pending nothing is walked (thousands of devices, a
+    //  walk per released call); the walk notes whether any is still pending.
+    bool any = false;
+    for (int d = 0; d < self->device_count; d++) {
+        pbx_device_t *dev = &self->devices[d];
+        if ((dev->camp_on_call >= 0 || dev->callback_from >= 0) && dev->active == 0)
             s_device_idle(self, d);
+        any |= dev->camp_on_call >= 0 || dev->callback_from >= 0;
+    }
+    self->waiters = any;
     waking = false;
 }
 
@@ -1183,16 +1365,19 @@ int pbx_switch_inbound(pbx_switch_t *self, const char *caller, const char *name,
     return id;
 }
 
-//  The call and party of `number` in the given state (any call), or -ENOENT.
-static int s_find_device_party(pbx_switch_t *self, int device, csta_lcs_t state,
-                               pbx_call_t **c_out, int *p_out)
+//  The call and party of a device in the given state (any call), or -ENOENT.  For a
+//  trunk that is the external party on it (the far end), which `number` names too when
+//  it is not a device: an outside number in a call.
+static int s_find_device_party(pbx_switch_t *self, int device, const char *number,
+                               csta_lcs_t state, pbx_call_t **c_out, int *p_out)
 {
     for (int slot = 0; slot < self->cfg.max_calls; slot++) {
         pbx_call_t *c = &self->calls[slot];
         if (!c->used)
             continue;
         for (int p = 0; p < c->nparty; p++)
-            if (!c->party[p].external && c->party[p].device == device &&
+            if ((device >= 0 ? c->party[p].device == device
+                             : c->party[p].external && strcmp(c->party[p].number, number) == 0) &&
                 c->party[p].state == state) {
                 *c_out = c;
                 *p_out = p;
@@ -1207,7 +1392,7 @@ int pbx_switch_answer(pbx_switch_t *self, const char *number)
     int device = pbx_switch_find_number(self, number);
     pbx_call_t *c;
     int p;
-    if (device < 0 || s_find_device_party(self, device, CSTA_LCS_ALERTING, &c, &p))
+    if (s_find_device_party(self, device, number, CSTA_LCS_ALERTING, &c, &p))
         return -ENOENT;
     s_connect(self, c, p, CSTA_CAUSE_NEW_CALL);
     return c->id;
@@ -1218,13 +1403,11 @@ int pbx_switch_hangup(pbx_switch_t *self, const char *number)
     int device = pbx_switch_find_number(self, number);
     pbx_call_t *c;
     int p;
-    if (device < 0)
-        return -ENOENT;
     //  Hanging up ends the active call, or the one still being set up.
     const csta_lcs_t order[] = {CSTA_LCS_CONNECTED, CSTA_LCS_INITIATED, CSTA_LCS_FAIL,
                                 CSTA_LCS_QUEUED};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (s_find_device_party(self, device, order[i], &c, &p) == 0) {
+        if (s_find_device_party(self, device, number, order[i], &c, &p) == 0) {
             int id = c->id;
             s_clear_party(self, c, p, CSTA_CAUSE_NORMAL_CLEARING);
             return id;
@@ -1237,7 +1420,8 @@ int pbx_switch_hold(pbx_switch_t *self, const char *number)
     int device = pbx_switch_find_number(self, number);
     pbx_call_t *c;
     int p;
-    if (device < 0 || s_find_device_party(self, device, CSTA_LCS_CONNECTED, &c, &p))
+    if (device < 0 || self->devices[device].cfg.type != PBX_DEV_EXTENSION ||
+        s_find_device_party(self, device, number, CSTA_LCS_CONNECTED, &c, &p))
         return -ENOENT;
     s_hold(self, c, p, CSTA_CAUSE_KEY_OPERATION);
     return c->id;
@@ -1303,6 +1487,7 @@ void pbx_switch_reset(pbx_switch_t *self)
         self->devices[d].callback_from = -1;
         self->devices[d].camp_on_call = -1;
     }
+    self->waiters = false;
 }
 
 //  --- Views --------------------------------------------------------------------------------------------

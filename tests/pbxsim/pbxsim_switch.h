@@ -103,9 +103,11 @@ void pbx_switch_timer(pbx_switch_t *self, int timer_ref);
 //  extension or group number).  Returns the call id (>= 0) or a negative errno.
 int pbx_switch_inbound(pbx_switch_t *self, const char *caller, const char *name,
                        const char *called);
-//  A person at `number` lifts the handset: answers the call ringing there, if any.
+//  A person at `number` lifts the handset: answers the call ringing there, if any.  A
+//  trunk or an outside number in a call names the far end of a CO line.
 int pbx_switch_answer(pbx_switch_t *self, const char *number);
-//  A person at `number` hangs up the active call (or the ringing one they placed).
+//  A person at `number` hangs up the active call (or the ringing one they placed); a
+//  trunk or an outside number: the far end hangs up.
 int pbx_switch_hangup(pbx_switch_t *self, const char *number);
 //  A person at `number` presses hold on the active call.
 int pbx_switch_hold(pbx_switch_t *self, const char *number);

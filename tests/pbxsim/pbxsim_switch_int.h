@@ -31,7 +31,7 @@ typedef struct {
     char called_number[PBX_NUMBER_MAX];     //  the number dialled
     int last_redirection;           //  device index of the last redirecting device, -1
     long long started_ms, answered_ms;
-    long long started_wall;
+    long long started_wall, answered_wall;      //  wall clock seconds (CDR times)
     int charged_device;             //  for the CDR: the originating extension, or -1
     bool cdr_answered;
 } pbx_call_t;
@@ -56,6 +56,9 @@ struct pbx_switch {
     void *ctx;
     pbx_device_t *devices;
     int device_count, device_cap;
+    int *by_number, *by_device_number;  //  lookup: open addressing over device indexes, -1
+    int index_cap;                      //  power of two, at least twice device_count
+    bool waiters;                       //  a device may owe a camp-on or a call-back
     pbx_call_t *calls;              //  cfg.max_calls slots
     int *slot_of_id;                //  65536 entries: call id -> slot, -1
     uint16_t next_call_id;
@@ -71,9 +74,14 @@ void pbx_ev_originated(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
 void pbx_ev_network_reached(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
 void pbx_ev_delivered(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
 void pbx_ev_established(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
-void pbx_ev_failed(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
-void pbx_ev_diverted(pbx_switch_t *sw, pbx_call_t *c, int p, const char *new_destination,
-                     int cause);
+//  Failed: the call could not reach `failing` (a number: a device, a group or an outside
+//  number).  No party was created there; the parties of the call hear of it (the caller
+//  is already in the fail state).
+void pbx_ev_failed(pbx_switch_t *sw, pbx_call_t *c, const char *failing, int cause);
+//  Diverted: the call left `gone` (already removed from the call, so its device is told
+//  with local state null) for new_destination.
+void pbx_ev_diverted(pbx_switch_t *sw, pbx_call_t *c, const pbx_party_t *gone,
+                     const char *new_destination, int cause);
 void pbx_ev_held(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
 void pbx_ev_retrieved(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
 void pbx_ev_queued(pbx_switch_t *sw, pbx_call_t *c, int p, int cause);
@@ -83,9 +91,11 @@ void pbx_ev_call_cleared(pbx_switch_t *sw, pbx_call_t *c, int cause);
 //  Transferred / Conferenced: old calls and the list of connections old -> new.
 void pbx_ev_transferred(pbx_switch_t *sw, pbx_call_t *c, uint16_t primary_old,
                         uint16_t secondary_old, const pbx_party_t *transferring,
-                        int transferred_to, const csta_conn_list_t *list, int cause);
+                        const csta_device_t *transferred_to, const csta_conn_list_t *list,
+                        int cause);
 void pbx_ev_conferenced(pbx_switch_t *sw, pbx_call_t *c, uint16_t primary_old,
-                        uint16_t secondary_old, int conferencing, int added, int cause);
+                        uint16_t secondary_old, int conferencing, const csta_device_t *added,
+                        const csta_conn_list_t *list, int cause);
 void pbx_ev_digits_generated(pbx_switch_t *sw, pbx_call_t *c, int p, const char *digits);
 void pbx_ev_forwarding(pbx_switch_t *sw, int device, int type, bool on, const char *dn);
 void pbx_ev_do_not_disturb(pbx_switch_t *sw, int device, bool on);
