@@ -141,6 +141,8 @@ static inline fx_t *fx_new(int queue_max_bytes, bool tcp_login_required, int max
     f->user_cfg[1].device_count = 1;
     f->users = node_users_new(f->user_cfg, 2);
     assert_non_null(f->users);
+    //  A back-off longer than any test: a slow run (valgrind) still sees the throttle.
+    node_users_set_backoff(f->users, 60000, 60000);
     f->srv = node_csta_server_new(f->loop, &f->cfg, f->users, f->metrics);
     assert_non_null(f->srv);
     node_pbx_listener_t listener;
