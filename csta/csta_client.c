@@ -1,8 +1,13 @@
 //  csta_client: an application-side CSTA connection with deadlines (csta_client.h).
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +18,7 @@
 #include "csta_client.h"
 
 #define S_APDU_MAX 65536
+#define S_TLS_CHUNK 16384
 
 //  A frame kept for later: a queued event or a reply nobody waits for yet.
 typedef struct s_frame {
@@ -28,7 +34,11 @@ struct csta_client {
     char context[CSTA_OID_MAX];
     char user[CSTA_LOGIN_MAX + 1];
     char password[CSTA_LOGIN_MAX + 1];
+    char tls_ca[512];
     int fd;
+    SSL_CTX *ssl_ctx;
+    SSL *ssl;
+    bool read_wants_write;              //  SSL_read needs to write first (TLS)
     csta_framer_t *framer;
     csta_outq_t *outq;
     long next_invoke_id;
@@ -57,7 +67,8 @@ csta_client_t *csta_client_new(const csta_client_cfg_t *cfg)
         return NULL;
     self->cfg = *cfg;
     snprintf(self->host, sizeof self->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
-    snprintf(self->context, sizeof self->context, "%s", cfg->context ? cfg->context : CSTA_ACN_CSTA3);
+    snprintf(self->context, sizeof self->context, "%s",
+             cfg->context ? cfg->context : CSTA_ACN_CSTA3);
     if (cfg->user) {
         snprintf(self->user, sizeof self->user, "%s", cfg->user);
         snprintf(self->password, sizeof self->password, "%s", cfg->password ? cfg->password : "");
@@ -66,6 +77,7 @@ csta_client_t *csta_client_new(const csta_client_cfg_t *cfg)
         self->cfg.port = 33333;
     if (!self->cfg.timeout_ms)
         self->cfg.timeout_ms = 5000;
+    snprintf(self->tls_ca, sizeof self->tls_ca, "%s", cfg->tls_ca ? cfg->tls_ca : "");
     self->fd = -1;
     self->next_invoke_id = 1;
     self->events_tail = &self->events;
@@ -83,6 +95,15 @@ static void s_free_frames(s_frame_t *f)
 
 void csta_client_close(csta_client_t *self)
 {
+    if (self->ssl) {
+        ERR_clear_error();
+        SSL_shutdown(self->ssl);    //  close_notify, best effort
+        SSL_free(self->ssl);
+        self->ssl = NULL;
+    }
+    SSL_CTX_free(self->ssl_ctx);
+    self->ssl_ctx = NULL;
+    ERR_clear_error();
     if (self->fd >= 0)
         close(self->fd);
     self->fd = -1;
@@ -121,13 +142,38 @@ const csta_acse_t *csta_client_aare(const csta_client_t *self)
 
 //  --- Sending -----------------------------------------------------------------------------------
 
+//  Write queued bytes through TLS; -EAGAIN with *events set to what to wait for.
+static int s_tls_flush(csta_client_t *self, short *events)
+{
+    for (;;) {
+        const uint8_t *data;
+        size_t n = csta_outq_peek(self->outq, &data);
+        if (!n)
+            return 0;
+        ERR_clear_error();
+        int w = SSL_write(self->ssl, data, (int) (n > S_TLS_CHUNK ? S_TLS_CHUNK : n));
+        if (w > 0) {
+            csta_outq_consume(self->outq, (size_t) w);
+            continue;
+        }
+        int e = SSL_get_error(self->ssl, w);
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+            *events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+            return -EAGAIN;
+        }
+        ERR_clear_error();
+        return -EPIPE;
+    }
+}
+
 static int s_flush(csta_client_t *self, long long deadline)
 {
     for (;;) {
-        int rc = csta_outq_flush(self->outq, self->fd);
+        short events = POLLOUT;
+        int rc = self->ssl ? s_tls_flush(self, &events) : csta_outq_flush(self->outq, self->fd);
         if (rc != -EAGAIN)
             return rc;
-        struct pollfd p = {.fd = self->fd, .events = POLLOUT};
+        struct pollfd p = {.fd = self->fd, .events = events};
         int n = poll(&p, 1, s_remaining(deadline));
         if (n == 0)
             return -ETIMEDOUT;
@@ -195,6 +241,50 @@ static int s_answer_system_status(csta_client_t *self, long invoke_id, int opcod
     return s_send(self, &r);
 }
 
+//  Read what the socket has into the framer (TLS: decrypted).  Returns bytes (> 0), 0 at
+//  the end of the stream, -EAGAIN, or another negative errno.
+static ssize_t s_read(csta_client_t *self)
+{
+    if (!self->ssl)
+        return csta_framer_read(self->framer, self->fd);
+    uint8_t buf[S_TLS_CHUNK];
+    ERR_clear_error();
+    int n = SSL_read(self->ssl, buf, sizeof buf);
+    self->read_wants_write = false;
+    if (n > 0) {
+        int rc = csta_framer_feed(self->framer, buf, (size_t) n);
+        return rc ? rc : n;
+    }
+    switch (SSL_get_error(self->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+        return -EAGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        self->read_wants_write = true;
+        return -EAGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        ERR_clear_error();
+        return -ECONNRESET;
+    }
+}
+
+//  Wait until there is something to read, or the deadline.  Returns 1, 0 (deadline) or a
+//  negative errno.  Bytes OpenSSL has decrypted already are invisible to poll.
+static int s_wait_readable(csta_client_t *self, long long deadline)
+{
+    if (self->ssl && SSL_pending(self->ssl) > 0)
+        return 1;
+    for (;;) {
+        struct pollfd p = {.fd = self->fd, .events = self->read_wants_write ? POLLOUT : POLLIN};
+        int n = poll(&p, 1, s_remaining(deadline));
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
 //  Read frames until one arrives or the deadline passes; dispatch it.  Returns 0 after
 //  handling one frame, or an error.
 static int s_pump(csta_client_t *self, long long deadline)
@@ -236,16 +326,12 @@ static int s_pump(csta_client_t *self, long long deadline)
         }
         if (rc != -EAGAIN)
             return -EBADMSG;
-        struct pollfd p = {.fd = self->fd, .events = POLLIN};
-        int n = poll(&p, 1, s_remaining(deadline));
+        int n = s_wait_readable(self, deadline);
         if (n == 0)
             return -ETIMEDOUT;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        ssize_t got = csta_framer_read(self->framer, self->fd);
+        if (n < 0)
+            return n;
+        ssize_t got = s_read(self);
         if (got == 0 || (got < 0 && got != -EAGAIN)) {
             csta_client_close(self);
             return -ECONNRESET;
@@ -309,7 +395,8 @@ int csta_client_next_event(csta_client_t *self, csta_apdu_t *event, int timeout_
     }
 }
 
-//  --- Connection and association ------------------------------------------------------------------
+//  --- Connection and association
+//  ------------------------------------------------------------------
 
 static int s_connect_socket(csta_client_t *self, long long deadline)
 {
@@ -352,6 +439,60 @@ static int s_connect_socket(csta_client_t *self, long long deadline)
     return rc;
 }
 
+//  TLS client handshake on the connected socket, with the connect deadline.
+static int s_tls_handshake(csta_client_t *self, long long deadline)
+{
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);   //  OpenSSL writes with write(2): EPIPE, not a dead program
+    self->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!self->ssl_ctx)
+        return -ENOMEM;
+    SSL_CTX_set_min_proto_version(self->ssl_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(self->ssl_ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (self->tls_ca[0]) {
+        if (SSL_CTX_load_verify_locations(self->ssl_ctx, self->tls_ca, NULL) != 1)
+            return -EPROTO;
+        SSL_CTX_set_verify(self->ssl_ctx, SSL_VERIFY_PEER, NULL);
+    } else
+        SSL_CTX_set_verify(self->ssl_ctx, SSL_VERIFY_NONE, NULL);
+    self->ssl = SSL_new(self->ssl_ctx);
+    if (!self->ssl || SSL_set_fd(self->ssl, self->fd) != 1)
+        return -ENOMEM;
+    //  SNI carries host names only (RFC 6066 3); the certificate must name the host we asked
+    //  for, an address (IP subjectAltName) or a DNS name.
+    unsigned char addr[16];
+    bool numeric =
+        inet_pton(AF_INET, self->host, addr) == 1 || inet_pton(AF_INET6, self->host, addr) == 1;
+    if (!numeric)
+        SSL_set_tlsext_host_name(self->ssl, self->host);
+    if (self->tls_ca[0]) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(self->ssl);
+        if (numeric)
+            X509_VERIFY_PARAM_set1_ip_asc(param, self->host);
+        else
+            X509_VERIFY_PARAM_set1_host(param, self->host, 0);
+    }
+    for (;;) {
+        ERR_clear_error();
+        int rc = SSL_connect(self->ssl);
+        if (rc == 1)
+            return 0;
+        int e = SSL_get_error(self->ssl, rc);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            ERR_clear_error();
+            return -EPROTO;
+        }
+        struct pollfd p = {.fd = self->fd, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
+        int n = poll(&p, 1, s_remaining(deadline));
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
 int csta_client_connect(csta_client_t *self)
 {
     long long deadline = s_now_ms() + self->cfg.timeout_ms;
@@ -360,6 +501,10 @@ int csta_client_connect(csta_client_t *self)
     int rc = s_connect_socket(self, deadline);
     if (rc)
         return rc;
+    if (self->cfg.tls && (rc = s_tls_handshake(self, deadline))) {
+        csta_client_close(self);
+        return rc;
+    }
     self->framer = csta_framer_new(self->cfg.framing, 0);
     self->outq = csta_outq_new(self->cfg.framing, 0);
     if (!self->framer || !self->outq) {
@@ -404,13 +549,12 @@ int csta_client_connect(csta_client_t *self)
             csta_client_close(self);
             return -EBADMSG;
         }
-        struct pollfd p = {.fd = self->fd, .events = POLLIN};
-        int n = poll(&p, 1, s_remaining(deadline));
-        if (n == 0) {
+        int n = s_wait_readable(self, deadline);
+        if (n <= 0) {
             csta_client_close(self);
-            return -ETIMEDOUT;
+            return n == 0 ? -ETIMEDOUT : n;
         }
-        ssize_t got = csta_framer_read(self->framer, self->fd);
+        ssize_t got = s_read(self);
         if (got == 0 || (got < 0 && got != -EAGAIN)) {
             csta_client_close(self);
             return -ECONNRESET;
@@ -437,12 +581,11 @@ int csta_client_release(csta_client_t *self, int timeout_ms)
                 break;
             continue;
         }
-        struct pollfd p = {.fd = self->fd, .events = POLLIN};
-        if (poll(&p, 1, s_remaining(deadline)) <= 0) {
+        if (s_wait_readable(self, deadline) <= 0) {
             rc = -ETIMEDOUT;
             break;
         }
-        ssize_t got = csta_framer_read(self->framer, self->fd);
+        ssize_t got = s_read(self);
         if (got <= 0 && got != -EAGAIN)
             break;
     }

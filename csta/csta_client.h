@@ -18,6 +18,13 @@ typedef struct {
     int timeout_ms;                 //  connect + association deadline; default 5000
     bool keep_system_status;        //  queue SystemStatus invokes as events (they are
                                     //  always answered); default false: answered, dropped
+    //  TLS (OpenSSL, TLS 1.2 or later) around the CSTA stream, as a ctim node's TLS port
+    //  (csta_server.tls_port) speaks it.  The handshake counts against timeout_ms.  A peer
+    //  that vanishes must not kill the program: connect ignores SIGPIPE if it is at its
+    //  default (OpenSSL writes with write(2)).
+    bool tls;
+    const char *tls_ca;             //  PEM file the server's certificate must chain to, with
+                                    //  the host name checked; NULL: not verified (tests)
 } csta_client_cfg_t;
 
 typedef struct csta_client csta_client_t;
@@ -26,7 +33,8 @@ csta_client_t *csta_client_new(const csta_client_cfg_t *cfg);
 void csta_client_destroy(csta_client_t **self_p);
 
 //  Connect and associate.  Returns 0, or -ECONNREFUSED / -ETIMEDOUT / -ECONNRESET, or
-//  -EACCES when the switch rejects the association (the AARE is kept: csta_client_aare).
+//  -EACCES when the switch rejects the association (the AARE is kept: csta_client_aare),
+//  or -EPROTO when the TLS handshake fails (certificate not trusted ...).
 int csta_client_connect(csta_client_t *self);
 const csta_acse_t *csta_client_aare(const csta_client_t *self);
 

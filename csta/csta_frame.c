@@ -277,3 +277,17 @@ int csta_outq_flush(csta_outq_t *self, int fd)
     self->start = self->end = 0;
     return 0;
 }
+
+size_t csta_outq_peek(const csta_outq_t *self, const uint8_t **data)
+{
+    *data = self->buf ? self->buf + self->start : NULL;
+    return self->end - self->start;
+}
+
+void csta_outq_consume(csta_outq_t *self, size_t n)
+{
+    size_t size = self->end - self->start;
+    self->start += n < size ? n : size;
+    if (self->start == self->end)
+        self->start = self->end = 0;
+}

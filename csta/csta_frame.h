@@ -68,5 +68,11 @@ int csta_outq_push(csta_outq_t *self, const uint8_t *apdu, size_t len);
 //  -EAGAIN when bytes remain (poll for POLLOUT), or another negative errno.
 int csta_outq_flush(csta_outq_t *self, int fd);
 size_t csta_outq_size(const csta_outq_t *self);
+//  For writers other than a plain fd (TLS): the queued bytes, oldest first.  *data stays
+//  valid until the next push or consume (a push may move the buffer: OpenSSL needs
+//  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).  Returns how many bytes *data holds.
+size_t csta_outq_peek(const csta_outq_t *self, const uint8_t **data);
+//  Drop the first n bytes (n <= csta_outq_size), once they are written.
+void csta_outq_consume(csta_outq_t *self, size_t n);
 
 #endif

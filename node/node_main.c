@@ -23,6 +23,7 @@
 #include <czmq.h>
 
 #include "node_config.h"
+#include "node_csta_server.h"
 #include "node_http.h"
 #include "node_lines.h"
 #include "node_log.h"
@@ -59,18 +60,19 @@ struct ctimd {
     node_numfmt_t *numfmt;
     node_lines_t *lines;
     time_t started;
-    //  Filled by the hooks below (the CSTA server's header then replaces void).
+    //  Filled by the hooks below.
     node_pbx_t *pbx[NODE_PBX_MAX];
     s_pbx_ctx_t pbx_ctx[NODE_PBX_MAX];
-    void *csta_server;
+    node_csta_server_t *csta_server;
+    node_pbx_listener_t csta_listener;  //  the CSTA server's, for the first PBX
 };
 
 //  --- Hook points ----------------------------------------------------------------------------
 //  The PBX service (node_pbx.c) and the CSTA server (node_csta_server.c) are written by
 //  other helpers; these functions are where they plug in.  Each runs on the loop thread.
 
-//  The PBX listener's on_state: ctim_pbx_link_up follows the link (the CSTA server will be
-//  told here too).
+//  The PBX listener's on_state: ctim_pbx_link_up follows the link, and the CSTA server is
+//  told (it serves the first PBX).
 static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
 {
     node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
@@ -80,6 +82,27 @@ static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
 {
     s_pbx_ctx_t *c = ctx;
     s_pbx_state_changed(c->self, c->i, state == NODE_PBX_UP);
+    const node_pbx_listener_t *l = &c->self->csta_listener;
+    if (c->i == 0 && l->on_state)
+        l->on_state(l->ctx, state);
+}
+
+//  Events and broadcasts of the first PBX go to the CSTA multiplexer.
+static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
+                           const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    s_pbx_ctx_t *c = ctx;
+    const node_pbx_listener_t *l = &c->self->csta_listener;
+    if (c->i == 0 && l->on_event)
+        l->on_event(l->ctx, watch, watch_arg, apdu, len, keys);
+}
+
+static void s_pbx_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    s_pbx_ctx_t *c = ctx;
+    const node_pbx_listener_t *l = &c->self->csta_listener;
+    if (c->i == 0 && l->on_broadcast)
+        l->on_broadcast(l->ctx, apdu, len, keys);
 }
 
 //  HOOK pbx: one PBX service per configured PBX, each connecting at once (node_pbx.h).
@@ -89,7 +112,10 @@ static int s_pbx_start(ctimd_t *self)
 {
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         self->pbx_ctx[i] = (s_pbx_ctx_t){self, i};
-        node_pbx_listener_t listener = {.ctx = &self->pbx_ctx[i], .on_state = s_pbx_on_state};
+        node_pbx_listener_t listener = {.ctx = &self->pbx_ctx[i],
+                                        .on_event = s_pbx_on_event,
+                                        .on_state = s_pbx_on_state,
+                                        .on_broadcast = s_pbx_on_broadcast};
         self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
         if (!self->pbx[i]) {
             node_error("main", "pbx %s: the PBX service cannot be made from its config",
@@ -125,21 +151,30 @@ static bool s_pbx_is_up(const ctimd_t *self, size_t i)
 //  self->users, self->numfmt and self->lines.  Returns 0 or a negative errno.
 static int s_csta_server_start(ctimd_t *self)
 {
-    (void) self;
-    return 0;
+    const node_csta_server_cfg_t *cfg = &self->cfg.csta_server;
+    if (cfg->tcp_port <= 0 && cfg->tls_port <= 0)
+        return 0;       //  both ports off: no multiplexer
+    self->csta_server = node_csta_server_new(self->loop, cfg, self->users, self->metrics);
+    if (!self->csta_server)
+        return -EINVAL;     //  the TLS certificate or key (logged)
+    node_csta_server_listener(self->csta_server, &self->csta_listener);
+    node_csta_server_attach(self->csta_server, self->pbx[0], self->cfg.pbx[0].request_timeout_ms);
+    return node_csta_server_start(self->csta_server);
 }
 
 //  HOOK csta: stop it (close applications, listening sockets), before the PBX services.
 static void s_csta_server_stop(ctimd_t *self)
 {
-    (void) self;
+    self->csta_listener = (node_pbx_listener_t){0};
+    node_csta_server_destroy(&self->csta_server);
 }
 
 //  HOOK csta: SIGHUP replaced self->users, self->numfmt and self->lines (the old ones are
 //  destroyed right after this returns): hand the new ones over.
 static void s_csta_server_reload(ctimd_t *self)
 {
-    (void) self;
+    if (self->csta_server)
+        node_csta_server_set_users(self->csta_server, self->users);
 }
 
 //  --- HTTP callbacks -------------------------------------------------------------------------
@@ -200,9 +235,12 @@ static char *s_status(void *ctx)
         s_json_str(out, s_pbx_state(self, i));
         fprintf(out, "}");
     }
-    fprintf(out, "],\"csta_server\":{\"running\":%s,\"tcp_port\":%d,\"tls_port\":%d}",
+    fprintf(out, "],\"csta_server\":{\"running\":%s,\"tcp_port\":%d,\"tls_port\":%d",
             self->csta_server ? "true" : "false", self->cfg.csta_server.tcp_port,
             self->cfg.csta_server.tls_port);
+    char *apps = self->csta_server ? node_csta_server_status_json(self->csta_server) : NULL;
+    fprintf(out, ",\"apps\":%s}", apps ? apps : "[]");
+    free(apps);
     fprintf(out, ",\"users\":%zu,\"lines\":%zu}\n", node_users_count(self->users),
             node_lines_count(self->lines));
     fclose(out);

@@ -398,6 +398,34 @@ static void outq_bound_gives_enobufs(void **state)
     csta_outq_destroy(&q);
 }
 
+//  A writer other than an fd (TLS) takes the queued bytes with peek and drops what it
+//  wrote with consume: the stream stays intact across partial writes and later pushes.
+static void outq_peek_and_consume_serve_other_writers(void **state)
+{
+    (void) state;
+    hexbuf_t v;
+    golden("make_call_invoke", &v);
+    csta_outq_t *q = csta_outq_new(CSTA_FRAMING_LEN16, 0);
+    const uint8_t *data;
+    assert_int_equal(csta_outq_peek(q, &data), 0);
+    assert_int_equal(csta_outq_push(q, v.bytes, v.len), 0);
+    assert_int_equal(csta_outq_peek(q, &data), v.len + 2);
+    assert_int_equal(data[0], 0);
+    assert_int_equal(data[1], v.len);
+    assert_memory_equal(data + 2, v.bytes, v.len);
+    csta_outq_consume(q, 5);        //  a partial write
+    assert_int_equal(csta_outq_peek(q, &data), v.len - 3);
+    assert_memory_equal(data, v.bytes + 3, v.len - 3);
+    assert_int_equal(csta_outq_push(q, v.bytes, v.len), 0);
+    assert_int_equal(csta_outq_peek(q, &data), 2 * v.len - 1);
+    assert_memory_equal(data, v.bytes + 3, v.len - 3);
+    assert_memory_equal(data + v.len - 3 + 2, v.bytes, v.len);
+    csta_outq_consume(q, 1000);     //  more than queued: the queue is empty
+    assert_int_equal(csta_outq_size(q), 0);
+    assert_int_equal(csta_outq_peek(q, &data), 0);
+    csta_outq_destroy(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +441,7 @@ int main(void)
         cmocka_unit_test(framer_read_reports_data_eagain_and_eof),
         cmocka_unit_test(outq_partial_writes_complete_and_stream_is_intact),
         cmocka_unit_test(outq_bound_gives_enobufs),
+        cmocka_unit_test(outq_peek_and_consume_serve_other_writers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
