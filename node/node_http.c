@@ -108,6 +108,8 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     } else if (strcmp(url, "/metrics") == 0) {
         path = "/metrics";
         code = MHD_HTTP_OK;
+        if (self->handlers.collect)
+            self->handlers.collect(self->handlers.ctx);
         char *body = self->metrics ? node_metrics_render(self->metrics) : strdup("");
         rc = s_reply(conn, code, "text/plain; version=0.0.4; charset=utf-8", body);
     } else if (strcmp(url, "/livez") == 0) {

@@ -25,6 +25,9 @@ typedef struct {
     bool (*ready)(void *ctx, char *why, size_t why_cap);
     //  The node's state as a JSON object: a new string the caller frees.
     char *(*status)(void *ctx);
+    //  Called before /metrics is rendered, so figures kept elsewhere (the PBX service's
+    //  stats) are current in the scrape.  May be NULL.
+    void (*collect)(void *ctx);
 } node_http_handlers_t;
 
 //  Serve cfg->listen:cfg->port (port 0: a free port, see node_http_port; ctimd does not

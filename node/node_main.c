@@ -54,6 +54,9 @@ struct ctimd {
     node_metrics_t *metrics;
     node_metric_t *reloads;         //  ctim_config_reloads_total{result}
     node_metric_t *pbx_up;          //  ctim_pbx_link_up{pbx}
+    //  The PBX service's own figures, refreshed from node_pbx_stats at each scrape.
+    node_metric_t *pbx_reconnects, *pbx_requests, *pbx_timeouts, *pbx_events_in;
+    node_metric_t *pbx_monitors, *pbx_watches, *pbx_monitor_failures, *pbx_calls;
     node_metric_t *lines_gauge, *users_gauge;
     node_http_t *http;
     node_users_t *users;            //  the reloadable objects, rebuilt on SIGHUP
@@ -70,6 +73,27 @@ struct ctimd {
 //  --- Hook points ----------------------------------------------------------------------------
 //  The PBX service (node_pbx.c) and the CSTA server (node_csta_server.c) are written by
 //  other helpers; these functions are where they plug in.  Each runs on the loop thread.
+
+//  /metrics: the PBX services' figures as they are now.
+static void s_collect_metrics(void *ctx)
+{
+    ctimd_t *self = ctx;
+    for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+        if (!self->pbx[i])
+            continue;
+        node_pbx_stats_t st;
+        node_pbx_stats(self->pbx[i], &st);
+        const char *const pbx[] = {self->cfg.pbx[i].name};
+        node_metric_set(self->pbx_reconnects, pbx, (double) st.reconnects);
+        node_metric_set(self->pbx_requests, pbx, (double) st.requests);
+        node_metric_set(self->pbx_timeouts, pbx, (double) st.timeouts);
+        node_metric_set(self->pbx_events_in, pbx, (double) st.events_in);
+        node_metric_set(self->pbx_monitors, pbx, (double) st.monitors_pbx);
+        node_metric_set(self->pbx_watches, pbx, (double) st.watches);
+        node_metric_set(self->pbx_monitor_failures, pbx, (double) st.monitor_failures);
+        node_metric_set(self->pbx_calls, pbx, (double) st.calls);
+    }
+}
 
 //  The PBX listener's on_state: ctim_pbx_link_up follows the link, and the CSTA server is
 //  told (it serves the first PBX).
@@ -521,6 +545,22 @@ static int s_run(const char *path)
                                       "1 while the CSTA link to the PBX is up.", "pbx");
     for (size_t i = 0; i < self->cfg.pbx_count; i++)
         node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, 0);
+    self->pbx_reconnects = node_metrics_counter(self->metrics, "pbx_reconnects",
+        "Times the CSTA link came back after it was first up.", "pbx");
+    self->pbx_requests = node_metrics_counter(self->metrics, "pbx_requests",
+        "Requests sent to the PBX (the node's own included).", "pbx");
+    self->pbx_timeouts = node_metrics_counter(self->metrics, "pbx_request_timeouts",
+        "Requests to the PBX that passed their deadline.", "pbx");
+    self->pbx_events_in = node_metrics_counter(self->metrics, "pbx_events",
+        "CSTAEventReports received from the PBX.", "pbx");
+    self->pbx_monitors = node_metrics_gauge(self->metrics, "pbx_monitors",
+        "Devices monitored at the PBX now (one per device, shared by applications).", "pbx");
+    self->pbx_watches = node_metrics_gauge(self->metrics, "pbx_watches",
+        "Application-side monitors on the PBX's devices now.", "pbx");
+    self->pbx_monitor_failures = node_metrics_counter(self->metrics, "pbx_monitor_failures",
+        "MonitorStarts the PBX refused or that timed out.", "pbx");
+    self->pbx_calls = node_metrics_gauge(self->metrics, "pbx_calls",
+        "Calls known at monitored devices now.", "pbx");
     self->lines_gauge = node_metrics_gauge(self->metrics, "lines", "Lines known by name.", NULL);
     self->users_gauge = node_metrics_gauge(self->metrics, "users", "Application users.", NULL);
 
@@ -532,7 +572,7 @@ static int s_run(const char *path)
 
     char http_where[NODE_NAME_MAX + 16] = "off";
     if (self->cfg.http.port != 0) {
-        node_http_handlers_t handlers = {self, s_ready, s_status};
+        node_http_handlers_t handlers = {self, s_ready, s_status, s_collect_metrics};
         self->http = node_http_new(self->loop, &self->cfg.http, self->metrics, &handlers);
         int hrc = self->http ? node_http_start(self->http) : -ENOMEM;
         if (hrc != 0) {

@@ -417,6 +417,11 @@ static void three_apps_share_one_monitor_per_device_and_see_what_a_direct_app_se
     s_wait_monitors(m, "102", 1);
     s_wait_monitors(m, "103", 1);
     assert_int_equal(s_sim_long(m, "stats", "monitor_starts") - starts_before, 3);
+    //  The node's metrics say the same: 3 devices monitored at the PBX for 6 application
+    //  monitors.
+    s_wait_http(m, "/metrics", "ctim_pbx_monitors{pbx=\"main\"} 3\n");
+    assert_non_null(strstr(m->body, "ctim_pbx_watches{pbx=\"main\"} 6\n"));
+    assert_non_null(strstr(m->body, "ctim_csta_app_monitors"));
 
     //  The direct application: pbxsim's second link.
     csta_client_cfg_t dcfg = {.port = m->sim.port, .timeout_ms = WAIT_MS};
@@ -653,6 +658,8 @@ static void link_drop_and_return_restore_every_monitor(void **state)
     s_wait_monitors(m, "103", 1);
     assert_int_equal(s_sim_long(m, "stats", "monitor_starts") - starts, 3);
     s_wait_http(m, "/readyz", "ready");
+    s_wait_http(m, "/metrics", "ctim_pbx_reconnects_total{pbx=\"main\"} 1\n");
+    assert_non_null(strstr(m->body, "ctim_pbx_link_up{pbx=\"main\"} 1\n"));
     //  Events flow again on the same cross-references.
     s_make_call(a, "101", "103");
     s_expect_event(a, &a1, CSTA_EV_ORIGINATED);
