@@ -184,6 +184,9 @@ static const s_key_t s_keys[] = {
     {"lines[].name", S_STR, 0, 0, "", S_RELOAD, "its name", S_LIN(name), 0, NULL},
     {"lines_file", S_FILE, 0, 0, "", S_RELOAD, "more lines from a text file: number,name per line",
      S_CFG(lines_file), 0, NULL},
+    {"lines_from_pbx", S_BOOL, 0, 0, "true", S_RELOAD,
+     "learn the names of other lines from the PBX's device list when its link comes up",
+     S_CFG(lines_from_pbx), 0, NULL},
 };
 
 #define S_KEY_COUNT (sizeof s_keys / sizeof s_keys[0])

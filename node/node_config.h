@@ -105,6 +105,7 @@ typedef struct {
     node_line_cfg_t *lines;             //  lines: list of {number, name}, or lines_file
     size_t line_count;
     char lines_file[NODE_PATH_MAX];     //  lines_file: text file "number,name" per line
+    bool lines_from_pbx;                //  lines_from_pbx: learn names from the PBX's device list
 } node_cfg_t;
 
 //  Load and validate `path` into *cfg (defaults first).  Returns 0, or -EINVAL (-ENOENT

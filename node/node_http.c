@@ -112,6 +112,10 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
             self->handlers.collect(self->handlers.ctx);
         char *body = self->metrics ? node_metrics_render(self->metrics) : strdup("");
         rc = s_reply(conn, code, "text/plain; version=0.0.4; charset=utf-8", body);
+    } else if (strcmp(url, "/lines") == 0 && self->handlers.lines) {
+        path = "/lines";
+        code = MHD_HTTP_OK;
+        rc = s_reply(conn, code, text, self->handlers.lines(self->handlers.ctx));
     } else if (strcmp(url, "/livez") == 0) {
         path = "/livez";
         code = MHD_HTTP_OK;

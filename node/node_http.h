@@ -28,6 +28,9 @@ typedef struct {
     //  Called before /metrics is rendered, so figures kept elsewhere (the PBX service's
     //  stats) are current in the scrape.  May be NULL.
     void (*collect)(void *ctx);
+    //  GET /lines: the node's lines as text ("number,name" per line), a new string the caller
+    //  frees.  May be NULL (404).
+    char *(*lines)(void *ctx);
 } node_http_handlers_t;
 
 //  Serve cfg->listen:cfg->port (port 0: a free port, see node_http_port; ctimd does not

@@ -28,6 +28,7 @@
 #include "node_lines.h"
 #include "node_log.h"
 #include "node_metrics.h"
+#include "node_pbx_lines.h"
 #include "node_numfmt.h"
 #include "node_pbx.h"
 #include "node_users.h"
@@ -62,6 +63,7 @@ struct ctimd {
     node_users_t *users;            //  the reloadable objects, rebuilt on SIGHUP
     node_numfmt_t *numfmt;
     node_lines_t *lines;
+    node_pbx_lines_t *pbx_lines[NODE_PBX_MAX];  //  names learned from each PBX's device list
     time_t started;
     //  Filled by the hooks below.
     node_pbx_t *pbx[NODE_PBX_MAX];
@@ -93,6 +95,14 @@ static void s_collect_metrics(void *ctx)
         node_metric_set(self->pbx_monitor_failures, pbx, (double) st.monitor_failures);
         node_metric_set(self->pbx_calls, pbx, (double) st.calls);
     }
+    node_metric_set(self->lines_gauge, NULL, (double) node_lines_count(self->lines));
+}
+
+//  GET /lines: the export format node_lines_import reads back.
+static char *s_lines_text(void *ctx)
+{
+    ctimd_t *self = ctx;
+    return node_lines_export(self->lines);
 }
 
 //  The PBX listener's on_state: ctim_pbx_link_up follows the link, and the CSTA server is
@@ -106,6 +116,11 @@ static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
 {
     s_pbx_ctx_t *c = ctx;
     s_pbx_state_changed(c->self, c->i, state == NODE_PBX_UP);
+    node_pbx_lines_t *pl = c->self->pbx_lines[c->i];
+    if (pl && state == NODE_PBX_UP && c->self->cfg.lines_from_pbx)
+        node_pbx_lines_query(pl);
+    else if (pl && state == NODE_PBX_DOWN)
+        node_pbx_lines_link_down(pl);
     const node_pbx_listener_t *l = &c->self->csta_listener;
     if (c->i == 0 && l->on_state)
         l->on_state(l->ctx, state);
@@ -146,7 +161,8 @@ static int s_pbx_start(ctimd_t *self)
                        self->cfg.pbx[i].name);
             return -EINVAL;
         }
-        int rc = node_pbx_start(self->pbx[i]);
+        self->pbx_lines[i] = node_pbx_lines_new(self->pbx[i], &self->lines, self->cfg.pbx[i].name);
+        int rc = self->pbx_lines[i] ? node_pbx_start(self->pbx[i]) : -ENOMEM;
         if (rc)
             return rc;
     }
@@ -156,8 +172,10 @@ static int s_pbx_start(ctimd_t *self)
 //  HOOK pbx: destroy the PBX services before the loop goes (open requests get -ENOTCONN).
 static void s_pbx_stop(ctimd_t *self)
 {
-    for (size_t i = 0; i < NODE_PBX_MAX; i++)
+    for (size_t i = 0; i < NODE_PBX_MAX; i++) {
         node_pbx_destroy(&self->pbx[i]);
+        node_pbx_lines_destroy(&self->pbx_lines[i]);
+    }
 }
 
 //  HOOK pbx: the state of PBX i as /status and /readyz report it.
@@ -349,6 +367,10 @@ static void s_reload(ctimd_t *self)
     node_users_destroy(&old_users);
     node_numfmt_destroy(&old_numfmt);
     node_lines_destroy(&old_lines);
+    //  The fresh lines hold the config's names only: learn the PBX's again.
+    for (size_t i = 0; i < self->cfg.pbx_count; i++)
+        if (self->pbx_lines[i] && self->cfg.lines_from_pbx && s_pbx_is_up(self, i))
+            node_pbx_lines_query(self->pbx_lines[i]);
     s_set_gauges(self);
     node_metric_add(self->reloads, (const char *[]){"ok"}, 1);
     node_notice("config", "reloaded: %zu users, %zu lines", node_users_count(self->users),
@@ -572,7 +594,7 @@ static int s_run(const char *path)
 
     char http_where[NODE_NAME_MAX + 16] = "off";
     if (self->cfg.http.port != 0) {
-        node_http_handlers_t handlers = {self, s_ready, s_status, s_collect_metrics};
+        node_http_handlers_t handlers = {self, s_ready, s_status, s_collect_metrics, s_lines_text};
         self->http = node_http_new(self->loop, &self->cfg.http, self->metrics, &handlers);
         int hrc = self->http ? node_http_start(self->http) : -ENOMEM;
         if (hrc != 0) {

@@ -327,10 +327,17 @@ static void ready_once_the_pbx_link_is_up(void **state)
     assert_int_equal(test_pbxsim_start(&s_sim, args), 0);
     s_sim_running = true;
     s_pbx_port_given = s_sim.port;
-    int port = s_start("");
+    int port = s_start("lines:\n  - {number: \"101\", name: Reception}\n");
     s_pbx_port_given = 0;
     s_wait_status(port, "/readyz", 200, "");
     s_wait_status(port, "/metrics", 200, "ctim_pbx_link_up{pbx=\"main\"} 1\n");
+    //  The PBX's device list named the other lines; the config's name for 101 wins.
+    //  pbxsim: extensions 101..200 and trunks 801..808, all with names.
+    s_wait_status(port, "/metrics", 200, "ctim_lines 108\n");
+    assert_int_equal(s_get(port, "/lines"), 200);
+    assert_non_null(strstr(s_body, "101,Reception\n"));
+    assert_non_null(strstr(s_body, "102,Extension 102\n"));
+    assert_non_null(strstr(s_body, "801,CO 1\n"));
     assert_int_equal(s_get(port, "/status"), 200);
     assert_non_null(strstr(s_body, "\"state\":\"UP\""));
     assert_non_null(strstr(s_body, "\"ready\":true"));
