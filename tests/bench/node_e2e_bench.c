@@ -84,9 +84,12 @@ static void s_on_signal(int sig)
     _exit(sig == SIGALRM ? 4 : 3);
 }
 
+static char s_phase[64] = "setup";
+
 static void s_die(const char *what, int rc)
 {
-    fprintf(stderr, "node_e2e_bench: %s%s%s\n", what, rc ? ": " : "", rc ? strerror(-rc) : "");
+    fprintf(stderr, "node_e2e_bench: [%s] %s%s%s\n", s_phase, what, rc ? ": " : "",
+            rc ? strerror(-rc) : "");
     exit(1);        //  atexit: s_cleanup
 }
 
@@ -418,6 +421,8 @@ static void s_apps_open(s_apps_t *as, int n, int port)
         a->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct timeval tv = {5, 0};     //  connect() gives up after this, not after 2 min
+        setsockopt(a->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         if (a->fd < 0 || connect(a->fd, (struct sockaddr *) &sin, sizeof sin) < 0)
             s_die("connect", -errno);
         int one = 1;
@@ -666,6 +671,7 @@ static void s_fanout(int n, bool via_ctimd, s_fan_t *f, s_apps_t *keep_capture, 
     f->via = via_ctimd ? "ctimd" : "pbxsim";
     f->n = n;
     f->cps = s_cps_for(n);
+    snprintf(s_phase, sizeof s_phase, "%s N=%d", f->via, n);
     s_sim_start(S_DEVICES, via_ctimd ? 2 : n);
     int port = s_sim.port;
     if (via_ctimd) {
@@ -850,7 +856,10 @@ int main(int argc, char **argv)
     s_rtt_t rtt[2] = {{.via = "ctimd"}, {.via = "pbxsim"}};
     for (int i = 0; i < levels; i++) {
         s_fanout(ns[i], true, &fan[nfan++], i == 0 ? &cap : NULL, i == 0 ? &rtt[0] : NULL);
-        s_fanout(ns[i], false, &fan[nfan++], NULL, i == 0 ? &rtt[1] : NULL);
+        //  pbxsim listens with a backlog of 64 and 1000 quick connects time out there; a
+        //  real PBX takes one link anyway.  The direct baseline stops at 100.
+        if (ns[i] <= 100)
+            s_fanout(ns[i], false, &fan[nfan++], NULL, i == 0 ? &rtt[1] : NULL);
         if (!cap.capture_n)
             s_die("no events captured for the raw fan-out", -ENODATA);
         s_raw_fanout(ns[i], &cap, &fan[nfan++]);
