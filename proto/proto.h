@@ -268,6 +268,7 @@ typedef struct {
     char call_id[PROTO_CALL_ID_MAX + 1];
     proto_line_info_t *lines;       //  owned by the message: proto_client_msg_add_line
     size_t line_count;
+    size_t line_cap;                //  entries allocated (internal to add_line)
     bool has_address;
     proto_address_status_t address;
     bool has_call;
