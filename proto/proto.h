@@ -6,7 +6,8 @@
 //           m.request.op = PROTO_OP_ANSWER; snprintf(m.request.call.line, ...);
 //           uint8_t out[PROTO_FRAME_MAX]; size_t n; rc = proto_client_encode(&m, out, ...);
 //
-//  Strings are fixed-size, NUL-terminated arrays; "" means "not given".  The only heap
+//  Strings are fixed-size, NUL-terminated arrays; "" means "not given".  They are UTF-8 by
+//  contract; the codec does not validate that, and a NUL inside a wire string ends it.  The only heap
 //  memory is the reply's line list, owned by the message (proto_client_msg_add_line) and
 //  freed by proto_client_msg_clear.  No protobuf-c type appears here: generated code stays
 //  behind proto_client_wire.c (STYLE.md).
@@ -350,7 +351,8 @@ int proto_client_encode(const proto_client_msg_t *m, uint8_t *out, size_t cap, s
 //  Decode one frame into *m (which need not be initialised).  Returns 0, or
 //   -EBADMSG         malformed protobuf, no body, version major 0, unknown body or op
 //                    (a newer minor's addition this library lacks)
-//   -EPROTONOSUPPORT a major above PROTO_VERSION_MAJOR; m->version_major is the sender's
+//   -EPROTONOSUPPORT a major above PROTO_VERSION_MAJOR (read before the body is parsed, so
+//                    a new major's bodies need not parse); m->version_major is the sender's
 //   -EMSGSIZE        a frame above PROTO_FRAME_MAX or a field above its limit
 //   -ENOMEM
 //  Fields this library does not know are skipped (forward compatibility within a major).

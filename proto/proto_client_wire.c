@@ -679,6 +679,64 @@ static int s_dec_body(proto_client_msg_t *m, const Ctim__Client__Envelope *env)
     }
 }
 
+//  Read one base-128 varint at *pos (protobuf encoding).  Returns 0 or -EBADMSG.
+static int s_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*pos >= len)
+            return -EBADMSG;
+        uint8_t b = buf[(*pos)++];
+        v |= (uint64_t) (b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -EBADMSG;
+}
+
+//  The envelope's version_major (field 1, varint; the last one wins, as in protobuf)
+//  read without parsing the body: a higher major may change bodies in ways this
+//  library cannot parse, and must still be told apart from garbage.  Returns the major,
+//  0 if absent or if the top level does not scan.
+static uint64_t s_peek_major(const uint8_t *buf, size_t len)
+{
+    uint64_t major = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t tag, v;
+        if (s_varint(buf, len, &pos, &tag) < 0)
+            return 0;
+        switch (tag & 7) {
+        case 0:                     //  varint
+            if (s_varint(buf, len, &pos, &v) < 0)
+                return 0;
+            if (tag >> 3 == 1)
+                major = v;
+            break;
+        case 1:                     //  64-bit
+            if (len - pos < 8)
+                return 0;
+            pos += 8;
+            break;
+        case 2:                     //  length-delimited
+            if (s_varint(buf, len, &pos, &v) < 0 || v > len - pos)
+                return 0;
+            pos += (size_t) v;
+            break;
+        case 5:                     //  32-bit
+            if (len - pos < 4)
+                return 0;
+            pos += 4;
+            break;
+        default:                    //  groups (3, 4) are not used by client.proto
+            return 0;
+        }
+    }
+    return major;
+}
+
 int proto_client_decode(proto_client_msg_t *m, const uint8_t *buf, size_t len)
 {
     proto_client_msg_init(m, PROTO_MSG_NONE);
@@ -686,6 +744,11 @@ int proto_client_decode(proto_client_msg_t *m, const uint8_t *buf, size_t len)
     m->version_minor = 0;
     if (len > PROTO_FRAME_MAX)
         return -EMSGSIZE;
+    uint64_t peeked = s_peek_major(buf, len);
+    if (peeked > PROTO_VERSION_MAJOR) {
+        m->version_major = peeked > UINT32_MAX ? UINT32_MAX : (uint32_t) peeked;
+        return -EPROTONOSUPPORT;
+    }
     Ctim__Client__Envelope *env = ctim__client__envelope__unpack(NULL, len, buf);
     if (!env)
         return -EBADMSG;
