@@ -248,6 +248,27 @@ static void outside_call_record_starts_when_the_far_end_answers(void **state)
     wait_stat(f, "cdr_acked", 1);
 }
 
+//  An incoming CO call is recorded as a Panasonic does: the outside caller, the extension
+//  that answered, charged to the CO line that carried it.
+static void inbound_call_is_recorded_with_the_outside_caller(void **state)
+{
+    fixture_t *f = *state;
+    csta_xref_t xref = start_cdr(f->app);
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply,
+                                     "call-in 0301234567 101 John Doe"), 0);
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "answer 101"), 0);
+    assert_int_equal(test_pbxsim_ctl(&f->sim, f->reply, sizeof f->reply, "hangup 101"), 0);
+    csta_apdu_t report;
+    const csta_cdr_record_t *rec = expect_cdr(f->app, &xref, &report);
+    assert_device(&rec->calling_device, "0301234567");
+    assert_device(&rec->called_device, "101");
+    assert_device(&rec->charged_device, "801");
+    assert_true(rec->has_reason_for_term);
+    assert_int_equal(rec->reason_for_term, CSTA_CDR_NORMAL_CLEARING);
+    csta_apdu_clear(&report);
+    wait_stat(f, "cdr_acked", 1);
+}
+
 static void only_one_application_owns_cdr_until_it_stops(void **state)
 {
     fixture_t *f = *state;
@@ -307,6 +328,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(outside_call_record_starts_when_the_far_end_answers,
                                         setup_slow_far_end, fixture_teardown),
+        cmocka_unit_test_setup_teardown(inbound_call_is_recorded_with_the_outside_caller, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(only_one_application_owns_cdr_until_it_stops, setup,
                                         fixture_teardown),
     };

@@ -143,7 +143,10 @@ void pbx_cdr_record(pbx_switch_t *sw, const pbx_call_t *c, int reason_for_term)
     rec.has_record_number = true;
     rec.record_number = (sw->cdr_record++ % 128) + 1;
     s_time(now_wall, rec.record_creation_time, sizeof rec.record_creation_time);
-    pbx_switch_device_id(sw, c->charged_device, &rec.calling_device);
+    if (c->cdr_caller[0])
+        csta_device_set(&rec.calling_device, c->cdr_caller);    //  an outside caller
+    else
+        pbx_switch_device_id(sw, c->charged_device, &rec.calling_device);
     int called = pbx_switch_find_number(sw, c->called_number);
     if (called >= 0)
         pbx_switch_device_id(sw, called, &rec.called_device);

@@ -1354,6 +1354,9 @@ int pbx_switch_inbound(pbx_switch_t *self, const char *caller, const char *name,
         return -ENOSPC;
     int p = s_party_add(c, trunk, true, caller, name);
     c->calling = p;
+    //  An incoming CO call is recorded too: the outside caller, charged to the CO line.
+    c->charged_device = trunk;
+    snprintf(c->cdr_caller, sizeof c->cdr_caller, "%s", caller);
     s_set_state(self, &c->party[p], CSTA_LCS_CONNECTED);
     int rc = s_route(self, c, called, CSTA_CAUSE_NEW_CALL, 0);
     int id = c->id;

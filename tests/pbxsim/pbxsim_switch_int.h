@@ -33,6 +33,7 @@ typedef struct {
     long long started_ms, answered_ms;
     long long started_wall, answered_wall;      //  wall clock seconds (CDR times)
     int charged_device;             //  for the CDR: the originating extension, or -1
+    char cdr_caller[PBX_NUMBER_MAX];    //  an outside caller's number (inbound calls), or ""
     bool cdr_answered;
 } pbx_call_t;
 
