@@ -20,6 +20,8 @@
 #include <cmocka.h>
 #include <czmq.h>
 
+#include "csta.h"
+#include "csta_client.h"
 #include "proto.h"
 #include "test_http.h"
 #include "test_pbxsim.h"
@@ -47,7 +49,8 @@ typedef struct {
     test_pbxsim_t sim;
     bool sim_running;
     test_proc_t ctimd;
-    int client_port, http_port;
+    int client_port, http_port, csta_port;
+    csta_client_t *csta_app;
     app_t app[APPS_MAX];
     char reply[1 << 16];
     char body[1 << 17];
@@ -85,13 +88,13 @@ static void s_write_config(ct_t *t)
             "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
             "    backoff_initial_ms: 100\n    backoff_max_ms: 400\n"
             "    validate_calls_ms: 0\n"
-            "csta_server:\n  tcp_port: 0\n  login_fail_delay_ms: 0\n"
+            "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  login_fail_delay_ms: 0\n"
             "client_api:\n  listen: 127.0.0.1\n  port: %d\n"
             "http:\n  listen: 127.0.0.1\n  port: %d\n"
             "users:\n"
             "  - name: crm\n    password_hash: \"%s\"\n"
             "  - name: desk\n    password_hash: \"%s\"\n    devices: [\"101-103\"]\n",
-            t->sim.port, t->client_port, t->http_port, CRM_HASH, CRM_HASH);
+            t->sim.port, t->csta_port, t->client_port, t->http_port, CRM_HASH, CRM_HASH);
     fclose(f);
 }
 
@@ -161,6 +164,7 @@ static int setup(void **state)
         //  A port taken between the check and ctimd's bind makes ctimd exit: try others.
         t->client_port = test_free_port();
         t->http_port = test_free_port();
+        t->csta_port = test_free_port();
         s_write_config(t);
         char *argv[] = {CTIM_CTIMD, "--config", s_config, NULL};
         if (test_proc_start(&t->ctimd, argv, "ctimd ready", 20000) == 0) {
@@ -178,6 +182,7 @@ static int teardown(void **state)
         return 0;
     for (int i = 0; i < APPS_MAX; i++)
         zsock_destroy(&t->app[i].sock);
+    csta_client_destroy(&t->csta_app);
     if (t->ctimd.pid > 0)
         test_proc_stop(&t->ctimd);
     if (t->sim_running)
@@ -359,6 +364,15 @@ static void test_login_and_bad_input(void **state)
     s_send_raw(a, garbage, sizeof garbage);
     s_expect_error(a, PROTO_RESULT_BAD_REQUEST);
 
+    //  Envelope major 2 (field 1 = 2) with an empty Hello (field 10): refused by version.
+    static const uint8_t major2[] = {0x08, 0x02, 0x52, 0x00};
+    s_send_raw(a, major2, sizeof major2);
+    proto_client_msg_t v;
+    assert_int_equal(s_recv(a, &v, test_now_ms() + WAIT_MS, false), 0);
+    assert_int_equal(v.kind, PROTO_MSG_ERROR);
+    assert_int_equal(v.error.result, PROTO_RESULT_UNSUPPORTED_VERSION);
+    assert_int_equal(v.error.supported_major, PROTO_VERSION_MAJOR);
+
     s_login(a, "crm", 0);
     assert_int_equal(a->heartbeat_ms, 1000);       //  the default
     s_send_raw(a, garbage, sizeof garbage);
@@ -498,12 +512,59 @@ static void test_heartbeat_failure(void **state)
     s_expect_error(a, PROTO_RESULT_NOT_LOGGED_IN);
 }
 
+//  A CSTA application and a client API application watch the same line: one PBX monitor,
+//  and each front end gets the events of its own watch only, in its own form.
+static void test_both_front_ends(void **state)
+{
+    ct_t *t = *state;
+    csta_client_cfg_t cfg = {.host = "127.0.0.1", .port = t->csta_port, .timeout_ms = WAIT_MS};
+    t->csta_app = csta_client_new(&cfg);
+    assert_non_null(t->csta_app);
+    assert_int_equal(csta_client_connect(t->csta_app), 0);
+    csta_apdu_t req, res;
+    csta_apdu_init(&req, CSTA_APDU_INVOKE);
+    req.opcode = CSTA_OP_MONITOR_START;
+    csta_device_set(&req.svc.monitor_start.device, "101");
+    assert_int_equal(csta_client_call(t->csta_app, &req, &res, WAIT_MS), 0);
+    assert_int_equal(res.kind, CSTA_APDU_RESULT);
+    csta_apdu_clear(&res);
+
+    app_t *a = s_app(t, 0);
+    s_login(a, "crm", 0);
+    assert_int_equal(s_open(a, "101"), PROTO_RESULT_OK);
+    assert_int_equal(s_monitors(t, "101"), 1);      //  shared
+
+    proto_request_t rq = {.op = PROTO_OP_MAKE_CALL};
+    snprintf(rq.target.line, sizeof rq.target.line, "101");
+    snprintf(rq.target.number, sizeof rq.target.number, "103");
+    assert_int_equal(s_call(a, &rq, NULL), PROTO_RESULT_OK);
+    s_expect_state(a, "101", PROTO_CALL_RINGBACK);
+    bool delivered = false;
+    long long deadline = test_now_ms() + WAIT_MS;
+    while (!delivered && test_now_ms() < deadline) {
+        csta_apdu_t ev;
+        int rc = csta_client_next_event(t->csta_app, &ev, (int) (deadline - test_now_ms()));
+        if (rc == -ETIMEDOUT)
+            break;
+        assert_int_equal(rc, 0);
+        delivered = ev.kind == CSTA_APDU_INVOKE && ev.opcode == CSTA_OP_EVENT_REPORT &&
+                    ev.event.type == CSTA_EV_DELIVERED;
+        csta_apdu_clear(&ev);
+    }
+    assert_true(delivered);
+    //  The client application's session ends; the CSTA application keeps the monitor.
+    zsock_destroy(&a->sock);
+    csta_client_destroy(&t->csta_app);
+    s_wait_monitors(t, "101", 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_login_and_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_both_front_ends, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
