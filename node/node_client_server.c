@@ -32,6 +32,7 @@ typedef struct {
     node_pbx_watch_t *watch;
     uint32_t open_request_id;       //  the OpenLine still waiting for the watch's done
     bool active;
+    char disconnected[PROTO_CALL_ID_MAX + 1];   //  the call last reported disconnected
 } s_line_t;
 
 struct s_session {
@@ -412,14 +413,21 @@ static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, cons
         s_send_state(self, line, &e->established.established_connection, PROTO_CALL_CONNECTED,
                      &e->established.calling, &e->established.called);
         break;
-    case CSTA_EV_CONNECTION_CLEARED:
-        s_send_state(self, line, &e->connection_cleared.dropped_connection,
-                     PROTO_CALL_DISCONNECTED, NULL, NULL);
-        if (s_is_line(&e->connection_cleared.releasing, n) ||
-            s_is_line(&e->connection_cleared.dropped_connection.device, n))
-            s_send_state(self, line, &e->connection_cleared.dropped_connection, PROTO_CALL_IDLE,
-                         NULL, NULL);
+    case CSTA_EV_CONNECTION_CLEARED: {
+        //  The far end left: disconnected (the line is still in the call).  The line's own
+        //  connection went: idle, after disconnected unless that was already said.
+        const csta_connection_cleared_t *cc = &e->connection_cleared;
+        char cid[PROTO_CALL_ID_MAX + 1];
+        s_call_id_text(&cc->dropped_connection, cid, sizeof cid);
+        bool own = s_is_line(&cc->releasing, n) || s_is_line(&cc->dropped_connection.device, n);
+        if (!own || strcmp(line->disconnected, cid) != 0)
+            s_send_state(self, line, &cc->dropped_connection, PROTO_CALL_DISCONNECTED, NULL,
+                         NULL);
+        snprintf(line->disconnected, sizeof line->disconnected, "%s", own ? "" : cid);
+        if (own)
+            s_send_state(self, line, &cc->dropped_connection, PROTO_CALL_IDLE, NULL, NULL);
         break;
+    }
     case CSTA_EV_HELD:
         if (s_is_line(&e->held.holding, n))
             s_send_state(self, line, &e->held.held_connection, PROTO_CALL_ON_HOLD, NULL, NULL);
