@@ -145,6 +145,12 @@ static const s_key_t s_keys[] = {
      "back-off after a failed login from an address; doubles per failure up to a minute",
      S_CFG(csta_server.login_fail_delay_ms), 0, NULL},
 
+    {"client_api.listen", S_ADDR, 1, 0, "127.0.0.1", 0,
+     "address the client API (libctim applications, ZeroMQ ROUTER) listens on",
+     S_CFG(client_api.listen), 0, NULL},
+    {"client_api.port", S_INT, 0, 65535, "2748", 0, "client API port (0: off)",
+     S_CFG(client_api.port), 0, NULL},
+
     {"http.listen", S_ADDR, 1, 0, "127.0.0.1", 0,
      "address of /metrics, /livez, /readyz and /status", S_CFG(http.listen), 0, NULL},
     {"http.port", S_INT, 0, 65535, "9120", 0, "HTTP port (0: off)", S_CFG(http.port), 0, NULL},
@@ -1000,6 +1006,9 @@ static void s_check(s_ctx_t *ctx, node_cfg_t *cfg)
         s_error(ctx, "csta_server.tls_port", "%d is the tcp_port too", cs->tls_port);
     if (cfg->http.port != 0 && (cfg->http.port == cs->tcp_port || cfg->http.port == cs->tls_port))
         s_error(ctx, "http.port", "%d is a csta_server port too", cfg->http.port);
+    int cp = cfg->client_api.port;
+    if (cp != 0 && (cp == cs->tcp_port || cp == cs->tls_port || cp == cfg->http.port))
+        s_error(ctx, "client_api.port", "%d is a csta_server or http port too", cp);
 
     for (size_t i = 0; i < cfg->user_count; i++) {
         node_user_cfg_t *u = &cfg->users[i];

@@ -61,6 +61,12 @@ typedef struct {
     int login_fail_delay_ms;            //  csta_server.login_fail_delay_ms 1000 (per failed attempt)
 } node_csta_server_cfg_t;
 
+//  The client API front end for libctim applications (node_client_server, issue 5).
+typedef struct {
+    char listen[NODE_NAME_MAX];         //  client_api.listen              "127.0.0.1"
+    int port;                           //  client_api.port                2748 (0 off)
+} node_client_api_cfg_t;
+
 typedef struct {
     char listen[NODE_NAME_MAX];         //  http.listen                    "127.0.0.1"
     int port;                           //  http.port                      9120 (0 off)
@@ -98,6 +104,7 @@ typedef struct {
     node_pbx_cfg_t pbx[NODE_PBX_MAX];   //  pbx: list (at least one)
     size_t pbx_count;
     node_csta_server_cfg_t csta_server;
+    node_client_api_cfg_t client_api;
     node_http_cfg_t http;
     node_user_cfg_t *users;             //  users: list
     size_t user_count;

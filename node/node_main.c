@@ -23,6 +23,7 @@
 #include <czmq.h>
 
 #include "node_config.h"
+#include "node_client_server.h"
 #include "node_csta_server.h"
 #include "node_http.h"
 #include "node_lines.h"
@@ -70,7 +71,20 @@ struct ctimd {
     s_pbx_ctx_t pbx_ctx[NODE_PBX_MAX];
     node_csta_server_t *csta_server;
     node_pbx_listener_t csta_listener;  //  the CSTA server's, for the first PBX
+    node_client_server_t *client_server;
+    node_pbx_listener_t client_listener;    //  the client API's, for the first PBX
 };
+
+//  The first PBX's listener callbacks go to both front ends (CSTA, then client API).
+static void s_front_ends(const ctimd_t *self, size_t i, size_t *count,
+                         const node_pbx_listener_t **out)
+{
+    *count = 0;
+    if (i == 0) {
+        out[(*count)++] = &self->csta_listener;
+        out[(*count)++] = &self->client_listener;
+    }
+}
 
 //  --- Hook points ----------------------------------------------------------------------------
 //  The PBX service (node_pbx.c) and the CSTA server (node_csta_server.c) are written by
@@ -121,27 +135,39 @@ static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
         node_pbx_lines_query(pl);
     else if (pl && state == NODE_PBX_DOWN)
         node_pbx_lines_link_down(pl);
-    const node_pbx_listener_t *l = &c->self->csta_listener;
-    if (c->i == 0 && l->on_state)
-        l->on_state(l->ctx, state);
+    const node_pbx_listener_t *fe[2];
+    size_t n;
+    s_front_ends(c->self, c->i, &n, fe);
+    for (size_t k = 0; k < n; k++)
+        if (fe[k]->on_state)
+            fe[k]->on_state(fe[k]->ctx, state);
 }
 
-//  Events and broadcasts of the first PBX go to the CSTA multiplexer.
+//  Events and broadcasts of the first PBX go to the CSTA multiplexer and the client API.
+//  node_pbx calls on_event once per watch with that watch's arg, and the two front ends'
+//  args mean different things: each event goes to the front end that owns the watch.
 static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
                            const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     s_pbx_ctx_t *c = ctx;
-    const node_pbx_listener_t *l = &c->self->csta_listener;
-    if (c->i == 0 && l->on_event)
+    if (c->i != 0)
+        return;
+    const node_pbx_listener_t *l = node_client_server_owns(c->self->client_server, watch)
+                                       ? &c->self->client_listener
+                                       : &c->self->csta_listener;
+    if (l->on_event)
         l->on_event(l->ctx, watch, watch_arg, apdu, len, keys);
 }
 
 static void s_pbx_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     s_pbx_ctx_t *c = ctx;
-    const node_pbx_listener_t *l = &c->self->csta_listener;
-    if (c->i == 0 && l->on_broadcast)
-        l->on_broadcast(l->ctx, apdu, len, keys);
+    const node_pbx_listener_t *fe[2];
+    size_t n;
+    s_front_ends(c->self, c->i, &n, fe);
+    for (size_t k = 0; k < n; k++)
+        if (fe[k]->on_broadcast)
+            fe[k]->on_broadcast(fe[k]->ctx, apdu, len, keys);
 }
 
 //  HOOK pbx: one PBX service per configured PBX, each connecting at once (node_pbx.h).
@@ -204,6 +230,27 @@ static int s_csta_server_start(ctimd_t *self)
     return node_csta_server_start(self->csta_server);
 }
 
+//  The client API front end (node_client_server) on cfg.client_api for the first PBX.
+static int s_client_server_start(ctimd_t *self)
+{
+    if (self->cfg.client_api.port <= 0)
+        return 0;
+    self->client_server = node_client_server_new(self->loop, &self->cfg.client_api, self->users,
+                                                 self->metrics, self->cfg.node_id);
+    if (!self->client_server)
+        return -ENOMEM;
+    node_client_server_listener(self->client_server, &self->client_listener);
+    node_client_server_attach(self->client_server, self->pbx[0],
+                              self->cfg.pbx[0].request_timeout_ms);
+    return node_client_server_start(self->client_server, 0);
+}
+
+static void s_client_server_stop(ctimd_t *self)
+{
+    self->client_listener = (node_pbx_listener_t){0};
+    node_client_server_destroy(&self->client_server);
+}
+
 //  HOOK csta: stop it (close applications, listening sockets), before the PBX services.
 static void s_csta_server_stop(ctimd_t *self)
 {
@@ -217,6 +264,8 @@ static void s_csta_server_reload(ctimd_t *self)
 {
     if (self->csta_server)
         node_csta_server_set_users(self->csta_server, self->users);
+    if (self->client_server)
+        node_client_server_set_users(self->client_server, self->users);
 }
 
 //  --- HTTP callbacks -------------------------------------------------------------------------
@@ -505,6 +554,7 @@ static int s_format_number(const char *config, const char *dir_name, const char 
 static void s_teardown(ctimd_t *self)
 {
     s_csta_server_stop(self);
+    s_client_server_stop(self);
     s_pbx_stop(self);
     node_http_destroy(&self->http);
     if (self->loop && self->signal_fd >= 0)
@@ -607,9 +657,11 @@ static int s_run(const char *path)
     }
     int prc = s_pbx_start(self);
     int crc = prc == 0 ? s_csta_server_start(self) : 0;
-    if (prc != 0 || crc != 0) {
-        node_error("main", "cannot start the %s: %s", prc ? "PBX service" : "CSTA server",
-                   strerror(-(prc ? prc : crc)));
+    int lrc = prc == 0 && crc == 0 ? s_client_server_start(self) : 0;
+    if (prc != 0 || crc != 0 || lrc != 0) {
+        node_error("main", "cannot start the %s: %s",
+                   prc ? "PBX service" : crc ? "CSTA server" : "client API",
+                   strerror(-(prc ? prc : crc ? crc : lrc)));
         goto done;
     }
     node_notice("main", "ready: http=%s", http_where);

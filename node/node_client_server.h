@@ -1,0 +1,72 @@
+//  node_client_server: ctimd's client API front end for libctim applications (issue 5).
+//  Applications connect a ZeroMQ DEALER to this ROUTER (client_api.listen:port, default
+//  127.0.0.1:2748) and speak proto/client.proto: one Envelope per ZeroMQ frame after the
+//  ROUTER's identity frame (proto/README.md).  A session is one identity that logged in
+//  with Hello (the CSTA front end's users, node_users_login); it opens lines (a
+//  node_pbx_watch each, permission checked with node_users_may_use), sends requests that
+//  become CSTA invokes through node_pbx_request, and gets the lines' call events as proto
+//  Events with a per-session sequence number.  An application silent for two whole
+//  heartbeat intervals is declared failed: logged at notice, counted
+//  (ctim_client_failures_total), its session closed and its watches released.
+//
+//  Wiring (node_main.c), as node_csta_server:
+//      node_client_server_t *cs = node_client_server_new(loop, &cfg->client_api, users,
+//                                                        metrics, cfg->node_id);
+//      node_client_server_listener(cs, &listener);     //  fanned out from the PBX listener;
+//                                  //  events of watches node_client_server_owns go here only
+//      node_client_server_attach(cs, pbx, cfg->pbx[0].request_timeout_ms);
+//      if (node_client_server_start(cs)) ... (the reason is logged)
+//  and node_client_server_destroy BEFORE node_pbx_destroy (sessions release their watches).
+//  Everything runs on the node's one zloop.
+#ifndef NODE_CLIENT_SERVER_H
+#define NODE_CLIENT_SERVER_H
+
+#include <czmq.h>
+
+#include "node_config.h"
+#include "node_metrics.h"
+#include "node_pbx.h"
+#include "node_users.h"
+
+typedef struct node_client_server node_client_server_t;
+
+//  Heartbeat negotiation (ms): a Hello's request is clamped to [MIN, MAX]; 0 asks for
+//  the default.
+#define NODE_CLIENT_HEARTBEAT_MIN 200
+#define NODE_CLIENT_HEARTBEAT_MAX 10000
+#define NODE_CLIENT_HEARTBEAT_DEFAULT 1000
+
+//  A server for cfg (borrowed; it must outlive the server).  users is borrowed (see
+//  node_client_server_set_users); metrics is borrowed and may be NULL; node_id is copied
+//  (Welcome.node).  Returns NULL when out of memory.
+node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_api_cfg_t *cfg,
+                                             node_users_t *users, node_metrics_t *metrics,
+                                             const char *node_id);
+//  Close every session (their watches are released) and the socket.  Requests still at
+//  the PBX are answered into nothing.  Safe on NULL and twice; sets *self_p to NULL.
+void node_client_server_destroy(node_client_server_t **self_p);
+
+//  Fill *listener with the callbacks through which the PBX service reaches this server.
+void node_client_server_listener(node_client_server_t *self, node_pbx_listener_t *listener);
+//  The PBX service the sessions use (borrowed), and each request's deadline (<= 0: the
+//  PBX's request_timeout_ms).
+void node_client_server_attach(node_client_server_t *self, node_pbx_t *pbx, int request_timeout_ms);
+
+//  Bind the ROUTER.  port_override > 0 binds that port instead of cfg's, -1 an
+//  OS-chosen one (tests), 0 cfg's.  Returns 0 or a negative errno after logging why.
+int node_client_server_start(node_client_server_t *self, int port_override);
+//  The port bound (after start), or 0.
+int node_client_server_port(const node_client_server_t *self);
+
+//  Users after a configuration reload (borrowed).  Sessions keep their login; their
+//  user's index is looked up again by name, and a session whose user is gone is closed.
+void node_client_server_set_users(node_client_server_t *self, node_users_t *users);
+
+//  Whether watch is one of this server's (node_main routes the first PBX's events by it:
+//  the front ends share one node_pbx listener).
+bool node_client_server_owns(const node_client_server_t *self, const node_pbx_watch_t *watch);
+
+//  Sessions logged in now.
+size_t node_client_server_session_count(const node_client_server_t *self);
+
+#endif
