@@ -190,7 +190,8 @@ static void s_ctimd_start(void)
                 "    validate_calls_ms: 0\n    window: 64\n    queue_max: 100000\n"
                 "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  tls_port: 0\n"
                 "  max_apps: %d\n  app_queue_max_bytes: 67108864\n"
-                "http:\n  listen: 127.0.0.1\n  port: %d\n",
+                "client_api:\n  port: 0\n"  //  off: tests run in parallel
+            "http:\n  listen: 127.0.0.1\n  port: %d\n",
                 s_sim.port, s_app_port, S_APPS_MAX + 10, s_http_port);
         fclose(f);
         char *argv[] = {CTIM_CTIMD, "--config", config, NULL};

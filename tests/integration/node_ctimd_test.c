@@ -70,6 +70,7 @@ static void s_write_config(int http_port, const char *level, const char *extra)
             "node:\n  id: itest\n  log_level: %s\n"
             "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
             "csta_server:\n  tcp_port: 0\n"
+            "client_api:\n  port: 0\n"  //  off: tests run in parallel
             "http:\n  listen: 127.0.0.1\n  port: %d\n%s",
             level, s_pbx_port, http_port, extra);
     fclose(f);

@@ -92,6 +92,7 @@ static void s_write_config(mux_t *m)
             "    validate_calls_ms: 0\n"
             "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  tls_port: %d\n"
             "  tls_cert: %s\n  tls_key: %s\n  app_queue_max_bytes: 65536\n"
+            "client_api:\n  port: 0\n"  //  off: tests run in parallel
             "http:\n  listen: 127.0.0.1\n  port: %d\n"
             "users:\n"
             "  - name: crm\n    password_hash: \"%s\"\n"
