@@ -27,6 +27,10 @@ typedef struct {
     char endpoint[64];
     char name[16];
     bool silent;                        //  read and drop everything, answer nothing
+    bool reject_login;                  //  answer Hello with Error LOGIN_FAILED
+    bool hold_requests;                 //  take requests, never reply
+    zframe_t *peer;                     //  the last client's identity (for events)
+    proto_op_t last_op;
     proto_resume_outcome_t resume;      //  answer to a Hello with a token
     int hellos;
     int hellos_with_token;
@@ -51,6 +55,7 @@ static void fake_start(fake_node_t *n, const char *name)
 
 static void fake_stop(fake_node_t *n)
 {
+    zframe_destroy(&n->peer);
     zsock_destroy(&n->router);
 }
 
@@ -66,6 +71,19 @@ static void fake_send(fake_node_t *n, zframe_t *identity, const proto_client_msg
     n->last_tx = zclock_mono();
 }
 
+//  An unsolicited Service event to the last client.
+static void fake_service_event(fake_node_t *n, const char *line, bool in_service, uint64_t seq)
+{
+    assert_non_null(n->peer);
+    proto_client_msg_t out;
+    proto_client_msg_init(&out, PROTO_MSG_EVENT);
+    out.event.seq = seq;
+    out.event.kind = PROTO_EVENT_SERVICE;
+    snprintf(out.event.line, sizeof out.event.line, "%s", line);
+    out.event.in_service = in_service;
+    fake_send(n, n->peer, &out);
+}
+
 //  Answer everything waiting on the node's ROUTER.
 static void fake_pump(fake_node_t *n)
 {
@@ -76,10 +94,21 @@ static void fake_pump(fake_node_t *n)
         zframe_t *body = zmsg_pop(in);
         proto_client_msg_t m, out;
         int rc = body ? proto_client_decode(&m, zframe_data(body), zframe_size(body)) : -EBADMSG;
+        if (rc == 0 && !n->silent && id) {
+            zframe_destroy(&n->peer);
+            n->peer = zframe_dup(id);
+        }
         if (rc == 0 && !n->silent) {
             switch (m.kind) {
             case PROTO_MSG_HELLO:
                 n->hellos++;
+                if (n->reject_login) {
+                    proto_client_msg_init(&out, PROTO_MSG_ERROR);
+                    out.error.result = PROTO_RESULT_LOGIN_FAILED;
+                    snprintf(out.error.text, sizeof out.error.text, "wrong password");
+                    fake_send(n, id, &out);
+                    break;
+                }
                 proto_client_msg_init(&out, PROTO_MSG_WELCOME);
                 snprintf(out.welcome.session_id, sizeof out.welcome.session_id, "s-%s",
                          n->name);
@@ -102,6 +131,9 @@ static void fake_pump(fake_node_t *n)
                 break;
             case PROTO_MSG_REQUEST:
                 n->requests++;
+                n->last_op = m.request.op;
+                if (n->hold_requests)
+                    break;
                 proto_client_msg_init(&out, PROTO_MSG_REPLY);
                 out.reply.request_id = m.request.request_id;
                 out.reply.result = PROTO_RESULT_OK;
@@ -397,6 +429,9 @@ static void s_failover(proto_resume_outcome_t outcome)
 
     bool in = true;
     assert_true(s_run_until(c, &app, s_line_is, &in, 3000));
+    printf("# line back in service %lld ms after it went out (%s)\n",
+           (long long)(app.line_at[app.line_events - 1] - app.line_at[app.line_events - 2]),
+           outcome == PROTO_RESUME_NEW_SESSION ? "new session, re-open" : "resumed");
     assert_string_equal(ctim_server(c), b.endpoint);
     assert_int_equal(b.hellos, 1);
     assert_int_equal(b.hellos_with_token, 1);
@@ -503,6 +538,137 @@ static void failback_after_returns_to_first_server(void **state)
     fake_stop(&b);
 }
 
+static bool s_link_is(app_t *app, void *arg)
+{
+    return app->links > 0 && app->link[app->links - 1] == *(ctim_link_t *)arg;
+}
+
+//  A refused login stops the library: no next server, outstanding requests answered.
+static void login_refused_stops_and_answers_outstanding_requests(void **state)
+{
+    (void)state;
+    fake_node_t a, b;
+    fake_start(&a, "a");
+    fake_start(&b, "b");
+    a.reject_login = true;
+    char servers[160];
+    snprintf(servers, sizeof servers, "%s,%s", a.endpoint, b.endpoint);
+    app_t app = {.nodes = {&a, &b}, .node_count = 2};
+    ctim_t *c = s_new(&app, servers);
+    assert_int_equal(ctim_connect(c), 0);
+    int id = ctim_open_line(c, "101", NULL);
+    assert_true(id > 0);
+    ctim_link_t failed = CTIM_LINK_LOGIN_FAILED;
+    assert_true(s_run_until(c, &app, s_link_is, &failed, 2000));
+    int i = s_reply_index(&app, id);
+    assert_true(i >= 0);
+    assert_int_equal(app.reply_result[i], CTIM_RESULT_LOGIN_FAILED);
+    assert_int_equal(ctim_dispatch(c), -ENOTCONN);
+    assert_int_equal(ctim_make_call(c, "101", "102"), -ENOTCONN);
+    assert_int_equal(ctim_timeout_ms(c), -1);
+    s_run_until(c, &app, NULL, NULL, 3 * HB_MS);
+    assert_int_equal(a.hellos, 1);
+    assert_int_equal(b.hellos, 0);
+    assert_int_equal(app.replies, 1);
+    ctim_destroy(&c);
+    fake_stop(&a);
+    fake_stop(&b);
+}
+
+//  No server answers: a request still gets its reply, TIMEOUT, after request_timeout_ms.
+static void request_without_any_server_times_out(void **state)
+{
+    (void)state;
+    fake_node_t dead;
+    fake_start(&dead, "dead");
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "%s", dead.endpoint);
+    fake_stop(&dead);
+    app_t app = {.node_count = 0};
+    ctim_cfg_t cfg;
+    ctim_cfg_init(&cfg);
+    cfg.servers = endpoint;
+    cfg.user = "app";
+    cfg.heartbeat_ms = HB_MS;
+    cfg.request_timeout_ms = 500;
+    cfg.on_reply = s_on_reply;
+    cfg.arg = &app;
+    ctim_t *c = ctim_new(&cfg);
+    assert_non_null(c);
+    assert_int_equal(ctim_connect(c), 0);
+    int64_t t0 = zclock_mono();
+    int id = ctim_make_call(c, "101", "102");
+    assert_true(s_run_until(c, &app, s_has_reply, &id, 2000));
+    int64_t took = zclock_mono() - t0;
+    assert_int_equal(app.reply_result[s_reply_index(&app, id)], CTIM_RESULT_TIMEOUT);
+    assert_true(took >= 500 - 1 && took <= 500 + TOLERANCE_MS);
+    assert_false(ctim_is_up(c));
+    ctim_destroy(&c);
+}
+
+//  A request made while the library looks for the next server waits and goes there.
+static void request_during_failover_is_sent_to_next_server(void **state)
+{
+    (void)state;
+    fake_node_t a, b;
+    fake_start(&a, "a");
+    fake_start(&b, "b");
+    char servers[160];
+    snprintf(servers, sizeof servers, "%s,%s", a.endpoint, b.endpoint);
+    app_t app = {.nodes = {&a, &b}, .node_count = 2};
+    ctim_t *c = s_new(&app, servers);
+    s_login_and_open(c, &app);
+    a.silent = true;
+    assert_true(s_run_until(c, &app, s_line_is, &(bool){false}, 2000));
+    assert_false(ctim_is_up(c));
+    int id = ctim_make_call(c, "101", "102");
+    assert_true(id > 0);
+    assert_true(s_run_until(c, &app, s_has_reply, &id, 3000));
+    int i = s_reply_index(&app, id);
+    assert_int_equal(app.reply_result[i], CTIM_RESULT_OK);
+    assert_string_equal(app.reply_call_id[i], "c1");
+    assert_int_equal(b.last_op, PROTO_OP_MAKE_CALL);
+    assert_int_equal(a.requests, 1);    //  only the first open reached A
+    ctim_destroy(&c);
+    fake_stop(&a);
+    fake_stop(&b);
+}
+
+//  Service events move a line; answer and hang up reach the node; a closed line is no
+//  longer reported on a server loss.
+static void service_events_call_ops_and_close_line(void **state)
+{
+    (void)state;
+    fake_node_t a;
+    fake_start(&a, "a");
+    app_t app = {.nodes = {&a}, .node_count = 1};
+    ctim_t *c = s_new(&app, a.endpoint);
+    s_login_and_open(c, &app);
+    fake_service_event(&a, "101", false, 1);
+    assert_true(s_run_until(c, &app, s_line_is, &(bool){false}, 1000));
+    fake_service_event(&a, "101", true, 2);
+    assert_true(s_run_until(c, &app, s_line_is, &(bool){true}, 1000));
+
+    int id = ctim_answer(c, "101", "c7");
+    assert_true(s_run_until(c, &app, s_has_reply, &id, 1000));
+    assert_int_equal(a.last_op, PROTO_OP_ANSWER);
+    id = ctim_hang_up(c, "101", "c7");
+    assert_true(s_run_until(c, &app, s_has_reply, &id, 1000));
+    assert_int_equal(a.last_op, PROTO_OP_HANG_UP);
+    id = ctim_close_line(c, "101");
+    assert_true(s_run_until(c, &app, s_has_reply, &id, 1000));
+    assert_int_equal(a.last_op, PROTO_OP_CLOSE_LINE);
+    assert_int_equal(app.reply_result[s_reply_index(&app, id)], CTIM_RESULT_OK);
+
+    int line_events = app.line_events;
+    a.silent = true;
+    ctim_link_t down = CTIM_LINK_DOWN;
+    assert_true(s_run_until(c, &app, s_link_is, &down, 2000));
+    assert_int_equal(app.line_events, line_events);
+    ctim_destroy(&c);
+    fake_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +678,10 @@ int main(void)
         cmocka_unit_test(silent_server_fails_over_and_new_session_reopens_lines),
         cmocka_unit_test(first_server_dead_connects_to_second),
         cmocka_unit_test(failback_after_returns_to_first_server),
+        cmocka_unit_test(login_refused_stops_and_answers_outstanding_requests),
+        cmocka_unit_test(request_without_any_server_times_out),
+        cmocka_unit_test(request_during_failover_is_sent_to_next_server),
+        cmocka_unit_test(service_events_call_ops_and_close_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
