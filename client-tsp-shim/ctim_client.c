@@ -1,9 +1,10 @@
 //  ctim_client: the libctim handle -- session with one node, heartbeats, failover, requests.
 //
 //  One DEALER for the handle's life (so ctim_fd() is stable); moving to another server is
-//  a disconnect from the old endpoint and a connect to the next.  Frames still queued from
-//  the old server are harmless: a reply for a request already answered is dropped, and a
-//  Welcome is only taken while a Hello is outstanding.
+//  a disconnect from the old endpoint (dropping what it already queued) and a connect to the
+//  next.  A frame from the old server that still slips through is mostly harmless: a reply
+//  for a request already answered is dropped, and a Welcome is only taken while a Hello is
+//  outstanding.
 #include "ctim.h"
 
 #include <czmq.h>
@@ -337,11 +338,26 @@ static void s_reply_local(ctim_t *self, s_request_t *r, ctim_result_t result, co
     free(r);
 }
 
+//  Leave the current server: disconnect and drop what it already queued to us, so that a
+//  late Welcome or reply from it is not taken for the next server's.
+static void s_leave(ctim_t *self)
+{
+    if (!self->connected)
+        return;
+    zsock_disconnect(self->dealer, "%s", self->servers[self->server]);
+    self->connected = false;
+    while (zsock_events(self->dealer) & ZMQ_POLLIN) {
+        zframe_t *f = zframe_recv(self->dealer);
+        if (!f)
+            break;
+        zframe_destroy(&f);
+    }
+}
+
 //  Connect the DEALER to servers[index] and say Hello (with the resume token if we have one).
 static void s_attempt(ctim_t *self, size_t index, int64_t now)
 {
-    if (self->connected)
-        zsock_disconnect(self->dealer, "%s", self->servers[self->server]);
+    s_leave(self);
     self->server = index;
     self->connected = zsock_connect(self->dealer, "%s", self->servers[index]) == 0;
     proto_client_msg_t m;
@@ -361,10 +377,7 @@ static void s_attempt(ctim_t *self, size_t index, int64_t now)
 //  This server failed to answer: pause (backoff, doubling) and try the next one.
 static void s_next_server(ctim_t *self, int64_t now)
 {
-    if (self->connected) {
-        zsock_disconnect(self->dealer, "%s", self->servers[self->server]);
-        self->connected = false;
-    }
+    s_leave(self);
     self->server = (self->server + 1) % self->server_count;
     self->state = S_WAIT;
     self->deadline = now + self->backoff_ms;
