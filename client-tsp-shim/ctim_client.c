@@ -409,6 +409,7 @@ static void s_server_lost(ctim_t *self, int64_t now, const char *why, bool to_fi
         s_reply_local(self, r, CTIM_RESULT_SERVER_LOST, why);
     }
     self->backoff_ms = 0;
+    s_leave(self);          //  before the index moves: it names the endpoint to disconnect
     if (to_first)
         self->server = self->server_count - 1;  //  s_next_server wraps to 0
     s_next_server(self, now);

@@ -192,7 +192,7 @@ typedef struct {
     ctim_call_state_t call_state;
     char call_called[PROTO_NUMBER_MAX + 1];
     char call_called_name[PROTO_NAME_MAX + 1];
-    fake_node_t *nodes[3];
+    fake_node_t *nodes[4];
     size_t node_count;
 } app_t;
 
@@ -497,16 +497,18 @@ static void first_server_dead_connects_to_second(void **state)
     fake_stop(&b);
 }
 
-//  With failback_after_ms the library returns to the first server after that long.
+//  With failback_after_ms the library returns to the first server after that long, and
+//  really leaves the one it was on (three servers, so that one is not the list's last).
 static void failback_after_returns_to_first_server(void **state)
 {
     (void)state;
-    fake_node_t a, b;
+    fake_node_t a, b, c3;
     fake_start(&a, "a");
     fake_start(&b, "b");
-    char servers[160];
-    snprintf(servers, sizeof servers, "%s,%s", a.endpoint, b.endpoint);
-    app_t app = {.nodes = {&a, &b}, .node_count = 2};
+    fake_start(&c3, "c");
+    char servers[240];
+    snprintf(servers, sizeof servers, "%s,%s,%s", a.endpoint, b.endpoint, c3.endpoint);
+    app_t app = {.nodes = {&a, &b, &c3}, .node_count = 3};
     ctim_cfg_t cfg;
     ctim_cfg_init(&cfg);
     cfg.servers = servers;
@@ -533,9 +535,20 @@ static void failback_after_returns_to_first_server(void **state)
     assert_string_equal(ctim_server(c), a.endpoint);
     assert_int_equal(a.hellos_with_token, 1);
     assert_int_equal(a.opens, 1);       //  only the first open: resumed on the way back
+    //  B is left for good: requests go to A only, and C was never needed.
+    int b_requests = b.requests;
+    for (int k = 0; k < 4; k++) {
+        int id = ctim_make_call(c, "101", "102");
+        assert_true(s_run_until(c, &app, s_has_reply, &id, 2000));
+        assert_int_equal(app.reply_result[s_reply_index(&app, id)], CTIM_RESULT_OK);
+    }
+    assert_int_equal(a.last_op, PROTO_OP_MAKE_CALL);
+    assert_int_equal(b.requests, b_requests);
+    assert_int_equal(c3.hellos, 0);
     ctim_destroy(&c);
     fake_stop(&a);
     fake_stop(&b);
+    fake_stop(&c3);
 }
 
 static bool s_link_is(app_t *app, void *arg)
