@@ -385,9 +385,13 @@ static void s_next_server(ctim_t *self, int64_t now)
     self->backoff_ms = next > self->cfg.backoff_max_ms ? self->cfg.backoff_max_ms : next;
 }
 
-//  The session's server is gone (silent, or we leave it): lines out of service, every
-//  request in flight answered SERVER_LOST, and on to the next server at once.
-static void s_server_lost(ctim_t *self, int64_t now, const char *why, bool to_first)
+//  Where s_server_lost goes next.
+typedef enum { S_THEN_NEXT, S_THEN_FIRST, S_THEN_SAME } s_then_t;
+
+//  The session's server is gone (silent, or we leave it, or it forgot us): lines out of
+//  service, every request in flight answered SERVER_LOST, and on to the next server (or the
+//  first, or the same one) at once.
+static void s_server_lost(ctim_t *self, int64_t now, const char *why, s_then_t then)
 {
     s_link_report(self, CTIM_LINK_DOWN, why);
     for (s_line_t *l = self->lines; l; l = l->next)
@@ -410,8 +414,10 @@ static void s_server_lost(ctim_t *self, int64_t now, const char *why, bool to_fi
     }
     self->backoff_ms = 0;
     s_leave(self);          //  before the index moves: it names the endpoint to disconnect
-    if (to_first)
+    if (then == S_THEN_FIRST)
         self->server = self->server_count - 1;  //  s_next_server wraps to 0
+    else if (then == S_THEN_SAME)
+        self->server = (self->server + self->server_count - 1) % self->server_count;
     s_next_server(self, now);
 }
 
@@ -622,6 +628,14 @@ static void s_on_message(ctim_t *self, const proto_client_msg_t *m, int64_t now)
             }
             return;
         }
+        if ((self->state == S_UP || self->state == S_RESUMING) &&
+            m->error.result == PROTO_RESULT_NOT_LOGGED_IN) {
+            //  The server answers but no longer knows our session (it restarted, or it
+            //  declared us failed): the session is lost although the server is alive, so
+            //  log in there again rather than take the Error as a sign of life forever.
+            s_server_lost(self, now, "server forgot the session", S_THEN_SAME);
+            return;
+        }
         self->last_rx = now;
         return;
     default:
@@ -708,7 +722,7 @@ static void s_timers(ctim_t *self, int64_t now)
     case S_UP:
         //  Two whole intervals without any message: the server is silent.
         if (now >= self->last_rx + 2 * (int64_t)self->heartbeat_ms) {
-            s_server_lost(self, now, "server silent", false);
+            s_server_lost(self, now, "server silent", S_THEN_NEXT);
             break;
         }
         if (self->state == S_RESUMING && now >= self->deadline) {
@@ -728,7 +742,7 @@ static void s_timers(ctim_t *self, int64_t now)
         if (self->state == S_UP && self->cfg.failback_after_ms && self->server != 0 &&
             now >= self->up_since + self->cfg.failback_after_ms) {
             //  Back to the preferred server; we leave this one, resume token in hand.
-            s_server_lost(self, now, "failback", true);
+            s_server_lost(self, now, "failback", S_THEN_FIRST);
         }
         break;
     default:

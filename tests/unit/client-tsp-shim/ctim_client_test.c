@@ -29,6 +29,8 @@ typedef struct {
     bool silent;                        //  read and drop everything, answer nothing
     bool reject_login;                  //  answer Hello with Error LOGIN_FAILED
     bool hold_requests;                 //  take requests, never reply
+    bool forgot;                        //  sessions lost (a restart): Error NOT_LOGGED_IN to
+                                        //  heartbeats and requests until the next Hello
     zframe_t *peer;                     //  the last client's identity (for events)
     proto_op_t last_op;
     proto_resume_outcome_t resume;      //  answer to a Hello with a token
@@ -102,6 +104,7 @@ static void fake_pump(fake_node_t *n)
             switch (m.kind) {
             case PROTO_MSG_HELLO:
                 n->hellos++;
+                n->forgot = false;
                 if (n->reject_login) {
                     proto_client_msg_init(&out, PROTO_MSG_ERROR);
                     out.error.result = PROTO_RESULT_LOGIN_FAILED;
@@ -125,6 +128,13 @@ static void fake_pump(fake_node_t *n)
                 }
                 break;
             case PROTO_MSG_HEARTBEAT:
+                if (n->forgot) {
+                    proto_client_msg_init(&out, PROTO_MSG_ERROR);
+                    out.error.result = PROTO_RESULT_NOT_LOGGED_IN;
+                    snprintf(out.error.text, sizeof out.error.text, "send Hello first");
+                    fake_send(n, id, &out);
+                    break;
+                }
                 proto_client_msg_init(&out, PROTO_MSG_HEARTBEAT);
                 out.heartbeat.sent_ms = (uint64_t)zclock_mono();
                 fake_send(n, id, &out);
@@ -682,6 +692,46 @@ static void service_events_call_ops_and_close_line(void **state)
     fake_stop(&a);
 }
 
+//  The node restarted under the library (ctimd killed and started again on the same
+//  endpoint): it answers, but with Error NOT_LOGGED_IN.  That is a lost session, not a sign
+//  of life: line out of service within an interval or so, a new login at the SAME server
+//  (it is alive), the line re-opened by the library and back in service.
+static void server_that_forgot_the_session_is_logged_in_again(void **state)
+{
+    (void)state;
+    fake_node_t a, b;
+    fake_start(&a, "A");
+    fake_start(&b, "B");
+    a.resume = PROTO_RESUME_NEW_SESSION;
+    app_t app = {.nodes = {&a, &b}, .node_count = 2};
+    char servers[160];
+    snprintf(servers, sizeof servers, "%s,%s", a.endpoint, b.endpoint);
+    ctim_t *c = s_new(&app, servers);
+    s_login_and_open(c, &app);
+    assert_int_equal(a.opens, 1);
+
+    a.forgot = true;
+    int64_t forgot_at = zclock_mono();
+    bool out = false, in = true;
+    assert_true(s_run_until(c, &app, s_line_is, &out, 3000));
+    int64_t took = app.line_at[app.line_events - 1] - forgot_at;
+    assert_true(took <= HB_MS + TOLERANCE_MS);      //  the next heartbeat's answer tells
+    assert_int_equal(app.link[app.links - 1], CTIM_LINK_DOWN);
+    assert_true(s_run_until(c, &app, s_line_is, &in, 3000));
+    printf("# forgotten session: line out %lld ms after the node forgot, back in %lld ms later\n",
+           (long long)took,
+           (long long)(app.line_at[app.line_events - 1] - app.line_at[app.line_events - 2]));
+    assert_string_equal(ctim_server(c), a.endpoint);
+    assert_int_equal(a.hellos, 2);
+    assert_int_equal(b.hellos, 0);
+    assert_int_equal(a.opens, 2);                   //  re-opened by the library
+    assert_int_equal(app.replies, 1);               //  no reply the application did not ask for
+    assert_int_equal(app.link[app.links - 1], CTIM_LINK_UP);
+    ctim_destroy(&c);
+    fake_stop(&a);
+    fake_stop(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +745,7 @@ int main(void)
         cmocka_unit_test(request_without_any_server_times_out),
         cmocka_unit_test(request_during_failover_is_sent_to_next_server),
         cmocka_unit_test(service_events_call_ops_and_close_line),
+        cmocka_unit_test(server_that_forgot_the_session_is_logged_in_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
