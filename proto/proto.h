@@ -72,6 +72,8 @@ typedef enum {
     PROTO_OP_GET_ADDRESS_STATUS,    //  line
     PROTO_OP_GET_CALL_INFO,         //  call
     PROTO_OP_LIST_LINES,            //  (none)
+    PROTO_OP_SET_DO_NOT_DISTURB,    //  flag (line, on)
+    PROTO_OP_SET_CDR,               //  flag (on; line unused)
     PROTO_OP_COUNT_
 } proto_op_t;
 
@@ -157,6 +159,7 @@ typedef enum {
     PROTO_EVENT_SERVICE,            //  in_service
     PROTO_EVENT_FORWARDING,         //  forwarding
     PROTO_EVENT_CDR,                //  cdr
+    PROTO_EVENT_DO_NOT_DISTURB,     //  do_not_disturb
 } proto_event_kind_t;
 
 //  --- Messages (client.proto has the meaning of every field) ---------------------------------
@@ -217,9 +220,15 @@ typedef struct {
     proto_forward_t fwd;
 } proto_set_forwarding_t;
 
+typedef struct {
+    char line[PROTO_NUMBER_MAX + 1];
+    bool on;
+} proto_line_flag_t;
+
 //  The argument member follows from op (see proto_op_t): open_line; line (close_line,
 //  get_address_status: only line.line is used); call (CallRef shape: line, call_id);
-//  target (CallTarget: line, call_id, number); pair; digits; forward; list_lines has none.
+//  target (CallTarget: line, call_id, number); pair; digits; forward; flag (LineFlag:
+//  set_do_not_disturb, set_cdr); list_lines has none.
 typedef struct {
     uint32_t request_id;            //  non-zero
     proto_op_t op;
@@ -231,6 +240,7 @@ typedef struct {
         proto_call_pair_t pair;
         proto_call_digits_t digits;
         proto_set_forwarding_t forward;
+        proto_line_flag_t flag;
     };
 } proto_request_t;
 
@@ -291,10 +301,12 @@ typedef struct {
 typedef struct {
     uint64_t seq;
     char line[PROTO_NUMBER_MAX + 1];
+    bool snapshot;                  //  the state now (snapshot), not a transition
     proto_event_kind_t kind;
     union {
         proto_call_info_t call;
         bool in_service;
+        bool do_not_disturb;
         proto_forward_t forwarding;
         proto_cdr_t cdr;
     };

@@ -21,6 +21,7 @@ typedef enum {
     S_SHAPE_DIGITS,             //  CallDigits via dtmf
     S_SHAPE_FORWARD,            //  SetForwarding via set_forwarding
     S_SHAPE_EMPTY,              //  ListLines via list_lines
+    S_SHAPE_FLAG,               //  LineFlag via set_do_not_disturb
 } s_shape_t;
 
 typedef struct {
@@ -57,6 +58,8 @@ static const s_op_t s_ops[PROTO_OP_COUNT_] = {
     S_OP(GET_ADDRESS_STATUS, GET_ADDRESS_STATUS, S_SHAPE_LINE, "get_address_status"),
     S_OP(GET_CALL_INFO, GET_CALL_INFO, S_SHAPE_CALL, "get_call_info"),
     S_OP(LIST_LINES, LIST_LINES, S_SHAPE_EMPTY, "list_lines"),
+    S_OP(SET_DO_NOT_DISTURB, SET_DO_NOT_DISTURB, S_SHAPE_FLAG, "set_do_not_disturb"),
+    S_OP(SET_CDR, SET_CDR, S_SHAPE_FLAG, "set_cdr"),
 };
 
 //  --- Message helpers ---------------------------------------------------------------------------
@@ -121,6 +124,7 @@ typedef struct {
     Ctim__Client__CallDigits digits;
     Ctim__Client__SetForwarding set_fwd;
     Ctim__Client__ListLines list_lines;
+    Ctim__Client__LineFlag flag;
     Ctim__Client__Reply reply;
     Ctim__Client__AddressStatus address;
     Ctim__Client__ForwardEntry fwd[PROTO_FORWARDS_MAX];
@@ -245,6 +249,12 @@ static int s_enc_request(s_enc_t *s, const proto_request_t *q)
         ctim__client__list_lines__init(&s->list_lines);
         pb->list_lines = &s->list_lines;
         break;
+    case S_SHAPE_FLAG:
+        ctim__client__line_flag__init(&s->flag);
+        S_ENC(s->flag.line, q->flag.line);
+        s->flag.on = q->flag.on;
+        pb->set_do_not_disturb = &s->flag;
+        break;
     case S_SHAPE_NONE:
         return -EINVAL;
     }
@@ -319,6 +329,7 @@ static int s_enc_event(s_enc_t *s, const proto_event_t *e)
     ctim__client__event__init(pb);
     pb->seq = e->seq;
     S_ENC(pb->line, e->line);
+    pb->snapshot = e->snapshot;
     int rc = 0;
     switch (e->kind) {
     case PROTO_EVENT_CALL:
@@ -329,6 +340,10 @@ static int s_enc_event(s_enc_t *s, const proto_event_t *e)
     case PROTO_EVENT_SERVICE:
         pb->kind_case = CTIM__CLIENT__EVENT__KIND_IN_SERVICE;
         pb->in_service = e->in_service;
+        break;
+    case PROTO_EVENT_DO_NOT_DISTURB:
+        pb->kind_case = CTIM__CLIENT__EVENT__KIND_DO_NOT_DISTURB;
+        pb->do_not_disturb = e->do_not_disturb;
         break;
     case PROTO_EVENT_FORWARDING:
         rc = s_enc_forward(&s->ev_fwd, &e->forwarding);
@@ -527,6 +542,10 @@ static int s_dec_request(proto_request_t *q, const Ctim__Client__Request *pb)
         q->forward.fwd.on = pb->set_forwarding->on;
         S_DEC(q->forward.fwd.destination, pb->set_forwarding->destination);
         break;
+    case S_SHAPE_FLAG:
+        S_DEC(q->flag.line, pb->set_do_not_disturb->line);
+        q->flag.on = pb->set_do_not_disturb->on;
+        break;
     case S_SHAPE_EMPTY:
     case S_SHAPE_NONE:
         break;
@@ -586,6 +605,7 @@ static int s_dec_event(proto_event_t *e, const Ctim__Client__Event *pb)
 {
     e->seq = pb->seq;
     S_DEC(e->line, pb->line);
+    e->snapshot = pb->snapshot;
     switch (pb->kind_case) {
     case CTIM__CLIENT__EVENT__KIND_CALL:
         e->kind = PROTO_EVENT_CALL;
@@ -593,6 +613,10 @@ static int s_dec_event(proto_event_t *e, const Ctim__Client__Event *pb)
     case CTIM__CLIENT__EVENT__KIND_IN_SERVICE:
         e->kind = PROTO_EVENT_SERVICE;
         e->in_service = pb->in_service;
+        return 0;
+    case CTIM__CLIENT__EVENT__KIND_DO_NOT_DISTURB:
+        e->kind = PROTO_EVENT_DO_NOT_DISTURB;
+        e->do_not_disturb = pb->do_not_disturb;
         return 0;
     case CTIM__CLIENT__EVENT__KIND_FORWARDING:
         e->kind = PROTO_EVENT_FORWARDING;

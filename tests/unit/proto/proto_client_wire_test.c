@@ -154,6 +154,11 @@ static void every_request_op_round_trips(void **state)
             break;
         case PROTO_OP_LIST_LINES:
             break;
+        case PROTO_OP_SET_DO_NOT_DISTURB:
+        case PROTO_OP_SET_CDR:
+            S_FILL(q->flag.line, "106");
+            q->flag.on = true;
+            break;
         default:                    //  line, call and target shapes share proto_call_ref_t
             S_FILL(q->target.line, "105");
             S_FILL(q->target.call_id, "c9");
@@ -189,6 +194,11 @@ static void every_request_op_round_trips(void **state)
             assert_string_equal(r->forward.fwd.destination, q->forward.fwd.destination);
             break;
         case PROTO_OP_LIST_LINES:
+            break;
+        case PROTO_OP_SET_DO_NOT_DISTURB:
+        case PROTO_OP_SET_CDR:
+            assert_string_equal(r->flag.line, q->flag.line);
+            assert_true(r->flag.on);
             break;
         case PROTO_OP_CLOSE_LINE:
         case PROTO_OP_GET_ADDRESS_STATUS:
@@ -380,6 +390,17 @@ static void every_event_kind_and_call_state_round_trips(void **state)
         assert_int_equal(d.event.kind, PROTO_EVENT_SERVICE);
         assert_int_equal(d.event.in_service, on);
         assert_string_equal(d.event.line, "102");
+        assert_false(d.event.snapshot);
+
+        proto_client_msg_init(&m, PROTO_MSG_EVENT);
+        m.event.seq = 9;
+        m.event.snapshot = true;
+        m.event.kind = PROTO_EVENT_DO_NOT_DISTURB;
+        m.event.do_not_disturb = on;
+        s_round_trip(&m, &d);
+        assert_int_equal(d.event.kind, PROTO_EVENT_DO_NOT_DISTURB);
+        assert_int_equal(d.event.do_not_disturb, on);
+        assert_true(d.event.snapshot);
     }
 
     proto_client_msg_init(&m, PROTO_MSG_EVENT);
