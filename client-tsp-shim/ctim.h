@@ -94,6 +94,19 @@ typedef enum {
     CTIM_DIR_INTERNAL = 3,
 } ctim_direction_t;
 
+//  The nine forwarding modes (client.proto ForwardMode): trigger x which callers.
+typedef enum {
+    CTIM_FWD_IMMEDIATE_ALL = 1,
+    CTIM_FWD_IMMEDIATE_INTERNAL = 2,
+    CTIM_FWD_IMMEDIATE_EXTERNAL = 3,
+    CTIM_FWD_BUSY_ALL = 4,
+    CTIM_FWD_BUSY_INTERNAL = 5,
+    CTIM_FWD_BUSY_EXTERNAL = 6,
+    CTIM_FWD_NO_ANSWER_ALL = 7,
+    CTIM_FWD_NO_ANSWER_INTERNAL = 8,
+    CTIM_FWD_NO_ANSWER_EXTERNAL = 9,
+} ctim_forward_mode_t;
+
 //  The connection to the server, as reported to on_link.
 typedef enum {
     CTIM_LINK_UP = 1,                       //  logged in (new session or resumed)
@@ -101,15 +114,8 @@ typedef enum {
     CTIM_LINK_LOGIN_FAILED = 3,             //  the server refused the login; the library stops
 } ctim_link_t;
 
-//  A reply, borrowed for the callback's duration.
-typedef struct {
-    int request_id;
-    ctim_result_t result;
-    const char *text;                       //  "" when the node gave none
-    const char *call_id;                    //  make call: the new call's id; else ""
-} ctim_reply_t;
-
 //  A call event, borrowed for the callback's duration.  Numbers are formatted by the node.
+//  Also the call of a get_call_info reply.
 typedef struct {
     const char *line;
     const char *call_id;
@@ -120,7 +126,62 @@ typedef struct {
     const char *called_number;
     const char *called_name;
     const char *cause;                      //  "" unless the node gave one
+    bool snapshot;                          //  the state now (after an open or lost events),
+                                            //  not a transition
 } ctim_call_event_t;
+
+//  One line (ctim_list_lines).
+typedef struct {
+    const char *line;
+    const char *name;                       //  "" when the node knows none
+    bool open;                              //  opened by this application
+    bool in_service;
+    const char *failure_number;             //  "" = none
+} ctim_line_info_t;
+
+//  One forwarding mode of a line.
+typedef struct {
+    ctim_forward_mode_t mode;
+    bool on;
+    const char *destination;                //  "" when off
+} ctim_forward_t;
+
+//  A line's address status (ctim_get_address_status).
+typedef struct {
+    const char *line;
+    bool in_service;
+    bool do_not_disturb;
+    bool message_waiting;
+    const ctim_forward_t *forwarding;       //  forwarding_count entries, at most one per mode
+    int forwarding_count;
+} ctim_address_status_t;
+
+//  A reply, borrowed for the callback's duration.
+typedef struct {
+    int request_id;
+    ctim_result_t result;
+    const char *text;                       //  "" when the node gave none
+    const char *call_id;                    //  make call, setup transfer, pickup,
+                                            //  complete transfer/conference: the resulting
+                                            //  call's id when the PBX gave one; else ""
+    const ctim_line_info_t *lines;          //  list lines: line_count lines; else NULL
+    int line_count;
+    const ctim_address_status_t *address;   //  get address status (OK): the status; else NULL
+    const ctim_call_event_t *call;          //  get call info (OK): the call; else NULL
+} ctim_reply_t;
+
+//  A call detail record (only while this application owns CDR: ctim_set_cdr).
+typedef struct {
+    const char *call_id;
+    const char *caller_number;
+    const char *called_number;
+    ctim_direction_t direction;
+    uint64_t start_ms;                      //  Unix ms
+    uint64_t connect_ms;                    //  Unix ms; 0 = never answered
+    uint64_t end_ms;                        //  Unix ms
+    uint32_t charge_units;
+    const char *account;                    //  "" = none
+} ctim_cdr_t;
 
 typedef void(ctim_reply_fn)(ctim_t *ctim, const ctim_reply_t *reply, void *arg);
 typedef void(ctim_call_fn)(ctim_t *ctim, const ctim_call_event_t *event, void *arg);
@@ -129,6 +190,16 @@ typedef void(ctim_line_fn)(ctim_t *ctim, const char *line, bool in_service, void
 //  The connection changed; server is the endpoint, text says why.
 typedef void(ctim_link_fn)(ctim_t *ctim, ctim_link_t link, const char *server, const char *text,
                            void *arg);
+//  A forwarding mode of a line changed (at the PBX, by anyone).
+typedef void(ctim_forward_fn)(ctim_t *ctim, const char *line, const ctim_forward_t *forward,
+                              void *arg);
+//  Do not disturb of a line changed.
+typedef void(ctim_dnd_fn)(ctim_t *ctim, const char *line, bool on, void *arg);
+typedef void(ctim_cdr_fn)(ctim_t *ctim, const ctim_cdr_t *cdr, void *arg);
+//  The node could not replay events after a failover or a slow read: count events are
+//  gone.  Snapshot call events (ctim_call_event_t.snapshot) of every open line follow;
+//  a call the application knew and that is not in them is gone.
+typedef void(ctim_events_lost_fn)(ctim_t *ctim, uint64_t count, void *arg);
 
 typedef struct {
     const char *servers;            //  comma-separated endpoints, tried in order (copied)
@@ -144,6 +215,16 @@ typedef struct {
     ctim_line_fn *on_line;
     ctim_link_fn *on_link;
     void *arg;                      //  passed to every callback
+    ctim_forward_fn *on_forward;
+    ctim_dnd_fn *on_dnd;
+    ctim_cdr_fn *on_cdr;
+    ctim_events_lost_fn *on_events_lost;
+    //  CURVE (ZeroMQ's encryption): the servers' public key (40 characters Z85; every node
+    //  of a cluster shares the server certificate); NULL = plain TCP.  curve_cert is a
+    //  czmq certificate file with this application's key pair (zcert, the secret file);
+    //  NULL = a fresh key pair per handle (the node must then accept any client key).
+    const char *curve_server_key;   //  (copied)
+    const char *curve_cert;         //  (copied)
 } ctim_cfg_t;
 
 //  Zero cfg and set the defaults.
@@ -168,6 +249,14 @@ int ctim_timeout_ms(ctim_t *self);
 //  library has stopped (never connected, or the login was refused).
 int ctim_dispatch(ctim_t *self);
 
+//  Library-thread mode, instead of ctim_fd/ctim_timeout_ms/ctim_dispatch: a thread of the
+//  library dispatches and runs every callback.  From then on any thread may call the
+//  request functions, ctim_server and ctim_is_up (they take the handle's lock; callbacks
+//  run under it, so a callback may call them too); ctim_dispatch returns -EBUSY.
+//  ctim_destroy (not from a callback) stops and joins the thread.  Call after
+//  ctim_connect.  Returns 0, -EALREADY, -ENOTCONN (not connected) or -errno.
+int ctim_start_thread(ctim_t *self);
+
 //  Requests: return the request id (> 0), or -EINVAL (a missing or too long argument) or
 //  -ENOTCONN (ctim_connect was not called, or the login was refused).
 //  Open a line (a device number); failure_number (NULL or "" = none) is where the node
@@ -178,6 +267,51 @@ int ctim_close_line(ctim_t *self, const char *line);
 int ctim_make_call(ctim_t *self, const char *line, const char *number);
 int ctim_answer(ctim_t *self, const char *line, const char *call_id);
 int ctim_hang_up(ctim_t *self, const char *line, const char *call_id);
+int ctim_hold(ctim_t *self, const char *line, const char *call_id);
+int ctim_retrieve(ctim_t *self, const char *line, const char *call_id);
+//  Deflect a call ringing at line to number.
+int ctim_redirect(ctim_t *self, const char *line, const char *call_id, const char *number);
+//  Single-step transfer of the call to number.
+int ctim_blind_transfer(ctim_t *self, const char *line, const char *call_id, const char *number);
+//  Consultation call to number (call_id goes on hold); the reply's call_id is the new call.
+int ctim_setup_transfer(ctim_t *self, const char *line, const char *call_id, const char *number);
+//  Alternate between the held and the active call.
+int ctim_swap_hold(ctim_t *self, const char *line, const char *held_call_id,
+                   const char *active_call_id);
+//  Join the two far ends and leave (transfer) or stay (conference).
+int ctim_complete_transfer(ctim_t *self, const char *line, const char *held_call_id,
+                           const char *active_call_id);
+int ctim_complete_conference(ctim_t *self, const char *line, const char *held_call_id,
+                             const char *active_call_id);
+//  Single-step conference: bring number into the call; remove: drop number's party.
+int ctim_add_to_conference(ctim_t *self, const char *line, const char *call_id,
+                           const char *number);
+int ctim_remove_from_conference(ctim_t *self, const char *line, const char *call_id,
+                                const char *number);
+//  Pick up at line the call ringing at ringing_number (NULL or "": group pickup); call_id
+//  may be NULL.  The reply's call_id is the picked-up call.
+int ctim_pickup(ctim_t *self, const char *line, const char *ringing_number, const char *call_id);
+//  Send DTMF digits (0-9 * # A-D) in a connected call.
+int ctim_dtmf(ctim_t *self, const char *line, const char *call_id, const char *digits);
+//  Dial digits in dial-tone mode (after going off-hook, overlap dialling).
+int ctim_dial_digits(ctim_t *self, const char *line, const char *call_id, const char *digits);
+//  Call completion: have the PBX call back when the busy / unanswered far end is free.
+int ctim_call_back(ctim_t *self, const char *line, const char *call_id);
+//  Intrude into the call of the busy far end of call_id.
+int ctim_intrusion(ctim_t *self, const char *line, const char *call_id);
+//  Switch a forwarding mode on (destination required) or off (destination may be NULL).
+int ctim_set_forwarding(ctim_t *self, const char *line, ctim_forward_mode_t mode, bool on,
+                        const char *destination);
+int ctim_set_do_not_disturb(ctim_t *self, const char *line, bool on);
+//  Address status (forwarding, DND, message waiting) of a line the application has open.
+int ctim_get_address_status(ctim_t *self, const char *line);
+int ctim_get_call_info(ctim_t *self, const char *line, const char *call_id);
+//  Every line the user may open, with names and whether this application has it open.
+int ctim_list_lines(ctim_t *self);
+//  Claim (on) or give up (off) the node's CDR stream; on_cdr gets the records while the
+//  claim holds.  Another owner (a CSTA application or another libctim one): BUSY.  The
+//  claim is made again by the library after a new session.
+int ctim_set_cdr(ctim_t *self, bool on);
 
 //  The endpoint in use (logged in or trying), or NULL before ctim_connect.
 const char *ctim_server(ctim_t *self);
@@ -187,6 +321,10 @@ bool ctim_is_up(ctim_t *self);
 const char *ctim_result_str(ctim_result_t result);
 const char *ctim_call_state_str(ctim_call_state_t state);
 const char *ctim_link_str(ctim_link_t link);
+const char *ctim_forward_mode_str(ctim_forward_mode_t mode);    //  "immediate-all" ...
+//  Parse "immediate", "busy", "no-answer" (all callers) or with "-all", "-internal",
+//  "-external".  Returns 0 or -EINVAL.
+int ctim_forward_mode_parse(const char *text, ctim_forward_mode_t *mode);
 
 #ifdef __cplusplus
 }
