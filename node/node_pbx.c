@@ -40,6 +40,8 @@ typedef struct {
     node_pbx_followup_fn *followup;
     void *arg;
     int opcode;
+    uint8_t *start_cdr;             //  a StartCDR's bytes (kept to restart CDR after a
+    size_t start_cdr_len;           //  link loss), else NULL
 } s_request_t;
 
 struct node_pbx {
@@ -64,6 +66,8 @@ struct node_pbx {
     bool cdr_sink;
     node_pbx_followup_fn *cdr_followup;
     void *cdr_arg;
+    uint8_t *cdr_start;             //  the StartCDR that made cdr_sink, sent again on link up
+    size_t cdr_start_len;
 
     int resync_pending, resync_devices, resync_calls, resync_failed;
     int64_t resync_started;
@@ -473,6 +477,47 @@ static void s_on_own_reply(void *arg, int status, const uint8_t *apdu, size_t le
     s_work_pump(self);
 }
 
+//  --- CDR after a link loss -----------------------------------------------------------------------
+
+//  CDR transmission ends: no receiver, nothing to restart.
+static void s_cdr_forget(node_pbx_t *self)
+{
+    self->cdr_sink = false;
+    free(self->cdr_start);
+    self->cdr_start = NULL;
+    self->cdr_start_len = 0;
+}
+
+static void s_on_cdr_restarted(void *arg, int status, const uint8_t *apdu, size_t len,
+                               const csta_peek_t *keys)
+{
+    (void) apdu;
+    (void) len;
+    node_pbx_t *self = arg;
+    if (self->destroying)
+        return;
+    if (status == 0 && keys->kind == CSTA_APDU_RESULT)
+        node_info(S_SUB, "pbx=%s: CDR transmission restarted after the link came back",
+                  self->cfg.name);
+    else
+        node_warning(S_SUB, "pbx=%s: CDR transmission not restarted (%s); the CDR owner gets "
+                     "no records until the link comes back again or it starts CDR again",
+                     self->cfg.name, status ? strerror(-status) : "the PBX refused it");
+}
+
+//  The PBX forgot CDR transmission with the association: ask again with the owner's own
+//  StartCDR, so the owner keeps getting records without knowing the link was lost.
+static void s_cdr_restart(node_pbx_t *self)
+{
+    if (!self->cdr_sink || !self->cdr_start)
+        return;
+    int rc = node_pbx_link_request(self->link, self->cdr_start, self->cdr_start_len, 0,
+                                   s_on_cdr_restarted, self);
+    if (rc)
+        node_warning(S_SUB, "pbx=%s: CDR transmission not restarted: %s", self->cfg.name,
+                     strerror(-rc));
+}
+
 //  --- Link events --------------------------------------------------------------------------------
 
 static void s_on_link_up(void *ctx)
@@ -498,6 +543,7 @@ static void s_on_link_up(void *ctx)
         next = d->next;
         s_device_sync(self, d);
     }
+    s_cdr_restart(self);
 }
 
 static void s_on_link_down(void *ctx, const char *reason)
@@ -752,15 +798,20 @@ static void s_on_request_reply(void *arg, int status, const uint8_t *apdu, size_
             self->cdr_sink = true;
             self->cdr_followup = req->followup;
             self->cdr_arg = req->arg;
+            free(self->cdr_start);
+            self->cdr_start = req->start_cdr;
+            self->cdr_start_len = req->start_cdr_len;
+            req->start_cdr = NULL;
             break;
         case CSTA_OP_STOP_CDR:
-            self->cdr_sink = false;
+            s_cdr_forget(self);
             break;
         default:
             break;
         }
     }
     req->reply(req->arg, status, apdu, len);
+    free(req->start_cdr);
     free(req);
 }
 
@@ -776,10 +827,21 @@ int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
     s_request_t *req = calloc(1, sizeof *req);
     if (!req)
         return -ENOMEM;
-    *req = (s_request_t){self, reply, followup, arg, keys.opcode};
+    *req = (s_request_t){self, reply, followup, arg, keys.opcode, NULL, 0};
+    if (keys.opcode == CSTA_OP_START_CDR) {
+        req->start_cdr = malloc(len);
+        if (!req->start_cdr) {
+            free(req);
+            return -ENOMEM;
+        }
+        memcpy(req->start_cdr, apdu, len);
+        req->start_cdr_len = len;
+    }
     int rc = node_pbx_link_request(self->link, apdu, len, timeout_ms, s_on_request_reply, req);
-    if (rc)
+    if (rc) {
+        free(req->start_cdr);
         free(req);
+    }
     return rc;
 }
 
@@ -848,7 +910,7 @@ void node_pbx_cdr_release(node_pbx_t *self, void *owner)
     if (self->cdr_owner != owner)
         return;
     self->cdr_owner = NULL;
-    self->cdr_sink = false;
+    s_cdr_forget(self);
     self->cdr_followup = NULL;
     self->cdr_arg = NULL;
 }
@@ -899,6 +961,7 @@ void node_pbx_destroy(node_pbx_t **self_p)
         free(f);
     }
     node_pbx_devices_destroy(&self->devices);
+    free(self->cdr_start);
     free(self);
 }
 

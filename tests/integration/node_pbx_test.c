@@ -957,6 +957,43 @@ static void pbx_cdr_reports_reach_their_receiver_and_are_acknowledged(void **sta
     assert_int_equal(s_pbx_request(f, 2, CSTA_OP_MONITOR_START, "101"), -EINVAL);
 }
 
+//  The PBX forgets CDR transmission with the association: after the link comes back,
+//  node_pbx starts it again with the owner's StartCDR and records keep reaching the owner,
+//  which never saw the loss.
+static void pbx_cdr_restarts_after_link_loss(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    void *owner = &f->req[0];
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, owner), 0);
+    assert_int_equal(s_pbx_request(f, 0, CSTA_OP_START_CDR, NULL), 0);
+    assert_true(s_wait_int(f, &f->req[0].calls, 1));
+    assert_int_equal(f->req[0].kind, CSTA_APDU_RESULT);
+
+    s_ctl(f, "drop");
+    assert_true(s_wait_int(f, &f->downs, 1));
+    assert_true(s_wait_int(f, &f->ups, 2));
+    s_ctl(f, "dial 101 102");
+    s_ctl(f, "answer 102");
+    s_ctl(f, "hangup 101");
+    assert_true(s_wait_int(f, &f->req[0].followups, 1));
+    assert_true(s_wait_ctl(f, "stats", "cdr_acked", 1, 1));
+    assert_int_equal(f->req[0].cdr_records, 1);
+    assert_int_equal(f->req[0].calls, 1);       //  the restart was node_pbx's own request
+
+    //  Stopped by its owner: not restarted after the next loss.
+    node_pbx_cdr_release(f->pbx, owner);
+    s_ctl(f, "drop");
+    assert_true(s_wait_int(f, &f->ups, 3));
+    s_ctl(f, "dial 101 102");
+    s_ctl(f, "answer 102");
+    s_ctl(f, "hangup 101");
+    s_barrier(f, 1);            //  pbxsim sends a record as the call ends, before ctl returns
+    assert_int_equal(s_ctl_long(f, "cdr_sent", "stats"), 1);
+    assert_int_equal(f->req[0].cdr_records, 1);
+}
+
 //  A device the PBX refuses to monitor: done reports the PBX's error, and MonitorStart is
 //  retried every monitor_retry_ms while the watch remains.
 static void pbx_refused_monitor_is_reported_and_retried(void **state)
@@ -1131,6 +1168,7 @@ int main(void)
                                   s_teardown),
         cmocka_unit_test_teardown(pbx_cdr_reports_reach_their_receiver_and_are_acknowledged,
                                   s_teardown),
+        cmocka_unit_test_teardown(pbx_cdr_restarts_after_link_loss, s_teardown),
         cmocka_unit_test_teardown(pbx_refused_monitor_is_reported_and_retried, s_teardown),
         cmocka_unit_test_teardown(pbx_snapshot_segments_and_call_validation, s_teardown),
     };
