@@ -270,6 +270,47 @@ static int s_send_own(node_pbx_t *self, node_pbx_device_t *dev, int op)
     return 0;
 }
 
+//  A MonitorStart answered after its deadline: the PBX monitors the device under a
+//  cross-reference nobody knows (the device's retry gets another one), and would send
+//  every event twice.  Stop that monitor.
+static void s_on_stray_monitor_stopped(void *arg, int status, const uint8_t *apdu, size_t len,
+                                       const csta_peek_t *keys)
+{
+    (void) apdu;
+    (void) len;
+    node_pbx_t *self = arg;
+    if (!self->destroying && (status || keys->kind != CSTA_APDU_RESULT))
+        node_warning(S_SUB, "pbx=%s: a stray monitor could not be stopped (%s); its events "
+                     "are counted as unrouted", self->cfg.name,
+                     status ? strerror(-status) : "the PBX refused");
+}
+
+static void s_on_late_reply(void *ctx, int opcode, const uint8_t *apdu, size_t len,
+                            const csta_peek_t *keys)
+{
+    node_pbx_t *self = ctx;
+    if (opcode != CSTA_OP_MONITOR_START || keys->kind != CSTA_APDU_RESULT)
+        return;
+    csta_apdu_t r;
+    if (csta_apdu_decode(&r, apdu, len) != 0) {
+        node_info(S_SUB, "pbx=%s: a late MonitorStart result does not parse", self->cfg.name);
+        return;
+    }
+    csta_apdu_t stop;
+    csta_apdu_init(&stop, CSTA_APDU_INVOKE);
+    stop.invoke_id = 1;     //  replaced by the link
+    stop.opcode = CSTA_OP_MONITOR_STOP;
+    stop.svc.monitor_stop.xref = r.svc.monitor_start_res.xref;
+    uint8_t buf[256];
+    size_t n;
+    int rc = csta_apdu_encode(&stop, buf, sizeof buf, &n);
+    csta_apdu_clear(&r);
+    if (rc == 0)
+        rc = node_pbx_link_request(self->link, buf, n, 0, s_on_stray_monitor_stopped, self);
+    node_info(S_SUB, "pbx=%s: a MonitorStart answered after its deadline started a monitor: "
+              "%s", self->cfg.name, rc ? "it could not be stopped" : "stopping it");
+}
+
 //  Bring the device's PBX monitor in line with its watches: one request at a time per
 //  device, and only while the link is up.  May free the device.
 static void s_device_sync(node_pbx_t *self, node_pbx_device_t *dev)
@@ -931,7 +972,8 @@ node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
         self->listener = *listener;
     self->state = NODE_PBX_DOWN;
     node_pbx_link_listener_t ll = {
-        .ctx = self, .on_up = s_on_link_up, .on_down = s_on_link_down, .on_invoke = s_on_invoke};
+        .ctx = self, .on_up = s_on_link_up, .on_down = s_on_link_down, .on_invoke = s_on_invoke,
+        .on_late_reply = s_on_late_reply};
     self->link = node_pbx_link_new(loop, cfg, &ll);
     self->devices = node_pbx_devices_new();
     if (!self->link || !self->devices) {

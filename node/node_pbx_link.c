@@ -90,7 +90,8 @@ struct node_pbx_link {
     const char *broken;             //  a send failed: drop the link at the next safe point
 
     long next_invoke_id;
-    long expired[S_EXPIRED_MAX];
+    long expired[S_EXPIRED_MAX];    //  invoke ids ...
+    int expired_opcode[S_EXPIRED_MAX];  //  ... and their operations
     int expired_next;
 
     s_list_t waiting, sent, done;
@@ -250,18 +251,23 @@ static void s_deadline_arm(node_pbx_link_t *self)
     self->deadline_armed_at = self->dhead->expires_at;
 }
 
-static void s_expired_remember(node_pbx_link_t *self, long invoke_id)
+static void s_expired_remember(node_pbx_link_t *self, long invoke_id, int opcode)
 {
     self->expired[self->expired_next] = invoke_id;
+    self->expired_opcode[self->expired_next] = opcode;
     self->expired_next = (self->expired_next + 1) % S_EXPIRED_MAX;
 }
 
-static bool s_expired_known(const node_pbx_link_t *self, long invoke_id)
+//  The operation of a timed-out request with invoke_id, or -1 when none is remembered.
+//  The entry is forgotten: a PBX answers once.
+static int s_expired_take(node_pbx_link_t *self, long invoke_id)
 {
     for (int i = 0; i < S_EXPIRED_MAX; i++)
-        if (self->expired[i] == invoke_id)
-            return true;
-    return false;
+        if (self->expired[i] == invoke_id) {
+            self->expired[i] = 0;
+            return self->expired_opcode[i];
+        }
+    return -1;
 }
 
 static int s_on_deadline(zloop_t *loop, int timer_id, void *arg)
@@ -277,7 +283,7 @@ static int s_on_deadline(zloop_t *loop, int timer_id, void *arg)
         bool was_sent = r->invoke_id > 0;
         if (was_sent) {
             s_list_remove(&self->sent, r);
-            s_expired_remember(self, r->invoke_id);
+            s_expired_remember(self, r->invoke_id, r->opcode);
         } else {
             s_list_remove(&self->waiting, r);
         }
@@ -724,10 +730,13 @@ static void s_on_reply(node_pbx_link_t *self, const uint8_t *apdu, size_t len,
     }
     s_req_t *r = s_sent_find(self, pk->invoke_id);
     if (!r) {
-        if (s_expired_known(self, pk->invoke_id)) {
+        int opcode = s_expired_take(self, pk->invoke_id);
+        if (opcode >= 0) {
             self->stats.late_replies++;
             node_debug(S_SUB, "pbx=%s: late %s for invoke %ld dropped (its request timed out)",
                        self->cfg.name, csta_apdu_kind_str(pk->kind), pk->invoke_id);
+            if (self->listener.on_late_reply)
+                self->listener.on_late_reply(self->listener.ctx, opcode, apdu, len, pk);
         } else {
             node_info(S_SUB, "pbx=%s: %s for unknown invoke %ld dropped", self->cfg.name,
                       csta_apdu_kind_str(pk->kind), pk->invoke_id);

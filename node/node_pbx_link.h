@@ -48,6 +48,11 @@ typedef struct {
     //  An invoke from the PBX: events, segments, CDR reports, SystemStatus (already
     //  answered), anything else.  keys is the csta_peek of apdu.
     void (*on_invoke)(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys);
+    //  Optional: the PBX answered a request after its deadline (the requester already got
+    //  -ETIMEDOUT).  opcode is the request's.  The PBX may have done what was asked — a
+    //  late MonitorStart result is a monitor nobody knows of — so the owner may undo it.
+    void (*on_late_reply)(void *ctx, int opcode, const uint8_t *apdu, size_t len,
+                          const csta_peek_t *keys);
 } node_pbx_link_listener_t;
 
 //  A request's one reply: status 0 with the PBX's result, error or reject (apdu, len,

@@ -1021,6 +1021,41 @@ static void pbx_refused_monitor_is_reported_and_retried(void **state)
     assert_int_equal(st.devices, 0);
 }
 
+//  A MonitorStart the PBX answers after its deadline started a monitor nobody knows of:
+//  node_pbx stops it, so that after the retry the PBX monitors the device once, not twice
+//  (every event would come twice, once under an unknown cross-reference).
+static void pbx_late_monitor_start_is_stopped(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.request_timeout_ms = 200;
+    f->cfg.monitor_retry_ms = 300;
+    s_pbx_start(f);
+    s_ctl(f, "delay 600");
+    s_watch(f, 0, "101");
+    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
+    assert_int_equal(f->watch[0].done_status, -ETIMEDOUT);
+    //  pbxsim started the monitor at once (only its answer waits).  The retry (after
+    //  monitor_retry_ms) is answered in time; the late answer comes after it.
+    assert_true(s_wait_ctl(f, "monitors 101", "monitors", 1, 1));
+    s_ctl(f, "delay 0");
+    node_pbx_stats_t st;
+    for (int64_t until = zclock_mono() + WAIT_MS;;) {
+        node_pbx_stats(f->pbx, &st);
+        if (st.monitors_pbx == 1)
+            break;
+        assert_true(zclock_mono() < until);
+        s_barrier(f, 1);
+    }
+    //  Two monitors at the PBX for a moment; the stray one is stopped.
+    assert_true(s_wait_ctl(f, "monitors 101", "monitors", 1, 1));
+    s_ctl(f, "dial 101 102");
+    assert_true(s_wait_event(f, &f->watch[0], CSTA_EV_DELIVERED));
+    s_barrier(f, 1);
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.events_unrouted, 0);
+}
+
 //  A host name is resolved off the loop (getaddrinfo_a); each address is tried in turn
 //  (localhost may be ::1 first, where pbxsim does not listen).
 static void link_resolves_a_host_name(void **state)
@@ -1170,6 +1205,7 @@ int main(void)
                                   s_teardown),
         cmocka_unit_test_teardown(pbx_cdr_restarts_after_link_loss, s_teardown),
         cmocka_unit_test_teardown(pbx_refused_monitor_is_reported_and_retried, s_teardown),
+        cmocka_unit_test_teardown(pbx_late_monitor_start_is_stopped, s_teardown),
         cmocka_unit_test_teardown(pbx_snapshot_segments_and_call_validation, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
