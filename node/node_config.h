@@ -57,6 +57,7 @@ typedef struct {
     char tls_key[NODE_PATH_MAX];        //  csta_server.tls_key
     bool tcp_login_required;            //  csta_server.tcp_login_required false (always on TLS)
     int max_apps;                       //  csta_server.max_apps           1000
+    int max_apps_per_address;           //  csta_server.max_apps_per_address 256 (0: no limit)
     int app_queue_max_bytes;            //  csta_server.app_queue_max_bytes 4 MiB
     int login_fail_delay_ms;            //  csta_server.login_fail_delay_ms 1000 (per failed attempt)
 } node_csta_server_cfg_t;

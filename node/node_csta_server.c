@@ -167,21 +167,35 @@ static int s_on_resume(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static void s_refused(node_csta_server_t *self, const char *peer)
+//  reason: "max-apps" or "max-apps-per-address".
+static void s_refused(node_csta_server_t *self, const char *peer, const char *reason,
+                      size_t from_peer)
 {
     if (self->refused) {
-        const char *label[] = {"max-apps"};
+        const char *label[] = {reason};
         node_metric_add(self->refused, label, 1);
     }
     self->refused_unlogged++;
     long long now = zclock_mono();
     if (now - self->refused_logged_ms < S_REFUSED_LOG_MS)
         return;     //  a flood of connections must not become a flood of log lines
-    node_warning(S_SUB, "refused %ld connection(s) (last from %s): %zu applications connected, "
-                 "csta_server.max_apps is %d", self->refused_unlogged, peer,
-                 node_csta_server_app_count(self), self->cfg->max_apps);
+    node_warning(S_SUB, "refused %ld connection(s) (last from %s, %s): %zu applications "
+                 "connected, %zu from that address; csta_server.max_apps is %d, "
+                 "max_apps_per_address %d", self->refused_unlogged, peer, reason,
+                 node_csta_server_app_count(self), from_peer, self->cfg->max_apps,
+                 self->cfg->max_apps_per_address);
     self->refused_logged_ms = now;
     self->refused_unlogged = 0;
+}
+
+static size_t s_apps_from(const node_csta_server_t *self, const char *ip)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (node_csta_session_state(self->sessions[i]) != NODE_CSTA_CLOSED &&
+            strcmp(node_csta_session_peer_ip(self->sessions[i]), ip) == 0)
+            n++;
+    return n;
 }
 
 static void s_peer_name(const struct sockaddr_storage *ss, socklen_t len, char *peer,
@@ -202,10 +216,17 @@ static void s_accept_one(node_csta_server_t *self, s_listener_t *l, int fd,
 {
     char peer[80], ip[NI_MAXHOST];
     s_peer_name(ss, len, peer, sizeof peer, ip, sizeof ip);
+    size_t from_peer = s_apps_from(self, ip);
+    const char *refusal = NULL;
     if (self->cfg->max_apps > 0 &&
-        node_csta_server_app_count(self) >= (size_t) self->cfg->max_apps) {
+        node_csta_server_app_count(self) >= (size_t) self->cfg->max_apps)
+        refusal = "max-apps";
+    else if (self->cfg->max_apps_per_address > 0 &&
+             from_peer >= (size_t) self->cfg->max_apps_per_address)
+        refusal = "max-apps-per-address";
+    if (refusal) {
         close(fd);
-        s_refused(self, peer);
+        s_refused(self, peer, refusal, from_peer);
         return;
     }
     //  Small APDUs that must not wait for Nagle; a dead peer found by TCP keep-alive.

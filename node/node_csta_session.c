@@ -283,6 +283,11 @@ bool node_csta_session_is_tls(const node_csta_session_t *self)
     return self->ssl != NULL;
 }
 
+const char *node_csta_session_peer_ip(const node_csta_session_t *self)
+{
+    return self->peer_ip;
+}
+
 //  --- Closing ------------------------------------------------------------------------------
 
 static void s_poll_update(node_csta_session_t *self);

@@ -98,6 +98,8 @@ void node_csta_session_close(node_csta_session_t *self, const char *reason);
 node_csta_state_t node_csta_session_state(const node_csta_session_t *self);
 uint64_t node_csta_session_id(const node_csta_session_t *self);
 bool node_csta_session_is_tls(const node_csta_session_t *self);
+//  The peer's IP address without the port.
+const char *node_csta_session_peer_ip(const node_csta_session_t *self);
 
 //  Write queued output now (the server calls it after on_output).
 void node_csta_session_flush(node_csta_session_t *self);

@@ -189,7 +189,7 @@ static void s_ctimd_start(void)
                 "    backoff_initial_ms: 50\n    backoff_max_ms: 200\n"
                 "    validate_calls_ms: 0\n    window: 64\n    queue_max: 100000\n"
                 "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  tls_port: 0\n"
-                "  max_apps: %d\n  app_queue_max_bytes: 67108864\n"
+                "  max_apps: %d\n  max_apps_per_address: 0\n  app_queue_max_bytes: 67108864\n"
                 "client_api:\n  port: 0\n"  //  off: tests run in parallel
             "http:\n  listen: 127.0.0.1\n  port: %d\n",
                 s_sim.port, s_app_port, S_APPS_MAX + 10, s_http_port);

@@ -37,6 +37,27 @@ static void connections_beyond_max_apps_are_refused_with_a_log_line(void **state
     assert_int_equal(fx_metric(f, "ctim_csta_apps{transport=\"tcp\"} "), 2);
 }
 
+//  One address may not take every slot: beyond max_apps_per_address its connections are
+//  refused while there is room overall.
+static void connections_beyond_max_apps_per_address_are_refused(void **state)
+{
+    fx_t *f = fx_new(4 << 20, false, 100);
+    *state = f;
+    f->cfg.max_apps_per_address = 2;    //  read at every accept
+    cli_associated(f, 0, false, NULL);
+    cli_associated(f, 1, false, NULL);
+    cli_t *third = cli_new(f, 2, false);
+    cli_expect_closed(third);
+    assert_true(fx_logged(f, "(last from 127.0.0.1:"));
+    assert_true(fx_logged(f, "max-apps-per-address): 2 applications connected, 2 from that "
+                             "address"));
+    assert_int_equal(
+        fx_metric(f, "ctim_csta_app_refused_total{reason=\"max-apps-per-address\"} "), 1);
+    cli_close(&f->cli[0]);
+    wait_apps(f, 1);
+    cli_associated(f, 2, false, NULL);
+}
+
 static void one_devices_events_reach_every_application_with_its_own_xref(void **state)
 {
     fx_t *f = fx_new(4 << 20, false, 100);
@@ -221,6 +242,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(connections_beyond_max_apps_are_refused_with_a_log_line, fx_free),
+        cmocka_unit_test_teardown(connections_beyond_max_apps_per_address_are_refused, fx_free),
         cmocka_unit_test_teardown(one_devices_events_reach_every_application_with_its_own_xref,
                                   fx_free),
         cmocka_unit_test_teardown(slow_application_is_cut_off_and_the_others_get_every_event,
