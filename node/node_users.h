@@ -46,8 +46,14 @@ const char *node_login_str(node_login_t result);
 //  failure, further attempts from the same address within the back-off are THROTTLED
 //  without checking the password; the back-off doubles per failure up to a minute.
 //  On OK, *user_index is the user's index.
+//  A user's password, once verified, is remembered as an HMAC under a random per-object key:
+//  the same password again is checked without PBKDF2 (a failover brings a node every
+//  application at once; each PBKDF2 run holds the event loop for tens of milliseconds).
+//  Unknown users and other passwords still cost a full PBKDF2 run.
 node_login_t node_users_login(node_users_t *self, const char *user, const char *password,
                               const char *peer_addr, long long now_ms, int *user_index);
+//  PBKDF2 runs made by logins so far (tests, diagnostics).
+long node_users_hash_runs(const node_users_t *self);
 
 //  Whether user `user_index` (-1: the anonymous user of an open TCP port: everything) may
 //  use the device.  Devices by deviceNumber are allowed only to users with no device list.

@@ -126,6 +126,37 @@ static void login_backs_off_per_address_doubling_to_a_cap(void **state)
     assert_null(u);
 }
 
+//  A verified password is remembered: the same login again needs no PBKDF2 run; wrong
+//  passwords, other users and unknown users still get the full check.
+static void verified_password_is_checked_without_pbkdf2(void **state)
+{
+    (void) state;
+    node_users_t *u = s_users();
+    assert_int_equal(node_users_login(u, "crm", "crm-secret", "a", 0, NULL), NODE_LOGIN_OK);
+    assert_int_equal(node_users_hash_runs(u), 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(node_users_login(u, "crm", "crm-secret", "a", 0, NULL),
+                         NODE_LOGIN_OK);
+    assert_int_equal(node_users_hash_runs(u), 1);
+    //  (Each failure from its own address: an address's back-off would hide the check.)
+    assert_int_equal(node_users_login(u, "crm", "crm-secreT", "b", 0, NULL),
+                     NODE_LOGIN_WRONG_PASSWORD);
+    assert_int_equal(node_users_login(u, "admin", "crm-secret", "c", 0, NULL),
+                     NODE_LOGIN_WRONG_PASSWORD);
+    assert_int_equal(node_users_login(u, "nobody", "crm-secret", "d", 0, NULL),
+                     NODE_LOGIN_UNKNOWN_USER);
+    assert_int_equal(node_users_hash_runs(u), 4);
+    //  The remembered password is still the right one after a wrong try.
+    assert_int_equal(node_users_login(u, "crm", "crm-secret", "a", 0, NULL), NODE_LOGIN_OK);
+    assert_int_equal(node_users_hash_runs(u), 4);
+    //  A new users object (a reload) remembers nothing.
+    node_users_destroy(&u);
+    u = s_users();
+    assert_int_equal(node_users_login(u, "crm", "crm-secret", "a", 0, NULL), NODE_LOGIN_OK);
+    assert_int_equal(node_users_hash_runs(u), 1);
+    node_users_destroy(&u);
+}
+
 static void a_quiet_address_starts_afresh(void **state)
 {
     (void) state;
@@ -203,6 +234,7 @@ int main(void)
         cmocka_unit_test(malformed_hashes_never_verify),
         cmocka_unit_test(login_backs_off_per_address_doubling_to_a_cap),
         cmocka_unit_test(a_quiet_address_starts_afresh),
+        cmocka_unit_test(verified_password_is_checked_without_pbkdf2),
         cmocka_unit_test(login_strings),
         cmocka_unit_test(devices_by_range_single_number_and_kind),
     };
