@@ -25,9 +25,10 @@ typedef struct {
 
 static const s_cmd_t s_cmds[] = {
     {"monitor", CTIM_CMD_MONITOR, 1, CTIM_CMD_LINES_MAX, "[--cdr] LINE...",
-     "open the lines and print one line per event until Ctrl-C or SIGTERM (exit 0);\n"
+     "open the lines and print one line per event until Ctrl-C or SIGTERM (exit 0):\n"
      "link up/down, line in/out of service, call states with the parties, forwarding,\n"
-     "do not disturb, events lost; --cdr also claims the node's CDR stream"},
+     "do not disturb, events lost; --cdr also claims the node's CDR stream.  The first\n"
+     "login must come within --timeout; later server losses are ridden out (failover)"},
     {"call", CTIM_CMD_CALL, 2, 2, "LINE NUMBER", "make a call from LINE to NUMBER; prints the call id"},
     {"answer", CTIM_CMD_ANSWER, 1, 2, "LINE [CALLID]",
      "answer CALLID, or the call offering at LINE"},

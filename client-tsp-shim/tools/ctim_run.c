@@ -171,12 +171,12 @@ static void s_on_events_lost(ctim_t *ctim, uint64_t count, void *arg)
 
 //  --- The loop -------------------------------------------------------------------------------
 
-typedef bool(s_cond_fn)(s_run_t *r, const void *arg);
+typedef bool(s_cond_fn)(s_run_t *r, void *arg);
 
 //  Run libctim until cond holds (NULL: never), deadline passes (monotonic ms; 0 = none) or
 //  a signal arrives.  Returns 0 (cond), -ETIMEDOUT, -EINTR (signal) or -ENOTCONN (login
 //  refused: the library stopped).
-static int s_loop(s_run_t *r, int64_t deadline, s_cond_fn *cond, const void *arg)
+static int s_loop(s_run_t *r, int64_t deadline, s_cond_fn *cond, void *arg)
 {
     for (;;) {
         if (r->refused)
@@ -208,7 +208,7 @@ static int s_loop(s_run_t *r, int64_t deadline, s_cond_fn *cond, const void *arg
     }
 }
 
-static bool s_is_up(s_run_t *r, const void *arg)
+static bool s_is_up(s_run_t *r, void *arg)
 {
     (void)arg;
     return r->up;
@@ -220,7 +220,7 @@ typedef struct {
     size_t n;
 } s_ids_t;
 
-static bool s_all_done(s_run_t *r, const void *arg)
+static bool s_all_done(s_run_t *r, void *arg)
 {
     const s_ids_t *ids = arg;
     for (size_t i = 0; i < ids->n; i++) {
@@ -367,7 +367,7 @@ typedef struct {
     ctim_pick_t pick;
 } s_pick_arg_t;
 
-static bool s_picked(s_run_t *r, const void *arg)
+static bool s_picked(s_run_t *r, void *arg)
 {
     const s_pick_arg_t *a = arg;
     const char *id;
@@ -459,16 +459,28 @@ static ctim_pick_t s_pick_for(ctim_cmd_kind_t kind)
 
 typedef struct {
     const char *line;
-    const char *call_id;
+    const char *call_id;            //  NULL: any call but except
+    const char *except;
+    bool seen;                      //  call_id has had an event at the line
 } s_call_arg_t;
 
-//  The consultation call is connected, or gone / failed (then the wait ends too).
-static bool s_consult_settled(s_run_t *r, const void *arg)
+//  The consultation call is connected, or failed, or gone after it was seen (ctim_calls
+//  reports a call it does not know as idle: before its first event too).
+static bool s_consult_settled(s_run_t *r, void *arg)
+{
+    s_call_arg_t *a = arg;
+    ctim_call_state_t s = ctim_calls_state(r->calls, a->line, a->call_id);
+    if (s != CTIM_CALL_IDLE)
+        a->seen = true;
+    return s == CTIM_CALL_CONNECTED || s == CTIM_CALL_BUSY || s == CTIM_CALL_DISCONNECTED ||
+           (a->seen && s == CTIM_CALL_IDLE);
+}
+
+//  A call other than except is at the line.
+static bool s_other_call(s_run_t *r, void *arg)
 {
     const s_call_arg_t *a = arg;
-    ctim_call_state_t s = ctim_calls_state(r->calls, a->line, a->call_id);
-    return s == CTIM_CALL_CONNECTED || s == CTIM_CALL_IDLE || s == CTIM_CALL_BUSY ||
-           s == CTIM_CALL_DISCONNECTED;
+    return ctim_calls_newest(r->calls, a->line, a->except) != NULL;
 }
 
 //  transfer --consult: consultation call, wait until connected, complete the transfer.
@@ -484,18 +496,22 @@ static int s_consult_transfer(s_run_t *r)
     if (code != CTIM_EXIT_OK)
         return code;
     s_copy(consult, sizeof consult, q->call_id);
+    int64_t deadline = s_mono_ms() + c->timeout_ms;
     if (!*consult) {
         //  The PBX gave no id: the consultation call is the line's newest other call.
-        const char *newest = ctim_calls_newest(r->calls, line, held);
-        s_copy(consult, sizeof consult, newest);
+        s_call_arg_t other = {.line = line, .except = held};
+        int rc = s_loop(r, deadline, s_other_call, &other);
+        if (rc != 0 && rc != -ETIMEDOUT)
+            return s_wait_failed(r, rc, "no consultation call");
+        s_copy(consult, sizeof consult, ctim_calls_newest(r->calls, line, held));
     }
     if (!*consult) {
         fprintf(r->err, "ctim: transfer %s: the consultation call to %s is not known; call %s "
                         "stays on hold\n", line, c->number, held);
         return CTIM_EXIT_FAILED;
     }
-    s_call_arg_t a = {line, consult};
-    int rc = s_loop(r, s_mono_ms() + c->timeout_ms, s_consult_settled, &a);
+    s_call_arg_t a = {.line = line, .call_id = consult};
+    int rc = s_loop(r, deadline, s_consult_settled, &a);
     if (rc == -ETIMEDOUT) {
         fprintf(r->err, "ctim: transfer %s: %s did not answer within %u ms; consultation call "
                         "%s still up, call %s on hold\n", line, c->number, c->timeout_ms,
