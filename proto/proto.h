@@ -43,6 +43,7 @@ typedef enum {
     PROTO_MSG_EVENTS_LOST,          //  node -> app
     PROTO_MSG_RESUME_RESULT,        //  node -> app
     PROTO_MSG_ERROR,                //  node -> app
+    PROTO_MSG_BYE,                  //  app -> node
 } proto_msg_kind_t;
 
 //  Request operations (client.proto Request.op); the comment names the argument member.
@@ -329,6 +330,10 @@ typedef struct {
     uint32_t supported_major;
 } proto_error_t;
 
+typedef struct {
+    char reason[PROTO_TEXT_MAX + 1];
+} proto_bye_t;
+
 //  One frame.  Which body member is valid follows from kind.
 typedef struct {
     uint32_t version_major;         //  init: PROTO_VERSION_MAJOR; decode: the sender's
@@ -344,6 +349,7 @@ typedef struct {
         proto_events_lost_t events_lost;
         proto_resume_result_t resume_result;
         proto_error_t error;
+        proto_bye_t bye;
     };
 } proto_client_msg_t;
 

@@ -138,6 +138,7 @@ typedef struct {
     Ctim__Client__EventsLost lost;
     Ctim__Client__ResumeResult resume;
     Ctim__Client__Error error;
+    Ctim__Client__Bye bye;
 } s_enc_t;
 
 static int s_enc_forward(Ctim__Client__ForwardEntry *pb, const proto_forward_t *f)
@@ -419,6 +420,12 @@ static int s_enc_body(s_enc_t *s, const proto_client_msg_t *m)
         s->env.body_case = CTIM__CLIENT__ENVELOPE__BODY_ERROR;
         s->env.error = &s->error;
         return 0;
+    case PROTO_MSG_BYE:
+        ctim__client__bye__init(&s->bye);
+        S_ENC(s->bye.reason, m->bye.reason);
+        s->env.body_case = CTIM__CLIENT__ENVELOPE__BODY_BYE;
+        s->env.bye = &s->bye;
+        return 0;
     case PROTO_MSG_NONE:
         break;
     }
@@ -698,6 +705,10 @@ static int s_dec_body(proto_client_msg_t *m, const Ctim__Client__Envelope *env)
         S_DEC(m->error.text, env->error->text);
         m->error.supported_major = env->error->supported_major;
         return 0;
+    case CTIM__CLIENT__ENVELOPE__BODY_BYE:
+        m->kind = PROTO_MSG_BYE;
+        S_DEC(m->bye.reason, env->bye->reason);
+        return 0;
     default:                        //  no body, or one a newer minor added
         return -EBADMSG;
     }
@@ -801,7 +812,7 @@ const char *proto_msg_kind_str(proto_msg_kind_t kind)
 {
     static const char *const names[] = {"none",  "hello",       "welcome",       "heartbeat",
                                         "request", "reply",     "event",         "events_lost",
-                                        "resume_result", "error"};
+                                        "resume_result", "error",   "bye"};
     return (unsigned) kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }
 

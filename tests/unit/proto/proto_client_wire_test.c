@@ -107,6 +107,14 @@ static void welcome_heartbeat_lost_resume_error_round_trip(void **state)
     assert_true(d.resume_result.next_seq == 99);
     assert_int_equal(d.resume_result.lines_open, 12);
 
+    proto_client_msg_init(&m, PROTO_MSG_BYE);
+    S_FILL(m.bye.reason, "exit");
+    s_round_trip(&m, &d);
+    assert_int_equal(d.kind, PROTO_MSG_BYE);
+    assert_string_equal(d.bye.reason, m.bye.reason);
+    assert_string_equal(proto_msg_kind_str(PROTO_MSG_BYE), "bye");
+    proto_client_msg_clear(&d);
+
     proto_client_msg_init(&m, PROTO_MSG_ERROR);
     m.error.result = PROTO_RESULT_LOGIN_FAILED;
     S_FILL(m.error.text, "wrong user or password");
