@@ -22,5 +22,7 @@ set(SHIP_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 add_test(NAME ship_systemd_verify
          COMMAND ${SHIP_SCRIPTS}/ship_systemd_verify.sh ${PROJECT_SOURCE_DIR}/deploy/systemd
                  $<TARGET_FILE:ctimd> $<TARGET_FILE:pbxsim>)
-set_tests_properties(ship_systemd_verify PROPERTIES
+add_test(NAME ship_deb_check
+         COMMAND ${SHIP_SCRIPTS}/ship_deb_check.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(ship_systemd_verify ship_deb_check PROPERTIES
                      LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)
