@@ -22,7 +22,9 @@ set(SHIP_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 add_test(NAME ship_systemd_verify
          COMMAND ${SHIP_SCRIPTS}/ship_systemd_verify.sh ${PROJECT_SOURCE_DIR}/deploy/systemd
                  $<TARGET_FILE:ctimd> $<TARGET_FILE:pbxsim>)
+add_test(NAME ship_promtool_check
+         COMMAND ${SHIP_SCRIPTS}/ship_promtool_check.sh ${PROJECT_SOURCE_DIR}/deploy/prometheus)
 add_test(NAME ship_deb_check
          COMMAND ${SHIP_SCRIPTS}/ship_deb_check.sh ${PROJECT_BINARY_DIR})
-set_tests_properties(ship_systemd_verify ship_deb_check PROPERTIES
+set_tests_properties(ship_systemd_verify ship_promtool_check ship_deb_check PROPERTIES
                      LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)
