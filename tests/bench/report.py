@@ -79,6 +79,13 @@ class Table:
                           "ratio": ratio})
 
 
+def paired(rows, via_key, ctim, base):
+    """(applications, ctim's row, the baseline's row or None), by number of applications."""
+    by = {(r[via_key], r["apps"]): r for r in rows}
+    return [(n, r, by.get((base, n)))
+            for (via, n), r in sorted(by.items(), key=lambda kv: kv[0][1]) if via == ctim]
+
+
 def apps(n):
     return f"{n} application" + ("" if n == 1 else "s")
 
@@ -147,11 +154,7 @@ def build_tables(out):
               "sends it to N loopback TCP sockets with one write per socket and event, no "
               "other CSTA work; ctimd writes once per application per loop turn, which is "
               "how it can beat it.")
-    runs = {(r["fanout"], r["apps"]): r for r in m["runs"]}
-    for (fan, n), r in sorted(runs.items(), key=lambda kv: kv[0][1]):
-        if fan != "ctimd":
-            continue
-        raw = runs.get(("raw-tcp", n))
+    for n, r, raw in paired(m["runs"], "fanout", "ctimd", "raw-tcp"):
         t.add(f"events/s to {apps(n)}", "/s", UP, r["events_per_s"], "raw TCP",
               raw and raw["events_per_s"])
         t.add(f"p99 latency, {apps(n)}", "us", DOWN, r["p99_us"], "raw TCP",
@@ -165,11 +168,7 @@ def build_tables(out):
               "ctimd's ceiling.  Latency: from writing `dial A B` to pbxsim's control socket "
               "to each application reading the Delivered event.  Baseline: the same "
               "applications on pbxsim directly (up to 100: its listen backlog).")
-    fan = {(f["via"], f["apps"]): f for f in e["fanout"]}
-    for (via, n), f in sorted(fan.items(), key=lambda kv: kv[0][1]):
-        if via != "ctimd":
-            continue
-        d = fan.get(("pbxsim", n))
+    for n, f, d in paired(e["fanout"], "via", "ctimd", "pbxsim"):
         t.add(f"events delivered/s, {apps(n)} ({f['cps']} calls/s)", "/s", UP,
               f["events_per_s"], "pbxsim direct", d and d["events_per_s"])
         t.add(f"p50 latency, {apps(n)}", "us", DOWN, f["p50_us"], "pbxsim direct",

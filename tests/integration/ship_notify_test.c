@@ -20,6 +20,7 @@
 
 #include "test_http.h"
 #include "test_pbxsim.h"
+#include "ship_util.h"
 #include "test_proc.h"
 
 #define S_MSGS_MAX 256
@@ -111,25 +112,10 @@ static int s_start(void)
     assert_int_equal(test_pbxsim_start(&s_sim, args), 0);
     s_sim_running = true;
     s_msg_count = 0;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        int port = test_free_port();
-        char config[128];
-        snprintf(config, sizeof config, "%s/ctimd.yaml", s_dir);
-        FILE *f = fopen(config, "w");
-        assert_non_null(f);
-        fprintf(f,
-                "node:\n  id: notify\n  log_level: info\n"
-                "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
-                "csta_server:\n  tcp_port: 0\nclient_api:\n  port: 0\n"
-                "http:\n  listen: 127.0.0.1\n  port: %d\n",
-                s_sim.port, port);
-        fclose(f);
-        char *argv[] = {CTIM_CTIMD, "--config", config, NULL};
-        if (test_proc_start(&s_ctimd, argv, "ctimd ready", 20000) == 0)
-            return port;
-    }
-    fail_msg("ctimd did not start");
-    return -1;
+    int port = ship_start_ctimd(&s_ctimd, s_dir, "notify", s_sim.port);
+    if (port < 0)
+        fail_msg("ctimd did not start");
+    return port;
 }
 
 static void ready_watchdog_status_and_stopping(void **state)

@@ -23,6 +23,7 @@
 
 #include "test_http.h"
 #include "test_pbxsim.h"
+#include "ship_util.h"
 #include "test_proc.h"
 
 #define S_PROMETHEUS "/usr/bin/prometheus"
@@ -143,24 +144,7 @@ static void prometheus_scrapes_ctim_series(void **state)
     assert_int_equal(test_pbxsim_start(&s_sim, args), 0);
     s_sim_running = true;
 
-    int http_port = -1;
-    char config[128];
-    snprintf(config, sizeof config, "%s/ctimd.yaml", s_dir);
-    for (int attempt = 0; attempt < 5 && http_port < 0; attempt++) {
-        int port = test_free_port();
-        FILE *f = fopen(config, "w");
-        assert_non_null(f);
-        fprintf(f,
-                "node:\n  id: prom\n"
-                "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
-                "csta_server:\n  tcp_port: 0\nclient_api:\n  port: 0\n"
-                "http:\n  listen: 127.0.0.1\n  port: %d\n",
-                s_sim.port, port);
-        fclose(f);
-        char *argv[] = {CTIM_CTIMD, "--config", config, NULL};
-        if (test_proc_start(&s_ctimd, argv, "ctimd ready", 20000) == 0)
-            http_port = port;
-    }
+    int http_port = ship_start_ctimd(&s_ctimd, s_dir, "prom", s_sim.port);
     assert_true(http_port > 0);
 
     //  The shipped rules, loaded by a real server: they must evaluate, not only parse.
