@@ -7,9 +7,11 @@ set -euo pipefail
 
 build_pkgs=(cmake make gcc pkg-config asn1c libcmocka-dev libczmq-dev libzmq3-dev libssl-dev
             libprotobuf-c-dev protobuf-c-compiler libcyaml-dev libmicrohttpd-dev libsystemd-dev)
-# systemd: systemd-analyze verify; prometheus: promtool and a real server; dpkg-dev and
-# file: CPack's .deb with dpkg-shlibdeps.
-test_pkgs=(tshark tcpdump clang libclang-rt-14-dev python3 prometheus systemd dpkg-dev file)
+# systemd: systemd-analyze verify; strace: the units' system-call filter against what the
+# programs call; prometheus: promtool and a real server; dpkg-dev and file: CPack's .deb
+# with dpkg-shlibdeps.
+test_pkgs=(tshark tcpdump clang libclang-rt-14-dev python3 prometheus systemd strace dpkg-dev
+           file)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

@@ -4,6 +4,9 @@
 # seconds.  A check whose tool is missing (not installed by deploy/install-deps.sh test)
 # exits 77 and CTest reports it skipped.
 
+# ship_syscall_check runs pbxsim and ctimd under strace and holds what they call to the
+# units' SystemCallFilter= (a filtered call fails with EPERM under systemd).
+
 # C tests (tests/integration/ship_*_test.c): pbxsim and ctimd started by the test.
 file(GLOB SHIP_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/integration/ship_*_test.c)
 foreach(t ${SHIP_TESTS})
@@ -22,9 +25,13 @@ set(SHIP_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 add_test(NAME ship_systemd_verify
          COMMAND ${SHIP_SCRIPTS}/ship_systemd_verify.sh ${PROJECT_SOURCE_DIR}/deploy/systemd
                  $<TARGET_FILE:ctimd> $<TARGET_FILE:pbxsim>)
+add_test(NAME ship_syscall_check
+         COMMAND ${SHIP_SCRIPTS}/ship_syscall_check.sh ${PROJECT_SOURCE_DIR}/deploy/systemd
+                 $<TARGET_FILE:ctimd> $<TARGET_FILE:pbxsim>)
 add_test(NAME ship_promtool_check
          COMMAND ${SHIP_SCRIPTS}/ship_promtool_check.sh ${PROJECT_SOURCE_DIR}/deploy/prometheus)
 add_test(NAME ship_deb_check
          COMMAND ${SHIP_SCRIPTS}/ship_deb_check.sh ${PROJECT_BINARY_DIR})
-set_tests_properties(ship_systemd_verify ship_promtool_check ship_deb_check PROPERTIES
+set_tests_properties(ship_systemd_verify ship_syscall_check ship_promtool_check ship_deb_check
+                     PROPERTIES
                      LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)

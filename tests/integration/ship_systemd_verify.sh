@@ -6,7 +6,7 @@
 # the build tree; nothing else in the units is changed.
 #   ship_systemd_verify.sh UNIT_DIR CTIMD PBXSIM        exit 0 ok, 1 failure, 77 skipped
 set -euo pipefail
-units=$1 ctimd=$2 pbxsim=$3
+units=$1 ctimd=$(realpath "$2") pbxsim=$(realpath "$3")
 command -v systemd-analyze >/dev/null || { echo "skip: no systemd-analyze (apt install systemd)"; exit 77; }
 
 scratch=$(mktemp -d /tmp/ctim-units-XXXXXX)
@@ -38,4 +38,10 @@ done
 grep -q '^ExecStart=/usr/bin/ctimd --config /etc/ctim/ctimd.yaml$' "$units/ctimd.service" || { echo "FAIL: ctimd.service ExecStart"; fail=1; }
 grep -q '^ExecStart=/usr/bin/ctimd --config /etc/ctim/%i.yaml$' "$units/ctimd@.service" || { echo "FAIL: ctimd@.service ExecStart"; fail=1; }
 grep -q '^StateDirectory=ctim/%i$' "$units/ctimd@.service" || { echo "FAIL: ctimd@.service state dir"; fail=1; }
+# ctimd@.service repeats ctimd.service but for the config and state paths: the two must
+# not drift apart (a hardening line added to one only).
+s_settings() { grep -E '^[A-Za-z]+=' "$1" | grep -vE '^(Description|ExecStart|StateDirectory)='; }
+if ! diff <(s_settings "$units/ctimd.service") <(s_settings "$units/ctimd@.service"); then
+    echo "FAIL: ctimd.service and ctimd@.service differ beyond config and state paths"; fail=1
+fi
 exit $fail
