@@ -4,7 +4,8 @@
 # the sysusers file, examples, Prometheus rules), the control data has its maintainer
 # scripts and library dependencies from dpkg-shlibdeps; extracted into a scratch root, its
 # ctimd runs (`ctimd --version` prints the package's version), validates the shipped
-# example config, and its pkg-config file points into that root.
+# example config, and its pkg-config file points into that root; the sysusers entry makes
+# the ctim user (systemd-sysusers --root) and the maintainer scripts are valid sh.
 #   ship_deb_check.sh BUILD_DIR        exit 0 ok, 1 failure, 77 skipped (tools missing)
 set -euo pipefail
 build=$1
@@ -72,4 +73,14 @@ libdir=$(realpath -m "$(sed -n 's/^-L\([^ ]*\).*/\1/p' <<<"$libs")")
     { echo "FAIL: libctim.pc does not point into the root: $cflags $libs"; fail=1; }
 [ "$(PKG_CONFIG_PATH=$pc pkg-config --modversion libctim)" = "$version" ] ||
     { echo "FAIL: libctim.pc version"; fail=1; }
+# The sysusers entry postinst applies makes the user the units run as, with no login.
+if command -v systemd-sysusers >/dev/null; then
+    mkdir -p "$root/etc"
+    systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/ctim.conf" >/dev/null 2>&1 &&
+        grep -q '^ctim:x:[0-9]*:[0-9]*:[^:]*:/var/lib/ctim:/usr/sbin/nologin$' "$root/etc/passwd" ||
+        { echo "FAIL: ctim.conf does not make the user ctim"; cat "$root/etc/passwd" || true; fail=1; }
+fi
+for s in postinst prerm postrm; do
+    dpkg-deb --ctrl-tarfile "$deb" | tar -xO "./$s" | sh -n || { echo "FAIL: $s is not valid sh"; fail=1; }
+done
 exit $fail
