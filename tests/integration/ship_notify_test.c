@@ -60,8 +60,10 @@ static int s_group_teardown(void **state)
     if (s_sock >= 0)
         close(s_sock);
     unlink(s_sock_path);
-    rmdir(s_dir);
-    return 0;
+    char config[96];
+    snprintf(config, sizeof config, "%s/ctimd.yaml", s_dir);
+    unlink(config);
+    return rmdir(s_dir) == 0 ? 0 : -1;
 }
 
 //  After each test, also a failed one: nothing is left running.
