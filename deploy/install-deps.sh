@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian packages ctim needs, if missing.  Used by tests/run and deploy/demo.sh.
 #   deploy/install-deps.sh build      compilers and libraries
-#   deploy/install-deps.sh test       build + test tools (tshark, unber, clang/libFuzzer)
+#   deploy/install-deps.sh test       build + test tools (tshark, unber, clang/libFuzzer,
+#                                     systemd-analyze, prometheus, dpkg-dev)
 set -euo pipefail
 
 build_pkgs=(cmake make gcc pkg-config asn1c libcmocka-dev libczmq-dev libzmq3-dev libssl-dev
-            libprotobuf-c-dev protobuf-c-compiler libcyaml-dev libmicrohttpd-dev)
-test_pkgs=(tshark tcpdump clang libclang-rt-14-dev python3 prometheus)
+            libprotobuf-c-dev protobuf-c-compiler libcyaml-dev libmicrohttpd-dev libsystemd-dev)
+# systemd: systemd-analyze verify; strace: the units' system-call filter against what the
+# programs call; prometheus: promtool and a real server; dpkg-dev and file: CPack's .deb
+# with dpkg-shlibdeps.
+test_pkgs=(tshark tcpdump clang libclang-rt-14-dev python3 prometheus systemd strace dpkg-dev
+           file)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

@@ -32,6 +32,7 @@
 #include "node_pbx_lines.h"
 #include "node_numfmt.h"
 #include "node_pbx.h"
+#include "node_systemd.h"
 #include "node_users.h"
 
 #ifndef CTIM_VERSION
@@ -124,6 +125,7 @@ static char *s_lines_text(void *ctx)
 static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
 {
     node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
+    node_systemd_status("pbx %s link %s", self->cfg.pbx[i].name, up ? "up" : "down");
 }
 
 static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
@@ -553,6 +555,7 @@ static int s_format_number(const char *config, const char *dir_name, const char 
 
 static void s_teardown(ctimd_t *self)
 {
+    node_systemd_stopping();
     s_csta_server_stop(self);
     s_client_server_stop(self);
     s_pbx_stop(self);
@@ -667,6 +670,9 @@ static int s_run(const char *path)
     node_notice("main", "ready: http=%s", http_where);
     printf("ctimd ready node=%s http=%s\n", self->cfg.node_id, http_where);
     fflush(stdout);
+    if (node_systemd_ready(self->loop, "ready: http=%s, %zu PBX", http_where,
+                           self->cfg.pbx_count) != 0)
+        goto done;
     zloop_start(self->loop);
     rc = 0;
 done:

@@ -5,6 +5,7 @@
 //  2. DEVICES watched through node_pbx, the link dropped by pbxsim: time until every device
 //     is monitored and snapshotted again.
 //  For figures, build without sanitizers: cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release.
+//  Prints a line per part and one JSON line (tests/bench/run collects it).
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,12 @@ typedef struct {
 } s_bench_t;
 
 static s_bench_t s_b;
+
+//  The figures, for the JSON line.
+static struct {
+    double req_per_s, p50_ms, p99_ms, remonitor_ms;
+    int errors, backoff_min_ms, backoff_max_ms;
+} s_fig;
 
 static int64_t s_now_us(void)
 {
@@ -130,10 +137,13 @@ static void s_requests(int port, int n, int window)
     s_run_until(s_replies_reached);
     double secs = (double) (s_now_us() - t0) / 1e6;
     qsort(s_b.lat_us, (size_t) n, sizeof *s_b.lat_us, s_cmp);
+    s_fig.req_per_s = n / secs;
+    s_fig.errors = s_b.errors;
+    s_fig.p50_ms = s_b.lat_us[n / 2] / 1000.0;
+    s_fig.p99_ms = s_b.lat_us[(n * 99) / 100] / 1000.0;
     printf("requests: %d SnapshotDevice, window %d: %.0f req/s, %d errors; latency "
            "p50 %.2f ms p99 %.2f ms (queueing included)\n",
-           n, window, n / secs, s_b.errors, s_b.lat_us[n / 2] / 1000.0,
-           s_b.lat_us[(n * 99) / 100] / 1000.0);
+           n, window, s_fig.req_per_s, s_fig.errors, s_fig.p50_ms, s_fig.p99_ms);
     node_pbx_link_destroy(&link);
     free(s_b.sent_us);
     free(s_b.lat_us);
@@ -199,10 +209,12 @@ static void s_remonitor(test_pbxsim_t *sim, int devices, int window)
     test_pbxsim_ctl(sim, reply, sizeof reply, "drop");
     int64_t t0 = s_now_us();
     s_run_until(s_all_remonitored);
+    s_fig.remonitor_ms = (double) (s_now_us() - t0) / 1000.0;
+    s_fig.backoff_min_ms = cfg.backoff_initial_ms * 8 / 10;
+    s_fig.backoff_max_ms = cfg.backoff_initial_ms * 12 / 10;
     printf("re-monitor: %d devices, window %d: monitored and snapshotted again %.1f ms after "
            "the drop (back-off %d..%d ms included)\n",
-           devices, window, (double) (s_now_us() - t0) / 1000.0, cfg.backoff_initial_ms * 8 / 10,
-           cfg.backoff_initial_ms * 12 / 10);
+           devices, window, s_fig.remonitor_ms, s_fig.backoff_min_ms, s_fig.backoff_max_ms);
     for (int i = 0; i < devices; i++)
         node_pbx_unwatch(s_pbx, &w[i]);
     free(w);
@@ -228,5 +240,10 @@ int main(int argc, char **argv)
     s_remonitor(&sim, devices, window);
     zloop_destroy(&s_b.loop);
     test_pbxsim_stop(&sim);
+    printf("{\"bench\":\"node_pbx\",\"requests\":%d,\"window\":%d,\"req_per_s\":%.0f,"
+           "\"errors\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"remonitor_devices\":%d,"
+           "\"remonitor_ms\":%.1f,\"backoff_ms\":[%d,%d]}\n",
+           n, window, s_fig.req_per_s, s_fig.errors, s_fig.p50_ms, s_fig.p99_ms, devices,
+           s_fig.remonitor_ms, s_fig.backoff_min_ms, s_fig.backoff_max_ms);
     return 0;
 }

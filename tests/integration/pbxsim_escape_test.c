@@ -19,6 +19,9 @@ typedef struct {
 
 static bool s_tlv(s_span_t *in, unsigned tag_first, unsigned tag_second, s_span_t *content)
 {
+    //  Set on every path: the callers' fail_msg is not noreturn to gcc -O3, which otherwise
+    //  sees the spans used uninitialised (-Werror in a Release build).
+    *content = (s_span_t){NULL, 0};
     if (in->len < 2 || in->p[0] != tag_first)
         return false;
     size_t i = 1;
