@@ -1,0 +1,113 @@
+//  ctim_thread: the library-thread mode -- a thread of the library polls the DEALER and a
+//  wake-up eventfd, and runs the dispatch logic and every callback under the handle's lock.
+//
+//  Why the eventfd: ZMQ_FD is edge-triggered.  A request made on another thread sends on
+//  the DEALER, and any operation on a ZeroMQ socket may take the pending edge (it processes
+//  the socket's commands), so the library thread could sleep in poll() with a reply waiting.
+//  A new request may also bring its deadline nearer than the poll's timeout.  So every
+//  request from another thread writes the eventfd; the thread then looks at ZMQ_EVENTS
+//  again and recomputes its timeout.  The lock serialises every use of the socket (ZeroMQ
+//  sockets are not thread-safe) and the handle's state.
+#include "ctim_private.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static void s_wake(ctim_t *self)
+{
+    uint64_t one = 1;
+    //  EAGAIN only when the counter is full, and then the thread is awake anyway.
+    ssize_t rc = write(self->wake_fd, &one, sizeof one);
+    (void)rc;
+}
+
+static void *s_run(void *arg)
+{
+    ctim_t *self = arg;
+    ctim_lock(self);
+    while (!self->stopping) {
+        //  A stopped session (login refused) leaves the DEALER unread: polling its fd would
+        //  spin, so only the wake-up fd is watched then.
+        bool active = ctim_session_active(self);
+        int timeout = ctim_session_timeout(self);
+        struct pollfd fds[2] = {{.fd = self->wake_fd, .events = POLLIN},
+                                {.fd = zsock_fd(self->dealer), .events = POLLIN}};
+        ctim_unlock(self);
+        //  Unlocked while waiting: application threads make requests meanwhile, and each
+        //  writes the eventfd, so nothing they do is missed.
+        if (poll(fds, active ? 2 : 1, timeout) > 0 && (fds[0].revents & POLLIN)) {
+            uint64_t count;
+            ssize_t rc = read(self->wake_fd, &count, sizeof count);
+            (void)rc;
+        }
+        ctim_lock(self);
+        if (!self->stopping)
+            ctim_session_dispatch(self);
+    }
+    ctim_unlock(self);
+    return NULL;
+}
+
+int ctim_start_thread(ctim_t *self)
+{
+    ctim_lock(self);
+    int rc = 0;
+    if (self->threaded)
+        rc = -EALREADY;
+    else if (!ctim_session_active(self))
+        rc = -ENOTCONN;
+    if (rc) {
+        ctim_unlock(self);
+        return rc;
+    }
+    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->wake_fd < 0) {
+        rc = -errno;
+        ctim_unlock(self);
+        return rc;
+    }
+    //  The thread takes no signals: they stay with the application's threads.  The lock is
+    //  held across the creation, so the thread starts only once self->thread is written.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&self->thread, NULL, s_run, self);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+        close(self->wake_fd);
+        self->wake_fd = -1;
+        ctim_unlock(self);
+        return -err;
+    }
+    self->threaded = true;
+    ctim_unlock(self);
+    return 0;
+}
+
+void ctim_thread_wake(ctim_t *self)
+{
+    if (self->threaded && !pthread_equal(pthread_self(), self->thread))
+        s_wake(self);
+}
+
+void ctim_thread_stop(ctim_t *self)
+{
+    ctim_lock(self);
+    if (!self->threaded) {
+        ctim_unlock(self);
+        return;
+    }
+    //  From a callback the join would wait for itself (ctim.h: not from a callback).
+    assert(!pthread_equal(pthread_self(), self->thread));
+    self->stopping = true;
+    s_wake(self);
+    ctim_unlock(self);
+    pthread_join(self->thread, NULL);
+    close(self->wake_fd);
+    self->wake_fd = -1;
+    self->threaded = false;
+}
