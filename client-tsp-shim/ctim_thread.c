@@ -30,8 +30,8 @@ static void *s_run(void *arg)
     ctim_t *self = arg;
     ctim_lock(self);
     while (!self->stopping) {
-        //  A stopped session (login refused) leaves the DEALER unread: polling its fd would
-        //  spin, so only the wake-up fd is watched then.
+        //  A stopped session (login refused) leaves the DEALER unread: a readable fd that
+        //  nobody drains would spin the loop, so only the wake-up fd is watched then.
         bool active = ctim_session_active(self);
         int timeout = ctim_session_timeout(self);
         struct pollfd fds[2] = {{.fd = self->wake_fd, .events = POLLIN},
