@@ -199,8 +199,12 @@ void ctim_destroy(ctim_t **self_p)
 
 int ctim_fd(ctim_t *self)
 {
-    //  Stable for the handle's life; reading it touches no socket state.
-    return zsock_fd(self->dealer);
+    //  Stable for the handle's life; locked all the same, as reading it is a socket option
+    //  call and the library thread may be using the socket.
+    ctim_lock(self);
+    int fd = zsock_fd(self->dealer);
+    ctim_unlock(self);
+    return fd;
 }
 
 const char *ctim_server(ctim_t *self)

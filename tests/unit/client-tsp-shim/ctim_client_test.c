@@ -107,16 +107,11 @@ static bool s_has_call(app_t *app, void *arg)
 static ctim_t *s_new(app_t *app, const char *servers)
 {
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = servers;
-    cfg.user = "app";
-    cfg.password = "secret";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, servers, HB_MS, app);
     cfg.on_reply = s_on_reply;
     cfg.on_line = s_on_line;
     cfg.on_link = s_on_link;
     cfg.on_call = s_on_call;
-    cfg.arg = app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     return c;
@@ -321,15 +316,11 @@ static void failback_after_returns_to_first_server(void **state)
     snprintf(servers, sizeof servers, "%s,%s,%s", a.endpoint, b.endpoint, c3.endpoint);
     app_t app = {.nodes = {&a, &b, &c3}, .node_count = 3};
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = servers;
-    cfg.user = "app";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, servers, HB_MS, &app);
     cfg.failback_after_ms = 600;
     cfg.on_reply = s_on_reply;
     cfg.on_line = s_on_line;
     cfg.on_link = s_on_link;
-    cfg.arg = &app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     s_login_and_open(c, &app);
@@ -410,13 +401,9 @@ static void request_without_any_server_times_out(void **state)
     fake_stop(&dead);
     app_t app = {.node_count = 0};
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = endpoint;
-    cfg.user = "app";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, endpoint, HB_MS, &app);
     cfg.request_timeout_ms = 500;
     cfg.on_reply = s_on_reply;
-    cfg.arg = &app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     assert_int_equal(ctim_connect(c), 0);

@@ -44,14 +44,10 @@ static bool s_replied(app_t *app, void *arg)
 static ctim_t *s_new(app_t *app, const char *server_key, const char *cert_file)
 {
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = app->nodes[0]->endpoint;
-    cfg.user = "app";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, app->nodes[0]->endpoint, HB_MS, app);
     cfg.request_timeout_ms = REQUEST_TIMEOUT_MS;
     cfg.on_reply = s_on_reply;
     cfg.on_link = s_on_link;
-    cfg.arg = app;
     cfg.curve_server_key = server_key;
     cfg.curve_cert = cert_file;
     return ctim_new(&cfg);

@@ -212,11 +212,7 @@ static bool s_wait_count(ctim_t *c, app_t *app, const int *counter, int target, 
 static ctim_t *s_new(app_t *app, const char *servers)
 {
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = servers;
-    cfg.user = "app";
-    cfg.password = "secret";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, servers, HB_MS, app);
     cfg.on_reply = s_on_reply;
     cfg.on_call = s_on_call;
     cfg.on_line = s_on_line;
@@ -224,7 +220,6 @@ static ctim_t *s_new(app_t *app, const char *servers)
     cfg.on_dnd = s_on_dnd;
     cfg.on_cdr = s_on_cdr;
     cfg.on_events_lost = s_on_events_lost;
-    cfg.arg = app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     return c;

@@ -200,14 +200,10 @@ static bool s_callback_made_request_answered(app_t *app, void *arg)
 static ctim_t *s_new(app_t *app, const char *endpoint, uint32_t heartbeat_ms)
 {
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = endpoint;
-    cfg.user = "app";
-    cfg.heartbeat_ms = heartbeat_ms;
+    fake_cfg(&cfg, endpoint, heartbeat_ms, app);
     cfg.on_reply = s_on_reply;
     cfg.on_call = s_on_call;
     cfg.on_link = s_on_link;
-    cfg.arg = app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     app->ctim = c;
@@ -316,14 +312,10 @@ static void request_from_another_thread_wakes_library_thread(void **state)
     nt.node.hold_requests = true;
     app_t *app = s_app_new();
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = nt.node.endpoint;
-    cfg.user = "app";
-    cfg.heartbeat_ms = 2000;
+    fake_cfg(&cfg, nt.node.endpoint, 2000, app);
     cfg.request_timeout_ms = 300;
     cfg.on_reply = s_on_reply;
     cfg.on_link = s_on_link;
-    cfg.arg = app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     s_node_start(&nt);

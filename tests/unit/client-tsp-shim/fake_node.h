@@ -235,7 +235,19 @@ static inline void fake_pump(fake_node_t *n)
     }
 }
 
-//  --- The application's loop ----------------------------------------------------------------
+//  --- The application's side ----------------------------------------------------------------
+
+//  A configuration for user "app" (password "secret") at servers with heartbeat_ms and the
+//  callbacks' arg; the test adds its callbacks.
+static inline void fake_cfg(ctim_cfg_t *cfg, const char *servers, uint32_t heartbeat_ms, void *arg)
+{
+    ctim_cfg_init(cfg);
+    cfg->servers = servers;
+    cfg->user = "app";
+    cfg->password = "secret";
+    cfg->heartbeat_ms = heartbeat_ms;
+    cfg->arg = arg;
+}
 
 typedef struct app_s app_t;     //  what the application saw: each test file has its own
 typedef bool(cond_fn)(app_t *app, void *arg);
