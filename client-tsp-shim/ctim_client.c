@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_RECV_BURST 256        //  messages per dispatch before giving the application a turn
+#define S_RECV_BURST 256        //  messages per ctim_dispatch before the application's turn
 #define S_BACKOFF_MIN_MS 50
 
 void ctim_lock(ctim_t *self)
@@ -740,11 +740,11 @@ static void s_timers(ctim_t *self, int64_t now)
     s_answer_all(self, late, CTIM_RESULT_TIMEOUT, "no answer from the server");
 }
 
-int ctim_session_dispatch(ctim_t *self)
+int ctim_session_dispatch(ctim_t *self, int burst)
 {
     if (!ctim_session_active(self))
         return -ENOTCONN;
-    for (int i = 0; i < S_RECV_BURST; i++) {
+    for (int i = 0; i < burst; i++) {
         if (!(zsock_events(self->dealer) & ZMQ_POLLIN))
             break;
         zframe_t *f = zframe_recv(self->dealer);
@@ -768,7 +768,7 @@ int ctim_session_dispatch(ctim_t *self)
 int ctim_dispatch(ctim_t *self)
 {
     ctim_lock(self);
-    int rc = self->threaded ? -EBUSY : ctim_session_dispatch(self);
+    int rc = self->threaded ? -EBUSY : ctim_session_dispatch(self, S_RECV_BURST);
     ctim_unlock(self);
     return rc;
 }

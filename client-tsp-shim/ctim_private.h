@@ -93,8 +93,9 @@ void ctim_unlock(ctim_t *self);
 //  the id, sends it now when logged in, wakes the library thread.  Takes the lock itself.
 //  Returns the id, -ENOTCONN or -ENOMEM.
 int ctim_session_request(ctim_t *self, const proto_request_t *req);
-//  The dispatch logic (input, timers, callbacks).  Returns 0 or -ENOTCONN (stopped).
-int ctim_session_dispatch(ctim_t *self);
+//  The dispatch logic: at most burst messages in, due timers, callbacks.  Returns 0 or
+//  -ENOTCONN (stopped).
+int ctim_session_dispatch(ctim_t *self, int burst);
 //  Milliseconds until ctim_session_dispatch has work (0 = now), -1 = nothing scheduled.
 int ctim_session_timeout(ctim_t *self);
 //  True while the DEALER has a server to hear from (not IDLE, not STOPPED).

@@ -17,6 +17,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+//  Messages per turn under the lock: between turns the lock is free, so application threads
+//  making requests (and ctim_destroy) wait for a few callbacks, not for a burst of hundreds.
+#define S_BURST 16
+
 static void s_wake(ctim_t *self)
 {
     uint64_t one = 1;
@@ -46,7 +50,7 @@ static void *s_run(void *arg)
         }
         ctim_lock(self);
         if (!self->stopping)
-            ctim_session_dispatch(self);
+            ctim_session_dispatch(self, S_BURST);
     }
     ctim_unlock(self);
     return NULL;

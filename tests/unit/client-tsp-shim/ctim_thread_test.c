@@ -15,6 +15,11 @@
 #define TOLERANCE_MS 150    //  scheduling slack under ASan on a shared 2-core machine
 #define PER_THREAD 300      //  requests each application thread makes
 #define IDS_MAX 2048
+#ifdef __SANITIZE_ADDRESS__
+#define S_BUILD ", ASan build"
+#else
+#define S_BUILD ""
+#endif
 
 //  --- The fake node on its own thread ---------------------------------------------------------
 
@@ -373,9 +378,9 @@ static void round_trip_through_library_thread(void **state)
     }
     qsort(rtt_us, N, sizeof *rtt_us, s_i64_cmp);
     printf("# request round trip through the library thread: median %lld us, p99 %lld us, "
-           "max %lld us (%d requests, ASan build)\n",
+           "max %lld us (%d requests%s)\n",
            (long long)rtt_us[N / 2], (long long)rtt_us[N * 99 / 100], (long long)rtt_us[N - 1],
-           N);
+           N, S_BUILD);
     //  Far below a heartbeat: a reply is never left waiting for the next timer.
     assert_true(rtt_us[N * 99 / 100] < 500 * 1000);
     ctim_destroy(&c);
@@ -385,14 +390,15 @@ static void round_trip_through_library_thread(void **state)
 }
 
 //  ctim_destroy while the library thread is in the middle of slow callbacks: it waits for the
-//  dispatch under way, stops the thread, and no callback runs after it returned.
+//  turn under way (a few callbacks, not the whole backlog), stops the thread, and no callback
+//  runs after it returned.
 static void destroy_while_callbacks_run(void **state)
 {
     (void)state;
     node_thread_t nt;
     fake_start(&nt.node, "a");
     app_t *app = s_app_new();
-    app->cb_sleep_ms = 2;
+    app->cb_sleep_ms = 5;
     ctim_t *c = s_new(app, nt.node.endpoint, 500);
     s_node_start(&nt);
     assert_int_equal(ctim_connect(c), 0);
@@ -412,7 +418,9 @@ static void destroy_while_callbacks_run(void **state)
     printf("# destroy with callbacks running took %lld ms (%d of 200 call events seen)\n",
            (long long)took, calls);
     assert_null(c);
-    assert_true(took < 2000);
+    //  The backlog (about 190 slow callbacks, near a second) is not worked off first.
+    assert_true(took < 400);
+    assert_true(calls < 100);
     zclock_sleep(100);
     pthread_mutex_lock(&app->mu);
     assert_int_equal(app->after_destroy, 0);
