@@ -18,7 +18,9 @@
 
 void ctim_lock(ctim_t *self)
 {
+    atomic_fetch_add(&self->lock_waiters, 1);
     pthread_mutex_lock(&self->lock);
+    atomic_fetch_sub(&self->lock_waiters, 1);
 }
 
 void ctim_unlock(ctim_t *self)

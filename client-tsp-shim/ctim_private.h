@@ -10,6 +10,7 @@
 
 #include <czmq.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ctim.h"
 #include "proto.h"
@@ -79,6 +80,7 @@ struct ctim_s {
     uint8_t buf[CTIM_SEND_MAX];
     //  Locking and the library thread (ctim_thread.c).
     pthread_mutex_t lock;       //  recursive
+    atomic_int lock_waiters;    //  threads in ctim_lock: the library thread lets them in
     bool lock_ready;            //  initialised (destroy copes with a half-built handle)
     bool threaded;              //  ctim_start_thread succeeded: the thread dispatches
     bool stopping;              //  destroy asked the thread to end
@@ -87,6 +89,8 @@ struct ctim_s {
 };
 
 //  --- ctim_client.c: the session -------------------------------------------------------------
+//  Every entry point but the library thread's loop takes the lock through ctim_lock, which
+//  counts the waiters so that the loop can let them in between its turns.
 void ctim_lock(ctim_t *self);
 void ctim_unlock(ctim_t *self);
 //  Queue a request the application made (a copy of *req, op and arguments filled in): assigns

@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 //  Messages per turn under the lock: between turns the lock is free, so application threads
 //  making requests (and ctim_destroy) wait for a few callbacks, not for a burst of hundreds.
 #define S_BURST 16
+//  How often the thread yields, at most, for threads waiting to take the lock.
+#define S_YIELDS_MAX 64
 
 static void s_wake(ctim_t *self)
 {
@@ -29,10 +32,19 @@ static void s_wake(ctim_t *self)
     (void)rc;
 }
 
+//  Let threads waiting in ctim_lock take the lock before the loop takes it again: a mutex is
+//  not fair, and on a busy machine the loop would otherwise win it back at once, turn after
+//  turn.  Bounded, so that a stream of requests cannot stall the loop itself.
+static void s_let_waiters_in(ctim_t *self)
+{
+    for (int i = 0; i < S_YIELDS_MAX && atomic_load(&self->lock_waiters) > 0; i++)
+        sched_yield();
+}
+
 static void *s_run(void *arg)
 {
     ctim_t *self = arg;
-    ctim_lock(self);
+    pthread_mutex_lock(&self->lock);
     while (!self->stopping) {
         //  A stopped session (login refused) leaves the DEALER unread: a readable fd that
         //  nobody drains would spin the loop, so only the wake-up fd is watched then.
@@ -41,6 +53,7 @@ static void *s_run(void *arg)
         struct pollfd fds[2] = {{.fd = self->wake_fd, .events = POLLIN},
                                 {.fd = zsock_fd(self->dealer), .events = POLLIN}};
         ctim_unlock(self);
+        s_let_waiters_in(self);
         //  Unlocked while waiting: application threads make requests meanwhile, and each
         //  writes the eventfd, so nothing they do is missed.
         if (poll(fds, active ? 2 : 1, timeout) > 0 && (fds[0].revents & POLLIN)) {
@@ -48,7 +61,7 @@ static void *s_run(void *arg)
             ssize_t rc = read(self->wake_fd, &count, sizeof count);
             (void)rc;
         }
-        ctim_lock(self);
+        pthread_mutex_lock(&self->lock);
         if (!self->stopping)
             ctim_session_dispatch(self, S_BURST);
     }

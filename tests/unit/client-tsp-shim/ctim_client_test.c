@@ -285,11 +285,9 @@ static void silent_server_fails_over_and_new_session_reopens_lines(void **state)
 static void first_server_dead_connects_to_second(void **state)
 {
     (void)state;
-    fake_node_t dead, b;
-    fake_start(&dead, "dead");
+    fake_node_t b;
     char dead_endpoint[64];
-    snprintf(dead_endpoint, sizeof dead_endpoint, "%s", dead.endpoint);
-    fake_stop(&dead);   //  nothing listens there now
+    int dead = fake_dead_endpoint(dead_endpoint, sizeof dead_endpoint);
     fake_start(&b, "b");
     char servers[160];
     snprintf(servers, sizeof servers, "%s,%s", dead_endpoint, b.endpoint);
@@ -301,6 +299,7 @@ static void first_server_dead_connects_to_second(void **state)
     assert_true(zclock_mono() - t0 < 2 * HB_MS + 1000);
     ctim_destroy(&c);
     fake_stop(&b);
+    close(dead);
 }
 
 //  With failback_after_ms the library returns to the first server after that long, and
@@ -394,11 +393,8 @@ static void login_refused_stops_and_answers_outstanding_requests(void **state)
 static void request_without_any_server_times_out(void **state)
 {
     (void)state;
-    fake_node_t dead;
-    fake_start(&dead, "dead");
     char endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "%s", dead.endpoint);
-    fake_stop(&dead);
+    int dead = fake_dead_endpoint(endpoint, sizeof endpoint);
     app_t app = {.node_count = 0};
     ctim_cfg_t cfg;
     fake_cfg(&cfg, endpoint, HB_MS, &app);
@@ -415,6 +411,7 @@ static void request_without_any_server_times_out(void **state)
     assert_true(took >= 500 - 1 && took <= 500 + TOLERANCE_MS);
     assert_false(ctim_is_up(c));
     ctim_destroy(&c);
+    close(dead);
 }
 
 //  A request made while the library looks for the next server waits and goes there.

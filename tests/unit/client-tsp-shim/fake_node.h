@@ -17,6 +17,9 @@
 
 #include <cmocka.h>
 #include <czmq.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ctim.h"
 #include "proto.h"
@@ -75,6 +78,21 @@ static inline void fake_start_curve(fake_node_t *n, const char *name, zcert_t *c
 static inline void fake_start(fake_node_t *n, const char *name)
 {
     fake_start_curve(n, name, NULL);
+}
+
+//  An endpoint where nothing listens, for as long as the returned fd stays open (close it at
+//  the end): the port is bound but not listening, so a connect is refused and no other
+//  process (tests run in parallel) can take the port meanwhile -- a freed port could be.
+static inline int fake_dead_endpoint(char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(out, cap, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    return fd;
 }
 
 static inline void fake_stop(fake_node_t *n)
