@@ -18,7 +18,8 @@
 //
 //  Threading: one thread owns a handle; every function and every callback runs on it.
 //  Callbacks run only inside ctim_dispatch().  A callback may call any ctim function except
-//  ctim_destroy().
+//  ctim_destroy().  Or, after ctim_start_thread(), a thread of the library runs the callbacks
+//  and any thread may make requests (see there).
 //
 //  Requests: each request function returns a request id (> 0) and the on_reply callback is
 //  later called exactly once for that id -- with the node's result, or with
@@ -252,7 +253,9 @@ int ctim_dispatch(ctim_t *self);
 //  Library-thread mode, instead of ctim_fd/ctim_timeout_ms/ctim_dispatch: a thread of the
 //  library dispatches and runs every callback.  From then on any thread may call the
 //  request functions, ctim_server and ctim_is_up (they take the handle's lock; callbacks
-//  run under it, so a callback may call them too); ctim_dispatch returns -EBUSY.
+//  run under it, so a callback may call them too); ctim_dispatch returns -EBUSY and
+//  ctim_timeout_ms -1.  An application lock taken in a callback must not be held while
+//  calling a ctim function (the two locks would be taken in both orders).
 //  ctim_destroy (not from a callback) stops and joins the thread.  Call after
 //  ctim_connect.  Returns 0, -EALREADY, -ENOTCONN (not connected) or -errno.
 int ctim_start_thread(ctim_t *self);

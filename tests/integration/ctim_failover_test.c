@@ -183,10 +183,10 @@ static void test_second_node_takes_over(void **state)
     s_wait_monitors(t, "102", 1);
     assert_int_equal(s_sim_value(t, "stats", "links_open"), 1);
 
-    //  The in-flight call exists when A sent it on before dying: 101 hangs up (an error
-    //  reply when there is nothing to hang up is fine).  Then a call works through B.
-    if (r.result == CTIM_RESULT_OK)
-        assert_int_equal(test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "hangup 101"), 0);
+    //  The in-flight call exists when A passed it on before dying, whatever reply the
+    //  library gave (SERVER_LOST only says the answer was lost): 101 hangs up, and an
+    //  error because there was nothing to hang up is fine.  Then a call works through B.
+    (void) test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "hangup 101");
     s_call(t);
     assert_false(t->app.overflow);
 }

@@ -2,193 +2,15 @@
 //
 //  The test drives the library the way an application does: poll on ctim_fd() with
 //  ctim_timeout_ms(), then ctim_dispatch().  Timing is measured on the monotonic clock.
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <czmq.h>
-
-#include "ctim.h"
-#include "proto.h"
+#include "fake_node.h"
 
 #define HB_MS 200
 #define TOLERANCE_MS 150    //  scheduling slack under ASan on a shared 2-core machine
 #define EVENTS_MAX 64
 
-//  --- A fake node ------------------------------------------------------------------------------
-
-typedef struct {
-    zsock_t *router;
-    char endpoint[64];
-    char name[16];
-    bool silent;                        //  read and drop everything, answer nothing
-    bool reject_login;                  //  answer Hello with Error LOGIN_FAILED
-    bool hold_requests;                 //  take requests, never reply
-    bool forgot;                        //  sessions lost (a restart): Error NOT_LOGGED_IN to
-                                        //  heartbeats and requests until the next Hello
-    zframe_t *peer;                     //  the last client's identity (for events)
-    proto_op_t last_op;
-    proto_resume_outcome_t resume;      //  answer to a Hello with a token
-    int hellos;
-    int hellos_with_token;
-    int opens;
-    int requests;
-    char last_open_failure[PROTO_NUMBER_MAX + 1];
-    int64_t last_tx;                    //  monotonic ms of the last frame sent
-} fake_node_t;
-
-static void fake_start(fake_node_t *n, const char *name)
-{
-    memset(n, 0, sizeof *n);
-    snprintf(n->name, sizeof n->name, "%s", name);
-    n->router = zsock_new(ZMQ_ROUTER);
-    assert_non_null(n->router);
-    zsock_set_linger(n->router, 0);
-    int port = zsock_bind(n->router, "tcp://127.0.0.1:*");
-    assert_true(port > 0);
-    snprintf(n->endpoint, sizeof n->endpoint, "tcp://127.0.0.1:%d", port);
-    n->resume = PROTO_RESUME_RESUMED;
-}
-
-static void fake_stop(fake_node_t *n)
-{
-    zframe_destroy(&n->peer);
-    zsock_destroy(&n->router);
-}
-
-static void fake_send(fake_node_t *n, zframe_t *identity, const proto_client_msg_t *m)
-{
-    static uint8_t buf[8192];
-    size_t len = 0;
-    assert_int_equal(proto_client_encode(m, buf, sizeof buf, &len), 0);
-    zmsg_t *out = zmsg_new();
-    zmsg_append(out, &(zframe_t *){zframe_dup(identity)});
-    zmsg_addmem(out, buf, len);
-    assert_int_equal(zmsg_send(&out, n->router), 0);
-    n->last_tx = zclock_mono();
-}
-
-//  An unsolicited Service event to the last client.
-static void fake_service_event(fake_node_t *n, const char *line, bool in_service, uint64_t seq)
-{
-    assert_non_null(n->peer);
-    proto_client_msg_t out;
-    proto_client_msg_init(&out, PROTO_MSG_EVENT);
-    out.event.seq = seq;
-    out.event.kind = PROTO_EVENT_SERVICE;
-    snprintf(out.event.line, sizeof out.event.line, "%s", line);
-    out.event.in_service = in_service;
-    fake_send(n, n->peer, &out);
-}
-
-//  Answer everything waiting on the node's ROUTER.
-static void fake_pump(fake_node_t *n)
-{
-    while (zsock_events(n->router) & ZMQ_POLLIN) {
-        zmsg_t *in = zmsg_recv(n->router);
-        assert_non_null(in);
-        zframe_t *id = zmsg_pop(in);
-        zframe_t *body = zmsg_pop(in);
-        proto_client_msg_t m, out;
-        int rc = body ? proto_client_decode(&m, zframe_data(body), zframe_size(body)) : -EBADMSG;
-        if (rc == 0 && !n->silent && id) {
-            zframe_destroy(&n->peer);
-            n->peer = zframe_dup(id);
-        }
-        if (rc == 0 && !n->silent) {
-            switch (m.kind) {
-            case PROTO_MSG_HELLO:
-                n->hellos++;
-                n->forgot = false;
-                if (n->reject_login) {
-                    proto_client_msg_init(&out, PROTO_MSG_ERROR);
-                    out.error.result = PROTO_RESULT_LOGIN_FAILED;
-                    snprintf(out.error.text, sizeof out.error.text, "wrong password");
-                    fake_send(n, id, &out);
-                    break;
-                }
-                proto_client_msg_init(&out, PROTO_MSG_WELCOME);
-                snprintf(out.welcome.session_id, sizeof out.welcome.session_id, "s-%s",
-                         n->name);
-                snprintf(out.welcome.resume_token, sizeof out.welcome.resume_token, "tok-%s",
-                         n->name);
-                out.welcome.heartbeat_ms = m.hello.heartbeat_ms;
-                snprintf(out.welcome.node, sizeof out.welcome.node, "%s", n->name);
-                fake_send(n, id, &out);
-                if (m.hello.resume_token[0]) {
-                    n->hellos_with_token++;
-                    proto_client_msg_init(&out, PROTO_MSG_RESUME_RESULT);
-                    out.resume_result.outcome = n->resume;
-                    fake_send(n, id, &out);
-                }
-                break;
-            case PROTO_MSG_HEARTBEAT:
-                if (n->forgot) {
-                    proto_client_msg_init(&out, PROTO_MSG_ERROR);
-                    out.error.result = PROTO_RESULT_NOT_LOGGED_IN;
-                    snprintf(out.error.text, sizeof out.error.text, "send Hello first");
-                    fake_send(n, id, &out);
-                    break;
-                }
-                proto_client_msg_init(&out, PROTO_MSG_HEARTBEAT);
-                out.heartbeat.sent_ms = (uint64_t)zclock_mono();
-                fake_send(n, id, &out);
-                break;
-            case PROTO_MSG_REQUEST:
-                n->requests++;
-                n->last_op = m.request.op;
-                if (n->hold_requests)
-                    break;
-                proto_client_msg_init(&out, PROTO_MSG_REPLY);
-                out.reply.request_id = m.request.request_id;
-                out.reply.result = PROTO_RESULT_OK;
-                snprintf(out.reply.text, sizeof out.reply.text, "done by %s", n->name);
-                if (m.request.op == PROTO_OP_OPEN_LINE) {
-                    n->opens++;
-                    snprintf(n->last_open_failure, sizeof n->last_open_failure, "%s",
-                             m.request.open_line.failure_number);
-                }
-                if (m.request.op == PROTO_OP_MAKE_CALL)
-                    snprintf(out.reply.call_id, sizeof out.reply.call_id, "c1");
-                fake_send(n, id, &out);
-                if (m.request.op == PROTO_OP_MAKE_CALL) {
-                    //  The call the application placed, as the node would report it.
-                    proto_client_msg_init(&out, PROTO_MSG_EVENT);
-                    out.event.seq = 1;
-                    out.event.kind = PROTO_EVENT_CALL;
-                    snprintf(out.event.line, sizeof out.event.line, "%s",
-                             m.request.target.line);
-                    snprintf(out.event.call.call_id, sizeof out.event.call.call_id, "c1");
-                    out.event.call.state = PROTO_CALL_RINGBACK;
-                    out.event.call.direction = PROTO_DIR_OUTGOING;
-                    snprintf(out.event.call.caller_number, sizeof out.event.call.caller_number, "%s",
-                             m.request.target.line);
-                    snprintf(out.event.call.called_number, sizeof out.event.call.called_number, "%s",
-                             m.request.target.number);
-                    snprintf(out.event.call.called_name, sizeof out.event.call.called_name, "Alice");
-                    fake_send(n, id, &out);
-                }
-                break;
-            default:
-                break;
-            }
-        }
-        if (rc == 0)
-            proto_client_msg_clear(&m);
-        zframe_destroy(&id);
-        zframe_destroy(&body);
-        zmsg_destroy(&in);
-    }
-}
-
 //  --- What the application saw ---------------------------------------------------------------
 
-typedef struct {
+struct app_s {
     int replies;
     int reply_id[EVENTS_MAX];
     ctim_result_t reply_result[EVENTS_MAX];
@@ -204,7 +26,7 @@ typedef struct {
     char call_called_name[PROTO_NAME_MAX + 1];
     fake_node_t *nodes[4];
     size_t node_count;
-} app_t;
+};
 
 static void s_on_reply(ctim_t *c, const ctim_reply_t *r, void *arg)
 {
@@ -259,31 +81,10 @@ static int s_reply_index(const app_t *app, int id)
     return found;
 }
 
-typedef bool(cond_fn)(app_t *app, void *arg);
-
 //  Run the application's loop (and the fake nodes) until cond holds or timeout_ms passes.
 static bool s_run_until(ctim_t *c, app_t *app, cond_fn *cond, void *arg, int timeout_ms)
 {
-    int64_t deadline = zclock_mono() + timeout_ms;
-    for (;;) {
-        for (size_t i = 0; i < app->node_count; i++)
-            fake_pump(app->nodes[i]);
-        ctim_dispatch(c);
-        if (cond && cond(app, arg))
-            return true;
-        int64_t left = deadline - zclock_mono();
-        if (left <= 0)
-            return false;
-        zmq_pollitem_t items[4] = {{.fd = ctim_fd(c), .events = ZMQ_POLLIN}};
-        int n = 1;
-        for (size_t i = 0; i < app->node_count; i++)
-            items[n++] = (zmq_pollitem_t){.socket = zsock_resolve(app->nodes[i]->router),
-                                          .events = ZMQ_POLLIN};
-        int wait = ctim_timeout_ms(c);
-        if (wait < 0 || wait > left)
-            wait = (int)left;
-        zmq_poll(items, n, wait);
-    }
+    return fake_run_until(c, app->nodes, app->node_count, app, cond, arg, timeout_ms);
 }
 
 static bool s_has_reply(app_t *app, void *arg)
@@ -306,16 +107,11 @@ static bool s_has_call(app_t *app, void *arg)
 static ctim_t *s_new(app_t *app, const char *servers)
 {
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = servers;
-    cfg.user = "app";
-    cfg.password = "secret";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, servers, HB_MS, app);
     cfg.on_reply = s_on_reply;
     cfg.on_line = s_on_line;
     cfg.on_link = s_on_link;
     cfg.on_call = s_on_call;
-    cfg.arg = app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     return c;
@@ -489,11 +285,9 @@ static void silent_server_fails_over_and_new_session_reopens_lines(void **state)
 static void first_server_dead_connects_to_second(void **state)
 {
     (void)state;
-    fake_node_t dead, b;
-    fake_start(&dead, "dead");
+    fake_node_t b;
     char dead_endpoint[64];
-    snprintf(dead_endpoint, sizeof dead_endpoint, "%s", dead.endpoint);
-    fake_stop(&dead);   //  nothing listens there now
+    int dead = fake_dead_endpoint(dead_endpoint, sizeof dead_endpoint);
     fake_start(&b, "b");
     char servers[160];
     snprintf(servers, sizeof servers, "%s,%s", dead_endpoint, b.endpoint);
@@ -505,6 +299,7 @@ static void first_server_dead_connects_to_second(void **state)
     assert_true(zclock_mono() - t0 < 2 * HB_MS + 1000);
     ctim_destroy(&c);
     fake_stop(&b);
+    close(dead);
 }
 
 //  With failback_after_ms the library returns to the first server after that long, and
@@ -520,15 +315,11 @@ static void failback_after_returns_to_first_server(void **state)
     snprintf(servers, sizeof servers, "%s,%s,%s", a.endpoint, b.endpoint, c3.endpoint);
     app_t app = {.nodes = {&a, &b, &c3}, .node_count = 3};
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = servers;
-    cfg.user = "app";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, servers, HB_MS, &app);
     cfg.failback_after_ms = 600;
     cfg.on_reply = s_on_reply;
     cfg.on_line = s_on_line;
     cfg.on_link = s_on_link;
-    cfg.arg = &app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     s_login_and_open(c, &app);
@@ -602,20 +393,13 @@ static void login_refused_stops_and_answers_outstanding_requests(void **state)
 static void request_without_any_server_times_out(void **state)
 {
     (void)state;
-    fake_node_t dead;
-    fake_start(&dead, "dead");
     char endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "%s", dead.endpoint);
-    fake_stop(&dead);
+    int dead = fake_dead_endpoint(endpoint, sizeof endpoint);
     app_t app = {.node_count = 0};
     ctim_cfg_t cfg;
-    ctim_cfg_init(&cfg);
-    cfg.servers = endpoint;
-    cfg.user = "app";
-    cfg.heartbeat_ms = HB_MS;
+    fake_cfg(&cfg, endpoint, HB_MS, &app);
     cfg.request_timeout_ms = 500;
     cfg.on_reply = s_on_reply;
-    cfg.arg = &app;
     ctim_t *c = ctim_new(&cfg);
     assert_non_null(c);
     assert_int_equal(ctim_connect(c), 0);
@@ -627,6 +411,7 @@ static void request_without_any_server_times_out(void **state)
     assert_true(took >= 500 - 1 && took <= 500 + TOLERANCE_MS);
     assert_false(ctim_is_up(c));
     ctim_destroy(&c);
+    close(dead);
 }
 
 //  A request made while the library looks for the next server waits and goes there.
@@ -667,9 +452,9 @@ static void service_events_call_ops_and_close_line(void **state)
     app_t app = {.nodes = {&a}, .node_count = 1};
     ctim_t *c = s_new(&app, a.endpoint);
     s_login_and_open(c, &app);
-    fake_service_event(&a, "101", false, 1);
+    fake_service_event(&a, "101", false);
     assert_true(s_run_until(c, &app, s_line_is, &(bool){false}, 1000));
-    fake_service_event(&a, "101", true, 2);
+    fake_service_event(&a, "101", true);
     assert_true(s_run_until(c, &app, s_line_is, &(bool){true}, 1000));
 
     int id = ctim_answer(c, "101", "c7");
