@@ -172,22 +172,24 @@ static proto_result_t s_build_target(const proto_request_t *rq, const node_clien
         a->opcode = CSTA_OP_DEFLECT_CALL;
         a->call.deflect_call.reason = CSTA_CAUSE_ABSENT;
         r = s_conn(&a->call.deflect_call.call_to_be_diverted, t->call_id, t->line, text, cap);
-        return r ? r : s_dest(ctx, t->number, &a->call.deflect_call.new_destination, text, cap);
+        return r != PROTO_RESULT_OK
+                   ? r
+                   : s_dest(ctx, t->number, &a->call.deflect_call.new_destination, text, cap);
     case PROTO_OP_BLIND_TRANSFER:
         a->opcode = CSTA_OP_SINGLE_STEP_TRANSFER;
         a->call.single_step_transfer.reason = CSTA_CAUSE_ABSENT;
         r = s_conn(&a->call.single_step_transfer.active_call, t->call_id, t->line, text, cap);
-        return r ? r
+        return r != PROTO_RESULT_OK ? r
                  : s_dest(ctx, t->number, &a->call.single_step_transfer.transferred_to, text, cap);
     case PROTO_OP_SETUP_TRANSFER:
         a->opcode = CSTA_OP_CONSULTATION_CALL;
         r = s_conn(&a->call.consultation_call.existing_call, t->call_id, t->line, text, cap);
-        return r ? r
+        return r != PROTO_RESULT_OK ? r
                  : s_dest(ctx, t->number, &a->call.consultation_call.consulted_device, text, cap);
     case PROTO_OP_ADD_TO_CONFERENCE:
         a->opcode = CSTA_OP_SINGLE_STEP_CONFERENCE;
         r = s_conn(&a->call.single_step_conference.active_call, t->call_id, t->line, text, cap);
-        return r ? r
+        return r != PROTO_RESULT_OK ? r
                  : s_dest(ctx, t->number, &a->call.single_step_conference.device_to_join, text,
                           cap);
     case PROTO_OP_REMOVE_FROM_CONFERENCE: {
@@ -251,7 +253,7 @@ static proto_result_t s_build_pair(const proto_request_t *rq, csta_apdu_t *a, ch
         break;
     }
     proto_result_t r = s_conn(held, p->held_call_id, p->line, text, cap);
-    return r ? r : s_conn(active, p->active_call_id, p->line, text, cap);
+    return r != PROTO_RESULT_OK ? r : s_conn(active, p->active_call_id, p->line, text, cap);
 }
 
 static proto_result_t s_build_digits(const proto_request_t *rq, csta_apdu_t *a, char *text,
@@ -260,7 +262,7 @@ static proto_result_t s_build_digits(const proto_request_t *rq, csta_apdu_t *a, 
     const proto_call_digits_t *d = &rq->digits;
     if (rq->op == PROTO_OP_DTMF) {
         proto_result_t r = s_digits(d->digits, "0123456789*#ABCDabcd", text, cap);
-        if (r)
+        if (r != PROTO_RESULT_OK)
             return r;
         a->opcode = CSTA_OP_GENERATE_DIGITS;
         csta_generate_digits_arg_t *g = &a->call.generate_digits;
@@ -270,7 +272,7 @@ static proto_result_t s_build_digits(const proto_request_t *rq, csta_apdu_t *a, 
         return s_conn(&g->connection_to_send_digits, d->call_id, d->line, text, cap);
     }
     proto_result_t r = s_digits(d->digits, "0123456789*#", text, cap);
-    if (r)
+    if (r != PROTO_RESULT_OK)
         return r;
     a->opcode = CSTA_OP_DIAL_DIGITS;
     csta_device_set(&a->call.dial_digits.dialling_sequence, d->digits);
@@ -296,7 +298,7 @@ static proto_result_t s_build_forwarding(const proto_request_t *rq,
     if (!f->fwd.on && !*f->fwd.destination)
         return PROTO_RESULT_OK;     //  cancelling needs no destination
     proto_result_t r = s_dest(ctx, f->fwd.destination, &s->forward_dn, text, cap);
-    if (r)
+    if (r != PROTO_RESULT_OK)
         snprintf(text, cap, "forwarding on needs a destination");
     return r;
 }
