@@ -59,10 +59,14 @@ static const struct {
     proto_fwd_mode_t mode;
     long type;
 } s_fwd[] = {
-    {PROTO_FWD_IMMEDIATE_ALL, CSTA_FWD_IMMEDIATE},   {PROTO_FWD_IMMEDIATE_INTERNAL, CSTA_FWD_IMM_INT},
-    {PROTO_FWD_IMMEDIATE_EXTERNAL, CSTA_FWD_IMM_EXT}, {PROTO_FWD_BUSY_ALL, CSTA_FWD_BUSY},
-    {PROTO_FWD_BUSY_INTERNAL, CSTA_FWD_BUSY_INT},     {PROTO_FWD_BUSY_EXTERNAL, CSTA_FWD_BUSY_EXT},
-    {PROTO_FWD_NO_ANSWER_ALL, CSTA_FWD_NO_ANS},       {PROTO_FWD_NO_ANSWER_INTERNAL, CSTA_FWD_NO_ANS_INT},
+    {PROTO_FWD_IMMEDIATE_ALL, CSTA_FWD_IMMEDIATE},
+    {PROTO_FWD_IMMEDIATE_INTERNAL, CSTA_FWD_IMM_INT},
+    {PROTO_FWD_IMMEDIATE_EXTERNAL, CSTA_FWD_IMM_EXT},
+    {PROTO_FWD_BUSY_ALL, CSTA_FWD_BUSY},
+    {PROTO_FWD_BUSY_INTERNAL, CSTA_FWD_BUSY_INT},
+    {PROTO_FWD_BUSY_EXTERNAL, CSTA_FWD_BUSY_EXT},
+    {PROTO_FWD_NO_ANSWER_ALL, CSTA_FWD_NO_ANS},
+    {PROTO_FWD_NO_ANSWER_INTERNAL, CSTA_FWD_NO_ANS_INT},
     {PROTO_FWD_NO_ANSWER_EXTERNAL, CSTA_FWD_NO_ANS_EXT},
 };
 
@@ -572,8 +576,9 @@ void node_client_ops_cdr(const csta_cdr_record_t *rec, const node_numfmt_t *numf
     if (rec->recorded_call.present)
         node_client_calls_id_text(rec->recorded_call.call_id, rec->recorded_call.call_id_len,
                                   out->call_id, sizeof out->call_id);
-    const char *calling = rec->calling_device.kind == CSTA_DEV_DIALING ? rec->calling_device.digits : "";
-    const char *called = rec->called_device.kind == CSTA_DEV_DIALING ? rec->called_device.digits : "";
+    const csta_device_t *cd = &rec->calling_device, *dd = &rec->called_device;
+    const char *calling = cd->kind == CSTA_DEV_DIALING ? cd->digits : "";
+    const char *called = dd->kind == CSTA_DEV_DIALING ? dd->digits : "";
     //  Extensions are as long as the charged device's number at most (node_client_calls.h).
     size_t ext_len = rec->charged_device.kind == CSTA_DEV_DIALING
                          ? strlen(rec->charged_device.digits)

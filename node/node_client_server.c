@@ -1,6 +1,5 @@
 //  node_client_server: the client API front end (see the header).  One ROUTER socket on
 //  the zloop; sessions keyed by the ROUTER identity; requests and watches go to node_pbx.
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

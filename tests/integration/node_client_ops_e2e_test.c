@@ -308,6 +308,16 @@ static void s_hang_up(test_client_t *c, const char *line, const char *call_id)
     assert_int_equal(s_do(c, s_call_rq(PROTO_OP_HANG_UP, line, call_id), NULL), PROTO_RESULT_OK);
 }
 
+//  `line` hangs up the two-party call with `other`: both see disconnected, then idle.
+static void s_end_call(test_client_t *c, const char *line, const char *other, const char *id)
+{
+    s_hang_up(c, line, id);
+    s_expect(c, line, PROTO_CALL_DISCONNECTED, id);
+    s_expect(c, line, PROTO_CALL_IDLE, id);
+    s_expect(c, other, PROTO_CALL_DISCONNECTED, id);
+    s_expect(c, other, PROTO_CALL_IDLE, id);
+}
+
 //  --- Tests ---------------------------------------------------------------------------------
 
 //  Make call, answer, call info, hold, retrieve, DTMF, hang up: states at both lines.
@@ -345,11 +355,7 @@ static void test_basic_call(void **state)
     assert_int_equal(s_do(c, s_call_rq(PROTO_OP_RETRIEVE, "101", id), NULL),
                      PROTO_RESULT_INVALID_STATE);
 
-    s_hang_up(c, "101", id);
-    s_expect(c, "101", PROTO_CALL_DISCONNECTED, id);
-    s_expect(c, "101", PROTO_CALL_IDLE, id);
-    s_expect(c, "102", PROTO_CALL_DISCONNECTED, id);
-    s_expect(c, "102", PROTO_CALL_IDLE, id);
+    s_end_call(c, "101", "102", id);
     rq = s_call_rq(PROTO_OP_GET_CALL_INFO, "102", id);
     assert_int_equal(s_do(c, rq, NULL), PROTO_RESULT_INVALID_CALL);
     //  The call is gone at the PBX too.
@@ -433,11 +439,7 @@ static void test_consultation_transfer(void **state)
     proto_call_info_t at103 = s_expect(c, "103", PROTO_CALL_CONNECTED, a);
     assert_string_equal(at103.caller_number, "102");
     s_expect(c, "103", PROTO_CALL_IDLE, b);
-    s_hang_up(c, "102", a);
-    s_expect(c, "102", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "102", PROTO_CALL_IDLE, a);
-    s_expect(c, "103", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "103", PROTO_CALL_IDLE, a);
+    s_end_call(c, "102", "103", a);
 }
 
 //  Consultation, complete conference, add a fourth party, remove parties again.
@@ -515,11 +517,7 @@ static void test_transfer_redirect_pickup(void **state)
     assert_int_equal(s_do(c, s_call_rq(PROTO_OP_ANSWER, "103", a), NULL), PROTO_RESULT_OK);
     s_expect(c, "101", PROTO_CALL_CONNECTED, a);
     s_expect(c, "103", PROTO_CALL_CONNECTED, a);
-    s_hang_up(c, "101", a);
-    s_expect(c, "101", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "101", PROTO_CALL_IDLE, a);
-    s_expect(c, "103", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "103", PROTO_CALL_IDLE, a);
+    s_end_call(c, "101", "103", a);
 
     //  105 deflects 104's ringing call to 106.
     s_make_call(c, "104", "105", a);
@@ -531,11 +529,7 @@ static void test_transfer_redirect_pickup(void **state)
     assert_string_equal(offer.caller_number, "104");
     assert_string_equal(offer.called_number, "105");    //  what 104 dialled
     assert_string_equal(offer.cause, "redirected");
-    s_hang_up(c, "104", a);
-    s_expect(c, "104", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "104", PROTO_CALL_IDLE, a);
-    s_expect(c, "106", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "106", PROTO_CALL_IDLE, a);
+    s_end_call(c, "104", "106", a);
 
     //  103 picks up the call ringing at 101 (the node finds its call id).
     s_make_call(c, "104", "101", a);
@@ -547,11 +541,7 @@ static void test_transfer_redirect_pickup(void **state)
     s_expect(c, "104", PROTO_CALL_CONNECTED, a);
     proto_call_info_t picked = s_expect(c, "103", PROTO_CALL_CONNECTED, a);
     assert_string_equal(picked.caller_number, "104");
-    s_hang_up(c, "103", a);
-    s_expect(c, "103", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "103", PROTO_CALL_IDLE, a);
-    s_expect(c, "104", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "104", PROTO_CALL_IDLE, a);
+    s_end_call(c, "103", "104", a);
 
     //  101 picks up whatever rings in its pickup group (102 here).
     s_make_call(c, "105", "102", a);
@@ -622,11 +612,7 @@ static void test_dial_digits_busy_callback_intrusion(void **state)
     s_expect(c, "101", PROTO_CALL_IDLE, a);
     s_expect(c, "102", PROTO_CALL_CONNECTED, a);
     s_expect(c, "103", PROTO_CALL_CONNECTED, a);
-    s_hang_up(c, "102", a);
-    s_expect(c, "102", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "102", PROTO_CALL_IDLE, a);
-    s_expect(c, "103", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "103", PROTO_CALL_IDLE, a);
+    s_end_call(c, "102", "103", a);
     //  102 is free: the PBX rings 104 on 102's behalf.
     proto_call_info_t back = s_expect(c, "104", PROTO_CALL_OFFERING, NULL);
     assert_string_equal(back.cause, "callBack");
@@ -685,11 +671,7 @@ static void test_forwarding_dnd_address_status(void **state)
     proto_call_info_t fwd = s_expect(c, "103", PROTO_CALL_OFFERING, a);
     assert_string_equal(fwd.cause, "callForwardImmediate");
     assert_string_equal(fwd.called_number, "101");
-    s_hang_up(c, "102", a);
-    s_expect(c, "102", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "102", PROTO_CALL_IDLE, a);
-    s_expect(c, "103", PROTO_CALL_DISCONNECTED, a);
-    s_expect(c, "103", PROTO_CALL_IDLE, a);
+    s_end_call(c, "102", "103", a);
 
     for (int mode = PROTO_FWD_IMMEDIATE_ALL; mode < PROTO_FWD_COUNT_; mode++) {
         rq.forward.fwd.mode = (proto_fwd_mode_t) mode;

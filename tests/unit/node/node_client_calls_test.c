@@ -827,8 +827,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(conference_at_the_added_and_joining_lines, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(transfer_seen_from_every_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(single_step_transfer_gives_the_remaining_party_a_new_far_end,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            single_step_transfer_gives_the_remaining_party_a_new_far_end, setup, teardown),
         cmocka_unit_test_setup_teardown(
             diverted_is_idle_at_the_diverting_line_offering_at_the_new_one, setup, teardown),
         cmocka_unit_test_setup_teardown(digits_queued_call_cleared_and_others, setup, teardown),

@@ -111,14 +111,13 @@ static void call_operations_build_their_services(void **state)
         csta_apdu_t a;
         assert_int_equal(s_build(t, &rq, 0, &a), PROTO_RESULT_OK);
         assert_int_equal(a.opcode, cases[i].opcode);
-        const csta_conn_t *c = cases[i].op == PROTO_OP_HANG_UP ? &a.call.clear_connection.connection
-                               : cases[i].op == PROTO_OP_ANSWER ? &a.call.answer_call.call_to_be_answered
-                               : cases[i].op == PROTO_OP_HOLD   ? &a.call.hold_call.call_to_be_held
-                               : cases[i].op == PROTO_OP_RETRIEVE
-                                   ? &a.call.retrieve_call.call_to_be_retrieved
-                               : cases[i].op == PROTO_OP_CALL_BACK
-                                   ? &a.call.call_back.callback_connection
-                                   : &a.call.intrude_call.intrude;
+        const csta_call_u *u = &a.call;
+        const csta_conn_t *conns[] = {
+            &u->clear_connection.connection,      &u->answer_call.call_to_be_answered,
+            &u->hold_call.call_to_be_held,        &u->retrieve_call.call_to_be_retrieved,
+            &u->call_back.callback_connection,    &u->intrude_call.intrude,
+        };
+        const csta_conn_t *c = conns[i];    //  in the order of cases[]
         s_conn_is(c, "002a", "101");
         csta_apdu_clear(&a);
         //  No call id, or one that is not hex: refused here.
