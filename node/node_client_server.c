@@ -1,6 +1,5 @@
 //  node_client_server: the client API front end (see the header).  One ROUTER socket on
 //  the zloop; sessions keyed by the ROUTER identity; requests and watches go to node_pbx.
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,15 +10,19 @@
 #include <openssl/rand.h>
 
 #include "csta.h"
+#include "node_client_calls.h"
+#include "node_client_ops.h"
 #include "node_client_server.h"
+#include "node_lines.h"
 #include "node_log.h"
+#include "node_numfmt.h"
 #include "proto.h"
 
 #define S_SUB "client"
 #define S_IDENTITY_MAX 256          //  ZeroMQ routing ids are at most 255 bytes
 #define S_LINES_MAX 1024            //  lines one session may open
 #define S_TICK_MS 25                //  heartbeat check granularity: failure is this late at most
-#define S_OUT_MAX (64 * 1024)       //  an encoded frame (no line lists are sent yet)
+#define S_OUT_MAX PROTO_FRAME_MAX   //  an encoded frame (list_lines replies can be long)
 #define S_BURST 64                  //  frames read per wake-up before other sockets get a turn
 
 typedef struct s_session s_session_t;
@@ -32,7 +35,10 @@ typedef struct {
     node_pbx_watch_t *watch;
     uint32_t open_request_id;       //  the OpenLine still waiting for the watch's done
     bool active;
-    char disconnected[PROTO_CALL_ID_MAX + 1];   //  the call last reported disconnected
+    char failure_number[PROTO_NUMBER_MAX + 1];  //  OpenLine's call-forward-on-failure
+    node_client_calls_t *calls;     //  the calls at the line as the application sees them
+    bool snapshot;                  //  call events now going out are a snapshot
+    bool out_of_service;            //  the PBX said OutOfService (until BackInService)
 } s_line_t;
 
 struct s_session {
@@ -49,6 +55,11 @@ struct s_session {
     size_t line_count, line_cap;
 };
 
+//  What a request at the PBX is for: an application's request (one Reply when the last of
+//  its invokes is answered), the snapshot of a line (no Reply), or the node's own (a StopCDR
+//  for an owner that left: the answer is only logged).
+typedef enum { S_REQ_OP, S_REQ_SNAPSHOT, S_REQ_QUIET } s_req_kind_t;
+
 //  A request at the PBX.  Its reply comes exactly once, possibly after the session or
 //  even the server went (server NULL then): it carries the session id, never a pointer.
 typedef struct s_req {
@@ -56,8 +67,26 @@ typedef struct s_req {
     uint64_t session_id;
     uint32_t request_id;
     proto_op_t op;
+    s_req_kind_t kind;
+    int step;                       //  which of the operation's invokes is at the PBX
+    proto_request_t rq;             //  the request (S_REQ_SNAPSHOT: rq.line.line)
+    proto_reply_t reply;            //  the payload gathered so far (no line list)
     struct s_req *prev, *next;
 } s_req_t;
+
+//  CDR ownership of this front end (node_pbx_cdr_claim's owner, node_pbx's followup arg for
+//  the CDR reports): one session at a time.  Separate from the server because a StartCDR
+//  may still owe its answer when the server goes (server NULL then; the answer frees it).
+typedef struct {
+    node_client_server_t *server;
+    node_pbx_t *pbx;
+    uint64_t owner;                 //  the owning session, 0 none
+    bool pending;                   //  the owner's StartCDR is at the PBX
+    uint32_t pending_request_id;
+    bool started;                   //  the PBX sends CDR reports
+    uint8_t xref[CSTA_XREF_MAX];    //  cdrCrossRefID for the StopCDR
+    size_t xref_len;
+} s_cdr_t;
 
 struct node_client_server {
     zloop_t *loop;
@@ -74,6 +103,9 @@ struct node_client_server {
     uint64_t next_session_id;
     s_req_t *reqs;                  //  outstanding requests
     zhashx_t *watches;              //  node_pbx_watch_t * -> s_line_t *: ours, for routing
+    const node_numfmt_t *numfmt;    //  number rules and names (borrowed; may be NULL)
+    const node_lines_t *lines;
+    s_cdr_t *cdr;                   //  made by the first set_cdr
     uint8_t *out;
     node_metric_t *m_sessions, *m_failures, *m_logins, *m_bad_input, *m_requests, *m_events;
 };
@@ -102,22 +134,6 @@ static void s_hex(const uint8_t *bytes, size_t len, char *out, size_t cap)
         out[j++] = digits[bytes[i] & 15];
     }
     out[j] = '\0';
-}
-
-//  Hex text back to a CSTA call id.  Returns the length, or -1 for text that is not one.
-static int s_unhex(const char *text, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(text);
-    if (n == 0 || n % 2 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n; i += 2) {
-        unsigned v;
-        if (sscanf(text + i, "%2x", &v) != 1 || !isxdigit((unsigned char) text[i]) ||
-            !isxdigit((unsigned char) text[i + 1]))
-            return -1;
-        out[i / 2] = (uint8_t) v;
-    }
-    return (int) (n / 2);
 }
 
 static s_session_t *s_session_by_identity(node_client_server_t *self, const uint8_t *id,
@@ -212,6 +228,7 @@ static void s_line_free(node_client_server_t *self, s_line_t **line_p)
         zhashx_delete(self->watches, line->watch);
     if (line->watch && self->pbx)
         node_pbx_unwatch(self->pbx, &line->watch);
+    node_client_calls_destroy(&line->calls);
     free(line);
     *line_p = NULL;
 }
@@ -224,9 +241,12 @@ static void s_line_remove(node_client_server_t *self, s_session_t *s, size_t ind
 
 //  Close session number i: its watches go (the PBX monitor with the last one); requests
 //  still at the PBX find no session when they are answered.
+static void s_cdr_session_gone(node_client_server_t *self, s_session_t *s);
+
 static void s_session_close(node_client_server_t *self, size_t i, const char *reason)
 {
     s_session_t *s = self->sessions[i];
+    s_cdr_session_gone(self, s);
     node_info(S_SUB, "session closed session=%" PRIu64 " user=%s reason=%s lines=%zu", s->id,
               s->user, reason, s->line_count);
     for (size_t j = 0; j < s->line_count; j++)
@@ -247,139 +267,54 @@ static void s_session_close_ptr(node_client_server_t *self, s_session_t *s, cons
         }
 }
 
-//  --- CSTA → proto ---------------------------------------------------------------------------
+//  --- Replies and events ----------------------------------------------------------------------
 
-//  A CSTA UniversalFailure as a Result (client.proto's Result comments).
-static proto_result_t s_result_of_error(const csta_error_t *e)
+//  Send a Reply built by the caller (request_id, result, text and payload set).
+static void s_reply_msg(node_client_server_t *self, s_session_t *s, proto_op_t op,
+                        proto_client_msg_t *m)
 {
-    if (!e->has_parameter)
-        return PROTO_RESULT_ERROR;
-    switch (e->category) {
-    case CSTA_ERR_OPERATION:
-        switch (e->value) {
-        case CSTA_OPERR_INVALID_DEVICE_ID:
-        case CSTA_OPERR_INVALID_CALLING_DEVICE:
-            return PROTO_RESULT_INVALID_LINE;
-        case CSTA_OPERR_INVALID_CALL_ID:
-        case CSTA_OPERR_INVALID_CONNECTION_ID:
-            return PROTO_RESULT_INVALID_CALL;
-        case CSTA_OPERR_INVALID_CALLED_DEVICE:
-        case CSTA_OPERR_INVALID_FORWARDING_DESTINATION:
-        case CSTA_OPERR_INVALID_DESTINATION:
-            return PROTO_RESULT_INVALID_DESTINATION;
-        case CSTA_OPERR_SERVICE_NOT_SUPPORTED:
-            return PROTO_RESULT_NOT_SUPPORTED;
-        case CSTA_OPERR_PRIVILEGE_VIOLATION_SPECIFIED_DEVICE:
-        case CSTA_OPERR_PRIVILEGE_VIOLATION_CALLED_DEVICE:
-        case CSTA_OPERR_PRIVILEGE_VIOLATION_CALLING_DEVICE:
-        case CSTA_OPERR_SECURITY_VIOLATION:
-            return PROTO_RESULT_ACCESS_DENIED;
-        default:
-            return PROTO_RESULT_ERROR;
-        }
-    case CSTA_ERR_SECURITY:
-        return PROTO_RESULT_ACCESS_DENIED;
-    case CSTA_ERR_STATE:
-        return PROTO_RESULT_INVALID_STATE;
-    case CSTA_ERR_SYSTEM_RESOURCE:
-        return e->value == CSTA_SYSERR_RESOURCE_BUSY ? PROTO_RESULT_BUSY
-                                                     : PROTO_RESULT_RESOURCE_UNAVAILABLE;
-    case CSTA_ERR_SUBSCRIBED_RESOURCE:
-        return PROTO_RESULT_RESOURCE_UNAVAILABLE;
-    case CSTA_ERR_PERFORMANCE:
-        return PROTO_RESULT_PBX_TIMEOUT;
-    default:
-        return PROTO_RESULT_ERROR;
-    }
+    s_send(self, s, m);
+    s_count(self->m_requests, proto_op_str(op), proto_result_str(m->reply.result));
 }
 
-static const char *s_category_str(csta_err_category_t c)
+//  An Event with the session's next sequence number.
+static void s_send_event(node_client_server_t *self, s_session_t *s, proto_client_msg_t *m)
 {
-    static const char *const names[] = {"operation", "security", "stateIncompatibility",
-                                        "systemResourceAvailability",
-                                        "subscribedResourceAvailability",
-                                        "performanceManagement", "privateData", "unspecified"};
-    return (unsigned) c < sizeof names / sizeof *names ? names[c] : "?";
-}
-
-//  The Result of a node_pbx status < 0 (no answer from the PBX).
-static proto_result_t s_result_of_status(int status)
-{
-    switch (status) {
-    case -ETIMEDOUT: return PROTO_RESULT_PBX_TIMEOUT;
-    case -ENOTCONN: return PROTO_RESULT_LINK_DOWN;
-    case -ENOBUFS: return PROTO_RESULT_BUSY;
-    default: return PROTO_RESULT_ERROR;
-    }
-}
-
-//  The Result and text of a PBX answer (status, apdu) to a request; *apdu_out holds the
-//  decoded answer when the result is OK (the caller clears it).
-static proto_result_t s_result_of_answer(int status, const uint8_t *apdu, size_t len,
-                                         csta_apdu_t *decoded, char *text, size_t cap)
-{
-    csta_apdu_init(decoded, CSTA_APDU_NONE);
-    if (status < 0 && status != -EREMOTEIO) {
-        snprintf(text, cap, "no answer from the PBX: %s", strerror(-status));
-        return s_result_of_status(status);
-    }
-    if (!apdu || csta_apdu_decode(decoded, apdu, len) != 0) {
-        csta_apdu_clear(decoded);
-        snprintf(text, cap, "the PBX's answer does not parse");
-        return PROTO_RESULT_ERROR;
-    }
-    switch (decoded->kind) {
-    case CSTA_APDU_RESULT:
-        *text = '\0';
-        return PROTO_RESULT_OK;
-    case CSTA_APDU_ERROR:
-        snprintf(text, cap, "CSTA error %s/%ld", s_category_str(decoded->error.category),
-                 decoded->error.value);
-        return s_result_of_error(&decoded->error);
-    default:
-        snprintf(text, cap, "the PBX rejected the request (%s)",
-                 csta_apdu_kind_str(decoded->kind));
-        return PROTO_RESULT_ERROR;
-    }
-}
-
-//  --- Events ----------------------------------------------------------------------------------
-
-static void s_call_id_text(const csta_conn_t *c, char *out, size_t cap)
-{
-    s_hex(c->call_id, c->call_id_len, out, cap);
-}
-
-static bool s_is_line(const csta_device_t *d, const char *number)
-{
-    return d->kind != CSTA_DEV_ABSENT && strcmp(d->digits, number) == 0;
-}
-
-static void s_send_state(node_client_server_t *self, s_line_t *line, const csta_conn_t *conn,
-                         proto_call_state_t state, const csta_device_t *calling,
-                         const csta_device_t *called)
-{
-    s_session_t *s = line->session;
-    proto_client_msg_t m;
-    proto_client_msg_init(&m, PROTO_MSG_EVENT);
-    m.event.seq = ++s->seq;
-    m.event.kind = PROTO_EVENT_CALL;
-    snprintf(m.event.line, sizeof m.event.line, "%s", line->number);
-    proto_call_info_t *c = &m.event.call;
-    s_call_id_text(conn, c->call_id, sizeof c->call_id);
-    c->state = state;
-    if (calling && calling->kind != CSTA_DEV_ABSENT)
-        snprintf(c->caller_number, sizeof c->caller_number, "%s", calling->digits);
-    if (called && called->kind != CSTA_DEV_ABSENT)
-        snprintf(c->called_number, sizeof c->called_number, "%s", called->digits);
-    s_send(self, s, &m);
+    m->event.seq = ++s->seq;
+    s_send(self, s, m);
     if (self->m_events)
         node_metric_add(self->m_events, NULL, 1);
 }
 
-//  A CSTAEventReport of a watched line as call states (ECMA-269 connection states, seen
-//  from the line): Delivered is offering where it alerts and ringback elsewhere;
-//  ConnectionCleared is disconnected, and idle too where the line's own connection went.
+static void s_event_init(proto_client_msg_t *m, const s_line_t *line, proto_event_kind_t kind)
+{
+    proto_client_msg_init(m, PROTO_MSG_EVENT);
+    m->event.kind = kind;
+    snprintf(m->event.line, sizeof m->event.line, "%s", line->number);
+}
+
+//  node_client_calls' emit: a call changed state at the line.
+static void s_emit_call(void *arg, const proto_call_info_t *info)
+{
+    s_line_t *line = arg;
+    proto_client_msg_t m;
+    s_event_init(&m, line, PROTO_EVENT_CALL);
+    m.event.snapshot = line->snapshot;
+    m.event.call = *info;
+    s_send_event(line->server, line->session, &m);
+}
+
+static bool s_in_service(const node_client_server_t *self, const s_line_t *line)
+{
+    return self->pbx && node_pbx_state(self->pbx) == NODE_PBX_UP && !line->out_of_service;
+}
+
+//  --- Events ----------------------------------------------------------------------------------
+
+//  A CSTAEventReport of a watched line: call events through the line's call model
+//  (node_client_calls.h has the mapping); device feature events as their own Events:
+//  Forwarding (ECMA-269 22.2.11) as forwarding, DoNotDisturb as do_not_disturb,
+//  OutOfService / BackInService as in_service.
 static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, const uint8_t *apdu,
                        size_t len, const csta_peek_t *keys)
 {
@@ -401,58 +336,46 @@ static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, cons
         return;
     }
     const csta_event_t *e = &a.event;
-    const char *n = line->number;
+    proto_client_msg_t m;
+    node_debug(S_SUB, "line %s: %s", line->number, csta_event_name(e->type));
     switch (e->type) {
-    case CSTA_EV_DELIVERED:
-        s_send_state(self, line, &e->delivered.connection,
-                     s_is_line(&e->delivered.alerting, n) ? PROTO_CALL_OFFERING
-                                                           : PROTO_CALL_RINGBACK,
-                     &e->delivered.calling, &e->delivered.called);
-        break;
-    case CSTA_EV_ESTABLISHED:
-        s_send_state(self, line, &e->established.established_connection, PROTO_CALL_CONNECTED,
-                     &e->established.calling, &e->established.called);
-        break;
-    case CSTA_EV_CONNECTION_CLEARED: {
-        //  The far end left: disconnected (the line is still in the call).  The line's own
-        //  connection went: idle, after disconnected unless that was already said.
-        const csta_connection_cleared_t *cc = &e->connection_cleared;
-        char cid[PROTO_CALL_ID_MAX + 1];
-        s_call_id_text(&cc->dropped_connection, cid, sizeof cid);
-        bool own = s_is_line(&cc->releasing, n) || s_is_line(&cc->dropped_connection.device, n);
-        if (!own || strcmp(line->disconnected, cid) != 0)
-            s_send_state(self, line, &cc->dropped_connection, PROTO_CALL_DISCONNECTED, NULL,
-                         NULL);
-        snprintf(line->disconnected, sizeof line->disconnected, "%s", own ? "" : cid);
-        if (own)
-            s_send_state(self, line, &cc->dropped_connection, PROTO_CALL_IDLE, NULL, NULL);
+    case CSTA_EV_FORWARDING: {
+        proto_fwd_mode_t mode = node_client_ops_fwd_mode(
+            e->forwarding.has_forwarding_type ? e->forwarding.forwarding_type : CSTA_FWD_IMMEDIATE);
+        if (mode == PROTO_FWD_UNSPECIFIED)
+            break;  //  forwarding on do-not-disturb: not one of the protocol's nine modes
+        s_event_init(&m, line, PROTO_EVENT_FORWARDING);
+        m.event.forwarding.mode = mode;
+        m.event.forwarding.on = e->forwarding.forward_status;
+        if (e->forwarding.forward_status && e->forwarding.forward_to.kind != CSTA_DEV_ABSENT)
+            snprintf(m.event.forwarding.destination, sizeof m.event.forwarding.destination, "%s",
+                     e->forwarding.forward_to.digits);
+        s_send_event(self, line->session, &m);
         break;
     }
-    case CSTA_EV_HELD:
-        if (s_is_line(&e->held.holding, n))
-            s_send_state(self, line, &e->held.held_connection, PROTO_CALL_ON_HOLD, NULL, NULL);
+    case CSTA_EV_DO_NOT_DISTURB:
+        s_event_init(&m, line, PROTO_EVENT_DO_NOT_DISTURB);
+        m.event.do_not_disturb = e->do_not_disturb.do_not_disturb_on;
+        s_send_event(self, line->session, &m);
         break;
-    case CSTA_EV_RETRIEVED:
-        if (s_is_line(&e->retrieved.retrieving, n))
-            s_send_state(self, line, &e->retrieved.retrieved_connection, PROTO_CALL_CONNECTED,
-                         NULL, NULL);
-        break;
-    case CSTA_EV_SERVICE_INITIATED:
-        s_send_state(self, line, &e->service_initiated.initiated_connection,
-                     PROTO_CALL_DIAL_TONE, NULL, &e->service_initiated.called);
-        break;
-    case CSTA_EV_ORIGINATED:
-        s_send_state(self, line, &e->originated.originated_connection, PROTO_CALL_DIALLING,
-                     &e->originated.calling, &e->originated.called);
+    case CSTA_EV_OUT_OF_SERVICE:
+    case CSTA_EV_BACK_IN_SERVICE:
+        line->out_of_service = e->type == CSTA_EV_OUT_OF_SERVICE;
+        s_event_init(&m, line, PROTO_EVENT_SERVICE);
+        m.event.in_service = s_in_service(self, line);
+        s_send_event(self, line->session, &m);
         break;
     default:
-        node_debug(S_SUB, "line %s: %s not mapped", n, csta_event_name(e->type));
+        node_client_calls_event(line->calls, e, s_emit_call, line);
         break;
     }
     csta_apdu_clear(&a);
 }
 
-//  The link went down or came back: every open line is out of / back in service.
+static void s_snapshot_line(node_client_server_t *self, s_session_t *s, s_line_t *line);
+
+//  The link went down or came back: every open line is out of / back in service.  Back
+//  up, each line is snapshotted: calls that ended while the link was down go idle.
 static void s_on_state(void *ctx, node_pbx_state_t state)
 {
     node_client_server_t *self = ctx;
@@ -468,43 +391,171 @@ static void s_on_state(void *ctx, node_pbx_state_t state)
             m.event.in_service = state == NODE_PBX_UP;
             snprintf(m.event.line, sizeof m.event.line, "%s", s->lines[j]->number);
             s_send(self, s, &m);
+            if (state == NODE_PBX_UP)
+                s_snapshot_line(self, s, s->lines[j]);
         }
     }
 }
 
+//  The PBX's SystemStatus reaches the applications as in_service (on_state); a
+//  SwitchingFunctionDevicesChanged changes names, which node_pbx_lines learns: nothing to
+//  forward to client applications.
 static void s_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     (void) ctx;
     (void) apdu;
     (void) len;
-    (void) keys;
+    node_debug(S_SUB, "broadcast %s not forwarded to client applications",
+               csta_op_name(keys->opcode));
 }
 
-//  --- Requests ------------------------------------------------------------------------------
+//  --- Requests at the PBX ---------------------------------------------------------------------
 
-static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_apdu, size_t len)
+static void s_on_reply(void *arg, int status, const uint8_t *apdu, size_t len);
+
+//  Send an invoke for req (which the reply frees).  Returns 0 or a negative errno (req is
+//  then the caller's).
+static int s_pbx_send(node_client_server_t *self, s_req_t *req, const csta_apdu_t *a)
 {
-    s_line_t *line = watch_arg;
-    s_session_t *s = line->session;
-    node_client_server_t *self = line->server;
-    uint32_t rid = line->open_request_id;
-    line->open_request_id = 0;
-    if (status == 0) {
-        line->active = true;
-        s_reply(self, s, rid, PROTO_OP_OPEN_LINE, PROTO_RESULT_OK, NULL, NULL);
+    uint8_t buf[1024];
+    size_t n = 0;
+    int rc = csta_apdu_encode(a, buf, sizeof buf, &n);
+    if (rc == 0)
+        rc = node_pbx_request(self->pbx, buf, n, self->request_timeout_ms, s_on_reply, NULL, req);
+    if (rc == 0) {
+        req->server = self;
+        req->prev = NULL;
+        req->next = self->reqs;
+        if (self->reqs)
+            self->reqs->prev = req;
+        self->reqs = req;
+    }
+    return rc;
+}
+
+static s_req_t *s_req_new(const s_session_t *s, s_req_kind_t kind, const proto_request_t *rq)
+{
+    s_req_t *req = calloc(1, sizeof *req);
+    if (req) {
+        req->kind = kind;
+        req->session_id = s ? s->id : 0;
+        if (rq) {
+            req->rq = *rq;
+            req->request_id = rq->request_id;
+            req->op = rq->op;
+        }
+    }
+    return req;
+}
+
+//  SnapshotDevice of an active line (ECMA-269 SnapshotDevice): its answer brings the calls
+//  at the line now into its call model, as snapshot events.
+static void s_snapshot_line(node_client_server_t *self, s_session_t *s, s_line_t *line)
+{
+    if (!self->pbx)
+        return;
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 1;
+    a.opcode = CSTA_OP_SNAPSHOT_DEVICE;
+    csta_device_set(&a.svc.snapshot_device.snapshot_object, line->number);
+    s_req_t *req = s_req_new(s, S_REQ_SNAPSHOT, NULL);
+    if (req)
+        snprintf(req->rq.line.line, sizeof req->rq.line.line, "%s", line->number);
+    int rc = req ? s_pbx_send(self, req, &a) : -ENOMEM;
+    if (rc) {
+        free(req);
+        node_info(S_SUB, "session=%" PRIu64 " line %s: no snapshot: %s", s->id, line->number,
+                  strerror(-rc));
+    }
+}
+
+static void s_on_snapshot(node_client_server_t *self, s_req_t *req, int status,
+                          const uint8_t *apdu, size_t len)
+{
+    s_session_t *s = s_session_by_id(self, req->session_id);
+    s_line_t *line = s ? s_line_find(s, req->rq.line.line, NULL) : NULL;
+    csta_apdu_t a;
+    if (!line || !line->active || status != 0 || csta_apdu_decode(&a, apdu, len) != 0) {
+        if (line)
+            node_info(S_SUB, "session=%" PRIu64 " line %s: snapshot failed: %s", s->id,
+                      line->number, status ? strerror(-status) : "bad answer");
         return;
     }
-    csta_apdu_t a;
-    char text[PROTO_TEXT_MAX + 1];
-    proto_result_t r = s_result_of_answer(status, error_apdu, len, &a, text, sizeof text);
+    if (a.kind == CSTA_APDU_RESULT && a.has_result && !a.no_data) {
+        if (a.svc.snapshot_device_res.is_xref)
+            node_info(S_SUB, "line %s: the PBX sends the snapshot in segments, which the "
+                      "client API does not read; events will tell the calls", line->number);
+        line->snapshot = true;
+        node_client_calls_snapshot(line->calls, &a.svc.snapshot_device_res, s_emit_call, line);
+        line->snapshot = false;
+    } else if (a.kind != CSTA_APDU_RESULT) {
+        node_info(S_SUB, "session=%" PRIu64 " line %s: the PBX refused the snapshot (%s)",
+                  s->id, line->number, csta_apdu_kind_str(a.kind));
+    }
     csta_apdu_clear(&a);
-    if (r == PROTO_RESULT_OK)
-        r = PROTO_RESULT_ERROR;
-    node_info(S_SUB, "session=%" PRIu64 " open line %s failed: %s", s->id, line->number, text);
-    size_t index;
-    if (s_line_find(s, line->number, &index) == line)
-        s_line_remove(self, s, index);  //  unwatch from inside done: allowed (node_pbx.h)
-    s_reply(self, s, rid, PROTO_OP_OPEN_LINE, r, text, NULL);
+}
+
+//  What an application's request changed in the line's call model once answered.
+static void s_after(node_client_server_t *self, s_session_t *s, const s_req_t *req,
+                    proto_result_t r)
+{
+    (void) self;
+    if (req->op != PROTO_OP_SETUP_TRANSFER || r == PROTO_RESULT_OK)
+        return;
+    s_line_t *line = s_line_find(s, req->rq.target.line, NULL);
+    if (line)   //  no consultation: a later Held is a plain hold
+        node_client_calls_consultation(line->calls, req->rq.target.call_id, false);
+}
+
+static void s_on_op_reply(node_client_server_t *self, s_req_t *req, int status,
+                          const uint8_t *apdu, size_t len)
+{
+    s_session_t *s = s_session_by_id(self, req->session_id);
+    if (!s)
+        return;     //  the session is gone: nobody to answer
+    proto_result_t r = node_client_ops_answer(&req->rq, req->step, status, apdu, len, &req->reply);
+    if (r == PROTO_RESULT_OK && req->step + 1 < node_client_ops_invokes(req->op) && self->pbx) {
+        //  The operation's next invoke (get_address_status: GetDoNotDisturb).
+        s_req_t *next = s_req_new(s, S_REQ_OP, &req->rq);
+        csta_apdu_t a;
+        char text[PROTO_TEXT_MAX + 1];
+        if (next) {
+            next->step = req->step + 1;
+            next->reply = req->reply;
+            r = node_client_ops_build(&next->rq, next->step, NULL, &a, text, sizeof text);
+            int rc = r == PROTO_RESULT_OK ? s_pbx_send(self, next, &a) : 0;
+            if (r == PROTO_RESULT_OK && rc == 0)
+                return;     //  that one answers the application
+            if (rc)
+                r = node_client_ops_status(rc);
+            snprintf(req->reply.text, sizeof req->reply.text, "%s",
+                     rc ? strerror(-rc) : text);
+            free(next);
+        } else {
+            r = PROTO_RESULT_ERROR;
+            snprintf(req->reply.text, sizeof req->reply.text, "out of memory");
+        }
+    }
+    s_after(self, s, req, r);
+    if (r != PROTO_RESULT_OK)
+        node_info(S_SUB, "session=%" PRIu64 " request=%" PRIu32 " %s: %s: %s", s->id,
+                  req->request_id, proto_op_str(req->op), proto_result_str(r), req->reply.text);
+    proto_client_msg_t m;
+    proto_client_msg_init(&m, PROTO_MSG_REPLY);
+    m.reply = req->reply;
+    m.reply.lines = NULL;
+    m.reply.line_count = m.reply.line_cap = 0;
+    m.reply.request_id = req->request_id;
+    m.reply.result = r;
+    if (r != PROTO_RESULT_OK) {
+        m.reply.call_id[0] = '\0';
+        m.reply.has_address = m.reply.has_call = false;
+    } else if (m.reply.has_address) {
+        s_line_t *line = s_line_find(s, req->rq.line.line, NULL);
+        m.reply.address.in_service = line && s_in_service(self, line);
+    }
+    s_reply_msg(self, s, req->op, &m);
 }
 
 static void s_on_reply(void *arg, int status, const uint8_t *apdu, size_t len)
@@ -518,23 +569,67 @@ static void s_on_reply(void *arg, int status, const uint8_t *apdu, size_t len)
             self->reqs = req->next;
         if (req->next)
             req->next->prev = req->prev;
-    }
-    s_session_t *s = self ? s_session_by_id(self, req->session_id) : NULL;
-    if (s) {
-        csta_apdu_t a;
-        char text[PROTO_TEXT_MAX + 1];
-        char call_id[PROTO_CALL_ID_MAX + 1] = "";
-        proto_result_t r = s_result_of_answer(status, apdu, len, &a, text, sizeof text);
-        if (r == PROTO_RESULT_OK && req->op == PROTO_OP_MAKE_CALL && a.has_result &&
-            !a.no_data)
-            s_call_id_text(&a.call.make_call_res.calling, call_id, sizeof call_id);
-        csta_apdu_clear(&a);
-        if (r != PROTO_RESULT_OK)
-            node_info(S_SUB, "session=%" PRIu64 " request=%" PRIu32 " %s: %s: %s", s->id,
-                      req->request_id, proto_op_str(req->op), proto_result_str(r), text);
-        s_reply(self, s, req->request_id, req->op, r, text, call_id);
+        if (req->kind == S_REQ_OP)
+            s_on_op_reply(self, req, status, apdu, len);
+        else if (req->kind == S_REQ_SNAPSHOT)
+            s_on_snapshot(self, req, status, apdu, len);
+        else if (status)
+            node_info(S_SUB, "%s for a session that left: %s", proto_op_str(req->op),
+                      strerror(-status));
     }
     free(req);
+}
+
+//  --- Lines ---------------------------------------------------------------------------------
+
+static void s_line_info(const node_client_server_t *self, const char *number,
+                        const s_line_t *line, proto_line_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->line, sizeof info->line, "%s", number);
+    const char *name = self->lines ? node_lines_name(self->lines, number) : NULL;
+    snprintf(info->name, sizeof info->name, "%s", name ? name : "");
+    info->open = line && line->active;
+    info->in_service = line ? s_in_service(self, line)
+                            : self->pbx && node_pbx_state(self->pbx) == NODE_PBX_UP;
+    if (line)
+        snprintf(info->failure_number, sizeof info->failure_number, "%s",
+                 line->failure_number);
+}
+
+static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_apdu, size_t len)
+{
+    s_line_t *line = watch_arg;
+    s_session_t *s = line->session;
+    node_client_server_t *self = line->server;
+    uint32_t rid = line->open_request_id;
+    line->open_request_id = 0;
+    proto_client_msg_t m;
+    proto_client_msg_init(&m, PROTO_MSG_REPLY);
+    m.reply.request_id = rid;
+    if (status == 0) {
+        //  OK with the line opened, then the calls at it now as snapshot events, so that
+        //  an application can act on a call that was ringing before it opened the line.
+        line->active = true;
+        proto_line_info_t info;
+        s_line_info(self, line->number, line, &info);
+        m.reply.result = PROTO_RESULT_OK;
+        if (proto_client_msg_add_line(&m, &info) != 0)
+            node_warning(S_SUB, "open line %s: reply without its line info", line->number);
+        s_reply_msg(self, s, PROTO_OP_OPEN_LINE, &m);
+        proto_client_msg_clear(&m);
+        s_snapshot_line(self, s, line);
+        return;
+    }
+    proto_request_t rq = {.op = PROTO_OP_OPEN_LINE, .request_id = rid};
+    proto_result_t r = node_client_ops_answer(&rq, 0, status, error_apdu, len, &m.reply);
+    m.reply.result = r == PROTO_RESULT_OK ? PROTO_RESULT_ERROR : r;
+    node_info(S_SUB, "session=%" PRIu64 " open line %s failed: %s", s->id, line->number,
+              m.reply.text);
+    size_t index;
+    if (s_line_find(s, line->number, &index) == line)
+        s_line_remove(self, s, index);  //  unwatch from inside done: allowed (node_pbx.h)
+    s_reply_msg(self, s, PROTO_OP_OPEN_LINE, &m);
 }
 
 static void s_open_line(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
@@ -581,10 +676,15 @@ static void s_open_line(node_client_server_t *self, s_session_t *s, const proto_
         line->server = self;
         line->session = s;
         snprintf(line->number, sizeof line->number, "%s", number);
+        snprintf(line->failure_number, sizeof line->failure_number, "%s",
+                 rq->open_line.failure_number);
         line->open_request_id = rq->request_id;
-        line->watch = node_pbx_watch(self->pbx, &dev, s_on_watch_done, line);
+        line->calls = node_client_calls_new(number, self->numfmt, self->lines);
+        line->watch = line->calls ? node_pbx_watch(self->pbx, &dev, s_on_watch_done, line) : NULL;
     }
     if (!line || !line->watch) {
+        if (line)
+            node_client_calls_destroy(&line->calls);
         free(line);
         s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_INVALID_LINE,
                 "not a line number", NULL);
@@ -592,6 +692,7 @@ static void s_open_line(node_client_server_t *self, s_session_t *s, const proto_
     }
     if (zhashx_insert(self->watches, line->watch, line) != 0) {
         node_pbx_unwatch(self->pbx, &line->watch);
+        node_client_calls_destroy(&line->calls);
         free(line);
         s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_ERROR, "out of memory", NULL);
         return;
@@ -615,68 +716,311 @@ static void s_close_line(node_client_server_t *self, s_session_t *s, const proto
     s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_OK, NULL, NULL);
 }
 
-//  MakeCall, HangUp (ClearConnection) and Answer as CSTA invokes (ECMA-269 17.2.10,
-//  17.2.5, 17.2.2), sent for an open line of the session.
-static void s_call_request(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
+//  list_lines: every line the user may use (node_lines: the configured lines and those
+//  learned from the PBX's device list, then any open line they lack), with name, whether
+//  this session has it open, in service, and its failure number.
+static void s_list_lines(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
 {
-    const proto_call_ref_t *ref = rq->op == PROTO_OP_MAKE_CALL ? &rq->target : &rq->call;
-    s_line_t *line = s_line_find(s, ref->line, NULL);
-    if (!line || !line->active) {
-        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_LINE_NOT_OPEN, NULL, NULL);
-        return;
+    proto_client_msg_t m;
+    proto_client_msg_init(&m, PROTO_MSG_REPLY);
+    m.reply.request_id = rq->request_id;
+    m.reply.result = PROTO_RESULT_OK;
+    int rc = 0;
+    size_t total = self->lines ? node_lines_count(self->lines) : 0;
+    for (size_t i = 0; i < total && rc == 0; i++) {
+        const node_line_cfg_t *l = node_lines_at(self->lines, i);
+        csta_device_t dev;
+        csta_device_set(&dev, l->number);
+        if (!node_users_may_use(self->users, s->user_index, &dev))
+            continue;
+        proto_line_info_t info;
+        s_line_info(self, l->number, s_line_find(s, l->number, NULL), &info);
+        rc = proto_client_msg_add_line(&m, &info);
     }
+    for (size_t i = 0; i < s->line_count && rc == 0; i++) {
+        const s_line_t *line = s->lines[i];
+        if (self->lines && node_lines_name(self->lines, line->number))
+            continue;   //  listed above
+        proto_line_info_t info;
+        s_line_info(self, line->number, line, &info);
+        rc = proto_client_msg_add_line(&m, &info);
+    }
+    if (rc == -EMSGSIZE)
+        snprintf(m.reply.text, sizeof m.reply.text, "the first %d lines only", PROTO_LINES_MAX);
+    else if (rc) {
+        proto_client_msg_clear(&m);
+        proto_client_msg_init(&m, PROTO_MSG_REPLY);
+        m.reply.request_id = rq->request_id;
+        m.reply.result = PROTO_RESULT_ERROR;
+        snprintf(m.reply.text, sizeof m.reply.text, "out of memory");
+    }
+    s_reply_msg(self, s, rq->op, &m);
+    proto_client_msg_clear(&m);
+}
+
+//  --- CDR ------------------------------------------------------------------------------------
+
+static s_cdr_t *s_cdr(node_client_server_t *self)
+{
+    if (!self->cdr) {
+        self->cdr = calloc(1, sizeof *self->cdr);
+        if (self->cdr) {
+            self->cdr->server = self;
+            self->cdr->pbx = self->pbx;
+        }
+    }
+    return self->cdr;
+}
+
+//  Give the claim back (no more CDR reports reach this front end).
+static void s_cdr_release(s_cdr_t *cdr)
+{
+    if (cdr->pbx)
+        node_pbx_cdr_release(cdr->pbx, cdr);
+    cdr->owner = 0;
+    cdr->started = false;
+    cdr->xref_len = 0;
+}
+
+//  StopCallDetailRecordsTransmission for the transmission this front end started.  With a
+//  session and request the answer goes to that application; without, it is only logged.
+static int s_cdr_stop(node_client_server_t *self, s_cdr_t *cdr, s_session_t *s,
+                      const proto_request_t *rq)
+{
     csta_apdu_t a;
     csta_apdu_init(&a, CSTA_APDU_INVOKE);
-    a.invoke_id = 1;    //  replaced by node_pbx
-    if (rq->op == PROTO_OP_MAKE_CALL) {
-        if (!*ref->number) {
-            s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_BAD_REQUEST,
-                    "no number to call", NULL);
-            return;
-        }
-        a.opcode = CSTA_OP_MAKE_CALL;
-        csta_device_set(&a.call.make_call.calling, line->number);
-        csta_device_set(&a.call.make_call.called, ref->number);
-    } else {
-        uint8_t cid[CSTA_CALL_ID_MAX];
-        int n = s_unhex(ref->call_id, cid, sizeof cid);
-        if (n < 0) {
-            s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_INVALID_CALL,
-                    "not a call id of this node", NULL);
-            return;
-        }
-        if (rq->op == PROTO_OP_HANG_UP) {
-            a.opcode = CSTA_OP_CLEAR_CONNECTION;
-            csta_conn_set(&a.call.clear_connection.connection, cid, (size_t) n, line->number);
-            a.call.clear_connection.reason = CSTA_CAUSE_ABSENT;
-        } else {
-            a.opcode = CSTA_OP_ANSWER_CALL;
-            csta_conn_set(&a.call.answer_call.call_to_be_answered, cid, (size_t) n,
-                          line->number);
-        }
-    }
-    uint8_t buf[1024];
-    size_t n = 0;
-    s_req_t *req = NULL;
-    int rc = csta_apdu_encode(&a, buf, sizeof buf, &n);
-    if (rc == 0) {
-        req = calloc(1, sizeof *req);
-        rc = req ? 0 : -ENOMEM;
-    }
-    if (rc == 0) {
-        *req = (s_req_t){self, s->id, rq->request_id, rq->op, NULL, self->reqs};
-        rc = node_pbx_request(self->pbx, buf, n, self->request_timeout_ms, s_on_reply, NULL, req);
-        if (rc == 0) {
-            if (self->reqs)
-                self->reqs->prev = req;
-            self->reqs = req;
-            return;
-        }
+    a.invoke_id = 1;
+    a.opcode = CSTA_OP_STOP_CDR;
+    a.svc.stop_call_detail_records_transmission.cdr_xref = (csta_bytes_t){cdr->xref, cdr->xref_len};
+    s_req_t *req = s_req_new(s, rq ? S_REQ_OP : S_REQ_QUIET, rq);
+    if (req && !rq)
+        req->op = PROTO_OP_SET_CDR;
+    int rc = req ? s_pbx_send(self, req, &a) : -ENOMEM;
+    if (rc)
         free(req);
+    s_cdr_release(cdr);
+    return rc;
+}
+
+//  A CallDetailRecordsReport (ECMA-269 CDR services): one Event.cdr per record, to the
+//  owning session only.  node_pbx has acknowledged it to the PBX.
+static void s_on_cdr_report(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    (void) keys;
+    s_cdr_t *cdr = arg;
+    node_client_server_t *self = cdr->server;
+    s_session_t *s = self ? s_session_by_id(self, cdr->owner) : NULL;
+    csta_apdu_t a;
+    if (!s || !cdr->started || csta_apdu_decode(&a, apdu, len) != 0)
+        return;
+    if (a.kind == CSTA_APDU_INVOKE && a.opcode == CSTA_OP_CDR_REPORT) {
+        const csta_cdr_info_t *info = &a.svc.call_detail_records_report.cdr_info;
+        for (size_t i = 0; i < info->count; i++) {
+            const csta_cdr_record_t *rec = &info->item[i];
+            proto_client_msg_t m;
+            proto_client_msg_init(&m, PROTO_MSG_EVENT);
+            m.event.kind = PROTO_EVENT_CDR;
+            if (rec->charged_device.kind == CSTA_DEV_DIALING)
+                snprintf(m.event.line, sizeof m.event.line, "%s", rec->charged_device.digits);
+            node_client_ops_cdr(rec, self->numfmt, self->lines, &m.event.cdr);
+            s_send_event(self, s, &m);
+        }
     }
+    csta_apdu_clear(&a);
+}
+
+static void s_on_cdr_started(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_cdr_t *cdr = arg;
+    node_client_server_t *self = cdr->server;
+    cdr->pending = false;
+    if (!self) {
+        //  The server went while the StartCDR was out: give the claim back, and go.
+        if (cdr->pbx)
+            node_pbx_cdr_release(cdr->pbx, cdr);
+        free(cdr);
+        return;
+    }
+    proto_client_msg_t m;
+    proto_client_msg_init(&m, PROTO_MSG_REPLY);
+    m.reply.request_id = cdr->pending_request_id;
+    proto_request_t rq = {.op = PROTO_OP_SET_CDR};
+    proto_result_t r = node_client_ops_answer(&rq, 0, status, apdu, len, &m.reply);
+    s_session_t *s = s_session_by_id(self, cdr->owner);
+    if (r == PROTO_RESULT_OK) {
+        csta_apdu_t a;
+        if (csta_apdu_decode(&a, apdu, len) == 0) {
+            const csta_bytes_t *x = &a.svc.start_call_detail_records_transmission_res.cdr_xref;
+            cdr->xref_len = a.has_result && !a.no_data && x->data && x->len <= sizeof cdr->xref
+                                ? x->len
+                                : 0;
+            if (cdr->xref_len)
+                memcpy(cdr->xref, x->data, x->len);
+            csta_apdu_clear(&a);
+        }
+        cdr->started = true;
+        if (!s) {
+            s_cdr_stop(self, cdr, NULL, NULL);  //  the owner left meanwhile
+            return;
+        }
+        node_info(S_SUB, "session=%" PRIu64 " user=%s owns CDR transmission", s->id, s->user);
+    } else {
+        s_cdr_release(cdr);
+    }
+    m.reply.result = r;
+    if (s)
+        s_reply_msg(self, s, PROTO_OP_SET_CDR, &m);
+}
+
+//  set_cdr: claim (node_pbx_cdr_claim, shared with the CSTA front end) and
+//  StartCallDetailRecordsTransmission at end of call, or stop and give it back.
+static void s_set_cdr(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
+{
+    s_cdr_t *cdr = s_cdr(self);
+    const char *why = NULL;
+    proto_result_t r = PROTO_RESULT_BUSY;
+    if (!self->pbx)
+        r = PROTO_RESULT_LINK_DOWN, why = "no PBX";
+    else if (!cdr)
+        r = PROTO_RESULT_ERROR, why = "out of memory";
+    else if (cdr->pending)
+        why = "a CDR claim is in progress";
+    else if (!rq->flag.on) {
+        r = PROTO_RESULT_OK;
+        if (cdr->owner != s->id)
+            why = "this session does not own CDR";
+        else if (cdr->started && s_cdr_stop(self, cdr, s, rq) == 0)
+            return;     //  the StopCDR's answer is the reply
+        else
+            s_cdr_release(cdr);
+    } else if (cdr->owner == s->id)
+        r = PROTO_RESULT_OK, why = "already owns CDR";
+    else if (cdr->owner || node_pbx_cdr_claim(self->pbx, cdr) != 0)
+        why = "another application owns CDR";
+    else {
+        csta_apdu_t a;
+        csta_apdu_init(&a, CSTA_APDU_INVOKE);
+        a.invoke_id = 1;
+        a.opcode = CSTA_OP_START_CDR;
+        a.svc.start_call_detail_records_transmission.transfer_mode = CSTA_CDR_AT_END_OF_CALL;
+        uint8_t buf[128];
+        size_t n = 0;
+        int rc = csta_apdu_encode(&a, buf, sizeof buf, &n);
+        if (rc == 0)
+            rc = node_pbx_request(self->pbx, buf, n, self->request_timeout_ms, s_on_cdr_started,
+                                  s_on_cdr_report, cdr);
+        if (rc == 0) {
+            cdr->owner = s->id;
+            cdr->pending = true;
+            cdr->pending_request_id = rq->request_id;
+            return;     //  answered when the PBX answers
+        }
+        node_pbx_cdr_release(self->pbx, cdr);
+        r = node_client_ops_status(rc);
+        why = strerror(-rc);
+    }
+    s_reply(self, s, rq->request_id, rq->op, r, why, NULL);
+}
+
+//  A session goes: its CDR transmission is stopped and the claim given back (a StartCDR
+//  still at the PBX does that when it is answered).
+static void s_cdr_session_gone(node_client_server_t *self, s_session_t *s)
+{
+    s_cdr_t *cdr = self->cdr;
+    if (!cdr || cdr->owner != s->id || cdr->pending)
+        return;
+    if (cdr->started && self->pbx)
+        s_cdr_stop(self, cdr, NULL, NULL);
+    else
+        s_cdr_release(cdr);
+}
+
+//  --- Requests ------------------------------------------------------------------------------
+
+//  The call ringing at `number`, if this session has that line open (a directed pickup
+//  names the ringing device; the call id is the node's to find).
+static const char *s_ringing_at(s_session_t *s, const char *number)
+{
+    s_line_t *line = s_line_find(s, number, NULL);
+    for (size_t i = 0; line && i < node_client_calls_count(line->calls); i++) {
+        const proto_call_info_t *c = node_client_calls_at(line->calls, i);
+        if (c->state == PROTO_CALL_OFFERING)
+            return c->call_id;
+    }
+    return NULL;
+}
+
+//  An operation on an open line: checked here, built and mapped by node_client_ops,
+//  answered when the PBX answers (get_call_info at once, from the line's call model).
+static void s_line_request(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
+{
+    const char *number = node_client_ops_line(rq);
+    s_line_t *line = s_line_find(s, number, NULL);
+    if (!line || !line->active) {
+        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_LINE_NOT_OPEN,
+                *number ? "open the line first" : "no line", NULL);
+        return;
+    }
+    csta_device_t dev;
+    csta_device_set(&dev, number);
+    bool allowed = node_users_may_use(self->users, s->user_index, &dev);
+    proto_request_t copy = *rq;
+    if (allowed && rq->op == PROTO_OP_PICKUP && *rq->target.number) {
+        //  A directed pickup takes the call of another device: that one too must be the
+        //  user's (as the CSTA front end checks every ConnectionID's device).
+        csta_device_set(&dev, rq->target.number);
+        allowed = node_users_may_use(self->users, s->user_index, &dev);
+        const char *ringing = *rq->target.call_id ? NULL : s_ringing_at(s, rq->target.number);
+        if (ringing)
+            snprintf(copy.target.call_id, sizeof copy.target.call_id, "%s", ringing);
+    }
+    if (!allowed) {
+        node_warning(S_SUB, "session=%" PRIu64 " user=%s: %s on a device not the user's",
+                     s->id, s->user, proto_op_str(rq->op));
+        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_ACCESS_DENIED,
+                "the device is not among the user's devices", NULL);
+        return;
+    }
+    if (rq->op == PROTO_OP_GET_CALL_INFO) {
+        const proto_call_info_t *info = node_client_calls_find(line->calls, rq->call.call_id);
+        proto_client_msg_t m;
+        proto_client_msg_init(&m, PROTO_MSG_REPLY);
+        m.reply.request_id = rq->request_id;
+        m.reply.result = info ? PROTO_RESULT_OK : PROTO_RESULT_INVALID_CALL;
+        if (info) {
+            m.reply.has_call = true;
+            m.reply.call = *info;
+        } else {
+            snprintf(m.reply.text, sizeof m.reply.text, "no such call at line %s", number);
+        }
+        s_reply_msg(self, s, rq->op, &m);
+        return;
+    }
+    if (!self->pbx) {
+        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_LINK_DOWN, "no PBX", NULL);
+        return;
+    }
+    node_client_ops_ctx_t ctx = {line->calls, self->numfmt};
+    csta_apdu_t a;
+    char text[PROTO_TEXT_MAX + 1];
+    proto_result_t r = node_client_ops_build(&copy, 0, &ctx, &a, text, sizeof text);
+    if (r != PROTO_RESULT_OK) {
+        s_reply(self, s, rq->request_id, rq->op, r, text, NULL);
+        return;
+    }
+    if (rq->op == PROTO_OP_SETUP_TRANSFER)
+        node_client_calls_consultation(line->calls, rq->target.call_id, true);
+    s_req_t *req = s_req_new(s, S_REQ_OP, &copy);
+    int rc = req ? s_pbx_send(self, req, &a) : -ENOMEM;
+    if (rc == 0)
+        return;
+    free(req);
     node_warning(S_SUB, "session=%" PRIu64 " %s not sent: %s", s->id, proto_op_str(rq->op),
                  strerror(-rc));
-    s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_ERROR, strerror(-rc), NULL);
+    r = node_client_ops_status(rc);
+    s_reply(self, s, rq->request_id, rq->op, r, strerror(-rc), NULL);
+    if (rq->op == PROTO_OP_SETUP_TRANSFER)
+        node_client_calls_consultation(line->calls, rq->target.call_id, false);
 }
 
 static void s_request(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
@@ -694,17 +1038,18 @@ static void s_request(node_client_server_t *self, s_session_t *s, const proto_re
     case PROTO_OP_CLOSE_LINE:
         s_close_line(self, s, rq);
         break;
-    case PROTO_OP_MAKE_CALL:
-    case PROTO_OP_HANG_UP:
-    case PROTO_OP_ANSWER:
-        if (self->pbx)
-            s_call_request(self, s, rq);
-        else
-            s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_LINK_DOWN, "no PBX", NULL);
+    case PROTO_OP_LIST_LINES:
+        s_list_lines(self, s, rq);
+        break;
+    case PROTO_OP_SET_CDR:
+        s_set_cdr(self, s, rq);
+        break;
+    case PROTO_OP_NONE:
+    case PROTO_OP_COUNT_:
+        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_BAD_REQUEST, "no operation", NULL);
         break;
     default:
-        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_NOT_SUPPORTED,
-                "not implemented by this node yet", NULL);
+        s_line_request(self, s, rq);
         break;
     }
 }
@@ -970,6 +1315,12 @@ void node_client_server_destroy(node_client_server_t **self_p)
         s_session_close(self, self->count - 1, "shutdown");
     for (s_req_t *r = self->reqs; r; r = r->next)
         r->server = NULL;   //  node_pbx still owes them a reply: it frees them
+    if (self->cdr && self->cdr->pending)
+        self->cdr->server = NULL;   //  its StartCDR's answer frees it
+    else if (self->cdr) {
+        s_cdr_release(self->cdr);
+        free(self->cdr);
+    }
     if (self->tick_id >= 0)
         zloop_timer_end(self->loop, self->tick_id);
     if (self->router) {
@@ -1057,4 +1408,14 @@ bool node_client_server_owns(const node_client_server_t *self, const node_pbx_wa
 size_t node_client_server_session_count(const node_client_server_t *self)
 {
     return self->count;
+}
+
+void node_client_server_set_numbers(node_client_server_t *self, const node_numfmt_t *numfmt,
+                                    const node_lines_t *lines)
+{
+    self->numfmt = numfmt;
+    self->lines = lines;
+    for (size_t i = 0; i < self->count; i++)
+        for (size_t j = 0; j < self->sessions[i]->line_count; j++)
+            node_client_calls_set_numbers(self->sessions[i]->lines[j]->calls, numfmt, lines);
 }

@@ -15,6 +15,7 @@
 //      node_client_server_listener(cs, &listener);     //  fanned out from the PBX listener;
 //                                  //  events of watches node_client_server_owns go here only
 //      node_client_server_attach(cs, pbx, cfg->pbx[0].request_timeout_ms);
+//      node_client_server_set_numbers(cs, numfmt, lines);   //  again after each SIGHUP
 //      if (node_client_server_start(cs)) ... (the reason is logged)
 //  and node_client_server_destroy BEFORE node_pbx_destroy (sessions release their watches).
 //  Everything runs on the node's one zloop.
@@ -24,7 +25,9 @@
 #include <czmq.h>
 
 #include "node_config.h"
+#include "node_lines.h"
 #include "node_metrics.h"
+#include "node_numfmt.h"
 #include "node_pbx.h"
 #include "node_users.h"
 
@@ -61,6 +64,13 @@ int node_client_server_port(const node_client_server_t *self);
 //  Users after a configuration reload (borrowed).  Sessions keep their login; their
 //  user's index is looked up again by name, and a session whose user is gone is closed.
 void node_client_server_set_users(node_client_server_t *self, node_users_t *users);
+
+//  Number rules and line names (borrowed; either may be NULL): numbers in events are
+//  formatted and named with them (node_client_calls.h), destinations dialled through the
+//  dialling rules, list_lines lists the lines.  Call again after a configuration reload
+//  replaced them; calls in progress keep their state.
+void node_client_server_set_numbers(node_client_server_t *self, const node_numfmt_t *numfmt,
+                                    const node_lines_t *lines);
 
 //  Whether watch is one of this server's (node_main routes the first PBX's events by it:
 //  the front ends share one node_pbx listener).

@@ -216,3 +216,8 @@ size_t node_lines_count(const node_lines_t *self)
 {
     return self->count;
 }
+
+const node_line_cfg_t *node_lines_at(const node_lines_t *self, size_t i)
+{
+    return i < self->count ? &self->lines[i] : NULL;
+}

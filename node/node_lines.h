@@ -36,5 +36,8 @@ char *node_lines_export(const node_lines_t *self);
 //  The name of number (borrowed), or NULL if the number is not a known line.
 const char *node_lines_name(const node_lines_t *self, const char *number);
 size_t node_lines_count(const node_lines_t *self);
+//  Line i (0 <= i < count) in the order added, borrowed until the next change; NULL past the
+//  end.  For listing every line (the client API's list_lines).
+const node_line_cfg_t *node_lines_at(const node_lines_t *self, size_t i);
 
 #endif

@@ -244,6 +244,7 @@ static int s_client_server_start(ctimd_t *self)
     node_client_server_listener(self->client_server, &self->client_listener);
     node_client_server_attach(self->client_server, self->pbx[0],
                               self->cfg.pbx[0].request_timeout_ms);
+    node_client_server_set_numbers(self->client_server, self->numfmt, self->lines);
     return node_client_server_start(self->client_server, 0);
 }
 
@@ -266,8 +267,10 @@ static void s_csta_server_reload(ctimd_t *self)
 {
     if (self->csta_server)
         node_csta_server_set_users(self->csta_server, self->users);
-    if (self->client_server)
+    if (self->client_server) {
         node_client_server_set_users(self->client_server, self->users);
+        node_client_server_set_numbers(self->client_server, self->numfmt, self->lines);
+    }
 }
 
 //  --- HTTP callbacks -------------------------------------------------------------------------

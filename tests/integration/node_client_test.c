@@ -434,7 +434,7 @@ static void test_login_and_bad_input(void **state)
     assert_int_equal(s_call(e, &close, NULL), PROTO_RESULT_LINE_NOT_OPEN);
     proto_request_t hold = {.op = PROTO_OP_HOLD};
     snprintf(hold.call.line, sizeof hold.call.line, "101");
-    assert_int_equal(s_call(e, &hold, NULL), PROTO_RESULT_NOT_SUPPORTED);
+    assert_int_equal(s_call(e, &hold, NULL), PROTO_RESULT_LINE_NOT_OPEN);
 
     assert_true(s_metric(t, "ctim_client_logins_total{result=\"wrong-password\"}") >= 1);
     assert_true(s_metric(t, "ctim_client_bad_input_total{reason=\"undecodable\"}") >= 2);
