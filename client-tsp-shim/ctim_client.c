@@ -267,8 +267,9 @@ ctim_line_t *ctim_line_find(ctim_t *self, const char *number)
 
 void ctim_line_report(ctim_t *self, ctim_line_t *l, bool in_service)
 {
-    if (l->in_service == in_service)
+    if (l->reported && l->in_service == in_service)
         return;
+    l->reported = true;
     l->in_service = in_service;
     if (self->cfg.on_line)
         self->cfg.on_line(self, l->number, in_service, self->cfg.arg);
@@ -520,11 +521,19 @@ static void s_on_reply(ctim_t *self, const proto_reply_t *rep)
             self->cdr_claimed = r->req.flag.on;
     }
     ctim_events_reply(self, r, rep);
-    //  Look the line up again: the reply callback may have closed it.
+    //  Look the line up again: the reply callback may have closed it.  The node says in
+    //  the reply's line whether the line is in service (it opens lines while its PBX link
+    //  is down, out of service until the link is back); a node that sends no line info
+    //  opened it in service.
     ctim_line_t *l;
     if (r->req.op == PROTO_OP_OPEN_LINE && (l = ctim_line_find(self, r->req.open_line.line)) &&
-        l->open)
-        ctim_line_report(self, l, true);
+        l->open) {
+        bool in_service = true;
+        for (size_t i = 0; i < rep->line_count; i++)
+            if (strcmp(rep->lines[i].line, l->number) == 0)
+                in_service = rep->lines[i].in_service;
+        ctim_line_report(self, l, in_service);
+    }
     free(r);
 }
 

@@ -48,6 +48,7 @@ typedef struct ctim_line_s {
     char failure_number[PROTO_NUMBER_MAX + 1];
     bool open;                  //  the node confirmed it (or a session resumed with it)
     bool in_service;            //  as last reported to the application
+    bool reported;              //  the application was told its state at least once
 } ctim_line_t;
 
 struct ctim_s {

@@ -607,18 +607,26 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
     proto_client_msg_t m;
     proto_client_msg_init(&m, PROTO_MSG_REPLY);
     m.reply.request_id = rid;
-    if (status == 0) {
+    if (status == 0 || status == -ENOTCONN) {
         //  OK with the line opened, then the calls at it now as snapshot events, so that
         //  an application can act on a call that was ringing before it opened the line.
+        //  With the PBX link down the line opens all the same, out of service (as a TAPI
+        //  line does): node_pbx keeps the watch and monitors the device when the link
+        //  returns, and on_state then reports the line in service with a snapshot.  An
+        //  application failing over to a node whose link is still coming up keeps its lines.
         line->active = true;
         proto_line_info_t info;
         s_line_info(self, line->number, line, &info);
         m.reply.result = PROTO_RESULT_OK;
+        if (status)
+            snprintf(m.reply.text, sizeof m.reply.text, "%s",
+                     "open, out of service until the PBX link is up");
         if (proto_client_msg_add_line(&m, &info) != 0)
             node_warning(S_SUB, "open line %s: reply without its line info", line->number);
         s_reply_msg(self, s, PROTO_OP_OPEN_LINE, &m);
         proto_client_msg_clear(&m);
-        s_snapshot_line(self, s, line);
+        if (status == 0)
+            s_snapshot_line(self, s, line);
         return;
     }
     proto_request_t rq = {.op = PROTO_OP_OPEN_LINE, .request_id = rid};

@@ -27,6 +27,7 @@
 
 #include "ctim.h"
 #include "test_ctim.h"
+#include "test_http.h"
 #include "test_pbxsim.h"
 
 #define HB_MS 300
@@ -265,12 +266,49 @@ static void test_ctimd_quick_restart(void **state)
     s_expect_back(t, killed_at, ready_at);
 }
 
+//  A line opened while the node's PBX link is down opens all the same, out of service (as
+//  a TAPI line), and comes in service with the link: an application failing over to a node
+//  whose link is still coming up keeps its lines.
+static void test_line_opened_while_the_pbx_link_is_down(void **state)
+{
+    e2e_t *t = *state;
+    s_connect(t);
+    //  pbxsim drops the link and refuses new ones for a while.
+    assert_int_equal(test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "refuse 2"), 0);
+    assert_int_equal(test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "drop"), 0);
+    long long deadline = test_now_ms() + TEST_CTIM_WAIT_MS;
+    static char body[4096];
+    int status = 200;
+    while (status == 200 && test_now_ms() < deadline) {
+        test_app_turn(&t->app, test_now_ms() + 20);
+        test_http_get("127.0.0.1", t->node.http_port, "/readyz", 2000, &status, body,
+                      sizeof body);
+    }
+    assert_int_not_equal(status, 200);
+
+    test_ctim_reply_t r = s_wait_reply(t, ctim_open_line(t->app.ctim, "101", NULL));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    const test_app_line_t *l = test_app_line(&t->app, "101");
+    assert_non_null(l);
+    assert_false(l->in_service);
+    assert_int_equal(l->changes, 1);            //  told: open, out of service
+
+    assert_true(test_app_wait_service(&t->app, "101", true, test_now_ms() + TEST_CTIM_WAIT_MS));
+    s_wait_monitors(t, "101", 1);
+    assert_int_equal(s_wait_reply(t, ctim_open_line(t->app.ctim, "102", NULL)).result,
+                     CTIM_RESULT_OK);
+    assert_true(test_app_wait_service(&t->app, "102", true, test_now_ms() + TEST_CTIM_WAIT_MS));
+    s_call(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_call_flow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctimd_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctimd_quick_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_opened_while_the_pbx_link_is_down, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
