@@ -332,6 +332,10 @@ static char *s_status(void *ctx)
     char *apps = self->csta_server ? node_csta_server_status_json(self->csta_server) : NULL;
     fprintf(out, ",\"apps\":%s}", apps ? apps : "[]");
     free(apps);
+    char *clients = self->client_server ? node_client_server_status_json(self->client_server)
+                                        : NULL;
+    fprintf(out, ",\"clients\":%s", clients ? clients : "null");
+    free(clients);
     fprintf(out, ",\"users\":%zu,\"lines\":%zu}\n", node_users_count(self->users),
             node_lines_count(self->lines));
     fclose(out);
