@@ -45,7 +45,6 @@ typedef struct {
     char disconnected[PROTO_CALL_ID_MAX + 1];   //  the call last reported disconnected
     char failure_number[PROTO_NUMBER_MAX + 1];  //  OpenLine's: the guard's if the app fails
     bool snapshot_pending;          //  a SnapshotDevice after EventsLost is at the PBX
-    bool snapshot_again;            //  another gap came meanwhile: one more snapshot after it
 } s_line_t;
 
 //  A control frame (Reply, Error, ...) ZeroMQ would not take yet.  It goes out after the
@@ -1188,8 +1187,6 @@ static void s_snapshot_events(node_client_server_t *self, s_line_t *line, bool i
     }
 }
 
-static void s_snapshot_line(node_client_server_t *self, s_session_t *s, s_line_t *line);
-
 static void s_on_snapshot(void *arg, int status, const uint8_t *apdu, size_t len)
 {
     s_snap_t *snap = arg;
@@ -1217,20 +1214,16 @@ static void s_on_snapshot(void *arg, int status, const uint8_t *apdu, size_t len
     bool up = self->pbx && node_pbx_state(self->pbx) == NODE_PBX_UP;
     s_snapshot_events(self, line, up, ok ? &a.svc.snapshot_device_res : NULL);
     csta_apdu_clear(&a);
-    if (line->snapshot_again) {
-        line->snapshot_again = false;
-        s_snapshot_line(self, s, line);
-    }
 }
 
 //  SnapshotDevice of an open line (ECMA-269 SnapshotDevice, opcode 74); its answer
-//  becomes the snapshot events (s_on_snapshot).  One at a time per line.
+//  becomes the snapshot events (s_on_snapshot).  One at a time per line: an answer still to
+//  come serves a later gap too, since the PBX sends it after every event the node had
+//  received when the gap was declared (one ordered link), so it is newer than them all.
 static void s_snapshot_line(node_client_server_t *self, s_session_t *s, s_line_t *line)
 {
-    if (line->snapshot_pending) {
-        line->snapshot_again = true;
+    if (line->snapshot_pending)
         return;
-    }
     csta_apdu_t a;
     csta_apdu_init(&a, CSTA_APDU_INVOKE);
     a.invoke_id = 1;                //  replaced by node_pbx
@@ -1575,7 +1568,7 @@ static int s_on_monitor(zloop_t *loop, zsock_t *sock, void *arg)
             : value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH    ? "not-curve"
             : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC         ? "wrong-server-key"
             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL           ? "protocol"
-                                                                     : "handshake";
+                                                                     : "io-error";
         s_count(self->m_handshakes, reason, NULL);
         int64_t now = s_now_ms();
         if (now - self->handshake_logged_ms >= 1000) {
