@@ -29,7 +29,7 @@ typedef struct {
     char number[S_NUMBER_MAX + 1];
     char why[S_WHY_MAX];
     node_pbx_watch_t *watch;
-    bool monitored;                 //  the watch's done(0) came
+    bool monitored;                 //  the watch's done(0) came (for /status)
     int64_t since_ms;
     long redirects;
     s_call_id_t recent[S_RECENT];   //  calls deflected (or being deflected) from here
@@ -448,8 +448,10 @@ bool node_client_guard_owns(const node_client_guard_t *self, const node_pbx_watc
 void node_client_guard_event(node_client_guard_t *self, node_pbx_watch_t *watch,
                              const uint8_t *apdu, size_t len)
 {
+    //  node_pbx hands a watch events only while the device is monitored (after a failed
+    //  MonitorStart too, once a retry or the link's return has monitored it).
     s_guarded_t *g = zhashx_lookup(self->by_watch, watch);
-    if (!g || !g->monitored)
+    if (!g)
         return;
     csta_apdu_t a;
     if (csta_apdu_decode(&a, apdu, len) != 0)
@@ -469,8 +471,7 @@ void node_client_guard_state(node_client_guard_t *self, node_pbx_state_t state)
     if (state != NODE_PBX_UP || !self->pbx)
         return;
     for (s_guarded_t *g = zhashx_first(self->by_line); g; g = zhashx_next(self->by_line))
-        if (g->monitored)
-            s_snapshot(self, g);
+        s_snapshot(self, g);
 }
 
 static void s_json_str(FILE *out, const char *s)

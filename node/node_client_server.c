@@ -1036,6 +1036,7 @@ static void s_resume(node_client_server_t *self, s_session_t *s, const uint8_t *
     uint64_t from = s->acked + 1;
     s->sent_seq = s->acked;
     s->blocked = false;
+    s->doomed = NULL;               //  the connection that read nothing is gone
     s->resumes++;
 
     proto_client_msg_t m;
