@@ -841,9 +841,8 @@ static void test_slow_reader_gets_events_lost(void **state)
             a->ev_count, a->lost_count, (unsigned long long) a->last_seq, test_now_ms() - t0);
     assert_int_equal(services, 10);
     s_check_continuous(a);
-    //  The snapshot's events are flagged; events without the flag after it are live ones.
-    size_t first = a->lost_before[a->lost_count - 1];
-    assert_true(first < a->ev_count && a->ev[first].snapshot);
+    //  (Live events may come between EventsLost and the snapshot's answers: the snapshot,
+    //  answered later, is newer than they are.)
     uint64_t lost = 0;
     for (size_t l = 0; l < a->lost_count; l++)
         lost += a->lost[l].to_seq - a->lost[l].from_seq + 1;
