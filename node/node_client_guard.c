@@ -10,6 +10,7 @@
 
 #include "csta.h"
 #include "node_client_guard.h"
+#include "node_http.h"
 #include "node_log.h"
 
 #define S_SUB "client"
@@ -474,20 +475,6 @@ void node_client_guard_state(node_client_guard_t *self, node_pbx_state_t state)
         s_snapshot(self, g);
 }
 
-static void s_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(out, "\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            fprintf(out, "\\u%04x", *s);
-        else
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 void node_client_guard_status_json(const node_client_guard_t *self, FILE *out)
 {
     fputc('[', out);
@@ -496,11 +483,11 @@ void node_client_guard_status_json(const node_client_guard_t *self, FILE *out)
     zhashx_t *lines = self ? self->by_line : NULL;
     for (s_guarded_t *g = lines ? zhashx_first(lines) : NULL; g; g = zhashx_next(lines)) {
         fprintf(out, "%s{\"line\":", first ? "" : ",");
-        s_json_str(out, g->line);
+        node_http_json_str(out, g->line);
         fprintf(out, ",\"failure_number\":");
-        s_json_str(out, g->number);
+        node_http_json_str(out, g->number);
         fprintf(out, ",\"why\":");
-        s_json_str(out, g->why);
+        node_http_json_str(out, g->why);
         fprintf(out, ",\"guarded_ms\":%" PRId64 ",\"monitored\":%s,\"redirects\":%ld}",
                 now - g->since_ms, g->monitored ? "true" : "false", g->redirects);
         first = false;

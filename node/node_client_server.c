@@ -19,6 +19,7 @@
 #include "node_client_guard.h"
 #include "node_client_replay.h"
 #include "node_client_server.h"
+#include "node_http.h"
 #include "node_log.h"
 #include "proto.h"
 
@@ -1842,20 +1843,6 @@ size_t node_client_server_guarded_count(const node_client_server_t *self)
     return node_client_guard_count(self->guard);
 }
 
-static void s_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(out, "\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            fprintf(out, "\\u%04x", *s);
-        else
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 static void s_session_json(const node_client_server_t *self, const s_session_t *s, int64_t now,
                            FILE *out)
 {
@@ -1864,11 +1851,11 @@ static void s_session_json(const node_client_server_t *self, const s_session_t *
     gmtime_r(&s->connected_at, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     fprintf(out, "{\"session\":\"%s-%" PRIu64 "\",\"user\":", self->node_id, s->id);
-    s_json_str(out, s->user);
+    node_http_json_str(out, s->user);
     fprintf(out, ",\"peer\":");
-    s_json_str(out, s->peer);
+    node_http_json_str(out, s->peer);
     fprintf(out, ",\"client\":");
-    s_json_str(out, s->client);
+    node_http_json_str(out, s->client);
     fprintf(out,
             ",\"connected_at\":\"%s\",\"heartbeat_ms\":%" PRIu32 ",\"idle_ms\":%" PRId64
             ",\"seq\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
@@ -1880,9 +1867,9 @@ static void s_session_json(const node_client_server_t *self, const s_session_t *
     for (size_t j = 0; j < s->line_count; j++) {
         const s_line_t *line = s->lines[j];
         fprintf(out, "%s{\"line\":", j ? "," : "");
-        s_json_str(out, line->number);
+        node_http_json_str(out, line->number);
         fprintf(out, ",\"active\":%s,\"failure_number\":", line->active ? "true" : "false");
-        s_json_str(out, line->failure_number);
+        node_http_json_str(out, line->failure_number);
         fputc('}', out);
     }
     fputs("]}", out);

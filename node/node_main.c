@@ -283,20 +283,6 @@ static bool s_ready(void *ctx, char *why, size_t cap)
     return used == 0;
 }
 
-static void s_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(out, "\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            fprintf(out, "\\u%04x", *s);
-        else
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 static char *s_status(void *ctx)
 {
     ctimd_t *self = ctx;
@@ -308,22 +294,22 @@ static char *s_status(void *ctx)
     char why[512];
     bool ready = s_ready(self, why, sizeof why);
     fprintf(out, "{\"node\":");
-    s_json_str(out, self->cfg.node_id);
+    node_http_json_str(out, self->cfg.node_id);
     fprintf(out,
             ",\"version\":\"%s\",\"uptime_s\":%ld,\"ready\":%s,\"log_level\":\"%s\","
             "\"config\":",
             CTIM_VERSION, (long) (time(NULL) - self->started), ready ? "true" : "false",
             node_log_level_str(node_log_level()));
-    s_json_str(out, self->cfg.path);
+    node_http_json_str(out, self->cfg.path);
     fprintf(out, ",\"pbx\":[");
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         const node_pbx_cfg_t *p = &self->cfg.pbx[i];
         fprintf(out, "%s{\"name\":", i ? "," : "");
-        s_json_str(out, p->name);
+        node_http_json_str(out, p->name);
         fprintf(out, ",\"host\":");
-        s_json_str(out, p->host);
+        node_http_json_str(out, p->host);
         fprintf(out, ",\"port\":%d,\"flavour\":\"%s\",\"state\":", p->port, p->flavour);
-        s_json_str(out, s_pbx_state(self, i));
+        node_http_json_str(out, s_pbx_state(self, i));
         fprintf(out, "}");
     }
     fprintf(out, "],\"csta_server\":{\"running\":%s,\"tcp_port\":%d,\"tls_port\":%d",
