@@ -840,12 +840,12 @@ static void s_set_scalar(s_ctx_t *ctx, const s_key_t *k, const char *path, const
     }
     if (k->type == S_DIR && *value) {
         struct stat st;
-        if (stat(value, &st) != 0 || access(value, R_OK | X_OK) != 0) {
-            s_error(ctx, path, "cannot read '%s': %s", value, strerror(errno));
+        if (stat(value, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            s_error(ctx, path, "'%s' is not a folder", value);
             return;
         }
-        if (!S_ISDIR(st.st_mode)) {
-            s_error(ctx, path, "'%s' is not a folder", value);
+        if (stat(value, &st) != 0 || access(value, R_OK | X_OK) != 0) {
+            s_error(ctx, path, "cannot read '%s': %s", value, strerror(errno));
             return;
         }
     }
