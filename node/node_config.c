@@ -9,6 +9,7 @@
 //  collections ({a: 1}, [x, y]) get the line of the collection.
 #include <arpa/inet.h>
 #include <cyaml/cyaml.h>
+#include <czmq.h>
 #include <errno.h>
 #include <regex.h>
 #include <sys/stat.h>
@@ -991,6 +992,17 @@ static void s_apply_scope(s_ctx_t *ctx, int scope, s_rnode_t *node, s_slot_t *ra
     }
 }
 
+//  Whether path is a czmq certificate that holds a secret key (zcert_load reads
+//  path_secret first, then path), as node_client_server needs for CURVE.
+static bool s_curve_cert_ok(const char *path)
+{
+    zcert_t *cert = zcert_load(path);
+    static const uint8_t zero[32];
+    bool ok = cert && memcmp(zcert_secret_key(cert), zero, sizeof zero) != 0;
+    zcert_destroy(&cert);
+    return ok;
+}
+
 //  Checks across keys, after every key has its value.
 static void s_check(s_ctx_t *ctx, node_cfg_t *cfg)
 {
@@ -1039,6 +1051,9 @@ static void s_check(s_ctx_t *ctx, node_cfg_t *cfg)
         s_error(ctx, "client_api.port", "%d is a csta_server or http port too", cp);
     if (*cfg->client_api.curve_clients && !*cfg->client_api.curve_cert)
         s_error(ctx, "client_api.curve_clients", "needs client_api.curve_cert (CURVE is off)");
+    if (*cfg->client_api.curve_cert && !s_curve_cert_ok(cfg->client_api.curve_cert))
+        s_error(ctx, "client_api.curve_cert", "not a CURVE certificate with its secret key "
+                "(czmq zcert_save: the NAME_secret file)");
 
     for (size_t i = 0; i < cfg->user_count; i++) {
         node_user_cfg_t *u = &cfg->users[i];

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <czmq.h>
 
 #include "node_config.h"
 #include "node_users.h"
@@ -448,8 +449,10 @@ static void client_api_replay_and_curve_keys(void **state)
     node_config_free(&cfg);
 
     char path[256], text[512], what[300];
-    snprintf(path, sizeof path, "%s/server.cert_secret", s_dir);
-    s_write(path, "curve\n");
+    zcert_t *cert = zcert_new();
+    snprintf(path, sizeof path, "%s/server.cert", s_dir);
+    assert_int_equal(zcert_save(cert, path), 0);   //  server.cert and server.cert_secret
+    zcert_destroy(&cert);
     snprintf(path, sizeof path, "%s/clients", s_dir);
     mkdir(path, 0700);
     assert_int_equal(s_load(&cfg, MIN_PBX "client_api:\n  curve_cert: server.cert_secret\n"
@@ -468,6 +471,15 @@ static void client_api_replay_and_curve_keys(void **state)
              "  curve_clients: server.cert_secret\n", MIN_PBX);
     snprintf(what, sizeof what, "'%s/server.cert_secret' is not a folder", s_dir);
     s_expect_error(text, 5, "client_api.curve_clients", what);
+    //  Either file of the pair names the certificate; a file with a public key only does not.
+    assert_int_equal(s_load(&cfg, MIN_PBX "client_api:\n  curve_cert: server.cert\n"), 0);
+    node_config_free(&cfg);
+    cert = zcert_new();
+    snprintf(path, sizeof path, "%s/public.cert", s_dir);
+    assert_int_equal(zcert_save_public(cert, path), 0);
+    zcert_destroy(&cert);
+    s_expect_error(MIN_PBX "client_api:\n  curve_cert: public.cert\n", 4,
+                   "client_api.curve_cert", "not a CURVE certificate with its secret key");
     s_expect_error(MIN_PBX "client_api:\n  replay_bytes: 1000\n", 4, "client_api.replay_bytes",
                    "");
     s_expect_error(MIN_PBX "client_api:\n  send_hwm: 0\n", 4, "client_api.send_hwm", "");
