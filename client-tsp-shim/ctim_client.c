@@ -169,6 +169,23 @@ fail:
     return NULL;
 }
 
+static int s_send(ctim_t *self, const proto_client_msg_t *m);
+
+//  Tell a server we are logged in to that the application leaves on purpose (client.proto
+//  Bye), so that it releases our lines at once and does not take us for a failed
+//  application (no failure counted, no call-forward-on-failure redirect).  The socket
+//  lingers briefly so that the frame leaves before the process exits.
+static void s_bye(ctim_t *self)
+{
+    if (!self->dealer || (self->state != CTIM_S_UP && self->state != CTIM_S_RESUMING))
+        return;
+    proto_client_msg_t m;
+    proto_client_msg_init(&m, PROTO_MSG_BYE);
+    snprintf(m.bye.reason, sizeof m.bye.reason, "%s", "the application closed libctim");
+    zsock_set_linger(self->dealer, 200);
+    (void) s_send(self, &m);
+}
+
 void ctim_destroy(ctim_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -176,6 +193,7 @@ void ctim_destroy(ctim_t **self_p)
     ctim_t *self = *self_p;
     if (self->lock_ready)
         ctim_thread_stop(self);     //  before anything the thread may still use goes
+    s_bye(self);
     zsock_destroy(&self->dealer);
     while (self->requests) {
         ctim_req_t *r = self->requests;

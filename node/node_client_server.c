@@ -1,5 +1,10 @@
 //  node_client_server: the client API front end (see the header).  One ROUTER socket on
-//  the zloop; sessions keyed by the ROUTER identity; requests and watches go to node_pbx.
+//  the zloop; sessions keyed by the ROUTER identity (a resume moves a session to a new
+//  one); requests and watches go to node_pbx.  Output never blocks: the ROUTER is
+//  mandatory and every send is non-blocking, events are kept in the session's replay
+//  buffer (node_client_replay) and control frames in a small queue until ZeroMQ takes
+//  them; a session that failed hands its protected lines to node_client_guard.
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,12 +12,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "csta.h"
 #include "node_client_calls.h"
+#include "node_client_guard.h"
 #include "node_client_ops.h"
+#include "node_client_replay.h"
 #include "node_client_server.h"
+#include "node_http.h"
 #include "node_lines.h"
 #include "node_log.h"
 #include "node_numfmt.h"
@@ -21,9 +30,12 @@
 #define S_SUB "client"
 #define S_IDENTITY_MAX 256          //  ZeroMQ routing ids are at most 255 bytes
 #define S_LINES_MAX 1024            //  lines one session may open
-#define S_TICK_MS 25                //  heartbeat check granularity: failure is this late at most
 #define S_OUT_MAX PROTO_FRAME_MAX   //  an encoded frame (list_lines replies can be long)
 #define S_BURST 64                  //  frames read per wake-up before other sockets get a turn
+#define S_TOKEN_BYTES 16            //  resume token: 128 random bits, sent as hex
+#define S_CTL_MAX 4096              //  control frames (replies, errors) held for a slow reader
+#define S_RETRY_MS 25               //  a session ZeroMQ took nothing from is retried this often
+#define S_HB_SLACK_MS 20            //  node heartbeats due this soon go out on the same turn
 
 typedef struct s_session s_session_t;
 
@@ -35,11 +47,20 @@ typedef struct {
     node_pbx_watch_t *watch;
     uint32_t open_request_id;       //  the OpenLine still waiting for the watch's done
     bool active;
-    char failure_number[PROTO_NUMBER_MAX + 1];  //  OpenLine's call-forward-on-failure
+    char failure_number[PROTO_NUMBER_MAX + 1];  //  OpenLine's: the guard's if the app fails
     node_client_calls_t *calls;     //  the calls at the line as the application sees them
     bool snapshot;                  //  call events now going out are a snapshot
     bool out_of_service;            //  the PBX said OutOfService (until BackInService)
 } s_line_t;
+
+//  A control frame (Reply, Error, ...) ZeroMQ would not take yet.  It goes out after the
+//  event it followed, so the application sees frames in the order they were made.
+typedef struct s_ctl {
+    struct s_ctl *next;
+    uint64_t after_seq;
+    size_t len;
+    uint8_t data[];
+} s_ctl_t;
 
 struct s_session {
     uint64_t id;
@@ -50,9 +71,21 @@ struct s_session {
     int user_index;
     uint32_t heartbeat_ms;
     int64_t last_rx_ms, last_tx_ms;
-    uint64_t seq;                   //  last event sequence sent
+    uint64_t seq;                   //  last event sequence made
     s_line_t **lines;
     size_t line_count, line_cap;
+    uint8_t token[S_TOKEN_BYTES];   //  resume token (secret); has_token false: no resume
+    bool has_token;
+    char client[PROTO_TEXT_MAX + 1];
+    time_t connected_at;
+    uint64_t sent_seq;              //  last event ZeroMQ took for the current identity
+    uint64_t acked;                 //  last event the application acknowledged
+    node_client_replay_t *replay;
+    s_ctl_t *ctl_head, *ctl_tail;
+    size_t ctl_count;
+    bool blocked;                   //  ZeroMQ took nothing at the last try: the timer retries
+    const char *doomed;             //  why the session must close on the timer's next turn
+    uint64_t events_lost, resumes;
 };
 
 //  What a request at the PBX is for: an application's request (one Reply when the last of
@@ -97,7 +130,8 @@ struct node_client_server {
     char node_id[PROTO_NAME_MAX + 1];
     zsock_t *router;
     int port;
-    int tick_id;
+    int timer_id;                   //  one-shot, at timer_at (0: none)
+    int64_t timer_at;
     s_session_t **sessions;
     size_t count, cap;
     uint64_t next_session_id;
@@ -108,6 +142,13 @@ struct node_client_server {
     s_cdr_t *cdr;                   //  made by the first set_cdr
     uint8_t *out;
     node_metric_t *m_sessions, *m_failures, *m_logins, *m_bad_input, *m_requests, *m_events;
+    node_client_guard_t *guard;     //  lines of failed applications (call-forward-on-failure)
+    zactor_t *auth;                 //  zauth, with CURVE
+    zsock_t *monitor;               //  handshake failures of the ROUTER, with CURVE
+    char monitor_ep[64];
+    int64_t handshake_logged_ms;    //  handshake failures are logged once a second
+    long handshake_quiet;           //  ... and the others counted
+    node_metric_t *m_resumes, *m_lost, *m_overflows, *m_handshakes, *m_replay;
 };
 
 //  --- Helpers ------------------------------------------------------------------------------
@@ -123,17 +164,6 @@ static void s_count(node_metric_t *m, const char *a, const char *b)
 {
     if (m)
         node_metric_add(m, (const char *[]){a, b}, 1);
-}
-
-static void s_hex(const uint8_t *bytes, size_t len, char *out, size_t cap)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t j = 0;
-    for (size_t i = 0; i < len && j + 2 < cap; i++) {
-        out[j++] = digits[bytes[i] >> 4];
-        out[j++] = digits[bytes[i] & 15];
-    }
-    out[j] = '\0';
 }
 
 static s_session_t *s_session_by_identity(node_client_server_t *self, const uint8_t *id,
@@ -168,28 +198,177 @@ static s_line_t *s_line_find(s_session_t *s, const char *number, size_t *index)
 
 //  --- Sending -------------------------------------------------------------------------------
 
-//  Encode m and send it to identity.  ROUTER never blocks: a peer that is gone or whose
-//  queue is full loses the frame (ZeroMQ's high-water mark), nobody else notices.
+static void s_timer_soon(node_client_server_t *self, int64_t at_ms);
+static int s_events_lost(node_client_server_t *self, s_session_t *s);
+
+//  One frame to identity, never blocking: the ROUTER is mandatory, so ZeroMQ answers
+//  -EAGAIN for a peer whose pipe is full (send_hwm) and -EHOSTUNREACH for one it does not
+//  know (gone, or not connected yet).
+static int s_send_bytes(node_client_server_t *self, const uint8_t *identity, size_t identity_len,
+                        const uint8_t *data, size_t len)
+{
+    void *sock = zsock_resolve(self->router);
+    if (zmq_send(sock, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -errno;
+    //  The identity frame taken, ZeroMQ takes the rest of the message too.
+    if (zmq_send(sock, data, len, ZMQ_DONTWAIT) < 0)
+        return -errno;
+    return 0;
+}
+
+static int s_encode(node_client_server_t *self, const proto_client_msg_t *m, size_t *len)
+{
+    int rc = proto_client_encode(m, self->out, S_OUT_MAX, len);
+    if (rc)
+        node_error(S_SUB, "cannot encode a %s: %s", proto_msg_kind_str(m->kind), strerror(-rc));
+    return rc;
+}
+
+//  A frame for a peer that has no session (an Error before login): sent if ZeroMQ takes it
+//  now, else dropped (a peer that does not read its errors loses them).
 static void s_send_to(node_client_server_t *self, const uint8_t *identity, size_t identity_len,
                       const proto_client_msg_t *m)
 {
     size_t n = 0;
-    int rc = proto_client_encode(m, self->out, S_OUT_MAX, &n);
-    if (rc) {
-        node_error(S_SUB, "cannot encode a %s: %s", proto_msg_kind_str(m->kind), strerror(-rc));
+    if (s_encode(self, m, &n) != 0)
         return;
-    }
-    zmsg_t *msg = zmsg_new();
-    if (!msg || zmsg_addmem(msg, identity, identity_len) || zmsg_addmem(msg, self->out, n) ||
-        zmsg_send(&msg, self->router))
-        node_debug(S_SUB, "a %s was not sent: %s", proto_msg_kind_str(m->kind), strerror(errno));
-    zmsg_destroy(&msg);
+    int rc = s_send_bytes(self, identity, identity_len, self->out, n);
+    if (rc)
+        node_debug(S_SUB, "a %s was not sent: %s", proto_msg_kind_str(m->kind), strerror(-rc));
 }
 
+//  ZeroMQ took nothing: keep the rest for the timer's next try.
+static void s_blocked(node_client_server_t *self, s_session_t *s, int rc)
+{
+    if (!s->blocked)
+        node_debug(S_SUB, "session=%" PRIu64 " takes no more frames now: %s", s->id,
+                   strerror(-rc));
+    s->blocked = true;
+    s_timer_soon(self, s_now_ms() + S_RETRY_MS);
+}
+
+static void s_ctl_push(node_client_server_t *self, s_session_t *s, const uint8_t *data,
+                       size_t len)
+{
+    s_ctl_t *c = s->ctl_count < S_CTL_MAX ? malloc(sizeof *c + len) : NULL;
+    if (!c) {
+        //  An application that sends requests and reads nothing: cut it off (on the
+        //  timer's turn: the caller still holds the session).
+        if (!s->doomed)
+            s->doomed = "output-overflow";
+        s_timer_soon(self, s_now_ms());
+        return;
+    }
+    c->next = NULL;
+    c->after_seq = s->seq;
+    c->len = len;
+    memcpy(c->data, data, len);
+    if (s->ctl_tail)
+        s->ctl_tail->next = c;
+    else
+        s->ctl_head = c;
+    s->ctl_tail = c;
+    s->ctl_count++;
+}
+
+static void s_ctl_pop(s_session_t *s)
+{
+    s_ctl_t *c = s->ctl_head;
+    s->ctl_head = c->next;
+    if (!s->ctl_head)
+        s->ctl_tail = NULL;
+    s->ctl_count--;
+    free(c);
+}
+
+//  Send what the session owes its application in the order it was made: events from the
+//  replay buffer, and the control frames queued between them.  An event the buffer no
+//  longer holds is a gap: EventsLost and a fresh snapshot (s_events_lost).  Stops at the
+//  first frame ZeroMQ will not take now; the timer tries again.
+static void s_flush(node_client_server_t *self, s_session_t *s)
+{
+    s->blocked = false;
+    for (;;) {
+        uint64_t upto = s->ctl_head ? s->ctl_head->after_seq : s->seq;
+        while (s->sent_seq < upto) {
+            const uint8_t *frame;
+            size_t len;
+            int rc;
+            if (node_client_replay_get(s->replay, s->sent_seq + 1, &frame, &len) != 0)
+                rc = s_events_lost(self, s);
+            else if ((rc = s_send_bytes(self, s->identity, s->identity_len, frame, len)) == 0)
+                s->sent_seq++;
+            if (rc) {
+                s_blocked(self, s, rc);
+                return;
+            }
+            s->last_tx_ms = s_now_ms();
+        }
+        if (!s->ctl_head)
+            return;
+        int rc = s_send_bytes(self, s->identity, s->identity_len, s->ctl_head->data,
+                              s->ctl_head->len);
+        if (rc) {
+            s_blocked(self, s, rc);
+            return;
+        }
+        s_ctl_pop(s);
+        s->last_tx_ms = s_now_ms();
+    }
+}
+
+//  Every frame to a session goes through here.  An Event is kept in the replay buffer
+//  first (callers number it: seq = ++s->seq); a frame that cannot go now waits, in order,
+//  behind those that could not go before it.  A Heartbeat that cannot go is dropped: the
+//  application has frames to read.  Never closes the session (callers hold it).
 static void s_send(node_client_server_t *self, s_session_t *s, const proto_client_msg_t *m)
 {
-    s_send_to(self, s->identity, s->identity_len, m);
-    s->last_tx_ms = s_now_ms();
+    size_t n = 0;
+    if (s->doomed || s_encode(self, m, &n) != 0)
+        return;
+    bool event = m->kind == PROTO_MSG_EVENT;
+    bool direct;
+    if (event) {
+        uint64_t seq = m->event.seq;
+        if (seq > s->seq)
+            s->seq = seq;
+        //  A frame the buffer refuses (too big) shows as a gap if it is ever needed.
+        (void) node_client_replay_add(s->replay, seq, self->out, n);
+        direct = !s->ctl_head && s->sent_seq + 1 == seq;
+    } else {
+        direct = !s->ctl_head && s->sent_seq == s->seq;
+    }
+    if (!direct) {
+        if (!event && m->kind != PROTO_MSG_HEARTBEAT)
+            s_ctl_push(self, s, self->out, n);
+        if (!s->blocked)
+            s_flush(self, s);
+        return;
+    }
+    int rc = s_send_bytes(self, s->identity, s->identity_len, self->out, n);
+    if (rc == 0) {
+        s->last_tx_ms = s_now_ms();
+        if (event)
+            s->sent_seq = m->event.seq;
+        return;
+    }
+    if (!event && m->kind != PROTO_MSG_HEARTBEAT)
+        s_ctl_push(self, s, self->out, n);
+    s_blocked(self, s, rc);
+}
+
+//  A frame that must lead a (resumed) connection, before anything queued: sent now or lost
+//  with the connection.
+static void s_send_first(node_client_server_t *self, s_session_t *s, const proto_client_msg_t *m)
+{
+    size_t n = 0;
+    if (s_encode(self, m, &n) != 0)
+        return;
+    int rc = s_send_bytes(self, s->identity, s->identity_len, self->out, n);
+    if (rc == 0)
+        s->last_tx_ms = s_now_ms();
+    else
+        s_blocked(self, s, rc);
 }
 
 static void s_send_error(node_client_server_t *self, const uint8_t *identity, size_t len,
@@ -252,6 +431,9 @@ static void s_session_close(node_client_server_t *self, size_t i, const char *re
     for (size_t j = 0; j < s->line_count; j++)
         s_line_free(self, &s->lines[j]);
     free(s->lines);
+    node_client_replay_destroy(&s->replay);
+    while (s->ctl_head)
+        s_ctl_pop(s);
     free(s);
     self->sessions[i] = self->sessions[--self->count];
     if (self->m_sessions)
@@ -615,6 +797,7 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
         //  returns, and on_state then reports the line in service with a snapshot.  An
         //  application failing over to a node whose link is still coming up keeps its lines.
         line->active = true;
+        node_client_guard_release(self->guard, line->number);   //  an application holds it
         proto_line_info_t info;
         s_line_info(self, line->number, line, &info);
         m.reply.result = PROTO_RESULT_OK;
@@ -1062,19 +1245,161 @@ static void s_request(node_client_server_t *self, s_session_t *s, const proto_re
     }
 }
 
-//  --- Login ---------------------------------------------------------------------------------
+//  --- Sessions: login, resume, acks ------------------------------------------------------------
+
+static uint32_t s_heartbeat_clamp(uint32_t requested)
+{
+    uint32_t hb = requested ? requested : NODE_CLIENT_HEARTBEAT_DEFAULT;
+    if (hb < NODE_CLIENT_HEARTBEAT_MIN)
+        hb = NODE_CLIENT_HEARTBEAT_MIN;
+    if (hb > NODE_CLIENT_HEARTBEAT_MAX)
+        hb = NODE_CLIENT_HEARTBEAT_MAX;
+    return hb;
+}
+
+static size_t s_lines_active(const s_session_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->line_count; i++)
+        n += s->lines[i]->active;
+    return n;
+}
+
+//  The live session whose resume token is `text` (hex, as Welcome gave it), for user.
+//  Every session's token is compared in constant time (CRYPTO_memcmp), so the time taken
+//  tells nothing about how much of a guess was right.
+static s_session_t *s_session_by_token(node_client_server_t *self, const char *text,
+                                       const char *user, const char *peer)
+{
+    uint8_t token[S_TOKEN_BYTES];
+    if (strlen(text) != 2 * S_TOKEN_BYTES || node_client_calls_id_parse(text, token, sizeof token) != S_TOKEN_BYTES)
+        return NULL;
+    s_session_t *found = NULL;
+    for (size_t i = 0; i < self->count; i++) {
+        s_session_t *s = self->sessions[i];
+        if (s->has_token && CRYPTO_memcmp(s->token, token, sizeof token) == 0 && !found)
+            found = s;
+    }
+    if (found && strcmp(found->user, user) != 0) {
+        node_warning(S_SUB, "peer=%s user=%s presented the resume token of session=%" PRIu64
+                     " (user %s): refused", peer, user, found->id, found->user);
+        return NULL;
+    }
+    return found;
+}
+
+static void s_welcome(node_client_server_t *self, s_session_t *s, proto_client_msg_t *m)
+{
+    proto_client_msg_init(m, PROTO_MSG_WELCOME);
+    snprintf(m->welcome.session_id, sizeof m->welcome.session_id, "%.40s-%" PRIu64,
+             self->node_id, s->id);
+    if (s->has_token)
+        node_client_calls_id_text(s->token, sizeof s->token, m->welcome.resume_token,
+                                  sizeof m->welcome.resume_token);
+    m->welcome.heartbeat_ms = s->heartbeat_ms;
+    m->welcome.last_seq_acked = s->acked;
+    snprintf(m->welcome.node, sizeof m->welcome.node, "%s", self->node_id);
+}
+
+//  A new session for a logged-in Hello; NULL when out of memory.
+static s_session_t *s_session_new(node_client_server_t *self, const uint8_t *identity,
+                                  size_t identity_len, const char *peer, const proto_hello_t *h,
+                                  int user_index)
+{
+    s_session_t *s = calloc(1, sizeof *s);
+    if (s)
+        s->replay = node_client_replay_new((size_t) self->cfg->replay_events,
+                                           (size_t) self->cfg->replay_bytes);
+    if (s && s->replay && self->count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 16;
+        s_session_t **grown = realloc(self->sessions, cap * sizeof *grown);
+        if (grown) {
+            self->sessions = grown;
+            self->cap = cap;
+        }
+    }
+    if (!s || !s->replay || self->count == self->cap) {
+        if (s)
+            node_client_replay_destroy(&s->replay);
+        free(s);
+        return NULL;
+    }
+    s->id = ++self->next_session_id;
+    memcpy(s->identity, identity, identity_len);
+    s->identity_len = identity_len;
+    snprintf(s->peer, sizeof s->peer, "%s", peer);
+    snprintf(s->user, sizeof s->user, "%s", h->user);
+    snprintf(s->client, sizeof s->client, "%s", h->client);
+    s->user_index = user_index;
+    s->heartbeat_ms = s_heartbeat_clamp(h->heartbeat_ms);
+    s->last_rx_ms = s->last_tx_ms = s_now_ms();
+    s->connected_at = time(NULL);
+    //  Without random bytes there is no token that cannot be guessed: no resume then.
+    s->has_token = RAND_bytes(s->token, sizeof s->token) == 1;
+    if (!s->has_token)
+        node_error(S_SUB, "no random bytes for a resume token: session=%" PRIu64
+                   " cannot be resumed", s->id);
+    self->sessions[self->count++] = s;
+    if (self->m_sessions)
+        node_metric_set(self->m_sessions, NULL, (double) self->count);
+    s_timer_soon(self, s->last_rx_ms + s->heartbeat_ms - S_HB_SLACK_MS);
+    return s;
+}
+
+//  Hello with the token of live session s (same user), typically from a new ZeroMQ
+//  identity after the application failed over or reconnected: the session moves there.
+//  Welcome (same session id, the last ack the node saw), ResumeResult, then every event
+//  after that ack from the replay buffer; when the buffer no longer holds them all,
+//  RESUMED_WITH_GAP and s_flush sends EventsLost and a snapshot instead.  Control frames
+//  still queued (replies the old connection did not take) follow in their order.
+static void s_resume(node_client_server_t *self, s_session_t *s, const uint8_t *identity,
+                     size_t identity_len, const char *peer, const proto_hello_t *h)
+{
+    bool moved = s->identity_len != identity_len ||
+                 memcmp(s->identity, identity, identity_len) != 0;
+    memcpy(s->identity, identity, identity_len);
+    s->identity_len = identity_len;
+    snprintf(s->peer, sizeof s->peer, "%s", peer);
+    snprintf(s->client, sizeof s->client, "%s", h->client);
+    s->heartbeat_ms = s_heartbeat_clamp(h->heartbeat_ms);
+    s->last_rx_ms = s_now_ms();
+    bool covered = node_client_replay_covers(s->replay, s->acked);
+    uint64_t from = s->acked + 1;
+    s->sent_seq = s->acked;
+    s->blocked = false;
+    s->doomed = NULL;               //  the connection that read nothing is gone
+    s->resumes++;
+
+    proto_client_msg_t m;
+    s_welcome(self, s, &m);
+    s_send_first(self, s, &m);
+    proto_client_msg_init(&m, PROTO_MSG_RESUME_RESULT);
+    m.resume_result.outcome = covered ? PROTO_RESUME_RESUMED : PROTO_RESUME_RESUMED_WITH_GAP;
+    m.resume_result.next_seq = s->seq + 1;
+    m.resume_result.lines_open = (uint32_t) s_lines_active(s);
+    s_send_first(self, s, &m);
+    const char *outcome = covered ? "resumed" : "resumed-with-gap";
+    s_count(self->m_resumes, outcome, NULL);
+    node_notice(S_SUB, "app resumed session=%" PRIu64 " user=%s peer=%s%s outcome=%s "
+                "replay=%" PRIu64 "..%" PRIu64 " lines=%zu heartbeat_ms=%" PRIu32
+                " client=\"%s\"", s->id, s->user, peer, moved ? "" : " (same connection)",
+                outcome, from, s->seq, s_lines_active(s), s->heartbeat_ms, s->client);
+    if (!s->blocked)
+        s_flush(self, s);
+    s_timer_soon(self, s->last_rx_ms + s->heartbeat_ms - S_HB_SLACK_MS);
+}
 
 static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t identity_len,
                     const char *peer, const proto_hello_t *h)
 {
     s_session_t *old = s_session_by_identity(self, identity, identity_len);
-    if (old)
-        s_session_close_ptr(self, old, "hello-again");
     int user_index = -1;
     node_login_t lr = node_users_login(self->users, h->user, h->password, peer, s_now_ms(),
                                        &user_index);
     s_count(self->m_logins, node_login_str(lr), NULL);
     if (lr != NODE_LOGIN_OK) {
+        if (old)
+            s_session_close_ptr(self, old, "hello-again");
         node_warning(S_SUB, "login refused user=%s peer=%s: %s", h->user, peer,
                      node_login_str(lr));
         s_send_error(self, identity, identity_len, PROTO_RESULT_LOGIN_FAILED,
@@ -1082,58 +1407,182 @@ static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t 
                                                 : "wrong user or password");
         return;
     }
-    s_session_t *s = calloc(1, sizeof *s);
-    s_session_t **grown = self->sessions;
-    if (s && self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 16;
-        grown = realloc(self->sessions, cap * sizeof *grown);
-        if (grown) {
-            self->sessions = grown;
-            self->cap = cap;
-        }
+    s_session_t *s = *h->resume_token
+                         ? s_session_by_token(self, h->resume_token, h->user, peer)
+                         : NULL;
+    if (old && old != s)
+        s_session_close_ptr(self, old, "hello-again");
+    if (s) {
+        s->user_index = user_index;
+        s_resume(self, s, identity, identity_len, peer, h);
+        return;
     }
-    if (!s || !grown) {
-        free(s);
+    s = s_session_new(self, identity, identity_len, peer, h, user_index);
+    if (!s) {
         s_send_error(self, identity, identity_len, PROTO_RESULT_ERROR, "out of memory");
         return;
     }
-    s->id = ++self->next_session_id;
-    memcpy(s->identity, identity, identity_len);
-    s->identity_len = identity_len;
-    snprintf(s->peer, sizeof s->peer, "%s", peer);
-    snprintf(s->user, sizeof s->user, "%s", h->user);
-    s->user_index = user_index;
-    uint32_t hb = h->heartbeat_ms ? h->heartbeat_ms : NODE_CLIENT_HEARTBEAT_DEFAULT;
-    if (hb < NODE_CLIENT_HEARTBEAT_MIN)
-        hb = NODE_CLIENT_HEARTBEAT_MIN;
-    if (hb > NODE_CLIENT_HEARTBEAT_MAX)
-        hb = NODE_CLIENT_HEARTBEAT_MAX;
-    s->heartbeat_ms = hb;
-    s->last_rx_ms = s_now_ms();
-    self->sessions[self->count++] = s;
-    if (self->m_sessions)
-        node_metric_set(self->m_sessions, NULL, (double) self->count);
-
     proto_client_msg_t m;
-    proto_client_msg_init(&m, PROTO_MSG_WELCOME);
-    snprintf(m.welcome.session_id, sizeof m.welcome.session_id, "%.40s-%" PRIu64, self->node_id,
-             s->id);
-    uint8_t token[16];
-    if (RAND_bytes(token, sizeof token) != 1)
-        node_error(S_SUB, "no random bytes for a resume token");  //  sessions still work
-    s_hex(token, sizeof token, m.welcome.resume_token, sizeof m.welcome.resume_token);
-    m.welcome.heartbeat_ms = hb;
-    snprintf(m.welcome.node, sizeof m.welcome.node, "%s", self->node_id);
+    s_welcome(self, s, &m);
     s_send(self, s, &m);
     if (*h->resume_token) {
-        //  Resume is not implemented yet: say so rather than leave the client guessing.
+        //  Unknown, expired (the session failed: its lines are closed) or another user's.
         proto_client_msg_init(&m, PROTO_MSG_RESUME_RESULT);
         m.resume_result.outcome = PROTO_RESUME_NEW_SESSION;
         m.resume_result.next_seq = 1;
         s_send(self, s, &m);
+        s_count(self->m_resumes, "new-session", NULL);
     }
     node_notice(S_SUB, "app connected session=%" PRIu64 " user=%s peer=%s heartbeat_ms=%" PRIu32
-                " client=\"%s\"", s->id, s->user, peer, hb, h->client);
+                " client=\"%s\"%s", s->id, s->user, peer, s->heartbeat_ms, s->client,
+                *h->resume_token ? " (resume token unknown: new session)" : "");
+}
+
+//  Heartbeat.last_seq_acked: the application has processed every event up to acked, so
+//  the replay buffer lets them go.  An ack beyond the last event made is a client bug:
+//  taken as the last one.
+static void s_ack(s_session_t *s, uint64_t acked)
+{
+    if (acked > s->seq) {
+        node_info(S_SUB, "session=%" PRIu64 " acked event %" PRIu64 ", but the last made is %"
+                  PRIu64, s->id, acked, s->seq);
+        acked = s->seq;
+    }
+    if (acked > s->acked) {
+        s->acked = acked;
+        node_client_replay_ack(s->replay, acked);
+    }
+}
+
+//  --- After a gap: EventsLost and a fresh snapshot ----------------------------------------------
+
+//  The state of a line now, after events were lost: its service state, then every call at
+//  it, all flagged snapshot.  The line's call model has followed every event (only their
+//  delivery failed), so it is as fresh as the PBX's answer would be, without a round trip.
+static void s_gap_snapshot(node_client_server_t *self, s_session_t *s, s_line_t *line)
+{
+    proto_client_msg_t m;
+    s_event_init(&m, line, PROTO_EVENT_SERVICE);
+    m.event.snapshot = true;
+    m.event.in_service = s_in_service(self, line);
+    s_send_event(self, s, &m);
+    line->snapshot = true;
+    for (size_t i = 0; i < node_client_calls_count(line->calls); i++)
+        s_emit_call(line, node_client_calls_at(line->calls, i));
+    line->snapshot = false;
+}
+
+//  Events sent_seq+1 .. seq are gone from the replay buffer before the application had
+//  them: tell it exactly which (client.proto EventsLost) and snapshot its lines, which
+//  replaces them; events still held in that range are skipped (the snapshot is newer).
+//  Returns 0, or why ZeroMQ would not take the EventsLost (nothing changed then).
+static int s_events_lost(node_client_server_t *self, s_session_t *s)
+{
+    proto_client_msg_t m;
+    proto_client_msg_init(&m, PROTO_MSG_EVENTS_LOST);
+    m.events_lost.from_seq = s->sent_seq + 1;
+    m.events_lost.to_seq = s->seq;
+    size_t n = 0;
+    if (s_encode(self, &m, &n) == 0) {
+        int rc = s_send_bytes(self, s->identity, s->identity_len, self->out, n);
+        if (rc)
+            return rc;
+    }
+    uint64_t lost = s->seq - s->sent_seq;
+    node_warning(S_SUB, "session=%" PRIu64 " user=%s: events %" PRIu64 "..%" PRIu64 " lost "
+                 "(replay buffer holds %" PRIu64 "..%" PRIu64 "); a snapshot of %zu lines follows",
+                 s->id, s->user, s->sent_seq + 1, s->seq, node_client_replay_first(s->replay),
+                 node_client_replay_last(s->replay), s_lines_active(s));
+    s->events_lost += lost;
+    if (self->m_lost)
+        node_metric_add(self->m_lost, NULL, (double) lost);
+    s->sent_seq = s->seq;
+    s->last_tx_ms = s_now_ms();
+    for (size_t i = 0; i < s->line_count; i++)
+        if (s->lines[i]->active)    //  a line still opening gets its state with its reply
+            s_gap_snapshot(self, s, s->lines[i]);
+    return 0;
+}
+
+//  --- Failure and the guard ------------------------------------------------------------------
+
+static bool s_line_held_elsewhere(node_client_server_t *self, const s_session_t *s,
+                                  const char *number)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (self->sessions[i] != s && s_line_find(self->sessions[i], number, NULL))
+            return true;
+    return false;
+}
+
+//  The failed session's lines opened with a failure number, that no other session holds,
+//  go to the guard (DESIGN.md invariant 3).  Returns how many.
+static size_t s_guard_lines(node_client_server_t *self, s_session_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->line_count; i++) {
+        const s_line_t *line = s->lines[i];
+        if (!*line->failure_number)
+            continue;
+        if (s_line_held_elsewhere(self, s, line->number)) {
+            node_info(S_SUB, "line %s: another session holds it; its calls stay there",
+                      line->number);
+            continue;
+        }
+        char why[160];
+        snprintf(why, sizeof why, "app failed: session=%.40s-%" PRIu64 " user=%s",
+                 self->node_id, s->id, s->user);
+        int rc = node_client_guard_protect(self->guard, line->number, line->failure_number, why);
+        if (rc == 0)
+            n++;
+        else
+            node_error(S_SUB, "line %s: calls cannot go to failure number %s: %s",
+                       line->number, line->failure_number, strerror(-rc));
+    }
+    return n;
+}
+
+//  Session i has failed: silent for two whole heartbeat intervals, or cut off for not
+//  reading.  Its protected lines go to the guard first (so their PBX monitors stay), then
+//  the session closes and its watches go.
+static void s_fail(node_client_server_t *self, size_t i, int64_t silent_ms)
+{
+    s_session_t *s = self->sessions[i];
+    size_t guarded = s_guard_lines(self, s);
+    const char *reason = s->doomed ? s->doomed : "heartbeat-failure";
+    if (s->doomed) {
+        node_warning(S_SUB, "app cut off session=%" PRIu64 " user=%s peer=%s reason=%s "
+                     "queued=%zu lines=%zu guarded=%zu", s->id, s->user, s->peer, reason,
+                     s->ctl_count, s->line_count, guarded);
+        if (self->m_overflows)
+            node_metric_add(self->m_overflows, NULL, 1);
+    } else {
+        node_notice(S_SUB, "app failed session=%" PRIu64 " user=%s peer=%s silent_ms=%" PRId64
+                    " heartbeat_ms=%" PRIu32 " lines=%zu guarded=%zu", s->id, s->user,
+                    s->peer, silent_ms, s->heartbeat_ms, s->line_count, guarded);
+        if (self->m_failures)
+            node_metric_add(self->m_failures, NULL, 1);
+    }
+    s_session_close(self, i, reason);
+}
+
+//  node_pbx's events and link states: the guard's watches to the guard, the rest to the
+//  sessions (s_on_event, s_on_state).
+static void s_dispatch_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
+                             const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    node_client_server_t *self = ctx;
+    if (node_client_guard_owns(self->guard, watch))
+        node_client_guard_event(self->guard, watch, apdu, len);
+    else
+        s_on_event(ctx, watch, watch_arg, apdu, len, keys);
+}
+
+static void s_dispatch_state(void *ctx, node_pbx_state_t state)
+{
+    node_client_server_t *self = ctx;
+    node_client_guard_state(self->guard, state);
+    s_on_state(ctx, state);
 }
 
 //  --- Frames ----------------------------------------------------------------------------------
@@ -1181,10 +1630,20 @@ static void s_frame(node_client_server_t *self, const uint8_t *identity, size_t 
         } else if (m.kind == PROTO_MSG_REQUEST) {
             s_request(self, s, &m.request);
         } else {
+            s_ack(s, m.heartbeat.last_seq_acked);
             proto_client_msg_t hb;
             proto_client_msg_init(&hb, PROTO_MSG_HEARTBEAT);
             hb.heartbeat.sent_ms = (uint64_t) s_now_ms();
             s_send(self, s, &hb);
+        }
+        break;
+    case PROTO_MSG_BYE:
+        //  The application ends on purpose: lines and monitors go as after a failure, but
+        //  it is no failure (not counted, no call-forward-on-failure redirect).
+        if (s) {
+            node_notice(S_SUB, "app left session=%" PRIu64 " user=%s peer=%s lines=%zu "
+                        "reason=\"%s\"", s->id, s->user, peer, s->line_count, m.bye.reason);
+            s_session_close_ptr(self, s, "bye");
         }
         break;
     default:
@@ -1228,32 +1687,192 @@ static int s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-//  Heartbeats: a session silent for more than two intervals has failed; one that has sent
-//  nothing for an interval gets a Heartbeat, so the application can tell the node is alive.
-static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
+//  --- The timer: heartbeats, failures, slow readers --------------------------------------------
+
+static int s_on_timer(zloop_t *loop, int timer_id, void *arg);
+
+//  Keep the one-shot timer at or before at_ms.  A timer that fires early finds nothing due
+//  and re-arms, so it is only moved when it would fire too late.
+static void s_timer_soon(node_client_server_t *self, int64_t at_ms)
+{
+    if (!self->router || (self->timer_id > 0 && self->timer_at <= at_ms))
+        return;
+    if (self->timer_id > 0)
+        zloop_timer_end(self->loop, self->timer_id);
+    int64_t delay = at_ms - s_now_ms();
+    self->timer_id = zloop_timer(self->loop, (size_t) (delay > 0 ? delay : 0), 1, s_on_timer,
+                                 self);
+    self->timer_at = at_ms;
+    if (self->timer_id < 0)
+        self->timer_id = 0;
+}
+
+//  When the timer is next needed: the first failure deadline (silent for more than two
+//  intervals), node heartbeat due, or retry of a session ZeroMQ took nothing from.
+static void s_timer_arm(node_client_server_t *self, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < self->count; i++) {
+        const s_session_t *s = self->sessions[i];
+        int64_t hb = s->heartbeat_ms;
+        int64_t at = s->last_rx_ms + 2 * hb + 1;
+        if (s->last_tx_ms + hb - S_HB_SLACK_MS < at)
+            at = s->last_tx_ms + hb - S_HB_SLACK_MS;
+        if (s->blocked && now + S_RETRY_MS < at)
+            at = now + S_RETRY_MS;
+        if (s->doomed)
+            at = now;
+        if (at < next)
+            next = at;
+    }
+    if (next != INT64_MAX)
+        s_timer_soon(self, next);
+}
+
+static void s_gauges(node_client_server_t *self)
+{
+    if (!self->m_replay)
+        return;
+    size_t events = 0;
+    for (size_t i = 0; i < self->count; i++)
+        events += node_client_replay_count(self->sessions[i]->replay);
+    node_metric_set(self->m_replay, NULL, (double) events);
+}
+
+//  A session silent for more than two whole intervals has failed (checked at that deadline,
+//  to the millisecond of the loop's timer, not on a coarse tick); one the node has sent
+//  nothing for an interval gets a Heartbeat, so the application can tell the node lives;
+//  one ZeroMQ took nothing from is tried again.
+static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
     node_client_server_t *self = arg;
+    self->timer_id = 0;             //  one-shot: gone once this returns (README: zloop pitfall)
     int64_t now = s_now_ms();
     for (size_t i = self->count; i-- > 0;) {
         s_session_t *s = self->sessions[i];
         int64_t silent = now - s->last_rx_ms;
-        if (silent > 2 * (int64_t) s->heartbeat_ms) {
-            node_notice(S_SUB, "app failed session=%" PRIu64 " user=%s peer=%s silent_ms=%" PRId64
-                        " heartbeat_ms=%" PRIu32 " lines=%zu", s->id, s->user, s->peer, silent,
-                        s->heartbeat_ms, s->line_count);
-            if (self->m_failures)
-                node_metric_add(self->m_failures, NULL, 1);
-            s_session_close(self, i, "heartbeat-failure");
-        } else if (now - s->last_tx_ms >= (int64_t) s->heartbeat_ms) {
+        if (s->doomed || silent > 2 * (int64_t) s->heartbeat_ms) {
+            s_fail(self, i, silent);
+            continue;
+        }
+        if (s->blocked)
+            s_flush(self, s);
+        if (now - s->last_tx_ms >= (int64_t) s->heartbeat_ms - S_HB_SLACK_MS) {
             proto_client_msg_t hb;
             proto_client_msg_init(&hb, PROTO_MSG_HEARTBEAT);
             hb.heartbeat.sent_ms = (uint64_t) now;
             s_send(self, s, &hb);
         }
     }
+    s_gauges(self);
+    s_timer_arm(self, now);
     return 0;
+}
+
+//  --- CURVE -------------------------------------------------------------------------------------
+
+//  ZeroMQ's socket monitor reports connections that failed the CURVE handshake: a plain
+//  client, a client with the wrong server key, a client key curve_clients does not allow.
+//  The peer learns nothing (its messages are never delivered, it times out); ops get one
+//  warning a second and ctim_client_handshake_failures_total{reason}.
+static int s_on_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    node_client_server_t *self = arg;
+    zmsg_t *msg = zmsg_recv(sock);
+    zframe_t *f = msg ? zmsg_first(msg) : NULL;
+    if (f && zframe_size(f) == 6) {
+        uint16_t event;
+        uint32_t value;
+        memcpy(&event, zframe_data(f), 2);
+        memcpy(&value, zframe_data(f) + 2, 4);
+        zframe_t *ep = zmsg_next(msg);
+        const char *reason =
+            event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH                 ? "client-key-refused"
+            : value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH    ? "not-curve"
+            : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC         ? "wrong-server-key"
+            : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL           ? "protocol"
+                                                                     : "io-error";
+        s_count(self->m_handshakes, reason, NULL);
+        int64_t now = s_now_ms();
+        if (now - self->handshake_logged_ms >= 1000) {
+            char where[128] = "";
+            if (ep)
+                snprintf(where, sizeof where, "%.*s", (int) zframe_size(ep),
+                         (const char *) zframe_data(ep));
+            node_warning(S_SUB, "a client failed the CURVE handshake on %s: %s (event 0x%x "
+                         "value 0x%x; %ld more in the last second)", where, reason,
+                         (unsigned) event, (unsigned) value, self->handshake_quiet);
+            self->handshake_logged_ms = now;
+            self->handshake_quiet = 0;
+        } else {
+            self->handshake_quiet++;
+        }
+    }
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+//  CURVE with czmq: the ROUTER becomes a CURVE server with the node's certificate, and a
+//  zauth actor answers ZeroMQ's authentication requests (ZAP) for the process: any client
+//  key (encryption only), or those whose public certificates are in curve_clients (zauth
+//  reads the folder again when it changes).  Runs before the bind.  Returns 0 or a
+//  negative errno after logging why.
+static int s_curve_start(node_client_server_t *self)
+{
+    const node_client_api_cfg_t *cfg = self->cfg;
+    if (!*cfg->curve_cert)
+        return 0;
+    //  zcert_load reads FILE_secret first, then FILE: either name of the pair works.
+    zcert_t *cert = zcert_load(cfg->curve_cert);
+    static const uint8_t zero[32];
+    if (!cert || memcmp(zcert_secret_key(cert), zero, sizeof zero) == 0) {
+        node_error(S_SUB, "client_api.curve_cert %s is not a CURVE certificate with its "
+                   "secret key (zcert_save_secret)", cfg->curve_cert);
+        zcert_destroy(&cert);
+        return -EINVAL;
+    }
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth) {
+        zcert_destroy(&cert);
+        return -ENOMEM;
+    }
+    //  The actor answers at once; this wait happens at start only.
+    zstr_sendx(self->auth, "CURVE", *cfg->curve_clients ? cfg->curve_clients : CURVE_ALLOW_ANY,
+               NULL);
+    zsock_wait(self->auth);
+    zcert_apply(cert, self->router);
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_zap_domain(self->router, "ctim-client");
+    node_notice(S_SUB, "client API encrypted with CURVE: server key %s, clients %s",
+                zcert_public_txt(cert), *cfg->curve_clients ? cfg->curve_clients : "any key");
+    zcert_destroy(&cert);
+    snprintf(self->monitor_ep, sizeof self->monitor_ep, "inproc://ctim-client-monitor-%p",
+             (void *) self);
+    int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(zsock_resolve(self->router), self->monitor_ep, events) == 0) {
+        char ep[80];
+        snprintf(ep, sizeof ep, ">%s", self->monitor_ep);
+        self->monitor = zsock_new_pair(ep);
+        if (self->monitor && zloop_reader(self->loop, self->monitor, s_on_monitor, self) != 0)
+            zsock_destroy(&self->monitor);
+    }
+    if (!self->monitor)
+        node_warning(S_SUB, "no socket monitor: failed CURVE handshakes will not be logged");
+    return 0;
+}
+
+static void s_curve_stop(node_client_server_t *self)
+{
+    if (self->monitor) {
+        zloop_reader_end(self->loop, self->monitor);
+        zmq_socket_monitor(zsock_resolve(self->router), NULL, 0);
+        zsock_destroy(&self->monitor);
+    }
+    zactor_destroy(&self->auth);
 }
 
 static size_t s_ptr_hash(const void *key)
@@ -1278,7 +1897,9 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
         return NULL;
     self->out = malloc(S_OUT_MAX);
     self->watches = zhashx_new();
-    if (!self->out || !self->watches) {
+    self->guard = node_client_guard_new(metrics);
+    if (!self->out || !self->watches || !self->guard) {
+        node_client_guard_destroy(&self->guard);
         zhashx_destroy(&self->watches);
         free(self->out);
         free(self);
@@ -1291,7 +1912,6 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
     self->loop = loop;
     self->cfg = cfg;
     self->users = users;
-    self->tick_id = -1;
     snprintf(self->node_id, sizeof self->node_id, "%s", node_id ? node_id : "ctimd");
     if (metrics) {
         self->m_sessions = node_metrics_gauge(metrics, "client_sessions",
@@ -1310,6 +1930,21 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
                                                 "operation,result");
         self->m_events = node_metrics_counter(metrics, "client_events_out",
                                               "Client API call events sent.", NULL);
+        self->m_resumes = node_metrics_counter(metrics, "client_resumes",
+            "Hellos with a resume token, by outcome (resumed, resumed-with-gap, new-session).",
+            "outcome");
+        self->m_lost = node_metrics_counter(metrics, "client_events_lost",
+            "Events an application never got (replay buffer overrun), announced by EventsLost.",
+            NULL);
+        node_metric_add(self->m_lost, NULL, 0);
+        self->m_overflows = node_metrics_counter(metrics, "client_output_overflows",
+            "Sessions cut off because their application read nothing while replies piled up.",
+            NULL);
+        self->m_handshakes = node_metrics_counter(metrics, "client_handshake_failures",
+            "Connections that failed the CURVE handshake, by reason.", "reason");
+        self->m_replay = node_metrics_gauge(metrics, "client_replay_events",
+            "Events held in the sessions' replay buffers now.", NULL);
+        node_metric_set(self->m_replay, NULL, 0);
     }
     return self;
 }
@@ -1329,12 +1964,15 @@ void node_client_server_destroy(node_client_server_t **self_p)
         s_cdr_release(self->cdr);
         free(self->cdr);
     }
-    if (self->tick_id >= 0)
-        zloop_timer_end(self->loop, self->tick_id);
+    node_client_guard_destroy(&self->guard);
+    if (self->timer_id > 0)
+        zloop_timer_end(self->loop, self->timer_id);
     if (self->router) {
         zloop_reader_end(self->loop, self->router);
+        s_curve_stop(self);
         zsock_destroy(&self->router);
     }
+    zactor_destroy(&self->auth);
     zhashx_destroy(&self->watches);
     free(self->sessions);
     free(self->out);
@@ -1345,8 +1983,8 @@ void node_client_server_destroy(node_client_server_t **self_p)
 void node_client_server_listener(node_client_server_t *self, node_pbx_listener_t *listener)
 {
     *listener = (node_pbx_listener_t){.ctx = self,
-                                      .on_event = s_on_event,
-                                      .on_state = s_on_state,
+                                      .on_event = s_dispatch_event,
+                                      .on_state = s_dispatch_state,
                                       .on_broadcast = s_on_broadcast};
 }
 
@@ -1354,6 +1992,7 @@ void node_client_server_attach(node_client_server_t *self, node_pbx_t *pbx, int 
 {
     self->pbx = pbx;
     self->request_timeout_ms = request_timeout_ms;
+    node_client_guard_attach(self->guard, pbx, request_timeout_ms);
 }
 
 int node_client_server_start(node_client_server_t *self, int port_override)
@@ -1368,27 +2007,35 @@ int node_client_server_start(node_client_server_t *self, int port_override)
     if (v6)
         zsock_set_ipv6(self->router, 1);
     zsock_set_linger(self->router, 0);
+    //  Mandatory: a send to a full or unknown peer fails (EAGAIN, EHOSTUNREACH) instead of
+    //  vanishing, so the session keeps what it could not send (s_send).  Handover: an
+    //  application that reconnects under the identity it chose itself takes it over.
+    zsock_set_router_mandatory(self->router, 1);
+    zsock_set_router_handover(self->router, 1);
+    zsock_set_sndhwm(self->router, self->cfg->send_hwm);
+    int rc = s_curve_start(self);
     char ep[NODE_NAME_MAX + 32];
     int want = port_override > 0 ? port_override : port_override < 0 ? 0 : self->cfg->port;
     if (want > 0)
         snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", addr, want);
     else
         snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:*" : "tcp://%s:*", addr);
-    int port = zsock_bind(self->router, "%s", ep);
-    if (port < 0) {
-        int err = errno;
-        node_error(S_SUB, "cannot listen on %s: %s", ep, strerror(err));
+    int port = rc == 0 ? zsock_bind(self->router, "%s", ep) : -1;
+    if (rc == 0 && port < 0) {
+        rc = errno ? -errno : -EADDRINUSE;
+        node_error(S_SUB, "cannot listen on %s: %s", ep, strerror(-rc));
+    }
+    if (rc == 0 && zloop_reader(self->loop, self->router, s_on_router, self) != 0)
+        rc = -ENOMEM;
+    if (rc) {
+        s_curve_stop(self);
         zsock_destroy(&self->router);
-        return err ? -err : -EADDRINUSE;
+        return rc;
     }
     self->port = port;
-    if (zloop_reader(self->loop, self->router, s_on_router, self) != 0) {
-        zsock_destroy(&self->router);
-        return -ENOMEM;
-    }
     zloop_reader_set_tolerant(self->loop, self->router);
-    self->tick_id = zloop_timer(self->loop, S_TICK_MS, 0, s_on_tick, self);
-    node_notice(S_SUB, "client API listening on %s:%d", addr, port);
+    node_notice(S_SUB, "client API listening on %s:%d%s", addr, port,
+                self->auth ? " (CURVE)" : "");
     return 0;
 }
 
@@ -1410,7 +2057,8 @@ void node_client_server_set_users(node_client_server_t *self, node_users_t *user
 
 bool node_client_server_owns(const node_client_server_t *self, const node_pbx_watch_t *watch)
 {
-    return self && zhashx_lookup(self->watches, watch) != NULL;
+    return self && (zhashx_lookup(self->watches, watch) != NULL ||
+                    node_client_guard_owns(self->guard, watch));
 }
 
 size_t node_client_server_session_count(const node_client_server_t *self)
@@ -1426,4 +2074,66 @@ void node_client_server_set_numbers(node_client_server_t *self, const node_numfm
     for (size_t i = 0; i < self->count; i++)
         for (size_t j = 0; j < self->sessions[i]->line_count; j++)
             node_client_calls_set_numbers(self->sessions[i]->lines[j]->calls, numfmt, lines);
+}
+
+size_t node_client_server_guarded_count(const node_client_server_t *self)
+{
+    return node_client_guard_count(self->guard);
+}
+
+static void s_session_json(const node_client_server_t *self, const s_session_t *s, int64_t now,
+                           FILE *out)
+{
+    char when[32];
+    struct tm tm;
+    gmtime_r(&s->connected_at, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(out, "{\"session\":\"%s-%" PRIu64 "\",\"user\":", self->node_id, s->id);
+    node_http_json_str(out, s->user);
+    fprintf(out, ",\"peer\":");
+    node_http_json_str(out, s->peer);
+    fprintf(out, ",\"client\":");
+    node_http_json_str(out, s->client);
+    fprintf(out,
+            ",\"connected_at\":\"%s\",\"heartbeat_ms\":%" PRIu32 ",\"idle_ms\":%" PRId64
+            ",\"seq\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
+            ",\"replay_events\":%zu,\"replay_bytes\":%zu,\"queued\":%zu,\"blocked\":%s"
+            ",\"events_lost\":%" PRIu64 ",\"resumes\":%" PRIu64 ",\"lines\":[",
+            when, s->heartbeat_ms, now - s->last_rx_ms, s->seq, s->sent_seq, s->acked,
+            node_client_replay_count(s->replay), node_client_replay_bytes(s->replay),
+            s->ctl_count, s->blocked ? "true" : "false", s->events_lost, s->resumes);
+    for (size_t j = 0; j < s->line_count; j++) {
+        const s_line_t *line = s->lines[j];
+        fprintf(out, "%s{\"line\":", j ? "," : "");
+        node_http_json_str(out, line->number);
+        fprintf(out, ",\"active\":%s,\"failure_number\":", line->active ? "true" : "false");
+        node_http_json_str(out, line->failure_number);
+        fputc('}', out);
+    }
+    fputs("]}", out);
+}
+
+char *node_client_server_status_json(const node_client_server_t *self)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out)
+        return NULL;
+    int64_t now = s_now_ms();
+    fprintf(out, "{\"port\":%d,\"curve\":%s,\"sessions\":[", node_client_server_port(self),
+            self->auth ? "true" : "false");
+    for (size_t i = 0; i < self->count; i++) {
+        if (i)
+            fputc(',', out);
+        s_session_json(self, self->sessions[i], now, out);
+    }
+    fputs("],\"guarded\":", out);
+    node_client_guard_status_json(self->guard, out);
+    fputc('}', out);
+    if (fclose(out)) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }

@@ -5,9 +5,17 @@
 //  with Hello (the CSTA front end's users, node_users_login); it opens lines (a
 //  node_pbx_watch each, permission checked with node_users_may_use), sends requests that
 //  become CSTA invokes through node_pbx_request, and gets the lines' call events as proto
-//  Events with a per-session sequence number.  An application silent for two whole
-//  heartbeat intervals is declared failed: logged at notice, counted
-//  (ctim_client_failures_total), its session closed and its watches released.
+//  Events with a per-session sequence number, kept in a bounded replay buffer
+//  (node_client_replay, client_api.replay_events/replay_bytes) until the application
+//  acknowledges them.  A Hello with the resume token of a live session (same user) moves
+//  the session to the new ZeroMQ identity and replays what the application missed, or
+//  says EventsLost and sends a fresh snapshot of its lines.  Output never blocks the node:
+//  what ZeroMQ will not take (send_hwm) waits in the session and goes when the application
+//  reads.  An application silent for two whole heartbeat intervals is declared failed:
+//  logged at notice, counted (ctim_client_failures_total), its protected lines handed to
+//  node_client_guard (calls ringing there go to its failure number), its session closed
+//  and its watches released.  With client_api.curve_cert the ROUTER is a CURVE server
+//  (czmq zcert and a zauth actor; client_api.curve_clients limits the client keys).
 //
 //  Wiring (node_main.c), as node_csta_server:
 //      node_client_server_t *cs = node_client_server_new(loop, &cfg->client_api, users,
@@ -76,7 +84,14 @@ void node_client_server_set_numbers(node_client_server_t *self, const node_numfm
 //  the front ends share one node_pbx listener).
 bool node_client_server_owns(const node_client_server_t *self, const node_pbx_watch_t *watch);
 
-//  Sessions logged in now.
+//  Sessions logged in now; lines guarded for failed applications (node_client_guard).
 size_t node_client_server_session_count(const node_client_server_t *self);
+size_t node_client_server_guarded_count(const node_client_server_t *self);
+
+//  The client API for /status, as one JSON object (the caller frees it; NULL when out of
+//  memory): port, curve, sessions (session id, user, peer, client, connected_at,
+//  heartbeat_ms, idle_ms, seq, sent, acked, replay_events, replay_bytes, queued, blocked,
+//  events_lost, resumes, lines with failure numbers) and the guarded lines.
+char *node_client_server_status_json(const node_client_server_t *self);
 
 #endif

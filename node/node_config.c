@@ -9,8 +9,10 @@
 //  collections ({a: 1}, [x, y]) get the line of the collection.
 #include <arpa/inet.h>
 #include <cyaml/cyaml.h>
+#include <czmq.h>
 #include <errno.h>
 #include <regex.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ typedef enum {
     S_ADDR,         //  char[size]: numeric IPv4 or IPv6 address
     S_FILE,         //  char[size]: a readable file, if set (relative: to the config's folder)
     S_REGEX,        //  char[size]: POSIX extended regular expression
+    S_DIR,          //  char[size]: a readable folder, if set (relative: to the config's folder)
     S_RANGES,       //  list of "N" / "FIRST-LAST" -> node_device_range_t array at offset,
                     //  size_t count at aux
     S_LIST,         //  list of mappings: elements of `size` at offset (inline array or
@@ -153,6 +156,20 @@ static const s_key_t s_keys[] = {
      S_CFG(client_api.listen), 0, NULL},
     {"client_api.port", S_INT, 0, 65535, "2748", 0, "client API port (0: off)",
      S_CFG(client_api.port), 0, NULL},
+    {"client_api.replay_events", S_INT, 0, 1000000, "1000", 0,
+     "events kept per session to replay after a resume or a slow read (0: none)",
+     S_CFG(client_api.replay_events), 0, NULL},
+    {"client_api.replay_bytes", S_INT, 65536, 1073741824, "1048576", 0,
+     "bytes of events kept per session to replay", S_CFG(client_api.replay_bytes), 0, NULL},
+    {"client_api.send_hwm", S_INT, 1, 1000000, "1000", 0,
+     "frames ZeroMQ queues for one application before the node holds them back",
+     S_CFG(client_api.send_hwm), 0, NULL},
+    {"client_api.curve_cert", S_FILE, 0, 0, "", 0,
+     "the node's CURVE certificate (zcert secret file): the client API is encrypted",
+     S_CFG(client_api.curve_cert), 0, NULL},
+    {"client_api.curve_clients", S_DIR, 0, 0, "", 0,
+     "folder of the client public certificates allowed (unset: any client key)",
+     S_CFG(client_api.curve_clients), 0, NULL},
 
     {"http.listen", S_ADDR, 1, 0, "127.0.0.1", 0,
      "address of /metrics, /livez, /readyz and /status", S_CFG(http.listen), 0, NULL},
@@ -202,7 +219,8 @@ static const s_key_t s_keys[] = {
 #define S_VALUE_MAX 1024            //  longest text kept for any scalar
 
 static const char *const s_type_names[] = {"string", "string", "integer", "boolean", "enum",
-                                           "enum", "address", "file", "regex", "list", "list"};
+                                           "enum", "address", "file", "regex", "folder", "list",
+                                           "list"};
 
 //  The list a key belongs to (index into s_keys), or -1 for the top level.
 static int s_scope_of(size_t k)
@@ -792,7 +810,7 @@ static void s_set_scalar(s_ctx_t *ctx, const s_key_t *k, const char *path, const
     //  The string types.
     char value[NODE_PATH_MAX * 2];
     snprintf(value, sizeof value, "%s", text);
-    if (k->type == S_FILE && *text && *text != '/' && *ctx->dir)
+    if ((k->type == S_FILE || k->type == S_DIR) && *text && *text != '/' && *ctx->dir)
         snprintf(value, sizeof value, "%s/%s", ctx->dir, text);
     size_t len = strlen(value);
     if (len >= k->size) {
@@ -823,6 +841,17 @@ static void s_set_scalar(s_ctx_t *ctx, const s_key_t *k, const char *path, const
     if (k->type == S_FILE && *value && access(value, R_OK) != 0) {
         s_error(ctx, path, "cannot read '%s': %s", value, strerror(errno));
         return;
+    }
+    if (k->type == S_DIR && *value) {
+        struct stat st;
+        if (stat(value, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            s_error(ctx, path, "'%s' is not a folder", value);
+            return;
+        }
+        if (stat(value, &st) != 0 || access(value, R_OK | X_OK) != 0) {
+            s_error(ctx, path, "cannot read '%s': %s", value, strerror(errno));
+            return;
+        }
     }
     if (k->type == S_REGEX) {
         regex_t re;
@@ -966,6 +995,17 @@ static void s_apply_scope(s_ctx_t *ctx, int scope, s_rnode_t *node, s_slot_t *ra
     }
 }
 
+//  Whether path is a czmq certificate that holds a secret key (zcert_load reads
+//  path_secret first, then path), as node_client_server needs for CURVE.
+static bool s_curve_cert_ok(const char *path)
+{
+    zcert_t *cert = zcert_load(path);
+    static const uint8_t zero[32];
+    bool ok = cert && memcmp(zcert_secret_key(cert), zero, sizeof zero) != 0;
+    zcert_destroy(&cert);
+    return ok;
+}
+
 //  Checks across keys, after every key has its value.
 static void s_check(s_ctx_t *ctx, node_cfg_t *cfg)
 {
@@ -1012,6 +1052,11 @@ static void s_check(s_ctx_t *ctx, node_cfg_t *cfg)
     int cp = cfg->client_api.port;
     if (cp != 0 && (cp == cs->tcp_port || cp == cs->tls_port || cp == cfg->http.port))
         s_error(ctx, "client_api.port", "%d is a csta_server or http port too", cp);
+    if (*cfg->client_api.curve_clients && !*cfg->client_api.curve_cert)
+        s_error(ctx, "client_api.curve_clients", "needs client_api.curve_cert (CURVE is off)");
+    if (*cfg->client_api.curve_cert && !s_curve_cert_ok(cfg->client_api.curve_cert))
+        s_error(ctx, "client_api.curve_cert", "not a CURVE certificate with its secret key "
+                "(czmq zcert_save: the NAME_secret file)");
 
     for (size_t i = 0; i < cfg->user_count; i++) {
         node_user_cfg_t *u = &cfg->users[i];

@@ -66,6 +66,11 @@ typedef struct {
 typedef struct {
     char listen[NODE_NAME_MAX];         //  client_api.listen              "127.0.0.1"
     int port;                           //  client_api.port                2748 (0 off)
+    int replay_events;                  //  client_api.replay_events       1000 per session
+    int replay_bytes;                   //  client_api.replay_bytes        1 MiB per session
+    int send_hwm;                       //  client_api.send_hwm            1000 frames per app
+    char curve_cert[NODE_PATH_MAX];     //  client_api.curve_cert          "" (plain); zcert file
+    char curve_clients[NODE_PATH_MAX];  //  client_api.curve_clients       "" (any key); folder
 } node_client_api_cfg_t;
 
 typedef struct {

@@ -44,4 +44,8 @@ int node_http_start(node_http_t *self);
 //  The port bound (after start).
 int node_http_port(const node_http_t *self);
 
+//  Write s to out as a JSON string (quoted; quote, backslash and control characters
+//  escaped), for the /status builders.
+void node_http_json_str(FILE *out, const char *s);
+
 #endif

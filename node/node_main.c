@@ -288,20 +288,6 @@ static bool s_ready(void *ctx, char *why, size_t cap)
     return used == 0;
 }
 
-static void s_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(out, "\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            fprintf(out, "\\u%04x", *s);
-        else
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 static char *s_status(void *ctx)
 {
     ctimd_t *self = ctx;
@@ -313,22 +299,22 @@ static char *s_status(void *ctx)
     char why[512];
     bool ready = s_ready(self, why, sizeof why);
     fprintf(out, "{\"node\":");
-    s_json_str(out, self->cfg.node_id);
+    node_http_json_str(out, self->cfg.node_id);
     fprintf(out,
             ",\"version\":\"%s\",\"uptime_s\":%ld,\"ready\":%s,\"log_level\":\"%s\","
             "\"config\":",
             CTIM_VERSION, (long) (time(NULL) - self->started), ready ? "true" : "false",
             node_log_level_str(node_log_level()));
-    s_json_str(out, self->cfg.path);
+    node_http_json_str(out, self->cfg.path);
     fprintf(out, ",\"pbx\":[");
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         const node_pbx_cfg_t *p = &self->cfg.pbx[i];
         fprintf(out, "%s{\"name\":", i ? "," : "");
-        s_json_str(out, p->name);
+        node_http_json_str(out, p->name);
         fprintf(out, ",\"host\":");
-        s_json_str(out, p->host);
+        node_http_json_str(out, p->host);
         fprintf(out, ",\"port\":%d,\"flavour\":\"%s\",\"state\":", p->port, p->flavour);
-        s_json_str(out, s_pbx_state(self, i));
+        node_http_json_str(out, s_pbx_state(self, i));
         fprintf(out, "}");
     }
     fprintf(out, "],\"csta_server\":{\"running\":%s,\"tcp_port\":%d,\"tls_port\":%d",
@@ -337,6 +323,10 @@ static char *s_status(void *ctx)
     char *apps = self->csta_server ? node_csta_server_status_json(self->csta_server) : NULL;
     fprintf(out, ",\"apps\":%s}", apps ? apps : "[]");
     free(apps);
+    char *clients = self->client_server ? node_client_server_status_json(self->client_server)
+                                        : NULL;
+    fprintf(out, ",\"clients\":%s", clients ? clients : "null");
+    free(clients);
     fprintf(out, ",\"users\":%zu,\"lines\":%zu}\n", node_users_count(self->users),
             node_lines_count(self->lines));
     fclose(out);

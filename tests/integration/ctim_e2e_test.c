@@ -301,6 +301,45 @@ static void test_line_opened_while_the_pbx_link_is_down(void **state)
     s_call(t);
 }
 
+//  The value of a /metrics series (name with labels, as printed), or -1.
+static double s_metric(e2e_t *t, const char *series)
+{
+    static char body[1 << 16];
+    int status = 0;
+    if (test_http_get("127.0.0.1", t->node.http_port, "/metrics", 2000, &status, body,
+                      sizeof body) != 0 || status != 200)
+        return -1;
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", series);
+    const char *p = strstr(body, key);
+    return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+//  An application that closes libctim says Bye: the node closes its session at once, and
+//  it is no failure — nothing counted, no call-forward-on-failure redirect.
+static void test_bye_is_not_a_failure(void **state)
+{
+    e2e_t *t = *state;
+    s_connect(t);
+    test_ctim_reply_t r = s_wait_reply(t, ctim_open_line(t->app.ctim, "101", "103"));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    s_wait_monitors(t, "101", 1);
+    assert_true(s_metric(t, "ctim_client_sessions") == 1);
+    test_app_destroy(&t->app);
+    t->app_up = false;
+    //  Closed at once (well before two heartbeat intervals), its monitor released.
+    long long deadline = test_now_ms() + HB_MS;
+    while (s_metric(t, "ctim_client_sessions") != 0 && test_now_ms() < deadline)
+        ;
+    assert_true(s_metric(t, "ctim_client_sessions") == 0);
+    long long until = test_now_ms() + TEST_CTIM_WAIT_MS;
+    while (s_monitors(t, "101") != 0 && test_now_ms() < until)
+        ;
+    assert_int_equal(s_monitors(t, "101"), 0);
+    assert_true(s_metric(t, "ctim_client_failures_total") <= 0);
+    assert_true(s_metric(t, "ctim_client_guarded_lines") <= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ctimd_quick_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_opened_while_the_pbx_link_is_down, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_bye_is_not_a_failure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

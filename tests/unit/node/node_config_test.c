@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <czmq.h>
 
 #include "node_config.h"
 #include "node_users.h"
@@ -432,6 +434,57 @@ static void ranges_parse(void **state)
     assert_int_equal(node_config_parse_range("20-10", &r, why, sizeof why), -EINVAL);
 }
 
+//  client_api: defaults, CURVE files relative to the config's folder, a folder of client
+//  certificates that must be a folder and needs the server's certificate.
+static void client_api_replay_and_curve_keys(void **state)
+{
+    (void) state;
+    node_cfg_t cfg;
+    assert_int_equal(s_load(&cfg, MIN_PBX), 0);
+    assert_int_equal(cfg.client_api.replay_events, 1000);
+    assert_int_equal(cfg.client_api.replay_bytes, 1048576);
+    assert_int_equal(cfg.client_api.send_hwm, 1000);
+    assert_string_equal(cfg.client_api.curve_cert, "");
+    assert_string_equal(cfg.client_api.curve_clients, "");
+    node_config_free(&cfg);
+
+    char path[256], text[512], what[300];
+    zcert_t *cert = zcert_new();
+    snprintf(path, sizeof path, "%s/server.cert", s_dir);
+    assert_int_equal(zcert_save(cert, path), 0);   //  server.cert and server.cert_secret
+    zcert_destroy(&cert);
+    snprintf(path, sizeof path, "%s/clients", s_dir);
+    mkdir(path, 0700);
+    assert_int_equal(s_load(&cfg, MIN_PBX "client_api:\n  curve_cert: server.cert_secret\n"
+                                          "  curve_clients: clients\n  replay_events: 0\n"),
+                     0);
+    snprintf(path, sizeof path, "%s/server.cert_secret", s_dir);
+    assert_string_equal(cfg.client_api.curve_cert, path);
+    snprintf(path, sizeof path, "%s/clients", s_dir);
+    assert_string_equal(cfg.client_api.curve_clients, path);
+    assert_int_equal(cfg.client_api.replay_events, 0);
+    node_config_free(&cfg);
+
+    s_expect_error(MIN_PBX "client_api:\n  curve_clients: clients\n", 4,
+                   "client_api.curve_clients", "needs client_api.curve_cert");
+    snprintf(text, sizeof text, "%sclient_api:\n  curve_cert: server.cert_secret\n"
+             "  curve_clients: server.cert_secret\n", MIN_PBX);
+    snprintf(what, sizeof what, "'%s/server.cert_secret' is not a folder", s_dir);
+    s_expect_error(text, 5, "client_api.curve_clients", what);
+    //  Either file of the pair names the certificate; a file with a public key only does not.
+    assert_int_equal(s_load(&cfg, MIN_PBX "client_api:\n  curve_cert: server.cert\n"), 0);
+    node_config_free(&cfg);
+    cert = zcert_new();
+    snprintf(path, sizeof path, "%s/public.cert", s_dir);
+    assert_int_equal(zcert_save_public(cert, path), 0);
+    zcert_destroy(&cert);
+    s_expect_error(MIN_PBX "client_api:\n  curve_cert: public.cert\n", 4,
+                   "client_api.curve_cert", "not a CURVE certificate with its secret key");
+    s_expect_error(MIN_PBX "client_api:\n  replay_bytes: 1000\n", 4, "client_api.replay_bytes",
+                   "");
+    s_expect_error(MIN_PBX "client_api:\n  send_hwm: 0\n", 4, "client_api.send_hwm", "");
+}
+
 //  The shipped example loads, and explains every key of the table.
 static void example_config_loads_and_covers_every_key(void **state)
 {
@@ -488,6 +541,7 @@ int main(void)
         cmocka_unit_test(secrets_do_not_print),
         cmocka_unit_test(reload_moves_reloadable_keys_only),
         cmocka_unit_test(ranges_parse),
+        cmocka_unit_test(client_api_replay_and_curve_keys),
         cmocka_unit_test(example_config_loads_and_covers_every_key),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
