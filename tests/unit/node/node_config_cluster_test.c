@@ -164,9 +164,9 @@ static void cluster_errors_name_file_line_and_key(void **state)
                    "cluster.peers[0].endpoint", "'h' is not HOST:PORT");
     s_expect_error("pbx:\n  - host: h\ncluster:\n  peers:\n    - id: b\n"
                    "      endpoint: \"fd00::1:2749\"\n",
-                   6, "cluster.peers[0].endpoint", "is not HOST:PORT");
+                   6, "cluster.peers[0].endpoint", "'fd00::1:2749' is not HOST:PORT");
     s_expect_error("pbx:\n  - host: h\ncluster:\n  peers:\n    - id: b\n      endpoint: h:70000\n",
-                   6, "cluster.peers[0].endpoint", "is not HOST:PORT");
+                   6, "cluster.peers[0].endpoint", "'h:70000' is not HOST:PORT");
     s_expect_error("pbx:\n  - host: h\ncluster:\n  peers:\n    - endpoint: h:1\n", 5,
                    "cluster.peers[0].id", "required");
     s_expect_error("pbx:\n  - host: h\ncluster:\n  heartbeat_ms: 5\n", 4, "cluster.heartbeat_ms",
