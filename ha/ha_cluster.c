@@ -14,8 +14,7 @@
 
 #define S_SNDHWM 64                 //  frames queued per peer; heartbeats beyond are dropped
 #define S_RCVHWM 4096
-#define S_RECONNECT_MS 100          //  ZeroMQ's reconnect interval to a peer ...
-#define S_RECONNECT_MAX_MS 1000     //  ... backing off to this
+#define S_RECONNECT_MAX_MS 100     //  ZeroMQ's reconnect interval to a peer, at most
 #define S_LINGER_MS 200             //  how long a Release may take to leave at exit
 #define S_BAD_LOG_MS 1000           //  at most one warning per second about bad frames
 
@@ -510,8 +509,13 @@ int ha_cluster_start(ha_cluster_t *self)
         zsock_set_sndhwm(p->dealer, S_SNDHWM);
         zsock_set_linger(p->dealer, 0);
         zsock_set_ipv6(p->dealer, 1);
-        zsock_set_reconnect_ivl(p->dealer, S_RECONNECT_MS);
-        zsock_set_reconnect_ivl_max(p->dealer, S_RECONNECT_MAX_MS);
+        //  A fixed, short reconnect interval (no exponential back-off): a restarted peer
+        //  must hear this node well within its settling time (lost_after intervals), or it
+        //  would settle without knowing who holds the links.
+        int ivl = self->cfg.heartbeat_ms / 2;
+        ivl = ivl < 10 ? 10 : ivl > S_RECONNECT_MAX_MS ? S_RECONNECT_MAX_MS : ivl;
+        zsock_set_reconnect_ivl(p->dealer, ivl);
+        zsock_set_reconnect_ivl_max(p->dealer, 0);
         snprintf(ep, sizeof ep, "tcp://%s", p->cfg.endpoint);
         if (zsock_connect(p->dealer, "%s", ep) < 0) {
             s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s", p->cfg.id, ep,

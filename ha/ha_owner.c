@@ -123,7 +123,11 @@ void ha_owner_heartbeat(ha_owner_t *self, size_t peer, bool quorum, const char *
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         if (had[i] && !p->has[i])
             memset(&p->view[i], 0, sizeof p->view[i]);
-        if (was_up[i] && !(p->has[i] && p->view[i].link_up))
+        //  Its link went down, or it speaks again (back from a stop or a partition) without
+        //  a link: whatever it held, the PBX may accept a link now.
+        if ((was_up[i] || !had[i]) && p->has[i] && !p->view[i].link_up)
+            s_let_go(self, i);
+        else if (was_up[i] && !p->has[i])
             s_let_go(self, i);
     }
 }

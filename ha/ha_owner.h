@@ -95,9 +95,9 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
 void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch);
 //  The caller stopped the link: pbx is no longer held.
 void ha_owner_dropped(ha_owner_t *self, size_t pbx);
-//  True once after a peer let go of pbx (its link went down, or it released it) while
-//  this node holds it without a link: the caller retries its link now rather than after
-//  its back-off.
+//  True once after a peer let go of pbx (its link went down, it released it, or it came
+//  back without a link) while this node holds it without a link: the caller retries its
+//  link now rather than after its back-off.
 bool ha_owner_take_kick(ha_owner_t *self, size_t pbx);
 
 //  --- State ----------------------------------------------------------------------------------

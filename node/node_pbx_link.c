@@ -1100,6 +1100,9 @@ int node_pbx_link_connect_now(node_pbx_link_t *self)
     if (!self->started || self->state != NODE_PBX_LINK_BACKOFF)
         return -EALREADY;
     s_timer_end(self, &self->backoff_timer);
+    //  A fresh series: if the PBX still refuses (it has not seen the old link close yet),
+    //  the next try comes after backoff_initial_ms, not after the long delay just skipped.
+    self->failures = 0;
     s_attempt_start(self);
     return 0;
 }

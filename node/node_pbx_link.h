@@ -88,8 +88,8 @@ int node_pbx_link_start(node_pbx_link_t *self);
 //  Returns 0, or -EALREADY when it is not started.
 int node_pbx_link_stop(node_pbx_link_t *self);
 //  In BACKOFF: end the back-off and try now (the node that held the PBX let go).  The
-//  failure count stays, so a failing attempt backs off as before.  Returns 0, or -EALREADY
-//  in any other state.
+//  back-off starts afresh: should this attempt fail too, the next comes after
+//  backoff_initial_ms.  Returns 0, or -EALREADY in any other state.
 int node_pbx_link_connect_now(node_pbx_link_t *self);
 node_pbx_link_state_t node_pbx_link_state(const node_pbx_link_t *self);
 

@@ -283,6 +283,23 @@ static void pair_partition_heals_with_one_owner_the_higher_epoch(void **state)
     size_t who = 9;
     assert_int_equal(s_holders(&s, &who), 1);
     assert_int_equal(who, 1);
+
+    //  The same after a stop (SIGSTOP) instead of a partition: b, holding with its link,
+    //  stops; a declares it lost and takes 3 (the PBX still has b's link: a's is refused).
+    //  b continues, sees 3 and drops; its next heartbeat (no link) kicks a.
+    ha_owner_link(s.node[1], 0, true);
+    s_round(&s);
+    s_kill(&s, 1);
+    s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 3);
+    assert_false(ha_owner_take_kick(s.node[0], 0));
+    s.up[1] = true;
+    s_exchange(&s);
+    assert_int_equal(s_act(&s, 1), HA_OWNER_DROP);
+    assert_false(ha_owner_take_kick(s.node[0], 0));
+    ha_owner_link(s.node[1], 0, false);
+    s_exchange(&s);
+    assert_true(ha_owner_take_kick(s.node[0], 0));
     s_sim_free(&s);
 }
 
