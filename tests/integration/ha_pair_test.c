@@ -14,18 +14,14 @@ static void kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back(v
     static const char *const args[] = {"--max-links", "2", "--status-interval-ms", "1000",
                                        NULL};
     ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
-    ha_node_start(f, 0);
-    ha_node_start(f, 1);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
+    ha_start_all(f);
     assert_true(ha_status(f, 1));
     assert_non_null(strstr(f->body, "\"state\":\"standby\""));
 
     long long t0 = test_now_ms();
     ha_node_kill(f, 0);
     long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
-    printf("pair: kill -9 of the owner to link up on the backup: %lld ms\n", up - t0);
-    fflush(stdout);
+    ha_report("pair: kill -9 of the owner to link up on the backup", up - t0);
     assert_true(up - t0 < 3000);
     ha_view_t v;
     assert_true(ha_view(f, 1, &v));
@@ -36,11 +32,7 @@ static void kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back(v
     //  manual); pbxsim sees no third link.
     ha_node_start(f, 0);
     ha_wait_standby(f, 0, "b", 2);
-    for (long long until = test_now_ms() + 1500; test_now_ms() < until;) {
-        assert_true(ha_view(f, 0, &v));
-        assert_false(v.held);
-        ha_pace(50);
-    }
+    ha_hold_steady(f, 1, 1500);
     ha_links_t l = ha_links(f);
     assert_int_equal(l.accepted, 2);
     assert_int_equal(l.open, 1);
@@ -72,16 +64,12 @@ static void sigstop_owner_backup_takes_over_and_the_owner_drops_on_sigcont(void 
     (void) state;
     static const char *const args[] = {"--max-links", "1", "--status-interval-ms", "200", NULL};
     ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
-    ha_node_start(f, 0);
-    ha_node_start(f, 1);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
+    ha_start_all(f);
 
     long long t0 = test_now_ms();
     ha_node_signal(f, 0, SIGSTOP);
     long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
-    printf("pair: SIGSTOP of the owner to link up on the backup: %lld ms\n", up - t0);
-    fflush(stdout);
+    ha_report("pair: SIGSTOP of the owner to link up on the backup", up - t0);
     ha_links_t before = ha_links(f);
     assert_int_equal(before.open, 1);
 
@@ -91,11 +79,7 @@ static void sigstop_owner_backup_takes_over_and_the_owner_drops_on_sigcont(void 
     assert_true(ha_view(f, 0, &v));
     assert_int_equal(v.drops, 1);
     //  From now on nothing moves: b keeps its link, a makes no attempt.
-    for (long long until = test_now_ms() + 1500; test_now_ms() < until;) {
-        assert_true(ha_view(f, 1, &v));
-        assert_true(v.held && v.link_up);
-        ha_pace(50);
-    }
+    ha_hold_steady(f, 1, 1500);
     ha_links_t after = ha_links(f);
     assert_int_equal(after.entries, before.entries);
     assert_int_equal(after.open, 1);
@@ -112,10 +96,7 @@ static void sigcont_owner_drops_on_higher_epoch_and_backup_connects_at_once(void
     static const char *const args[] = {"--max-links", "1", "--status-interval-ms", "20000",
                                        NULL};
     ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
-    ha_node_start(f, 0);
-    ha_node_start(f, 1);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
+    ha_start_all(f);
 
     ha_node_signal(f, 0, SIGSTOP);
     //  b claims epoch 2 and tries; pbxsim refuses it while a's link is open.  After six
@@ -132,8 +113,7 @@ static void sigcont_owner_drops_on_higher_epoch_and_backup_connects_at_once(void
     long long t0 = test_now_ms();
     ha_node_signal(f, 0, SIGCONT);
     long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
-    printf("pair: SIGCONT of the old owner to link up on the new one: %lld ms\n", up - t0);
-    fflush(stdout);
+    ha_report("pair: SIGCONT of the old owner to link up on the new one", up - t0);
     //  Well below the back-off b had reached after its refused attempts.
     assert_true(up - t0 < 1000);
     ha_wait_standby(f, 0, "b", 2);
@@ -151,17 +131,13 @@ static void clean_stop_hands_the_link_over_at_once(void **state)
     (void) state;
     static const char *const args[] = {"--max-links", "1", "--status-interval-ms", "1000", NULL};
     ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
-    ha_node_start(f, 0);
-    ha_node_start(f, 1);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
+    ha_start_all(f);
     long long t0 = test_now_ms();
     int status = test_proc_stop(&f->node[0].proc);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
-    printf("pair: SIGTERM of the owner to link up on the backup: %lld ms\n", up - t0);
-    fflush(stdout);
+    ha_report("pair: SIGTERM of the owner to link up on the backup", up - t0);
     ha_links_t l = ha_links(f);
     assert_int_equal(l.accepted, 2);
     assert_int_equal(l.open, 1);
@@ -175,10 +151,7 @@ static void standby_reports_standby_and_is_not_ready(void **state)
     (void) state;
     static const char *const args[] = {"--max-links", "1", NULL};
     ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
-    ha_node_start(f, 0);
-    ha_node_start(f, 1);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
+    ha_start_all(f);
     int code = 0;
     assert_int_equal(test_http_get("127.0.0.1", f->node[1].http_port, "/readyz", 2000, &code,
                                    f->body, sizeof f->body), 0);

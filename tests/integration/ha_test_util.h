@@ -218,6 +218,42 @@ static inline void ha_wait_standby(ha_fx_t *f, size_t i, const char *owner, long
              epoch, f->body);
 }
 
+//  Start every node; a (the best priority) takes the link with epoch 1, the others stand
+//  by for it.
+static inline void ha_start_all(ha_fx_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        ha_node_start(f, i);
+    ha_wait_holder(f, 0, HA_WAIT_MS);
+    for (size_t i = 1; i < f->n; i++)
+        ha_wait_standby(f, i, "a", 1);
+}
+
+//  For ms, node holder keeps an up link and no other running node holds it.
+static inline void ha_hold_steady(ha_fx_t *f, size_t holder, int ms)
+{
+    ha_view_t v;
+    for (long long until = test_now_ms() + ms; test_now_ms() < until;) {
+        for (size_t i = 0; i < f->n; i++) {
+            if (f->node[i].proc.pid <= 0)
+                continue;
+            assert_true(ha_view(f, i, &v));
+            if (i == holder)
+                assert_true(v.held && v.link_up);
+            else
+                assert_false(v.held);
+        }
+        ha_pace(50);
+    }
+}
+
+//  One measured figure on stdout (ctest --output-on-failure and the logs show it).
+static inline void ha_report(const char *what, long long ms)
+{
+    printf("%s: %lld ms\n", what, ms);
+    fflush(stdout);
+}
+
 //  pbxsim's link history: how many links it accepted and refused, and whether two
 //  accepted links were ever open at the same time (a link still open counts as open
 //  until now).  Fails the test on an overlap, naming both.

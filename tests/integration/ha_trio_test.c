@@ -14,17 +14,12 @@ static void kill_owner_next_in_priority_takes_the_link(void **state)
     static const char *const args[] = {"--max-links", "3", "--status-interval-ms", "1000",
                                        NULL};
     ha_fx_t *f = ha_fx_new(3, S_PRIO, args);
-    for (size_t i = 0; i < 3; i++)
-        ha_node_start(f, i);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
-    ha_wait_standby(f, 2, "a", 1);
+    ha_start_all(f);
 
     long long t0 = test_now_ms();
     ha_node_kill(f, 0);
     long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
-    printf("trio: kill -9 of the owner to link up on the next node: %lld ms\n", up - t0);
-    fflush(stdout);
+    ha_report("trio: kill -9 of the owner to link up on the next node", up - t0);
     assert_true(up - t0 < 3000);
     ha_wait_standby(f, 2, "b", 2);
     ha_view_t v;
@@ -86,17 +81,12 @@ static void sigstop_owner_majority_takes_over_and_the_owner_drops_on_sigcont(voi
     (void) state;
     static const char *const args[] = {"--max-links", "1", "--status-interval-ms", "200", NULL};
     ha_fx_t *f = ha_fx_new(3, S_PRIO, args);
-    for (size_t i = 0; i < 3; i++)
-        ha_node_start(f, i);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
-    ha_wait_standby(f, 2, "a", 1);
+    ha_start_all(f);
 
     long long t0 = test_now_ms();
     ha_node_signal(f, 0, SIGSTOP);
     long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
-    printf("trio: SIGSTOP of the owner to link up on the next node: %lld ms\n", up - t0);
-    fflush(stdout);
+    ha_report("trio: SIGSTOP of the owner to link up on the next node", up - t0);
     ha_links_t before = ha_links(f);
 
     ha_node_signal(f, 0, SIGCONT);
@@ -105,13 +95,7 @@ static void sigstop_owner_majority_takes_over_and_the_owner_drops_on_sigcont(voi
     assert_true(ha_view(f, 0, &v));
     assert_int_equal(v.drops, 1);
     assert_true(v.quorum);
-    for (long long until = test_now_ms() + 1500; test_now_ms() < until;) {
-        assert_true(ha_view(f, 1, &v));
-        assert_true(v.held && v.link_up);
-        assert_true(ha_view(f, 0, &v));
-        assert_false(v.held);
-        ha_pace(50);
-    }
+    ha_hold_steady(f, 1, 1500);
     ha_wait_standby(f, 2, "b", 2);
     ha_links_t after = ha_links(f);
     assert_int_equal(after.entries, before.entries);

@@ -390,6 +390,15 @@ static node_pbx_watch_t *s_watch(fx_t *f, int i, const char *number)
     return w;
 }
 
+//  Watch number and wait until it is monitored (done 0).
+static node_pbx_watch_t *s_watch_monitored(fx_t *f, int i, const char *number)
+{
+    node_pbx_watch_t *w = s_watch(f, i, number);
+    assert_true(s_wait_int(f, &f->watch[i].done_calls, 1));
+    assert_int_equal(f->watch[i].done_status, 0);
+    return w;
+}
+
 //  A request's reply is a barrier: the PBX answers in order, so whatever node_pbx sent
 //  before it has been handled by pbxsim when it returns.
 static void s_barrier(fx_t *f, int i)
@@ -934,9 +943,7 @@ static void pbx_link_drop_fails_requests_and_remonitors(void **state)
     static const char *const args[] = {"--status-interval-ms", "1000", NULL};
     fx_t *f = s_fixture(state, args);
     s_pbx_start(f);
-    node_pbx_watch_t *w = s_watch(f, 0, "101");
-    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
-    assert_int_equal(f->watch[0].done_status, 0);
+    node_pbx_watch_t *w = s_watch_monitored(f, 0, "101");
     s_ctl(f, "dial 101 102");
     assert_true(s_wait_event(f, &f->watch[0], CSTA_EV_DELIVERED));
     node_pbx_stats_t st;
@@ -989,9 +996,7 @@ static void pbx_stop_keeps_watches_and_start_remonitors(void **state)
     static const char *const args[] = {"--status-interval-ms", "1000", NULL};
     fx_t *f = s_fixture(state, args);
     s_pbx_start(f);
-    node_pbx_watch_t *w = s_watch(f, 0, "101");
-    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
-    assert_int_equal(f->watch[0].done_status, 0);
+    node_pbx_watch_t *w = s_watch_monitored(f, 0, "101");
     assert_int_equal(node_pbx_stop(f->pbx), 0);
     assert_int_equal(node_pbx_stop(f->pbx), -EALREADY);
     assert_int_equal(f->downs, 1);
@@ -1151,9 +1156,7 @@ static void pbx_snapshot_segments_and_call_validation(void **state)
     s_fake_t *k = f->fake = s_fake_start(f);
     f->cfg.validate_calls_ms = 200;
     s_pbx_start(f);
-    node_pbx_watch_t *w = s_watch(f, 0, "101");
-    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
-    assert_int_equal(f->watch[0].done_status, 0);
+    node_pbx_watch_t *w = s_watch_monitored(f, 0, "101");
 
     //  A call the PBX reports by an event, then forgets without a clearing event.
     csta_apdu_t ev;

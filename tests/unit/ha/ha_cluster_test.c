@@ -261,6 +261,14 @@ typedef struct {
 } s_wait_t;
 
 static s_wait_t *s_beat;            //  the scripted peer's heartbeat while it is "alive"
+static s_wait_t s_beats;
+
+//  The scripted peer beats from now on (prio; owner NULL: none) until s_beat = NULL.
+static void s_peer_beats(int prio, const char *owner, uint64_t epoch)
+{
+    s_beats = (s_wait_t){.beat_prio = prio, .beat_owner = owner, .beat_epoch = epoch};
+    s_beat = &s_beats;
+}
 
 static int s_on_check(zloop_t *loop, int timer_id, void *arg)
 {
@@ -314,6 +322,17 @@ static void s_run(fx_t *f, int ms)
     s_wait(f, s_never, NULL, ms);
 }
 
+//  Member 0 ("n", priority 20) with the scripted peer "f" (priority 10) beating as the
+//  owner of main with epoch; after settling, n stands by.
+static void s_standby_behind(fx_t *f, uint64_t epoch)
+{
+    s_peer_start(f);
+    s_peer_beats(10, "f", epoch);
+    s_member(f, 0, "n", 20, "f", f->port);
+    s_run(f, 2 * HB_MS * LOST_AFTER);
+    assert_int_equal(f->m[0].takes, 0);
+}
+
 //  --- Tests ----------------------------------------------------------------------------------
 
 //  Alone (the peer never answers): after lost_after intervals the member takes epoch 1,
@@ -362,12 +381,7 @@ static void lone_member_settles_then_takes_with_epoch_on_disk(void **state)
 static void member_waits_for_live_owner_and_takes_over_when_it_is_lost(void **state)
 {
     fx_t *f = *state;
-    s_peer_start(f);
-    s_wait_t beat = {.beat_prio = 10, .beat_owner = "f", .beat_epoch = 41};
-    s_beat = &beat;
-    s_member(f, 0, "n", 20, "f", f->port);
-    s_run(f, 3 * HB_MS * LOST_AFTER);
-    assert_int_equal(f->m[0].takes, 0);
+    s_standby_behind(f, 41);
     assert_true(s_logged(&f->m[0], "peer joined peer=f"));
     ha_cluster_stats_t st;
     ha_cluster_stats(f->m[0].cluster, &st);
@@ -386,8 +400,7 @@ static void member_waits_for_live_owner_and_takes_over_when_it_is_lost(void **st
     assert_int_equal(f->m[0].disk_at_take, 42);
     assert_true(s_logged(&f->m[0], "peer lost peer=f"));
     //  It comes back naming no owner: the member keeps the link.
-    beat = (s_wait_t){.beat_prio = 10, .beat_owner = NULL, .beat_epoch = 41};
-    s_beat = &beat;
+    s_peer_beats(10, NULL, 41);
     s_run(f, 3 * HB_MS);
     assert_true(s_logged(&f->m[0], "peer back peer=f"));
     assert_int_equal(f->m[0].drops, 0);
@@ -426,12 +439,7 @@ static void higher_epoch_claim_makes_the_holder_drop_at_once(void **state)
 static void release_lets_the_standby_take_at_once(void **state)
 {
     fx_t *f = *state;
-    s_peer_start(f);
-    s_wait_t beat = {.beat_prio = 10, .beat_owner = "f", .beat_epoch = 3};
-    s_beat = &beat;
-    s_member(f, 0, "n", 20, "f", f->port);
-    s_run(f, 2 * HB_MS * LOST_AFTER);
-    assert_int_equal(f->m[0].takes, 0);
+    s_standby_behind(f, 3);
     s_beat = NULL;
     s_peer_link(f, PROTO_CLUSTER_RELEASE, 3);
     int64_t sent = zclock_mono();
@@ -486,11 +494,7 @@ static int s_on_block(zloop_t *loop, int timer_id, void *arg)
 static void stalled_loop_keeps_peers_and_listens_again(void **state)
 {
     fx_t *f = *state;
-    s_peer_start(f);
-    s_wait_t beat = {.beat_prio = 10, .beat_owner = "f", .beat_epoch = 9};
-    s_beat = &beat;
-    s_member(f, 0, "n", 20, "f", f->port);
-    s_run(f, 2 * HB_MS * LOST_AFTER);
+    s_standby_behind(f, 9);
     int block = zloop_timer(f->loop, 1, 1, s_on_block, NULL);
     s_run(f, 4 * HB_MS);
     (void) block;

@@ -69,6 +69,17 @@ static void s_sim_init(sim_t *s, size_t n, const int *priority)
     }
 }
 
+static void s_round(sim_t *s);
+static void s_settle_all(sim_t *s);
+
+//  A cluster that has started, settled and had its first round (the best node took).
+static void s_sim_running(sim_t *s, size_t n, const int *priority)
+{
+    s_sim_init(s, n, priority);
+    s_settle_all(s);
+    s_round(s);
+}
+
 static void s_sim_free(sim_t *s)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -222,9 +233,7 @@ static void pair_recovered_primary_does_not_take_the_link_back(void **state)
     (void) state;
     static const int prio[] = {10, 20};
     sim_t s;
-    s_sim_init(&s, 2, prio);
-    s_settle_all(&s);
-    s_round(&s);
+    s_sim_running(&s, 2, prio);
     s_kill(&s, 0);
     s_round(&s);
     assert_int_equal(ha_owner_held(s.node[1], 0), 2);
@@ -253,9 +262,7 @@ static void pair_partition_heals_with_one_owner_the_higher_epoch(void **state)
     (void) state;
     static const int prio[] = {10, 20};
     sim_t s;
-    s_sim_init(&s, 2, prio);
-    s_settle_all(&s);
-    s_round(&s);
+    s_sim_running(&s, 2, prio);
     ha_owner_link(s.node[0], 0, true);
     s_round(&s);
     s_isolate(&s, 0, true);
@@ -343,9 +350,7 @@ static void claim_and_release_messages_move_ownership_without_waiting(void **sta
     (void) state;
     static const int prio[] = {10, 20};
     sim_t s;
-    s_sim_init(&s, 2, prio);
-    s_settle_all(&s);
-    s_round(&s);
+    s_sim_running(&s, 2, prio);
     assert_int_equal(ha_owner_held(s.node[0], 0), 1);
     //  a shuts down: it releases; b takes at once although a is still "alive".
     ha_owner_dropped(s.node[0], 0);
@@ -378,9 +383,7 @@ static void three_nodes_isolated_owner_drops_and_majority_takes_over(void **stat
     (void) state;
     static const int prio[] = {10, 20, 30};
     sim_t s;
-    s_sim_init(&s, 3, prio);
-    s_settle_all(&s);
-    s_round(&s);
+    s_sim_running(&s, 3, prio);
     size_t who = 9;
     assert_int_equal(s_holders(&s, &who), 1);
     assert_int_equal(who, 0);
