@@ -54,6 +54,28 @@ static void kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back(v
     assert_non_null(strstr(f->body, "ctim_ha_epoch{pbx=\"main\"} 2\n"));
     assert_non_null(strstr(f->body, "ctim_ha_takeovers_total 1\n"));
     assert_non_null(strstr(f->body, "ctim_ha_peers_alive 1\n"));
+    if (system("command -v promtool >/dev/null 2>&1") == 0) {
+        snprintf(path, sizeof path, "%s/metrics.txt", f->dir);
+        file = fopen(path, "w");
+        assert_non_null(file);
+        fputs(f->body, file);
+        fclose(file);
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+        assert_int_equal(system(cmd), 0);
+    }
+    //  /status is JSON (python3 reads it back when it is there).
+    assert_true(ha_status(f, 1));
+    if (system("command -v python3 >/dev/null 2>&1") == 0) {
+        snprintf(path, sizeof path, "%s/status.json", f->dir);
+        file = fopen(path, "w");
+        assert_non_null(file);
+        fputs(f->body, file);
+        fclose(file);
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "python3 -m json.tool < %s > /dev/null", path);
+        assert_int_equal(system(cmd), 0);
+    }
 }
 
 //  pbxsim takes one link and drops a link that leaves a SystemStatus unanswered (200 ms):
