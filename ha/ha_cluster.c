@@ -13,8 +13,8 @@
 #include "proto_cluster.h"
 
 #define S_SNDHWM 64                 //  frames queued per peer; heartbeats beyond are dropped
-#define S_RCVHWM 4096
-#define S_RECONNECT_MAX_MS 100     //  ZeroMQ's reconnect interval to a peer, at most
+#define S_RCVHWM 4096               //  frames from all peers waiting to be read
+#define S_RECONNECT_MAX_MS 100      //  ZeroMQ's reconnect interval to a peer, at most
 #define S_LINGER_MS 200             //  how long a Release may take to leave at exit
 #define S_BAD_LOG_MS 1000           //  at most one warning per second about bad frames
 
