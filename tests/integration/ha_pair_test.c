@@ -7,6 +7,23 @@
 
 static const int S_PRIO[] = {10, 20};
 
+//  When tool is installed, f->body written to a file must pass cmd_fmt (%s: the file).
+static void s_check_with(ha_fx_t *f, const char *tool, const char *cmd_fmt)
+{
+    char cmd[256], path[128];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
+    if (system(cmd) != 0)
+        return;
+    snprintf(path, sizeof path, "%s/%s.txt", f->dir, tool);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs(f->body, file);
+    fclose(file);
+    snprintf(cmd, sizeof cmd, cmd_fmt, path);
+    if (system(cmd) != 0)
+        fail_msg("%s refused: %s", tool, f->body);
+}
+
 //  pbxsim accepts two links here: only the cluster keeps ctimd to one.
 static void kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back(void **state)
 {
@@ -54,28 +71,10 @@ static void kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back(v
     assert_non_null(strstr(f->body, "ctim_ha_epoch{pbx=\"main\"} 2\n"));
     assert_non_null(strstr(f->body, "ctim_ha_takeovers_total 1\n"));
     assert_non_null(strstr(f->body, "ctim_ha_peers_alive 1\n"));
-    if (system("command -v promtool >/dev/null 2>&1") == 0) {
-        snprintf(path, sizeof path, "%s/metrics.txt", f->dir);
-        file = fopen(path, "w");
-        assert_non_null(file);
-        fputs(f->body, file);
-        fclose(file);
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
-        assert_int_equal(system(cmd), 0);
-    }
-    //  /status is JSON (python3 reads it back when it is there).
+    s_check_with(f, "promtool", "promtool check metrics < %s");
+    //  /status is JSON.
     assert_true(ha_status(f, 1));
-    if (system("command -v python3 >/dev/null 2>&1") == 0) {
-        snprintf(path, sizeof path, "%s/status.json", f->dir);
-        file = fopen(path, "w");
-        assert_non_null(file);
-        fputs(f->body, file);
-        fclose(file);
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "python3 -m json.tool < %s > /dev/null", path);
-        assert_int_equal(system(cmd), 0);
-    }
+    s_check_with(f, "python3", "python3 -m json.tool < %s > /dev/null");
 }
 
 //  pbxsim takes one link and drops a link that leaves a SystemStatus unanswered (200 ms):
