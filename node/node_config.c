@@ -68,6 +68,7 @@ typedef struct {
 #define S_USR(f) offsetof(node_user_cfg_t, f), sizeof(((node_user_cfg_t *) 0)->f)
 #define S_RUL(f) offsetof(node_numrule_t, f), sizeof(((node_numrule_t *) 0)->f)
 #define S_LIN(f) offsetof(node_line_cfg_t, f), sizeof(((node_line_cfg_t *) 0)->f)
+#define S_PEER(f) offsetof(node_peer_cfg_t, f), sizeof(((node_peer_cfg_t *) 0)->f)
 #define S_DIGITS "0123456789"
 #define S_DIALABLE "0123456789*#+"
 #define S_NAMECHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
@@ -124,6 +125,9 @@ static const s_key_t s_keys[] = {
     {"pbx[].validate_calls_ms", S_INT, 0, 86400000, "60000", 0,
      "snapshot monitored devices this often to drop stale calls (0: never)",
      S_PBX(validate_calls_ms), 0, NULL},
+    {"pbx[].priority", S_INT, 0, 1000, "100", 0,
+     "cluster: among live nodes the lowest priority holds the link (ties: node id order)",
+     S_PBX(priority), 0, NULL},
 
     {"csta_server.listen", S_ADDR, 1, 0, "0.0.0.0", 0,
      "address the CSTA multiplexer listens on (:: for IPv6)", S_CFG(csta_server.listen), 0, NULL},
@@ -174,6 +178,28 @@ static const s_key_t s_keys[] = {
     {"http.listen", S_ADDR, 1, 0, "127.0.0.1", 0,
      "address of /metrics, /livez, /readyz and /status", S_CFG(http.listen), 0, NULL},
     {"http.port", S_INT, 0, 65535, "9120", 0, "HTTP port (0: off)", S_CFG(http.port), 0, NULL},
+
+    //  The cluster (ha/): membership and link ownership between nodes.
+    {"cluster.listen", S_ADDR, 1, 0, "0.0.0.0", 0,
+     "address the cluster bus (ZeroMQ ROUTER) listens on", S_CFG(cluster.listen), 0, NULL},
+    {"cluster.port", S_INT, 1, 65535, "2749", 0, "cluster bus port", S_CFG(cluster.port), 0,
+     NULL},
+    {"cluster.peers[]", S_LIST, 0, NODE_PEERS_MAX, NULL, 0,
+     "the other nodes of the cluster (none: a single node holding every PBX link)",
+     offsetof(node_cfg_t, cluster.peers), sizeof(node_peer_cfg_t),
+     offsetof(node_cfg_t, cluster.peer_count), NULL},
+    {"cluster.peers[].id", S_CHARS, 1, 0, NULL, S_REQUIRED, "the peer's node.id", S_PEER(id), 0,
+     S_NAMECHARS},
+    {"cluster.peers[].endpoint", S_STR, 1, 0, NULL, S_REQUIRED,
+     "HOST:PORT of the peer's cluster bus ([ADDR]:PORT for IPv6)", S_PEER(endpoint), 0, NULL},
+    {"cluster.heartbeat_ms", S_INT, 10, 10000, "100", 0, "interval between heartbeats to peers",
+     S_CFG(cluster.heartbeat_ms), 0, NULL},
+    {"cluster.lost_after", S_INT, 2, 100, "5", 0,
+     "a peer silent for this many heartbeat intervals is lost", S_CFG(cluster.lost_after), 0,
+     NULL},
+    {"cluster.state_dir", S_STR, 1, 0, "/var/lib/ctimd", 0,
+     "folder for the link epochs (one file per PBX; made if missing)",
+     S_CFG(cluster.state_dir), 0, NULL},
 
     {"users[]", S_LIST, 0, 10000, NULL, S_RELOAD, "application users (ACSE logins)",
      offsetof(node_cfg_t, users), sizeof(node_user_cfg_t), offsetof(node_cfg_t, user_count),
@@ -1006,6 +1032,52 @@ static bool s_curve_cert_ok(const char *path)
     return ok;
 }
 
+//  "HOST:PORT" or "[ADDR]:PORT" with a port 1..65535.
+static bool s_endpoint_ok(const char *ep)
+{
+    const char *colon = strrchr(ep, ':');
+    if (!colon || colon == ep)
+        return false;
+    size_t host_len = (size_t) (colon - ep);
+    if (memchr(ep, ':', host_len) && (ep[0] != '[' || ep[host_len - 1] != ']'))
+        return false;       //  an IPv6 address without brackets
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return colon[1] && !*end && port >= 1 && port <= 65535 && !strpbrk(ep, " /\t");
+}
+
+//  The cluster's keys: peers differ from each other and from this node, endpoints parse,
+//  the bus port is no other port of this node.
+static void s_check_cluster(s_ctx_t *ctx, const node_cfg_t *cfg)
+{
+    char path[256];
+    const node_cluster_cfg_t *cl = &cfg->cluster;
+    for (size_t i = 0; i < cl->peer_count; i++) {
+        const node_peer_cfg_t *p = &cl->peers[i];
+        if (strcmp(p->id, cfg->node_id) == 0) {
+            snprintf(path, sizeof path, "cluster.peers[%zu].id", i);
+            s_error(ctx, path, "'%s' is this node's id (node.id); list the other nodes", p->id);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->id, cl->peers[j].id) == 0) {
+                snprintf(path, sizeof path, "cluster.peers[%zu].id", i);
+                s_error(ctx, path, "'%s' is the id of cluster.peers[%zu] too", p->id, j);
+            }
+        if (*p->endpoint && !s_endpoint_ok(p->endpoint)) {
+            snprintf(path, sizeof path, "cluster.peers[%zu].endpoint", i);
+            s_error(ctx, path, "'%s' is not HOST:PORT (or [IPV6]:PORT, port 1..65535)",
+                    p->endpoint);
+        }
+    }
+    if (cl->peer_count == 0)
+        return;
+    int port = cl->port;
+    const node_csta_server_cfg_t *cs = &cfg->csta_server;
+    if (port == cs->tcp_port || port == cs->tls_port || port == cfg->http.port ||
+        port == cfg->client_api.port)
+        s_error(ctx, "cluster.port", "%d is a csta_server, client_api or http port too", port);
+}
+
 //  Checks across keys, after every key has its value.
 static void s_check(s_ctx_t *ctx, node_cfg_t *cfg)
 {
@@ -1057,6 +1129,8 @@ static void s_check(s_ctx_t *ctx, node_cfg_t *cfg)
     if (*cfg->client_api.curve_cert && !s_curve_cert_ok(cfg->client_api.curve_cert))
         s_error(ctx, "client_api.curve_cert", "not a CURVE certificate with its secret key "
                 "(czmq zcert_save: the NAME_secret file)");
+
+    s_check_cluster(ctx, cfg);
 
     for (size_t i = 0; i < cfg->user_count; i++) {
         node_user_cfg_t *u = &cfg->users[i];

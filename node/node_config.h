@@ -34,6 +34,7 @@ typedef struct {
     int queue_max;                      //  pbx[].queue_max              4096 requests waiting for the window
     int monitor_retry_ms;               //  pbx[].monitor_retry_ms       30000 retry failed MonitorStarts
     int validate_calls_ms;              //  pbx[].validate_calls_ms      60000 snapshot monitored devices (0 off)
+    int priority;                       //  pbx[].priority               100 cluster: lower holds the link first
 } node_pbx_cfg_t;
 
 //  A device range a user may use: first..last as numbers ("101-199") or one number.
@@ -78,6 +79,27 @@ typedef struct {
     int port;                           //  http.port                      9120 (0 off)
 } node_http_cfg_t;
 
+//  --- The cluster (ha/, issue 6) --------------------------------------------------------------
+#define NODE_PEERS_MAX 15               //  other nodes of a cluster (16 nodes in all)
+
+//  One other node of the cluster (key `cluster.peers:` list).
+typedef struct {
+    char id[NODE_NAME_MAX];             //  cluster.peers[].id        its node.id
+    char endpoint[NODE_PATH_MAX];       //  cluster.peers[].endpoint  "HOST:PORT" of its cluster bus
+} node_peer_cfg_t;
+
+//  The cluster bus and link ownership.  No peers listed: a single node that holds every
+//  PBX link (the cluster is off).
+typedef struct {
+    char listen[NODE_NAME_MAX];         //  cluster.listen             "0.0.0.0"
+    int port;                           //  cluster.port               2749
+    node_peer_cfg_t *peers;             //  cluster.peers              none
+    size_t peer_count;
+    int heartbeat_ms;                   //  cluster.heartbeat_ms       100
+    int lost_after;                     //  cluster.lost_after         5 silent intervals
+    char state_dir[NODE_PATH_MAX];      //  cluster.state_dir          "/var/lib/ctimd" (epochs)
+} node_cluster_cfg_t;
+
 //  Number formatting rules (estos style): ordered regex search/replace, first match wins.
 typedef struct {
     char match[256];                    //  POSIX extended regex
@@ -112,6 +134,7 @@ typedef struct {
     node_csta_server_cfg_t csta_server;
     node_client_api_cfg_t client_api;
     node_http_cfg_t http;
+    node_cluster_cfg_t cluster;         //  cluster: (ha/)
     node_user_cfg_t *users;             //  users: list
     size_t user_count;
     node_numbers_cfg_t numbers;

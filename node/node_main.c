@@ -22,6 +22,7 @@
 
 #include <czmq.h>
 
+#include "ha.h"
 #include "node_config.h"
 #include "node_client_server.h"
 #include "node_csta_server.h"
@@ -74,7 +75,14 @@ struct ctimd {
     node_pbx_listener_t csta_listener;  //  the CSTA server's, for the first PBX
     node_client_server_t *client_server;
     node_pbx_listener_t client_listener;    //  the client API's, for the first PBX
+    //  The cluster (ha/; section "The cluster" below): NULL for a single node.
+    ha_cluster_t *cluster;
+    node_metric_t *ha_peers_alive, *ha_quorum, *ha_owner, *ha_epoch, *ha_takeovers;
+    node_metric_t *ha_bad_messages;
 };
+
+static void s_cluster_collect(ctimd_t *self);
+static bool s_cluster_standby(const ctimd_t *self, size_t i);
 
 //  The first PBX's listener callbacks go to both front ends (CSTA, then client API).
 static void s_front_ends(const ctimd_t *self, size_t i, size_t *count,
@@ -111,6 +119,7 @@ static void s_collect_metrics(void *ctx)
         node_metric_set(self->pbx_calls, pbx, (double) st.calls);
     }
     node_metric_set(self->lines_gauge, NULL, (double) node_lines_count(self->lines));
+    s_cluster_collect(self);
 }
 
 //  GET /lines: the export format node_lines_import reads back.
@@ -126,6 +135,7 @@ static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
 {
     node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
     node_systemd_status("pbx %s link %s", self->cfg.pbx[i].name, up ? "up" : "down");
+    ha_cluster_link_state(self->cluster, i, up);    //  (a no-op for a single node)
 }
 
 static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
@@ -190,7 +200,9 @@ static int s_pbx_start(ctimd_t *self)
             return -EINVAL;
         }
         self->pbx_lines[i] = node_pbx_lines_new(self->pbx[i], &self->lines, self->cfg.pbx[i].name);
-        int rc = self->pbx_lines[i] ? node_pbx_start(self->pbx[i]) : -ENOMEM;
+        //  In a cluster the link starts only when this node takes it (s_cluster_take).
+        bool clustered = self->cfg.cluster.peer_count > 0;
+        int rc = !self->pbx_lines[i] ? -ENOMEM : clustered ? 0 : node_pbx_start(self->pbx[i]);
         if (rc)
             return rc;
     }
@@ -209,6 +221,8 @@ static void s_pbx_stop(ctimd_t *self)
 //  HOOK pbx: the state of PBX i as /status and /readyz report it.
 static const char *s_pbx_state(const ctimd_t *self, size_t i)
 {
+    if (s_cluster_standby(self, i))
+        return "standby";
     return self->pbx[i] ? node_pbx_state_str(node_pbx_state(self->pbx[i])) : "not started";
 }
 
@@ -273,6 +287,131 @@ static void s_csta_server_reload(ctimd_t *self)
     }
 }
 
+//  --- The cluster (ha/, issue 6) -------------------------------------------------------------
+//  With cluster.peers listed, ha_cluster decides which node holds each PBX link: the PBX
+//  services are created but not started (s_pbx_start), and ha's take / drop / retry start
+//  and stop them.  Without peers none of this runs and ctimd holds every link itself.
+
+static void s_cluster_log(void *ctx, ha_log_level_t level, const char *text)
+{
+    (void) ctx;
+    node_log((node_log_level_t) level, "ha", "%s", text);
+}
+
+static void s_cluster_take(void *ctx, size_t i, uint64_t epoch)
+{
+    ctimd_t *self = ctx;
+    (void) epoch;       //  logged by ha
+    if (i < self->cfg.pbx_count && self->pbx[i])
+        node_pbx_start(self->pbx[i]);
+}
+
+static void s_cluster_drop(void *ctx, size_t i, const char *why)
+{
+    ctimd_t *self = ctx;
+    (void) why;         //  logged by ha
+    if (i < self->cfg.pbx_count && self->pbx[i])
+        node_pbx_stop(self->pbx[i]);
+}
+
+static void s_cluster_retry(void *ctx, size_t i)
+{
+    ctimd_t *self = ctx;
+    if (i < self->cfg.pbx_count && self->pbx[i])
+        node_pbx_connect_now(self->pbx[i]);
+}
+
+//  This node is in a cluster and does not hold PBX i's link.
+static bool s_cluster_standby(const ctimd_t *self, size_t i)
+{
+    if (!self->cluster)
+        return false;
+    ha_cluster_stats_t st;
+    ha_cluster_stats(self->cluster, &st);
+    return i < st.pbx_count && !st.pbx[i].held;
+}
+
+static void s_cluster_metrics(ctimd_t *self)
+{
+    node_metrics_t *m = self->metrics;
+    self->ha_peers_alive = node_metrics_gauge(m, "ha_peers_alive",
+        "Cluster peers this node hears now.", NULL);
+    self->ha_quorum = node_metrics_gauge(m, "ha_quorum",
+        "1 while this node sees a majority of the cluster (a pair always does).", NULL);
+    self->ha_owner = node_metrics_gauge(m, "ha_pbx_owner",
+        "1 for the node that holds the PBX link as this node sees it, else 0.", "pbx,node");
+    self->ha_epoch = node_metrics_gauge(m, "ha_epoch",
+        "Epoch of the PBX link's owner (or the highest seen while nobody holds it).", "pbx");
+    self->ha_takeovers = node_metrics_counter(m, "ha_takeovers",
+        "PBX links this node took (at start or from a lost or stopped node).", NULL);
+    self->ha_bad_messages = node_metrics_counter(m, "ha_bad_messages",
+        "Cluster frames ignored: undecodable, another major, or from an unknown node.", NULL);
+}
+
+static void s_cluster_collect(ctimd_t *self)
+{
+    if (!self->cluster)
+        return;
+    ha_cluster_stats_t st;
+    ha_cluster_stats(self->cluster, &st);
+    node_metric_set(self->ha_peers_alive, NULL, (double) st.peers_alive);
+    node_metric_set(self->ha_quorum, NULL, st.quorum ? 1 : 0);
+    node_metric_set(self->ha_takeovers, NULL, (double) st.takeovers);
+    node_metric_set(self->ha_bad_messages, NULL, (double) st.bad_messages);
+    for (size_t i = 0; i < st.pbx_count; i++) {
+        const char *pbx = self->cfg.pbx[i].name;
+        node_metric_set(self->ha_epoch, (const char *[]){pbx}, (double) st.pbx[i].epoch);
+        const char *node;
+        for (size_t k = 0; (node = ha_cluster_node_id(self->cluster, k)); k++)
+            node_metric_set(self->ha_owner, (const char *[]){pbx, node},
+                            strcmp(node, st.pbx[i].owner) == 0 ? 1 : 0);
+    }
+}
+
+//  Join the cluster (cluster.peers listed).  Returns 0, or -1 after logging why.
+static int s_cluster_start(ctimd_t *self)
+{
+    const node_cluster_cfg_t *cl = &self->cfg.cluster;
+    if (cl->peer_count == 0)
+        return 0;
+    _Static_assert(NODE_PEERS_MAX <= HA_PEERS_MAX, "cluster.peers fit ha");
+    _Static_assert(NODE_PBX_MAX <= HA_PBX_MAX, "pbx fit ha");
+    ha_cluster_cfg_t hc;
+    memset(&hc, 0, sizeof hc);
+    snprintf(hc.node_id, sizeof hc.node_id, "%s", self->cfg.node_id);
+    snprintf(hc.listen, sizeof hc.listen, "%s", cl->listen);
+    hc.port = cl->port;
+    hc.peer_count = cl->peer_count;
+    for (size_t i = 0; i < cl->peer_count; i++) {
+        snprintf(hc.peers[i].id, sizeof hc.peers[i].id, "%s", cl->peers[i].id);
+        snprintf(hc.peers[i].endpoint, sizeof hc.peers[i].endpoint, "%s", cl->peers[i].endpoint);
+    }
+    hc.heartbeat_ms = cl->heartbeat_ms;
+    hc.lost_after = cl->lost_after;
+    snprintf(hc.state_dir, sizeof hc.state_dir, "%s", cl->state_dir);
+    hc.pbx_count = self->cfg.pbx_count;
+    for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+        snprintf(hc.pbx[i], sizeof hc.pbx[i], "%s", self->cfg.pbx[i].name);
+        hc.priority[i] = self->cfg.pbx[i].priority;
+    }
+    s_cluster_metrics(self);
+    ha_cluster_listener_t l = {self, s_cluster_take, s_cluster_drop, s_cluster_retry,
+                               s_cluster_log};
+    self->cluster = ha_cluster_new(self->loop, &hc, &l);
+    int rc = self->cluster ? ha_cluster_start(self->cluster) : -EINVAL;
+    if (rc != 0) {
+        node_error("main", "cannot start the cluster: %s", strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+//  Leave the cluster: held links are stopped and released to the standbys.
+static void s_cluster_stop(ctimd_t *self)
+{
+    ha_cluster_destroy(&self->cluster);
+}
+
 //  --- HTTP callbacks -------------------------------------------------------------------------
 
 //  Ready when every configured PBX link is up.
@@ -327,6 +466,9 @@ static char *s_status(void *ctx)
                                         : NULL;
     fprintf(out, ",\"clients\":%s", clients ? clients : "null");
     free(clients);
+    char *cluster = self->cluster ? ha_cluster_status_json(self->cluster) : NULL;
+    fprintf(out, ",\"cluster\":%s", cluster ? cluster : "null");
+    free(cluster);
     fprintf(out, ",\"users\":%zu,\"lines\":%zu}\n", node_users_count(self->users),
             node_lines_count(self->lines));
     fclose(out);
@@ -549,6 +691,7 @@ static int s_format_number(const char *config, const char *dir_name, const char 
 static void s_teardown(ctimd_t *self)
 {
     node_systemd_stopping();
+    s_cluster_stop(self);       //  first: held links are released while the services exist
     s_csta_server_stop(self);
     s_client_server_stop(self);
     s_pbx_stop(self);
@@ -660,6 +803,8 @@ static int s_run(const char *path)
                    strerror(-(prc ? prc : crc ? crc : lrc)));
         goto done;
     }
+    if (s_cluster_start(self) != 0)
+        goto done;      //  logged
     node_notice("main", "ready: http=%s", http_where);
     printf("ctimd ready node=%s http=%s\n", self->cfg.node_id, http_where);
     fflush(stdout);

@@ -1022,6 +1022,26 @@ int node_pbx_start(node_pbx_t *self)
     return node_pbx_link_start(self->link);
 }
 
+int node_pbx_stop(node_pbx_t *self)
+{
+    if (!self->started)
+        return -EALREADY;
+    self->started = false;
+    int *timers[] = {&self->housekeeping_timer, &self->retry_timer, &self->validate_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        if (*timers[i] > 0)
+            zloop_timer_end(self->loop, *timers[i]);
+        *timers[i] = 0;
+    }
+    //  An UP link calls s_on_link_down from here: monitors forgotten, watches kept.
+    return node_pbx_link_stop(self->link);
+}
+
+int node_pbx_connect_now(node_pbx_t *self)
+{
+    return node_pbx_link_connect_now(self->link);
+}
+
 node_pbx_state_t node_pbx_state(const node_pbx_t *self)
 {
     return self->state;

@@ -66,6 +66,14 @@ node_pbx_t *node_pbx_new(zloop_t *loop, const node_pbx_cfg_t *cfg,
 void node_pbx_destroy(node_pbx_t **self_p);
 //  Connect to the PBX (the link then keeps itself up).  Returns 0 or -EALREADY.
 int node_pbx_start(node_pbx_t *self);
+//  Let go of the PBX at once (the cluster moved the link to another node;
+//  node_pbx_link_stop): on_state DOWN if it was up, open requests get -ENOTCONN, watches
+//  stay and are monitored again after the next node_pbx_start.  Not from inside this
+//  service's callbacks.  Returns 0 or -EALREADY (not started).
+int node_pbx_stop(node_pbx_t *self);
+//  The link is waiting out a back-off: try now instead (node_pbx_link_connect_now).
+//  Returns 0 or -EALREADY.
+int node_pbx_connect_now(node_pbx_t *self);
 node_pbx_state_t node_pbx_state(const node_pbx_t *self);
 
 //  Send an encoded invoke (any invoke id: it is replaced by the PBX-side one).  reply is

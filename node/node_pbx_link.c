@@ -1071,6 +1071,51 @@ int node_pbx_link_start(node_pbx_link_t *self)
     return 0;
 }
 
+int node_pbx_link_stop(node_pbx_link_t *self)
+{
+    if (!self->started)
+        return -EALREADY;
+    self->started = false;
+    bool was_up = self->state == NODE_PBX_LINK_UP;
+    s_timer_end(self, &self->attempt_timer);
+    s_timer_end(self, &self->backoff_timer);
+    s_timer_end(self, &self->resolve_timer);
+    s_timer_end(self, &self->silence_timer);
+    s_close_socket(self);
+    s_lookup_cancel(self);
+    s_free_addrs(self);
+    self->broken = NULL;
+    self->state = NODE_PBX_LINK_IDLE;
+    self->failures = 0;
+    self->attempts_series = 0;
+    if (!was_up) {
+        node_info(S_SUB, "stopped pbx=%s (was not up)", self->cfg.name);
+        return 0;
+    }
+    node_notice(S_SUB, "STOPPED pbx=%s host=%s:%d outstanding=%d queued=%d", self->cfg.name,
+                self->cfg.host, self->cfg.port, self->sent.count, self->waiting.count);
+    if (self->listener.on_down)
+        self->listener.on_down(self->listener.ctx, "stopped");
+    s_list_t sent = s_list_take(&self->sent);
+    s_list_t waiting = s_list_take(&self->waiting);
+    s_fail_all(self, sent, -ENOTCONN);
+    s_fail_all(self, waiting, -ENOTCONN);
+    s_deadline_arm(self);
+    return 0;
+}
+
+int node_pbx_link_connect_now(node_pbx_link_t *self)
+{
+    if (!self->started || self->state != NODE_PBX_LINK_BACKOFF)
+        return -EALREADY;
+    s_timer_end(self, &self->backoff_timer);
+    //  A fresh series: if the PBX still refuses (it has not seen the old link close yet),
+    //  the next try comes after backoff_initial_ms, not after the long delay just skipped.
+    self->failures = 0;
+    s_attempt_start(self);
+    return 0;
+}
+
 node_pbx_link_state_t node_pbx_link_state(const node_pbx_link_t *self)
 {
     return self->state;

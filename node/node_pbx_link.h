@@ -86,6 +86,16 @@ void node_pbx_link_destroy(node_pbx_link_t **self_p);
 
 //  Start connecting (first attempt at once).  Returns 0, or -EALREADY.
 int node_pbx_link_start(node_pbx_link_t *self);
+//  Let go of the PBX now (the cluster gave the link to another node): close the socket
+//  without a release (the point is to be gone at once), cancel any attempt or back-off,
+//  and stay IDLE until node_pbx_link_start.  An UP link reports on_down("stopped") and its
+//  requests get -ENOTCONN, as for a lost link.  Not from inside the link's own callbacks.
+//  Returns 0, or -EALREADY when it is not started.
+int node_pbx_link_stop(node_pbx_link_t *self);
+//  In BACKOFF: end the back-off and try now (the node that held the PBX let go).  The
+//  back-off starts afresh: should this attempt fail too, the next comes after
+//  backoff_initial_ms.  Returns 0, or -EALREADY in any other state.
+int node_pbx_link_connect_now(node_pbx_link_t *self);
 node_pbx_link_state_t node_pbx_link_state(const node_pbx_link_t *self);
 
 //  Send the encoded invoke apdu[0..len) (any invoke id; it is replaced).  reply(arg, ...)

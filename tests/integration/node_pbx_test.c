@@ -390,6 +390,15 @@ static node_pbx_watch_t *s_watch(fx_t *f, int i, const char *number)
     return w;
 }
 
+//  Watch number and wait until it is monitored (done 0).
+static node_pbx_watch_t *s_watch_monitored(fx_t *f, int i, const char *number)
+{
+    node_pbx_watch_t *w = s_watch(f, i, number);
+    assert_true(s_wait_int(f, &f->watch[i].done_calls, 1));
+    assert_int_equal(f->watch[i].done_status, 0);
+    return w;
+}
+
 //  A request's reply is a barrier: the PBX answers in order, so whatever node_pbx sent
 //  before it has been handled by pbxsim when it returns.
 static void s_barrier(fx_t *f, int i)
@@ -788,6 +797,78 @@ static void link_rejected_association_backs_off(void **state)
     assert_true(s_wait_int(f, &f->ups, 1));
 }
 
+static bool s_cond_link_state(fx_t *f, const void *arg)
+{
+    return node_pbx_link_state(f->link) == (node_pbx_link_state_t) *(const int *) arg;
+}
+
+//  pbxsim accepts links again (after `refuse`).
+static bool s_cond_accepting(fx_t *f, const void *arg)
+{
+    (void) arg;
+    s_ctl(f, "stats");
+    return strstr(f->json, "\"refusing\":false") != NULL;
+}
+
+//  Stop lets go of the PBX at once (pbxsim sees the link close, peer-closed), the request in
+//  flight gets -ENOTCONN, and nothing reconnects until start.  Used by the cluster (ha/).
+static void link_stop_lets_go_at_once_and_start_connects_again(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.backoff_initial_ms = 50;
+    s_link_start(f);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    s_ctl(f, "delay 3000");
+    assert_int_equal(s_link_request(f, 0, CSTA_OP_SNAPSHOT_DEVICE, 0), 0);
+    assert_int_equal(node_pbx_link_stop(f->link), 0);
+    assert_int_equal(node_pbx_link_stop(f->link), -EALREADY);
+    assert_int_equal(f->downs, 1);
+    assert_int_equal(f->req[0].calls, 1);
+    assert_int_equal(f->req[0].status, -ENOTCONN);
+    assert_int_equal(node_pbx_link_state(f->link), NODE_PBX_LINK_IDLE);
+    assert_true(s_wait_ctl(f, "stats", "links_open", 0, 0));
+    s_ctl(f, "delay 0");
+    //  No attempt while stopped (a back-off would have retried within 50 ms).
+    assert_false(s_wait(f, s_cond_link_state, (const int[]){NODE_PBX_LINK_CONNECTING}, 300));
+    assert_int_equal(f->ups, 1);
+    node_pbx_link_stats_t st;
+    node_pbx_link_stats(f->link, &st);
+    assert_int_equal(st.attempts, 1);
+    assert_int_equal(node_pbx_link_connect_now(f->link), -EALREADY);
+    //  A request while stopped is answered -ENOTCONN, from the loop.
+    assert_int_equal(s_link_request(f, 1, CSTA_OP_SNAPSHOT_DEVICE, 0), 0);
+    assert_int_equal(f->req[1].calls, 0);
+    assert_true(s_wait_int(f, &f->req[1].calls, 1));
+    assert_int_equal(f->req[1].status, -ENOTCONN);
+    assert_int_equal(node_pbx_link_start(f->link), 0);
+    assert_true(s_wait_int(f, &f->ups, 2));
+    assert_int_equal(s_link_request(f, 2, CSTA_OP_SNAPSHOT_DEVICE, 0), 0);
+    assert_true(s_wait_int(f, &f->req[2].calls, 1));
+    assert_int_equal(f->req[2].status, 0);
+    //  pbxsim's history: the first link closed by us, the second open.
+    s_ctl(f, "links");
+    assert_non_null(strstr(f->json, "\"reason\":\"peer-closed\""));
+}
+
+//  A link waiting out a long back-off connects at once when told to.
+static void link_connect_now_skips_the_backoff(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    f->cfg.backoff_initial_ms = 20000;
+    f->cfg.backoff_max_ms = 20000;
+    s_ctl(f, "refuse 1");
+    s_link_start(f);
+    assert_true(s_wait(f, s_cond_link_state, (const int[]){NODE_PBX_LINK_BACKOFF}, WAIT_MS));
+    assert_true(s_wait(f, s_cond_accepting, NULL, WAIT_MS));
+    assert_int_equal(node_pbx_link_state(f->link), NODE_PBX_LINK_BACKOFF);
+    int64_t t0 = zclock_mono();
+    assert_int_equal(node_pbx_link_connect_now(f->link), 0);
+    assert_true(s_wait_int(f, &f->ups, 1));
+    assert_true(zclock_mono() - t0 < 5000);
+}
+
 //  --- node_pbx tests -----------------------------------------------------------------------------
 
 //  Two watches of 101 share one PBX monitor, both see every event, and the monitor stops
@@ -862,9 +943,7 @@ static void pbx_link_drop_fails_requests_and_remonitors(void **state)
     static const char *const args[] = {"--status-interval-ms", "1000", NULL};
     fx_t *f = s_fixture(state, args);
     s_pbx_start(f);
-    node_pbx_watch_t *w = s_watch(f, 0, "101");
-    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
-    assert_int_equal(f->watch[0].done_status, 0);
+    node_pbx_watch_t *w = s_watch_monitored(f, 0, "101");
     s_ctl(f, "dial 101 102");
     assert_true(s_wait_event(f, &f->watch[0], CSTA_EV_DELIVERED));
     node_pbx_stats_t st;
@@ -907,6 +986,32 @@ static void pbx_link_drop_fails_requests_and_remonitors(void **state)
     assert_int_equal(f->watch[0].done_calls, 1);
     assert_int_equal(f->downs, 1);
     assert_int_equal(f->req[0].calls, 1);
+    node_pbx_unwatch(f->pbx, &w);
+}
+
+//  node_pbx_stop: the link goes at once (on_state DOWN, the PBX monitor gone with it), the
+//  watch stays; start brings the link back and 101 is monitored again, events flow.
+static void pbx_stop_keeps_watches_and_start_remonitors(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    node_pbx_watch_t *w = s_watch_monitored(f, 0, "101");
+    assert_int_equal(node_pbx_stop(f->pbx), 0);
+    assert_int_equal(node_pbx_stop(f->pbx), -EALREADY);
+    assert_int_equal(f->downs, 1);
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_DOWN);
+    assert_true(s_wait_ctl(f, "stats", "links_open", 0, 0));
+    node_pbx_stats_t st;
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.watches, 1);
+    assert_int_equal(st.monitors_pbx, 0);
+    assert_int_equal(node_pbx_start(f->pbx), 0);
+    assert_true(s_wait_int(f, &f->ups, 2));
+    assert_true(s_wait_ctl(f, "monitors 101", "monitors", 1, 1));
+    s_ctl(f, "dial 101 102");
+    assert_true(s_wait_event(f, &f->watch[0], CSTA_EV_DELIVERED));
+    assert_int_equal(f->watch[0].done_calls, 1);
     node_pbx_unwatch(f->pbx, &w);
 }
 
@@ -1123,9 +1228,7 @@ static void pbx_snapshot_segments_and_call_validation(void **state)
     s_fake_t *k = f->fake = s_fake_start(f);
     f->cfg.validate_calls_ms = 200;
     s_pbx_start(f);
-    node_pbx_watch_t *w = s_watch(f, 0, "101");
-    assert_true(s_wait_int(f, &f->watch[0].done_calls, 1));
-    assert_int_equal(f->watch[0].done_status, 0);
+    node_pbx_watch_t *w = s_watch_monitored(f, 0, "101");
 
     //  A call the PBX reports by an event, then forgets without a clearing event.
     csta_apdu_t ev;
@@ -1197,8 +1300,11 @@ int main(void)
         cmocka_unit_test_teardown(link_resolves_a_host_name, s_teardown),
         cmocka_unit_test_teardown(link_malformed_apdu_drops_and_reconnects, s_teardown),
         cmocka_unit_test_teardown(link_answers_phase2_status_and_abort_ends_the_link, s_teardown),
+        cmocka_unit_test_teardown(link_stop_lets_go_at_once_and_start_connects_again, s_teardown),
+        cmocka_unit_test_teardown(link_connect_now_skips_the_backoff, s_teardown),
         cmocka_unit_test_teardown(pbx_two_watches_share_one_monitor, s_teardown),
         cmocka_unit_test_teardown(pbx_link_drop_fails_requests_and_remonitors, s_teardown),
+        cmocka_unit_test_teardown(pbx_stop_keeps_watches_and_start_remonitors, s_teardown),
         cmocka_unit_test_teardown(pbx_switching_function_devices_followups_reach_the_requester,
                                   s_teardown),
         cmocka_unit_test_teardown(pbx_cdr_reports_reach_their_receiver_and_are_acknowledged,

@@ -1,0 +1,105 @@
+//  ha_cluster: this node's membership in a ctim cluster — the cluster bus (ZeroMQ: one
+//  ROUTER bound here, one DEALER to each configured peer), Paranoid Pirate heartbeats,
+//  peer liveness, and link ownership through ha_owner with epochs kept by ha_epochs.
+//
+//  Every heartbeat_ms it sends each peer a Heartbeat (its whole view: quorum, and per PBX
+//  the owner it believes in, the epoch, its own link state and priority); a peer silent
+//  for more than lost_after intervals is lost.  After each batch of messages and each
+//  tick it asks ha_owner what to do per PBX and carries it out through the listener:
+//  take (the epoch is on disk and the Claim announced before the link starts), drop (at
+//  once, before anything else), retry (the previous holder let go).
+//
+//  Everything runs on the node's zloop.  Listener callbacks are called from ha_cluster's
+//  own socket and timer handlers, never from inside ha_cluster_link_state, so the node
+//  may start and stop links from them and report link state from its link callbacks.
+#ifndef HA_CLUSTER_H
+#define HA_CLUSTER_H
+
+#include <czmq.h>
+
+#include "ha_owner.h"
+
+#define HA_ENDPOINT_MAX 256
+#define HA_PATH_MAX 256
+
+typedef struct ha_cluster ha_cluster_t;
+
+//  Log levels, in node_log's order (the node maps them one to one).
+typedef enum { HA_LOG_ERROR, HA_LOG_WARNING, HA_LOG_NOTICE, HA_LOG_INFO, HA_LOG_DEBUG } ha_log_level_t;
+
+typedef struct {
+    char id[HA_NAME_MAX];
+    char endpoint[HA_ENDPOINT_MAX];     //  "host:port" of its ROUTER ("[v6addr]:port")
+} ha_peer_cfg_t;
+
+typedef struct {
+    char node_id[HA_NAME_MAX];
+    char listen[HA_NAME_MAX];           //  numeric address to bind ("0.0.0.0", "::")
+    int port;                           //  1..65535
+    ha_peer_cfg_t peers[HA_PEERS_MAX];
+    size_t peer_count;                  //  >= 1
+    int heartbeat_ms;                   //  interval between heartbeats
+    int lost_after;                     //  silent intervals before a peer is lost
+    char state_dir[HA_PATH_MAX];        //  epochs on disk (ha_epochs)
+    size_t pbx_count;
+    char pbx[HA_PBX_MAX][HA_NAME_MAX];
+    int priority[HA_PBX_MAX];           //  this node's, per PBX (lower preferred)
+} ha_cluster_cfg_t;
+
+typedef struct {
+    void *ctx;
+    //  Start the link to pbx: this node holds it now with epoch (already on disk and
+    //  announced).  The link keeps retrying until ha_cluster says drop.
+    void (*take)(void *ctx, size_t pbx, uint64_t epoch);
+    //  Stop the link to pbx at once (a higher epoch was seen, quorum was lost, shutdown).
+    void (*drop)(void *ctx, size_t pbx, const char *why);
+    //  The node holding pbx before let go: try to connect now instead of after the link's
+    //  back-off.  May be NULL.
+    void (*retry)(void *ctx, size_t pbx);
+    //  One log line (without node and subsystem; the node adds "(ID) ha: ").
+    void (*log)(void *ctx, ha_log_level_t level, const char *text);
+} ha_cluster_listener_t;
+
+//  A cluster member for cfg (copied).  Reads the epochs in cfg->state_dir (making the
+//  folder if needed).  NULL when cfg is unusable, the folder cannot be made or an epoch
+//  file is unreadable or corrupt (each logged through listener->log).
+ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
+                             const ha_cluster_listener_t *listener);
+//  Give up every held link (listener drop "shutdown"), tell the peers (Release, flushed
+//  for up to 200 ms when the process exits) and close.  Safe on NULL and twice.
+void ha_cluster_destroy(ha_cluster_t **self_p);
+//  Bind, connect to the peers, start heartbeats.  This node takes nothing until it has
+//  heard every peer or lost_after intervals have passed.  Returns 0 or a negative errno
+//  (-EADDRINUSE, -EINVAL for an endpoint ZeroMQ refuses).
+int ha_cluster_start(ha_cluster_t *self);
+//  The node's link to pbx came up or went down (from the link's callbacks: only
+//  recorded here, acted on at the next tick or message).
+void ha_cluster_link_state(ha_cluster_t *self, size_t pbx, bool up);
+
+//  The running state for /status and metrics.
+typedef struct {
+    char owner[HA_NAME_MAX];            //  as this node believes ("" none)
+    uint64_t epoch;                     //  the owner's, or the highest seen
+    bool held;                          //  this node holds it
+    bool link_up;                       //  this node's link is up
+} ha_cluster_pbx_stats_t;
+
+typedef struct {
+    size_t peers, peers_alive;
+    bool quorum, settled;
+    long takeovers;                     //  links this node took
+    long drops;                         //  links this node dropped (shutdown excluded)
+    long bad_messages;                  //  frames that did not decode or came from strangers
+    long send_dropped;                  //  heartbeats not queued (peer not connected, HWM)
+    size_t pbx_count;
+    ha_cluster_pbx_stats_t pbx[HA_PBX_MAX];
+} ha_cluster_stats_t;
+void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *stats);
+//  Configured node ids: 0 is this node, 1.. the peers in config order; NULL past the end.
+const char *ha_cluster_node_id(const ha_cluster_t *self, size_t index);
+//  The cluster as a JSON object (node, incarnation, quorum, settled, peers with alive,
+//  last seen and incarnation, PBXs with owner, epoch, held, link), a new string the caller
+//  frees; NULL when memory runs out.
+char *ha_cluster_status_json(const ha_cluster_t *self);
+
+#endif

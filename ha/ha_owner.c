@@ -1,0 +1,359 @@
+//  ha_owner: the ownership rules as a pure state machine (ha_owner.h has the rules).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ha_owner.h"
+
+typedef struct {
+    bool alive;
+    bool quorum;                            //  as its last heartbeat said
+    bool yielded[HA_PBX_MAX];               //  released it; no candidate until it speaks again
+    bool has[HA_PBX_MAX];                   //  it announced a view of this PBX
+    ha_owner_view_t view[HA_PBX_MAX];
+} s_peer_t;
+
+struct ha_owner {
+    ha_owner_cfg_t cfg;
+    bool settled;
+    s_peer_t peers[HA_PEERS_MAX];
+    uint64_t max_epoch[HA_PBX_MAX];
+    uint64_t held[HA_PBX_MAX];              //  0: not held
+    bool link_up[HA_PBX_MAX];
+    bool kick[HA_PBX_MAX];
+};
+
+const char *ha_owner_action_str(ha_owner_action_t action)
+{
+    static const char *const names[] = {"nothing", "take", "drop"};
+    return (unsigned) action < 3 ? names[action] : "unknown";
+}
+
+ha_owner_t *ha_owner_new(const ha_owner_cfg_t *cfg)
+{
+    if (!cfg || !*cfg->self || cfg->peer_count < 1 || cfg->peer_count > HA_PEERS_MAX ||
+        cfg->pbx_count > HA_PBX_MAX)
+        return NULL;
+    for (size_t i = 0; i < cfg->peer_count; i++) {
+        if (!*cfg->peers[i] || strcmp(cfg->peers[i], cfg->self) == 0)
+            return NULL;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->peers[i], cfg->peers[j]) == 0)
+                return NULL;
+    }
+    ha_owner_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    memcpy(self->max_epoch, cfg->epoch, sizeof self->max_epoch);
+    return self;
+}
+
+void ha_owner_destroy(ha_owner_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
+
+//  --- Inputs ---------------------------------------------------------------------------------
+
+static void s_see_epoch(ha_owner_t *self, size_t pbx, uint64_t epoch)
+{
+    if (epoch > self->max_epoch[pbx])
+        self->max_epoch[pbx] = epoch;
+}
+
+//  A peer let go of pbx (link down, released, lost): a holder without a link retries now.
+static void s_let_go(ha_owner_t *self, size_t pbx)
+{
+    if (self->held[pbx] && !self->link_up[pbx])
+        self->kick[pbx] = true;
+}
+
+void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
+{
+    if (peer >= self->cfg.peer_count)
+        return;
+    s_peer_t *p = &self->peers[peer];
+    if (p->alive && !alive) {
+        for (size_t i = 0; i < self->cfg.pbx_count; i++)
+            if (p->has[i] && p->view[i].link_up)
+                s_let_go(self, i);
+        memset(p->has, 0, sizeof p->has);
+        memset(p->view, 0, sizeof p->view);
+        memset(p->yielded, 0, sizeof p->yielded);
+        p->quorum = false;
+    }
+    p->alive = alive;
+}
+
+static int s_pbx_index(const ha_owner_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->cfg.pbx_count; i++)
+        if (strcmp(self->cfg.pbx[i], name) == 0)
+            return (int) i;
+    return -1;
+}
+
+void ha_owner_heartbeat(ha_owner_t *self, size_t peer, bool quorum, const char *const *pbx_names,
+                        const ha_owner_view_t *views, size_t count)
+{
+    if (peer >= self->cfg.peer_count)
+        return;
+    s_peer_t *p = &self->peers[peer];
+    bool had[HA_PBX_MAX], was_up[HA_PBX_MAX];
+    for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+        had[i] = p->has[i];
+        was_up[i] = p->has[i] && p->view[i].link_up;
+    }
+    memset(p->has, 0, sizeof p->has);
+    memset(p->yielded, 0, sizeof p->yielded);
+    p->quorum = quorum;
+    for (size_t k = 0; k < count; k++) {
+        int i = s_pbx_index(self, pbx_names[k]);
+        if (i < 0)
+            continue;
+        p->has[i] = true;
+        p->view[i] = views[k];
+        p->view[i].owner[HA_NAME_MAX - 1] = '\0';
+        s_see_epoch(self, (size_t) i, views[k].epoch);
+    }
+    for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+        if (had[i] && !p->has[i])
+            memset(&p->view[i], 0, sizeof p->view[i]);
+        //  Its link went down, or it speaks again (back from a stop or a partition) without
+        //  a link: whatever it held, the PBX may accept a link now.
+        if ((was_up[i] || !had[i]) && p->has[i] && !p->view[i].link_up)
+            s_let_go(self, i);
+        else if (was_up[i] && !p->has[i])
+            s_let_go(self, i);
+    }
+}
+
+void ha_owner_claim(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch)
+{
+    if (peer >= self->cfg.peer_count || pbx >= self->cfg.pbx_count)
+        return;
+    s_peer_t *p = &self->peers[peer];
+    s_see_epoch(self, pbx, epoch);
+    //  Its next heartbeat says the same; until then the claim stands for it (priority and
+    //  link state as it last announced them).
+    p->has[pbx] = true;
+    memcpy(p->view[pbx].owner, self->cfg.peers[peer], sizeof p->view[pbx].owner);
+    p->view[pbx].epoch = epoch;
+}
+
+void ha_owner_release(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch)
+{
+    if (peer >= self->cfg.peer_count || pbx >= self->cfg.pbx_count)
+        return;
+    s_peer_t *p = &self->peers[peer];
+    s_see_epoch(self, pbx, epoch);
+    if (p->has[pbx] && strcmp(p->view[pbx].owner, self->cfg.peers[peer]) == 0 &&
+        p->view[pbx].epoch <= epoch) {
+        p->view[pbx].owner[0] = '\0';
+        p->view[pbx].link_up = false;
+    }
+    //  It is stopping (or handing over): not a candidate until its next heartbeat, so the
+    //  next in rank takes the link now rather than after declaring it lost.
+    p->yielded[pbx] = true;
+    s_let_go(self, pbx);
+}
+
+void ha_owner_link(ha_owner_t *self, size_t pbx, bool up)
+{
+    if (pbx < self->cfg.pbx_count)
+        self->link_up[pbx] = up;
+}
+
+void ha_owner_settle(ha_owner_t *self, bool settled)
+{
+    self->settled = settled;
+}
+
+//  --- Decisions ------------------------------------------------------------------------------
+
+//  Claim (ea, a) beats claim (eb, b): a higher epoch, or the same epoch and an id that
+//  sorts first.
+static bool s_beats(uint64_t ea, const char *a, uint64_t eb, const char *b)
+{
+    return ea > eb || (ea == eb && strcmp(a, b) < 0);
+}
+
+//  Rank (pa, a) before (pb, b): a lower priority, or the same and an id that sorts first.
+static bool s_ranks_before(int pa, const char *a, int pb, const char *b)
+{
+    return pa < pb || (pa == pb && strcmp(a, b) < 0);
+}
+
+bool ha_owner_quorum(const ha_owner_t *self)
+{
+    size_t nodes = self->cfg.peer_count + 1;
+    if (nodes == 2)
+        return true;
+    return 2 * (ha_owner_alive_count(self) + 1) > nodes;
+}
+
+size_t ha_owner_alive_count(const ha_owner_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        n += self->peers[i].alive;
+    return n;
+}
+
+bool ha_owner_peer_is_alive(const ha_owner_t *self, size_t peer)
+{
+    return peer < self->cfg.peer_count && self->peers[peer].alive;
+}
+
+ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *epoch, char *why,
+                                  size_t why_cap)
+{
+    char dummy[8];
+    if (!why) {
+        why = dummy;
+        why_cap = sizeof dummy;
+    }
+    *why = '\0';
+    if (pbx >= self->cfg.pbx_count)
+        return HA_OWNER_NOTHING;
+    const char *me = self->cfg.self;
+    size_t nodes = self->cfg.peer_count + 1;
+    bool quorum = ha_owner_quorum(self);
+
+    //  The best claim a live peer names for another node (the relayer's view included:
+    //  it names an owner only while it sees that owner alive).
+    const s_peer_t *via = NULL;
+    const ha_owner_view_t *best = NULL;
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        const s_peer_t *p = &self->peers[i];
+        if (!p->alive || !p->has[pbx] || !*p->view[pbx].owner ||
+            strcmp(p->view[pbx].owner, me) == 0)
+            continue;
+        //  Of equal claims the owner's own word is kept (for the log line).
+        bool direct = strcmp(p->view[pbx].owner, self->cfg.peers[i]) == 0;
+        if (!best || s_beats(p->view[pbx].epoch, p->view[pbx].owner, best->epoch, best->owner) ||
+            (direct && p->view[pbx].epoch == best->epoch &&
+             strcmp(p->view[pbx].owner, best->owner) == 0)) {
+            best = &p->view[pbx];
+            via = p;
+        }
+    }
+
+    if (self->held[pbx]) {
+        if (best && s_beats(best->epoch, best->owner, self->held[pbx], me)) {
+            *epoch = best->epoch;
+            const char *relayer = self->cfg.peers[via - self->peers];
+            if (strcmp(relayer, best->owner) == 0)
+                snprintf(why, why_cap, "higher epoch %llu from %s",
+                         (unsigned long long) best->epoch, best->owner);
+            else
+                snprintf(why, why_cap, "higher epoch %llu from %s (via %s)",
+                         (unsigned long long) best->epoch, best->owner, relayer);
+            return HA_OWNER_DROP;
+        }
+        if (!quorum) {
+            *epoch = self->held[pbx];
+            snprintf(why, why_cap, "no quorum (sees %zu of %zu nodes)",
+                     ha_owner_alive_count(self) + 1, nodes);
+            return HA_OWNER_DROP;
+        }
+        return HA_OWNER_NOTHING;
+    }
+
+    if (!self->settled || !quorum || best)
+        return HA_OWNER_NOTHING;
+    //  Rank first among the candidates: this node and the live peers that have quorum and
+    //  announce this PBX.
+    int mine = self->cfg.priority[pbx];
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        const s_peer_t *p = &self->peers[i];
+        if (p->alive && p->quorum && p->has[pbx] && !p->yielded[pbx] &&
+            s_ranks_before(p->view[pbx].priority, self->cfg.peers[i], mine, me))
+            return HA_OWNER_NOTHING;
+    }
+    *epoch = self->max_epoch[pbx] + 1;
+    snprintf(why, why_cap, "no live owner, first of %zu live node%s (priority %d)",
+             ha_owner_alive_count(self) + 1, ha_owner_alive_count(self) ? "s" : "", mine);
+    return HA_OWNER_TAKE;
+}
+
+void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch)
+{
+    if (pbx >= self->cfg.pbx_count)
+        return;
+    self->held[pbx] = epoch;
+    self->link_up[pbx] = false;
+    self->kick[pbx] = false;
+    s_see_epoch(self, pbx, epoch);
+}
+
+void ha_owner_dropped(ha_owner_t *self, size_t pbx)
+{
+    if (pbx >= self->cfg.pbx_count)
+        return;
+    self->held[pbx] = 0;
+    self->link_up[pbx] = false;
+    self->kick[pbx] = false;
+}
+
+bool ha_owner_take_kick(ha_owner_t *self, size_t pbx)
+{
+    if (pbx >= self->cfg.pbx_count || !self->kick[pbx])
+        return false;
+    self->kick[pbx] = false;
+    return self->held[pbx] && !self->link_up[pbx];
+}
+
+//  --- State ----------------------------------------------------------------------------------
+
+uint64_t ha_owner_held(const ha_owner_t *self, size_t pbx)
+{
+    return pbx < self->cfg.pbx_count ? self->held[pbx] : 0;
+}
+
+uint64_t ha_owner_max_epoch(const ha_owner_t *self, size_t pbx)
+{
+    return pbx < self->cfg.pbx_count ? self->max_epoch[pbx] : 0;
+}
+
+static int s_peer_index(const ha_owner_t *self, const char *id)
+{
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        if (strcmp(self->cfg.peers[i], id) == 0)
+            return (int) i;
+    return -1;
+}
+
+void ha_owner_view(const ha_owner_t *self, size_t pbx, ha_owner_view_t *view)
+{
+    memset(view, 0, sizeof *view);
+    if (pbx >= self->cfg.pbx_count)
+        return;
+    view->priority = self->cfg.priority[pbx];
+    view->link_up = self->link_up[pbx];
+    if (self->held[pbx]) {
+        snprintf(view->owner, sizeof view->owner, "%s", self->cfg.self);
+        view->epoch = self->held[pbx];
+        return;
+    }
+    const ha_owner_view_t *best = NULL;
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        const s_peer_t *p = &self->peers[i];
+        if (!p->alive || !p->has[pbx] || !*p->view[pbx].owner)
+            continue;
+        int owner = s_peer_index(self, p->view[pbx].owner);
+        if (owner < 0 || !self->peers[owner].alive)
+            continue;       //  not a node this one sees alive (or this node itself)
+        if (!best || s_beats(p->view[pbx].epoch, p->view[pbx].owner, best->epoch, best->owner))
+            best = &p->view[pbx];
+    }
+    if (best) {
+        snprintf(view->owner, sizeof view->owner, "%s", best->owner);
+        view->epoch = best->epoch;
+    } else
+        view->epoch = self->max_epoch[pbx];
+}

@@ -1,0 +1,117 @@
+//  ha_owner: who holds each PBX link — the ownership rules of a ctim cluster as a pure
+//  state machine.  No sockets, no clock, no disk: ha_cluster feeds it what the bus says
+//  (peers alive or lost, their heartbeats, claims and releases) and what the local link
+//  does, asks it per PBX what to do (take, drop, nothing), and carries the answer out.
+//  Unit tests drive it directly (tests/unit/ha/ha_owner_test.c).
+//
+//  The rules (ha/README.md explains why):
+//  - Rank: for each PBX every node has a priority (lower is preferred); ties go to the
+//    node id that sorts first.  Claims are ordered by (epoch, node id): a higher epoch
+//    wins, an equal epoch goes to the id that sorts first.
+//  - Quorum: with three or more configured nodes a node has quorum while it sees a strict
+//    majority of them, itself included.  A pair always has quorum: the PBX's one-link
+//    rule breaks the tie (the backup's link is refused while the primary holds it).
+//  - Drop (checked first, whatever else holds): a node holding a link drops it at once
+//    when any live peer announces an owner with a higher claim, or when it has no quorum.
+//  - Take: a node that holds nothing takes the link with epoch = highest seen + 1 when it
+//    has settled (after a start or a stall it first listens for lost_after intervals),
+//    has quorum, no live peer names a live owner (failback is manual: a recovered
+//    preferred node does not take the link from a live owner), and it ranks first among
+//    the candidates: itself and the live peers that have quorum and this PBX configured.
+//  - The epoch to take with must be on disk before the claim is announced (the caller
+//    does that between ha_owner_decide and ha_owner_took).
+#ifndef HA_OWNER_H
+#define HA_OWNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HA_NAME_MAX 64          //  node ids and PBX names
+#define HA_PEERS_MAX 15         //  peers of one node (16 nodes in a cluster)
+#define HA_PBX_MAX 32           //  PBXs of one node
+
+typedef struct ha_owner ha_owner_t;
+
+typedef struct {
+    char self[HA_NAME_MAX];                 //  this node's id
+    size_t peer_count;                      //  1..HA_PEERS_MAX
+    char peers[HA_PEERS_MAX][HA_NAME_MAX];  //  the other configured nodes
+    size_t pbx_count;                       //  0..HA_PBX_MAX
+    char pbx[HA_PBX_MAX][HA_NAME_MAX];      //  this node's PBXs
+    int priority[HA_PBX_MAX];               //  this node's priority per PBX
+    uint64_t epoch[HA_PBX_MAX];             //  the highest epoch on disk per PBX
+} ha_owner_cfg_t;
+
+//  What one node announced about one PBX (a heartbeat's PbxState).
+typedef struct {
+    char owner[HA_NAME_MAX];    //  "" none
+    uint64_t epoch;
+    bool link_up;               //  the announcing node's own link
+    int priority;
+} ha_owner_view_t;
+
+typedef enum {
+    HA_OWNER_NOTHING,           //  keep going as we are
+    HA_OWNER_TAKE,              //  persist `epoch`, then ha_owner_took, announce, start the link
+    HA_OWNER_DROP,              //  stop the link now, then ha_owner_dropped
+} ha_owner_action_t;
+
+const char *ha_owner_action_str(ha_owner_action_t action);
+
+//  NULL if cfg is unusable (no peer, too many, an id twice, self among the peers).
+ha_owner_t *ha_owner_new(const ha_owner_cfg_t *cfg);
+void ha_owner_destroy(ha_owner_t **self_p);
+
+//  --- Inputs (peer = index into cfg.peers, pbx = index into cfg.pbx) -------------------------
+
+//  A peer became reachable (its first message) or was lost.  A lost peer's announcements
+//  are forgotten, but not the epochs they carried.
+void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive);
+//  A peer's heartbeat: its quorum flag and its view of each PBX, matched by name (PBXs
+//  this node does not have are ignored; a PBX it does not list has no view from it).
+//  The caller marks the peer alive first.
+void ha_owner_heartbeat(ha_owner_t *self, size_t peer, bool quorum, const char *const *pbx_names,
+                        const ha_owner_view_t *views, size_t count);
+//  A peer's Claim: it took pbx with epoch.
+void ha_owner_claim(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch);
+//  A peer's Release: it gave pbx up (it held it with epoch).  Until its next heartbeat it
+//  is no candidate for pbx, so the next in rank takes the link at once.
+void ha_owner_release(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch);
+//  This node's link to pbx is up (associated) or not.
+void ha_owner_link(ha_owner_t *self, size_t pbx, bool up);
+//  Settled: this node has listened long enough since it started (or since its loop
+//  stalled) to know the cluster; until then it takes nothing.
+void ha_owner_settle(ha_owner_t *self, bool settled);
+
+//  --- Decisions ------------------------------------------------------------------------------
+
+//  What this node should do about pbx now.  TAKE sets *epoch to the epoch to claim; DROP
+//  sets it to the higher epoch seen (or to the held one when quorum is lost).  why
+//  (may be NULL) gets a reason for the log: "higher epoch 7 from node-b (via node-c)".
+ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *epoch, char *why,
+                                  size_t why_cap);
+//  The caller persisted epoch and now holds pbx (announce it, start the link).
+void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch);
+//  The caller stopped the link: pbx is no longer held.
+void ha_owner_dropped(ha_owner_t *self, size_t pbx);
+//  True once after a peer let go of pbx (its link went down, it released it, or it came
+//  back without a link) while this node holds it without a link: the caller retries its
+//  link now rather than after its back-off.
+bool ha_owner_take_kick(ha_owner_t *self, size_t pbx);
+
+//  --- State ----------------------------------------------------------------------------------
+
+bool ha_owner_quorum(const ha_owner_t *self);
+size_t ha_owner_alive_count(const ha_owner_t *self);   //  live peers (without this node)
+bool ha_owner_peer_is_alive(const ha_owner_t *self, size_t peer);
+//  The epoch this node holds pbx with, 0 when it does not hold it.
+uint64_t ha_owner_held(const ha_owner_t *self, size_t pbx);
+//  The highest epoch seen or issued for pbx (what must be on disk).
+uint64_t ha_owner_max_epoch(const ha_owner_t *self, size_t pbx);
+//  This node's view of pbx, as its heartbeat announces it: itself when it holds the link;
+//  else the highest claim a live peer names for a node that is itself alive here; else
+//  no owner and the highest epoch seen.
+void ha_owner_view(const ha_owner_t *self, size_t pbx, ha_owner_view_t *view);
+
+#endif

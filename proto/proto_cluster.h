@@ -1,0 +1,66 @@
+//  proto_cluster: the cluster bus protocol (proto/cluster.proto, node <-> node) as plain C
+//  values, and its codec.  Like proto.h for client.proto: fixed-size NUL-terminated
+//  strings ("" = none), no heap memory, and no protobuf-c type outside
+//  proto_cluster_wire.c (STYLE.md).
+//
+//  Encode:  proto_cluster_msg_t m; proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
+//           snprintf(m.node, ...); ...; rc = proto_cluster_encode(&m, buf, sizeof buf, &n);
+//  Decode:  rc = proto_cluster_decode(&m, buf, n);   (nothing to free)
+#ifndef PROTO_CLUSTER_H
+#define PROTO_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_CLUSTER_MAJOR 1           //  envelope major this library speaks
+#define PROTO_CLUSTER_MINOR 0
+#define PROTO_CLUSTER_PORT 2749         //  default cluster ROUTER port
+#define PROTO_CLUSTER_NAME_MAX 64       //  node ids and PBX names (as NODE_NAME_MAX)
+#define PROTO_CLUSTER_PBX_MAX 32        //  PBX entries in one heartbeat
+#define PROTO_CLUSTER_FRAME_MAX 65536   //  longest frame decoded (and encoded)
+
+typedef enum {
+    PROTO_CLUSTER_NONE = 0,
+    PROTO_CLUSTER_HEARTBEAT,
+    PROTO_CLUSTER_CLAIM,
+    PROTO_CLUSTER_RELEASE,
+} proto_cluster_kind_t;
+
+//  What the sender knows about one PBX (cluster.proto PbxState).
+typedef struct {
+    char pbx[PROTO_CLUSTER_NAME_MAX];
+    char owner[PROTO_CLUSTER_NAME_MAX]; //  "" none
+    uint64_t epoch;                     //  the owner's, or the highest seen when no owner
+    bool link_up;                       //  the sender's own link is up
+    int32_t priority;                   //  the sender's priority (lower preferred)
+} proto_pbx_state_t;
+
+typedef struct {
+    uint32_t version_major, version_minor;
+    proto_cluster_kind_t kind;
+    char node[PROTO_CLUSTER_NAME_MAX];  //  every kind: the sender
+    uint64_t incarnation;               //  every kind
+    //  PROTO_CLUSTER_HEARTBEAT
+    bool quorum;
+    uint32_t heartbeat_ms;
+    proto_pbx_state_t pbx[PROTO_CLUSTER_PBX_MAX];
+    size_t pbx_count;
+    //  PROTO_CLUSTER_CLAIM, PROTO_CLUSTER_RELEASE
+    char link_pbx[PROTO_CLUSTER_NAME_MAX];
+    uint64_t epoch;
+} proto_cluster_msg_t;
+
+//  Zero the message and set the versions and the kind.
+void proto_cluster_msg_init(proto_cluster_msg_t *m, proto_cluster_kind_t kind);
+//  Returns 0, -EINVAL (no kind, major 0, pbx_count too large), -ENOSPC (does not fit cap).
+int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
+                         size_t *len_out);
+//  Returns 0, -EBADMSG (not a ClusterEnvelope, major 0, no body or one this minor does
+//  not know), -EPROTONOSUPPORT (a higher major; m->version_major says which), -EMSGSIZE
+//  (a frame over PROTO_CLUSTER_FRAME_MAX, a string or a PBX list too long).  On an
+//  error *m holds no body.
+int proto_cluster_decode(proto_cluster_msg_t *m, const uint8_t *buf, size_t len);
+const char *proto_cluster_kind_str(proto_cluster_kind_t kind);
+
+#endif

@@ -1,0 +1,202 @@
+//  A primary/backup pair of real ctimd processes and pbxsim: kill -9 the owner (the backup
+//  takes the link; the time from the kill to the link up on the backup is printed), the
+//  restarted primary does not take it back; SIGSTOP the owner until the backup takes over
+//  and SIGCONT it (it drops its link on seeing the higher epoch); a clean stop hands the
+//  link over at once.  pbxsim's link history must never show two links open at once.
+#include "ha_test_util.h"
+
+static const int S_PRIO[] = {10, 20};
+
+//  When tool is installed, f->body written to a file must pass cmd_fmt (%s: the file).
+static void s_check_with(ha_fx_t *f, const char *tool, const char *cmd_fmt)
+{
+    char cmd[256], path[128];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
+    if (system(cmd) != 0)
+        return;
+    snprintf(path, sizeof path, "%s/%s.txt", f->dir, tool);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs(f->body, file);
+    fclose(file);
+    snprintf(cmd, sizeof cmd, cmd_fmt, path);
+    if (system(cmd) != 0)
+        fail_msg("%s refused: %s", tool, f->body);
+}
+
+//  pbxsim accepts two links here: only the cluster keeps ctimd to one.
+static void kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back(void **state)
+{
+    (void) state;
+    static const char *const args[] = {"--max-links", "2", "--status-interval-ms", "1000",
+                                       NULL};
+    ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
+    ha_start_all(f);
+    assert_true(ha_status(f, 1));
+    assert_non_null(strstr(f->body, "\"state\":\"standby\""));
+
+    long long t0 = test_now_ms();
+    ha_node_kill(f, 0);
+    long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
+    ha_report("pair: kill -9 of the owner to link up on the backup", up - t0);
+    assert_true(up - t0 < 3000);
+    ha_view_t v;
+    assert_true(ha_view(f, 1, &v));
+    assert_int_equal(v.epoch, 2);
+    assert_int_equal(v.takeovers, 1);
+
+    //  The primary restarts: it learns epoch 2 from the backup and stands by (failback is
+    //  manual); pbxsim sees no third link.
+    ha_node_start(f, 0);
+    ha_wait_standby(f, 0, "b", 2);
+    ha_hold_steady(f, 1, 1500);
+    ha_links_t l = ha_links(f);
+    assert_int_equal(l.accepted, 2);
+    assert_int_equal(l.open, 1);
+    assert_int_equal(l.refused, 0);
+    //  Its epoch file holds 2: a later restart cannot reuse 1 or 2.
+    char path[128], text[32] = "";
+    snprintf(path, sizeof path, "%s/state-a/epoch-main", f->dir);
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    assert_non_null(fgets(text, sizeof text, file));
+    fclose(file);
+    assert_string_equal(text, "2\n");
+    //  Metrics on the backup: it owns main with epoch 2.
+    int code = 0;
+    assert_int_equal(test_http_get("127.0.0.1", f->node[1].http_port, "/metrics", 2000, &code,
+                                   f->body, sizeof f->body), 0);
+    assert_non_null(strstr(f->body, "ctim_ha_pbx_owner{pbx=\"main\",node=\"b\"} 1\n"));
+    assert_non_null(strstr(f->body, "ctim_ha_pbx_owner{pbx=\"main\",node=\"a\"} 0\n"));
+    assert_non_null(strstr(f->body, "ctim_ha_epoch{pbx=\"main\"} 2\n"));
+    assert_non_null(strstr(f->body, "ctim_ha_takeovers_total 1\n"));
+    assert_non_null(strstr(f->body, "ctim_ha_peers_alive 1\n"));
+    s_check_with(f, "promtool", "promtool check metrics < %s");
+    //  /status is JSON.
+    assert_true(ha_status(f, 1));
+    s_check_with(f, "python3", "python3 -m json.tool < %s > /dev/null");
+}
+
+//  pbxsim takes one link and drops a link that leaves a SystemStatus unanswered (200 ms):
+//  the stopped owner's link goes, the backup's gets in.  SIGCONT: the old owner sees epoch
+//  2 and drops what it holds; it does not connect again.
+static void sigstop_owner_backup_takes_over_and_the_owner_drops_on_sigcont(void **state)
+{
+    (void) state;
+    static const char *const args[] = {"--max-links", "1", "--status-interval-ms", "200", NULL};
+    ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
+    ha_start_all(f);
+
+    long long t0 = test_now_ms();
+    ha_node_signal(f, 0, SIGSTOP);
+    long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
+    ha_report("pair: SIGSTOP of the owner to link up on the backup", up - t0);
+    ha_links_t before = ha_links(f);
+    assert_int_equal(before.open, 1);
+
+    ha_node_signal(f, 0, SIGCONT);
+    ha_wait_standby(f, 0, "b", 2);
+    ha_view_t v;
+    assert_true(ha_view(f, 0, &v));
+    assert_int_equal(v.drops, 1);
+    //  From now on nothing moves: b keeps its link, a makes no attempt.
+    ha_hold_steady(f, 1, 1500);
+    ha_links_t after = ha_links(f);
+    assert_int_equal(after.entries, before.entries);
+    assert_int_equal(after.open, 1);
+    assert_non_null(strstr(f->links, "\"reason\":\"status-unanswered\""));
+}
+
+//  pbxsim keeps the stopped owner's link (SystemStatus every 20 s): the backup takes the
+//  link logically but the PBX refuses it.  On SIGCONT the old owner sees the higher epoch
+//  and drops its link at once; the backup, told that it let go, connects without waiting
+//  out its back-off.
+static void sigcont_owner_drops_on_higher_epoch_and_backup_connects_at_once(void **state)
+{
+    (void) state;
+    static const char *const args[] = {"--max-links", "1", "--status-interval-ms", "20000",
+                                       NULL};
+    ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
+    ha_start_all(f);
+
+    ha_node_signal(f, 0, SIGSTOP);
+    //  b claims epoch 2 and tries; pbxsim refuses it while a's link is open.  After six
+    //  refusals b's back-off has grown to 3.2 s (100 ms doubling, +-20 %).
+    long long deadline = test_now_ms() + HA_WAIT_MS;
+    ha_view_t v;
+    while (!(ha_view(f, 1, &v) && v.held && ha_links(f).refused >= 6)) {
+        assert_true(test_now_ms() < deadline);
+        ha_pace(20);
+    }
+    assert_false(v.link_up);
+    assert_int_equal(v.epoch, 2);
+
+    long long t0 = test_now_ms();
+    ha_node_signal(f, 0, SIGCONT);
+    long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
+    ha_report("pair: SIGCONT of the old owner to link up on the new one", up - t0);
+    //  Well below the back-off b had reached after its refused attempts.
+    assert_true(up - t0 < 1000);
+    ha_wait_standby(f, 0, "b", 2);
+    assert_true(ha_view(f, 0, &v));
+    assert_int_equal(v.drops, 1);
+    ha_links_t l = ha_links(f);
+    assert_int_equal(l.accepted, 2);
+    assert_int_equal(l.open, 1);
+}
+
+//  SIGTERM on the owner: it stops its link and releases it; the backup takes it at once,
+//  without waiting lost_after intervals.
+static void clean_stop_hands_the_link_over_at_once(void **state)
+{
+    (void) state;
+    static const char *const args[] = {"--max-links", "1", "--status-interval-ms", "1000", NULL};
+    ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
+    ha_start_all(f);
+    long long t0 = test_now_ms();
+    int status = test_proc_stop(&f->node[0].proc);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
+    ha_report("pair: SIGTERM of the owner to link up on the backup", up - t0);
+    ha_links_t l = ha_links(f);
+    assert_int_equal(l.accepted, 2);
+    assert_int_equal(l.open, 1);
+}
+
+//  No cluster section: ctimd holds the link as it always did (checked by the other
+//  integration tests too); with one, /status has the cluster and /readyz waits for the
+//  link on the owner.
+static void standby_reports_standby_and_is_not_ready(void **state)
+{
+    (void) state;
+    static const char *const args[] = {"--max-links", "1", NULL};
+    ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
+    ha_start_all(f);
+    int code = 0;
+    assert_int_equal(test_http_get("127.0.0.1", f->node[1].http_port, "/readyz", 2000, &code,
+                                   f->body, sizeof f->body), 0);
+    assert_int_equal(code, 503);
+    assert_non_null(strstr(f->body, "pbx main: standby"));
+    assert_int_equal(test_http_get("127.0.0.1", f->node[0].http_port, "/readyz", 2000, &code,
+                                   f->body, sizeof f->body), 0);
+    assert_int_equal(code, 200);
+    assert_true(ha_status(f, 1));
+    assert_non_null(strstr(f->body, "\"peers\":[{\"id\":\"a\",\"endpoint\":\"127.0.0.1:"));
+    assert_non_null(strstr(f->body, "\"alive\":true"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(
+            kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back, ha_teardown),
+        cmocka_unit_test_teardown(sigstop_owner_backup_takes_over_and_the_owner_drops_on_sigcont,
+                                  ha_teardown),
+        cmocka_unit_test_teardown(
+            sigcont_owner_drops_on_higher_epoch_and_backup_connects_at_once, ha_teardown),
+        cmocka_unit_test_teardown(clean_stop_hands_the_link_over_at_once, ha_teardown),
+        cmocka_unit_test_teardown(standby_reports_standby_and_is_not_ready, ha_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,297 @@
+//  ha_test_util: a cluster of real ctimd processes on 127.0.0.1 for the ha integration
+//  tests — pbxsim on a free port, nodes with free cluster and HTTP ports and their own
+//  state folders, /status read over HTTP, pbxsim's link history checked for overlaps.
+//  Every wait is a condition polled with a deadline; teardown kills what is left, stopped
+//  processes included, also after a failed test.
+#ifndef HA_TEST_UTIL_H
+#define HA_TEST_UTIL_H
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_http.h"
+#include "test_pbxsim.h"
+#include "test_proc.h"
+
+#define HA_NODES_MAX 3
+#define HA_WAIT_MS 20000
+
+typedef struct {
+    test_proc_t proc;
+    char id[8];
+    int prio;
+    int cluster_port, http_port;
+    char config[128];
+    bool stopped;                   //  SIGSTOP sent, no SIGCONT yet
+} ha_node_t;
+
+typedef struct {
+    test_pbxsim_t sim;
+    bool sim_running;
+    size_t n;
+    ha_node_t node[HA_NODES_MAX];
+    char dir[64];
+    char body[65536];
+    char links[65536];
+} ha_fx_t;
+
+static ha_fx_t *s_fx;               //  for teardown after a failed assertion
+
+//  Sleep a little between polls (the deadline bounds every wait).
+static inline void ha_pace(int ms)
+{
+    struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+//  n nodes a, b, c with the given priorities, and pbxsim with extra arguments.
+static inline ha_fx_t *ha_fx_new(size_t n, const int *prio, const char *const *pbxsim_args)
+{
+    ha_fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    s_fx = f;
+    f->n = n;
+    snprintf(f->dir, sizeof f->dir, "/tmp/ctim-ha-it-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(test_pbxsim_start(&f->sim, pbxsim_args), 0);
+    f->sim_running = true;
+    for (size_t i = 0; i < n; i++) {
+        ha_node_t *d = &f->node[i];
+        d->proc.pid = -1;
+        snprintf(d->id, sizeof d->id, "%c", (char) ('a' + i));
+        d->prio = prio[i];
+        d->cluster_port = test_free_port();
+        d->http_port = test_free_port();
+        snprintf(d->config, sizeof d->config, "%s/%s.yaml", f->dir, d->id);
+    }
+    //  Every node's file lists the others, so every port is known before any starts.
+    for (size_t i = 0; i < n; i++) {
+        ha_node_t *d = &f->node[i];
+        FILE *cfg = fopen(d->config, "w");
+        assert_non_null(cfg);
+        fprintf(cfg,
+                "node: {id: %s, log_level: notice}\n"
+                "pbx:\n  - name: main\n    port: %d\n    priority: %d\n"
+                "    backoff_initial_ms: 100\n    backoff_max_ms: 5000\n"
+                "    connect_timeout_ms: 2000\n"
+                "csta_server: {tcp_port: 0}\nclient_api: {port: 0}\n"
+                "http: {listen: 127.0.0.1, port: %d}\n"
+                "cluster:\n  listen: 127.0.0.1\n  port: %d\n  state_dir: %s/state-%s\n"
+                "  peers:\n",
+                d->id, f->sim.port, d->prio, d->http_port, d->cluster_port, f->dir, d->id);
+        for (size_t j = 0; j < n; j++)
+            if (j != i)
+                fprintf(cfg, "    - {id: %s, endpoint: \"127.0.0.1:%d\"}\n", f->node[j].id,
+                        f->node[j].cluster_port);
+        fclose(cfg);
+    }
+    return f;
+}
+
+static inline void ha_fx_free(ha_fx_t *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->node[i].proc.pid > 0)
+            test_proc_kill(&f->node[i].proc);   //  SIGKILL ends stopped ones too
+    if (f->sim_running)
+        test_pbxsim_stop(&f->sim);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    s_fx = NULL;
+}
+
+static inline int ha_teardown(void **state)
+{
+    (void) state;
+    ha_fx_free(s_fx);
+    return 0;
+}
+
+static inline void ha_node_start(ha_fx_t *f, size_t i)
+{
+    char *argv[] = {CTIM_CTIMD, "--config", f->node[i].config, NULL};
+    assert_int_equal(test_proc_start(&f->node[i].proc, argv, "ctimd ready", 20000), 0);
+}
+
+static inline void ha_node_kill(ha_fx_t *f, size_t i)
+{
+    test_proc_kill(&f->node[i].proc);
+}
+
+static inline void ha_node_signal(ha_fx_t *f, size_t i, int sig)
+{
+    assert_int_equal(kill(f->node[i].proc.pid, sig), 0);
+    f->node[i].stopped = sig == SIGSTOP;
+}
+
+//  GET /status of node i into f->body; false if it did not answer 200.
+static inline bool ha_status(ha_fx_t *f, size_t i)
+{
+    int code = 0;
+    return test_http_get("127.0.0.1", f->node[i].http_port, "/status", 2000, &code, f->body,
+                         sizeof f->body) == 0 &&
+           code == 200;
+}
+
+//  The cluster's view of pbx main in node i's /status: owner, epoch, held, link_up.
+typedef struct {
+    char owner[16];
+    long epoch;
+    bool held, link_up;
+    bool quorum;
+    long drops, takeovers;
+} ha_view_t;
+
+//  The first "key": in json is true.
+static inline bool ha_json_true(const char *json, const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *p = strstr(json, pattern);
+    return p && strncmp(p + strlen(pattern), "true", 4) == 0;
+}
+
+static inline bool ha_view(ha_fx_t *f, size_t i, ha_view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    if (!ha_status(f, i))
+        return false;
+    const char *cl = strstr(f->body, "\"cluster\":{");
+    const char *pbx = cl ? strstr(cl, "\"pbx\":[{\"name\":\"main\",\"owner\":\"") : NULL;
+    if (!pbx)
+        return false;
+    pbx += strlen("\"pbx\":[{\"name\":\"main\",\"owner\":\"");
+    size_t n = strcspn(pbx, "\"");
+    snprintf(v->owner, sizeof v->owner, "%.*s", (int) (n < sizeof v->owner ? n : 0), pbx);
+    v->epoch = test_json_long(pbx, "epoch", -1);
+    v->held = ha_json_true(pbx, "held");
+    v->link_up = ha_json_true(pbx, "link_up");
+    v->quorum = ha_json_true(cl, "quorum");
+    v->drops = test_json_long(cl, "drops", -1);
+    v->takeovers = test_json_long(cl, "takeovers", -1);
+    return true;
+}
+
+//  Wait until node i holds the link and it is up; returns the time it was seen (ms), or
+//  fails the test.
+static inline long long ha_wait_holder(ha_fx_t *f, size_t i, int timeout_ms)
+{
+    long long deadline = test_now_ms() + timeout_ms;
+    ha_view_t v;
+    while (test_now_ms() < deadline) {
+        if (ha_view(f, i, &v) && v.held && v.link_up)
+            return test_now_ms();
+        ha_pace(5);
+    }
+    fail_msg("node %s never held an up link; last /status:\n%s", f->node[i].id, f->body);
+    return -1;
+}
+
+//  Wait until node i sees owner with epoch (and does not hold the link itself).
+static inline void ha_wait_standby(ha_fx_t *f, size_t i, const char *owner, long epoch)
+{
+    long long deadline = test_now_ms() + HA_WAIT_MS;
+    ha_view_t v;
+    while (test_now_ms() < deadline) {
+        if (ha_view(f, i, &v) && !v.held && strcmp(v.owner, owner) == 0 && v.epoch == epoch)
+            return;
+        ha_pace(10);
+    }
+    fail_msg("node %s never stood by for %s epoch %ld; last /status:\n%s", f->node[i].id, owner,
+             epoch, f->body);
+}
+
+//  Start every node; a (the best priority) takes the link with epoch 1, the others stand
+//  by for it.
+static inline void ha_start_all(ha_fx_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        ha_node_start(f, i);
+    ha_wait_holder(f, 0, HA_WAIT_MS);
+    for (size_t i = 1; i < f->n; i++)
+        ha_wait_standby(f, i, "a", 1);
+}
+
+//  For ms, node holder keeps an up link and no other running node holds it.
+static inline void ha_hold_steady(ha_fx_t *f, size_t holder, int ms)
+{
+    ha_view_t v;
+    for (long long until = test_now_ms() + ms; test_now_ms() < until;) {
+        for (size_t i = 0; i < f->n; i++) {
+            if (f->node[i].proc.pid <= 0)
+                continue;
+            assert_true(ha_view(f, i, &v));
+            if (i == holder)
+                assert_true(v.held && v.link_up);
+            else
+                assert_false(v.held);
+        }
+        ha_pace(50);
+    }
+}
+
+//  One measured figure on stdout (ctest --output-on-failure and the logs show it).
+static inline void ha_report(const char *what, long long ms)
+{
+    printf("%s: %lld ms\n", what, ms);
+    fflush(stdout);
+}
+
+//  pbxsim's link history: how many links it accepted and refused, and whether two
+//  accepted links were ever open at the same time (a link still open counts as open
+//  until now).  Fails the test on an overlap, naming both.
+typedef struct {
+    int accepted, refused, open;
+    int entries;
+} ha_links_t;
+
+static inline ha_links_t ha_links(ha_fx_t *f)
+{
+    if (test_pbxsim_ctl(&f->sim, f->links, sizeof f->links, "links") != 0)
+        fail_msg("pbxsim ctl links: %s", f->links);
+    struct {
+        int id;
+        long long opened, closed;
+    } acc[256];
+    ha_links_t r = {0};
+    for (const char *p = strstr(f->links, "{\"id\":"); p; p = strstr(p + 1, "{\"id\":")) {
+        r.entries++;
+        if (ha_json_true(p, "refused")) {
+            r.refused++;
+            continue;
+        }
+        if (r.accepted < 256) {
+            acc[r.accepted].id = (int) test_json_long(p, "id", -1);
+            acc[r.accepted].opened = test_json_long(p, "opened_ms", -1);
+            long long closed = test_json_long(p, "closed_ms", 0);
+            acc[r.accepted].closed = closed ? closed : 1LL << 62;
+            r.open += closed == 0;
+        }
+        r.accepted++;
+    }
+    for (int a = 0; a < r.accepted && a < 256; a++)
+        for (int b = a + 1; b < r.accepted && b < 256; b++)
+            if (acc[a].opened < acc[b].closed && acc[b].opened < acc[a].closed)
+                fail_msg("links %d and %d were open at the same time: %s", acc[a].id, acc[b].id,
+                         f->links);
+    return r;
+}
+
+#endif

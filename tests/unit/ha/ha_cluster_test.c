@@ -1,0 +1,595 @@
+//  ha_cluster tests: a real cluster member on a zloop in the test process, over loopback
+//  TCP on free ports, against a scripted peer (a ROUTER and a DEALER speaking
+//  cluster.proto from the test) and against a second real member.  Every wait is a
+//  condition with a deadline, run on the loop.
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ha.h"
+#include "proto_cluster.h"
+#include "test_http.h"
+
+#define WAIT_MS 10000
+#define HB_MS 100
+#define LOST_AFTER 5
+
+typedef struct {
+    ha_cluster_t *cluster;
+    int takes, drops, retries;
+    uint64_t took_epoch;
+    uint64_t disk_at_take;          //  the epoch file's value when take was called
+    int64_t took_at;
+    char drop_why[256];
+    char state_dir[64];
+    char log[64][256];              //  the last lines, for checks
+    int log_count;
+} member_t;
+
+typedef struct {
+    zloop_t *loop;
+    zsock_t *router;                //  the scripted peer's ROUTER (the member sends here)
+    zsock_t *dealer;                //  ... and its DEALER to the member's ROUTER
+    int port;                       //  the scripted peer's port
+    proto_cluster_msg_t last[4];    //  the last message of each kind it received
+    int received[4];
+    member_t m[2];
+    int ports[2];
+} fx_t;
+
+//  --- The member's listener ------------------------------------------------------------------
+
+static void s_take(void *ctx, size_t pbx, uint64_t epoch)
+{
+    member_t *m = ctx;
+    assert_int_equal(pbx, 0);
+    m->takes++;
+    m->took_epoch = epoch;
+    m->took_at = zclock_mono();
+    assert_int_equal(ha_epochs_load(m->state_dir, "main", &m->disk_at_take), 0);
+}
+
+static void s_drop(void *ctx, size_t pbx, const char *why)
+{
+    member_t *m = ctx;
+    assert_int_equal(pbx, 0);
+    m->drops++;
+    snprintf(m->drop_why, sizeof m->drop_why, "%s", why);
+    //  The node reports its link down from the link's callback, inside this call.
+    ha_cluster_link_state(m->cluster, pbx, false);
+}
+
+static void s_retry(void *ctx, size_t pbx)
+{
+    (void) pbx;
+    ((member_t *) ctx)->retries++;
+}
+
+static void s_log(void *ctx, ha_log_level_t level, const char *text)
+{
+    member_t *m = ctx;
+    fprintf(stderr, "  [%s] %d %s\n", m->state_dir + strlen(m->state_dir) - 1, (int) level, text);
+    snprintf(m->log[m->log_count % 64], sizeof m->log[0], "%s", text);
+    m->log_count++;
+}
+
+static bool s_logged(const member_t *m, const char *text)
+{
+    for (int i = 0; i < m->log_count && i < 64; i++)
+        if (strstr(m->log[i], text))
+            return true;
+    return false;
+}
+
+//  --- Fixture --------------------------------------------------------------------------------
+
+static int s_setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->loop = zloop_new();
+    for (int i = 0; i < 2; i++) {
+        snprintf(f->m[i].state_dir, sizeof f->m[i].state_dir, "/tmp/ctim-ha-cl-XXXXXX");
+        assert_non_null(mkdtemp(f->m[i].state_dir));
+        //  The last character tells the members apart in the log.
+        size_t n = strlen(f->m[i].state_dir);
+        char renamed[64];
+        snprintf(renamed, sizeof renamed, "%.*s%c", (int) n - 1, f->m[i].state_dir, 'n' + i);
+        assert_int_equal(rename(f->m[i].state_dir, renamed), 0);
+        snprintf(f->m[i].state_dir, sizeof f->m[i].state_dir, "%s", renamed);
+        f->ports[i] = test_free_port();
+    }
+    f->port = test_free_port();
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fx_t *f = *state;
+    for (int i = 0; i < 2; i++) {
+        ha_cluster_destroy(&f->m[i].cluster);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->m[i].state_dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    if (f->router)
+        zloop_reader_end(f->loop, f->router);
+    zsock_destroy(&f->router);
+    zsock_destroy(&f->dealer);
+    zloop_destroy(&f->loop);
+    free(f);
+    return 0;
+}
+
+//  Member i of a cluster with one peer (id peer_id on peer_port), priority prio.
+static void s_member(fx_t *f, int i, const char *id, int prio, const char *peer_id, int peer_port)
+{
+    ha_cluster_cfg_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.node_id, sizeof cfg.node_id, "%s", id);
+    snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1");
+    cfg.port = f->ports[i];
+    cfg.peer_count = 1;
+    snprintf(cfg.peers[0].id, sizeof cfg.peers[0].id, "%s", peer_id);
+    snprintf(cfg.peers[0].endpoint, sizeof cfg.peers[0].endpoint, "127.0.0.1:%d", peer_port);
+    cfg.heartbeat_ms = HB_MS;
+    cfg.lost_after = LOST_AFTER;
+    snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", f->m[i].state_dir);
+    cfg.pbx_count = 1;
+    snprintf(cfg.pbx[0], sizeof cfg.pbx[0], "main");
+    cfg.priority[0] = prio;
+    member_t *m = &f->m[i];
+    ha_cluster_listener_t l = {m, s_take, s_drop, s_retry, s_log};
+    //  A port just closed by a member that stopped is released by ZeroMQ's I/O thread a
+    //  moment later: try again for a while.
+    for (int attempt = 0;; attempt++) {
+        m->cluster = ha_cluster_new(f->loop, &cfg, &l);
+        assert_non_null(m->cluster);
+        int rc = ha_cluster_start(m->cluster);
+        if (rc == 0)
+            return;
+        ha_cluster_destroy(&m->cluster);
+        assert_int_equal(rc, -EADDRINUSE);
+        assert_true(attempt < 40);
+        struct timespec ts = {0, 25 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+//  --- The scripted peer ----------------------------------------------------------------------
+
+static int s_on_peer_router(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    fx_t *f = arg;
+    zmsg_t *msg = zmsg_recv(sock);
+    if (!msg)
+        return 0;
+    zframe_t *id = zmsg_pop(msg);
+    zframe_t *body = zmsg_pop(msg);
+    proto_cluster_msg_t m;
+    if (body && proto_cluster_decode(&m, zframe_data(body), zframe_size(body)) == 0 &&
+        m.kind < 4) {
+        f->last[m.kind] = m;
+        f->received[m.kind]++;
+    }
+    zframe_destroy(&id);
+    zframe_destroy(&body);
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+//  The scripted peer "f" listens on f->port and connects to member 0.
+static void s_peer_start(fx_t *f)
+{
+    f->router = zsock_new(ZMQ_ROUTER);
+    assert_true(zsock_bind(f->router, "tcp://127.0.0.1:%d", f->port) >= 0);
+    assert_int_equal(zloop_reader(f->loop, f->router, s_on_peer_router, f), 0);
+    f->dealer = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(f->dealer, 0);
+    assert_int_equal(zsock_connect(f->dealer, "tcp://127.0.0.1:%d", f->ports[0]), 0);
+}
+
+static void s_peer_send_raw(fx_t *f, const void *buf, size_t len)
+{
+    assert_true(zmq_send(zsock_resolve(f->dealer), buf, len, 0) == (int) len);
+}
+
+static void s_peer_send(fx_t *f, const proto_cluster_msg_t *m)
+{
+    uint8_t buf[PROTO_CLUSTER_FRAME_MAX];
+    size_t n = 0;
+    assert_int_equal(proto_cluster_encode(m, buf, sizeof buf, &n), 0);
+    s_peer_send_raw(f, buf, n);
+}
+
+//  A heartbeat of peer "f": its priority, and the owner it names (NULL none) with epoch.
+static void s_peer_heartbeat(fx_t *f, int prio, const char *owner, uint64_t epoch, bool link_up)
+{
+    proto_cluster_msg_t m;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.quorum = true;
+    m.heartbeat_ms = HB_MS;
+    m.pbx_count = 1;
+    strcpy(m.pbx[0].pbx, "main");
+    snprintf(m.pbx[0].owner, sizeof m.pbx[0].owner, "%s", owner ? owner : "");
+    m.pbx[0].epoch = epoch;
+    m.pbx[0].priority = prio;
+    m.pbx[0].link_up = link_up;
+    s_peer_send(f, &m);
+}
+
+static void s_peer_link(fx_t *f, proto_cluster_kind_t kind, uint64_t epoch)
+{
+    proto_cluster_msg_t m;
+    proto_cluster_msg_init(&m, kind);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    strcpy(m.link_pbx, "main");
+    m.epoch = epoch;
+    s_peer_send(f, &m);
+}
+
+//  --- Waiting on the loop --------------------------------------------------------------------
+
+typedef bool(s_cond_fn)(fx_t *f, const void *arg);
+
+typedef struct {
+    fx_t *f;
+    s_cond_fn *cond;
+    const void *arg;
+    int64_t deadline;
+    bool met;
+    //  The scripted peer keeps beating while waiting (NULL owner and prio 0: silent).
+    int beat_prio;
+    const char *beat_owner;
+    uint64_t beat_epoch;
+    int64_t next_beat;
+} s_wait_t;
+
+static s_wait_t *s_beat;            //  the scripted peer's heartbeat while it is "alive"
+static s_wait_t s_beats;
+
+//  The scripted peer beats from now on (prio; owner NULL: none) until s_beat = NULL.
+static void s_peer_beats(int prio, const char *owner, uint64_t epoch)
+{
+    s_beats = (s_wait_t){.beat_prio = prio, .beat_owner = owner, .beat_epoch = epoch};
+    s_beat = &s_beats;
+}
+
+static int s_on_check(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_wait_t *w = arg;
+    if (s_beat && zclock_mono() >= s_beat->next_beat) {
+        s_peer_heartbeat(w->f, s_beat->beat_prio, s_beat->beat_owner, s_beat->beat_epoch,
+                         s_beat->beat_owner != NULL);
+        s_beat->next_beat = zclock_mono() + HB_MS;
+    }
+    if (w->cond(w->f, w->arg)) {
+        w->met = true;
+        return -1;
+    }
+    return zclock_mono() >= w->deadline ? -1 : 0;
+}
+
+static bool s_wait(fx_t *f, s_cond_fn *cond, const void *arg, int timeout_ms)
+{
+    s_wait_t w = {f, cond, arg, zclock_mono() + timeout_ms, false, 0, NULL, 0, 0};
+    int id = zloop_timer(f->loop, 5, 0, s_on_check, &w);
+    zloop_start(f->loop);
+    zloop_timer_end(f->loop, id);
+    return w.met;
+}
+
+static bool s_cond_int(fx_t *f, const void *arg)
+{
+    (void) f;
+    const int *const *p = arg;
+    return *p[0] >= *p[1];
+}
+
+static bool s_wait_int(fx_t *f, const int *value, int min, int timeout_ms)
+{
+    const int *args[2] = {value, &min};
+    return s_wait(f, s_cond_int, args, timeout_ms);
+}
+
+static bool s_never(fx_t *f, const void *arg)
+{
+    (void) f;
+    (void) arg;
+    return false;
+}
+
+//  Run the loop for ms (the cluster's own timers and sockets work meanwhile).
+static void s_run(fx_t *f, int ms)
+{
+    s_wait(f, s_never, NULL, ms);
+}
+
+//  Member 0 ("n", priority 20) with the scripted peer "f" (priority 10) beating as the
+//  owner of main with epoch; after settling, n stands by.
+static void s_standby_behind(fx_t *f, uint64_t epoch)
+{
+    s_peer_start(f);
+    s_peer_beats(10, "f", epoch);
+    s_member(f, 0, "n", 20, "f", f->port);
+    s_run(f, 2 * HB_MS * LOST_AFTER);
+    assert_int_equal(f->m[0].takes, 0);
+}
+
+//  --- Tests ----------------------------------------------------------------------------------
+
+//  Alone (the peer never answers): after lost_after intervals the member takes epoch 1,
+//  with the epoch on disk before its take callback, and the Claim reaches the peer.
+static void lone_member_settles_then_takes_with_epoch_on_disk(void **state)
+{
+    fx_t *f = *state;
+    s_peer_start(f);
+    int64_t t0 = zclock_mono();
+    s_member(f, 0, "n", 20, "f", f->port);
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    int64_t waited = f->m[0].took_at - t0;
+    assert_true(waited >= HB_MS * LOST_AFTER);
+    assert_true(waited < HB_MS * LOST_AFTER + 1000);
+    assert_int_equal(f->m[0].took_epoch, 1);
+    assert_int_equal(f->m[0].disk_at_take, 1);
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_CLAIM], 1, WAIT_MS));
+    assert_string_equal(f->last[PROTO_CLUSTER_CLAIM].node, "n");
+    assert_int_equal(f->last[PROTO_CLUSTER_CLAIM].epoch, 1);
+    assert_true(s_logged(&f->m[0], "took link pbx=main epoch=1 reason=no live owner"));
+    //  Heartbeats name it the owner; its link state follows what the node reports.
+    ha_cluster_link_state(f->m[0].cluster, 0, true);
+    int before = f->received[PROTO_CLUSTER_HEARTBEAT];
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_HEARTBEAT], before + 2, WAIT_MS));
+    const proto_cluster_msg_t *hb = &f->last[PROTO_CLUSTER_HEARTBEAT];
+    assert_string_equal(hb->pbx[0].owner, "n");
+    assert_int_equal(hb->pbx[0].epoch, 1);
+    assert_true(hb->pbx[0].link_up);
+    assert_int_equal(hb->pbx[0].priority, 20);
+    assert_true(hb->quorum);
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.takeovers, 1);
+    assert_true(st.pbx[0].held);
+    assert_true(st.pbx[0].link_up);
+    assert_int_equal(st.peers_alive, 0);
+    char *json = ha_cluster_status_json(f->m[0].cluster);
+    assert_non_null(strstr(json, "\"pbx\":[{\"name\":\"main\",\"owner\":\"n\",\"epoch\":1,"
+                                 "\"held\":true,\"link_up\":true,\"priority\":20}]"));
+    assert_non_null(strstr(json, "{\"id\":\"f\",\"endpoint\":\"127.0.0.1:"));
+    free(json);
+}
+
+//  A live owner with a better priority keeps the link; when it goes silent the member
+//  declares it lost after lost_after intervals and takes with the next epoch.
+static void member_waits_for_live_owner_and_takes_over_when_it_is_lost(void **state)
+{
+    fx_t *f = *state;
+    s_standby_behind(f, 41);
+    assert_true(s_logged(&f->m[0], "peer joined peer=f"));
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_string_equal(st.pbx[0].owner, "f");
+    assert_int_equal(st.pbx[0].epoch, 41);
+    assert_true(st.settled);
+    //  The owner stops (as a kill -9 would).
+    s_beat = NULL;
+    int64_t silent_from = zclock_mono();
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    int64_t took = f->m[0].took_at - silent_from;
+    fprintf(stderr, "  takeover %lld ms after the owner's last heartbeat\n", (long long) took);
+    assert_true(took >= HB_MS * (LOST_AFTER - 1));
+    assert_true(took <= HB_MS * (LOST_AFTER + 3));
+    assert_int_equal(f->m[0].took_epoch, 42);
+    assert_int_equal(f->m[0].disk_at_take, 42);
+    assert_true(s_logged(&f->m[0], "peer lost peer=f"));
+    //  It comes back naming no owner: the member keeps the link.
+    s_peer_beats(10, NULL, 41);
+    s_run(f, 3 * HB_MS);
+    assert_true(s_logged(&f->m[0], "peer back peer=f"));
+    assert_int_equal(f->m[0].drops, 0);
+    s_beat = NULL;
+}
+
+//  A Claim of a higher epoch makes the holder drop at once; its next heartbeat names the
+//  new owner.  An equal epoch from an id that sorts first wins too.
+static void higher_epoch_claim_makes_the_holder_drop_at_once(void **state)
+{
+    fx_t *f = *state;
+    s_peer_start(f);
+    s_member(f, 0, "n", 20, "f", f->port);
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    ha_cluster_link_state(f->m[0].cluster, 0, true);
+    s_peer_link(f, PROTO_CLUSTER_CLAIM, 5);
+    int64_t sent = zclock_mono();
+    assert_true(s_wait_int(f, &f->m[0].drops, 1, WAIT_MS));
+    int64_t dropped = zclock_mono() - sent;
+    assert_true(dropped < HB_MS);       //  on the message, not at a tick
+    assert_string_equal(f->m[0].drop_why, "higher epoch 5 from f");
+    assert_true(s_logged(&f->m[0], "dropped link pbx=main epoch=1 reason=higher epoch 5 from f"));
+    int before = f->received[PROTO_CLUSTER_HEARTBEAT];
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_HEARTBEAT], before + 1, WAIT_MS));
+    assert_string_equal(f->last[PROTO_CLUSTER_HEARTBEAT].pbx[0].owner, "f");
+    assert_int_equal(f->last[PROTO_CLUSTER_HEARTBEAT].pbx[0].epoch, 5);
+    assert_false(f->last[PROTO_CLUSTER_HEARTBEAT].pbx[0].link_up);
+    //  The highest epoch seen is on disk: a restart cannot claim 5 again.
+    uint64_t disk = 0;
+    assert_int_equal(ha_epochs_load(f->m[0].state_dir, "main", &disk), 0);
+    assert_int_equal(disk, 5);
+}
+
+//  A Release lets the member take at once (no waiting for lost_after); a Release received
+//  while it holds the link without being connected makes it retry now.
+static void release_lets_the_standby_take_at_once(void **state)
+{
+    fx_t *f = *state;
+    s_standby_behind(f, 3);
+    s_beat = NULL;
+    s_peer_link(f, PROTO_CLUSTER_RELEASE, 3);
+    int64_t sent = zclock_mono();
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    assert_true(zclock_mono() - sent < 2 * HB_MS);
+    assert_int_equal(f->m[0].took_epoch, 4);
+    //  Its link is not up yet; the peer (still alive) says its own link is down: retry.
+    s_peer_heartbeat(f, 10, "n", 4, true);
+    s_run(f, HB_MS);
+    s_peer_heartbeat(f, 10, "n", 4, false);
+    assert_true(s_wait_int(f, &f->m[0].retries, 1, WAIT_MS));
+}
+
+//  Garbage, an unknown node and a higher major are counted and logged; nothing changes.
+static void bad_frames_are_counted_and_ignored(void **state)
+{
+    fx_t *f = *state;
+    s_peer_start(f);
+    s_member(f, 0, "n", 20, "f", f->port);
+    s_peer_send_raw(f, "garbage!", 8);
+    proto_cluster_msg_t m;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_CLAIM);
+    strcpy(m.node, "stranger");
+    strcpy(m.link_pbx, "main");
+    m.epoch = 1000;
+    s_peer_send(f, &m);
+    m.version_major = PROTO_CLUSTER_MAJOR + 1;
+    strcpy(m.node, "f");
+    s_peer_send(f, &m);
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.bad_messages, 3);
+    assert_int_equal(st.peers_alive, 0);        //  none of it counted as f's life
+    assert_int_equal(f->m[0].took_epoch, 1);    //  the stranger's epoch was not believed
+    assert_true(s_logged(&f->m[0], "bad cluster frame"));
+}
+
+//  A loop that did not run for longer than lost_after intervals does not declare its
+//  peers lost on waking (their silence was its own) and takes nothing until it has
+//  listened again.
+static int s_on_block(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    (void) arg;
+    struct timespec ts = {0, 800 * 1000 * 1000};
+    nanosleep(&ts, NULL);       //  the stall under test, on purpose
+    return 0;
+}
+
+static void stalled_loop_keeps_peers_and_listens_again(void **state)
+{
+    fx_t *f = *state;
+    s_standby_behind(f, 9);
+    int block = zloop_timer(f->loop, 1, 1, s_on_block, NULL);
+    s_run(f, 4 * HB_MS);
+    (void) block;
+    assert_true(s_logged(&f->m[0], "loop stalled for"));
+    assert_false(s_logged(&f->m[0], "peer lost"));
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.peers_alive, 1);
+    s_beat = NULL;
+}
+
+//  Two real members: the preferred one takes; destroying it (a clean stop) releases the
+//  link and the other takes over at once; a restart of the first never reuses an epoch
+//  and does not take the link back.
+static void pair_of_members_hands_over_on_clean_stop(void **state)
+{
+    fx_t *f = *state;
+    s_member(f, 0, "n", 10, "o", f->ports[1]);
+    s_member(f, 1, "o", 20, "n", f->ports[0]);
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    s_run(f, 3 * HB_MS);
+    assert_int_equal(f->m[1].takes, 0);
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[1].cluster, &st);
+    assert_string_equal(st.pbx[0].owner, "n");
+    assert_int_equal(st.peers_alive, 1);
+    //  n stops cleanly.
+    int64_t t0 = zclock_mono();
+    ha_cluster_destroy(&f->m[0].cluster);
+    assert_int_equal(f->m[0].drops, 1);
+    assert_string_equal(f->m[0].drop_why, "shutdown");
+    assert_true(s_wait_int(f, &f->m[1].takes, 1, WAIT_MS));
+    fprintf(stderr, "  clean handover in %lld ms\n", (long long) (f->m[1].took_at - t0));
+    assert_true(f->m[1].took_at - t0 < HB_MS * LOST_AFTER);
+    assert_int_equal(f->m[1].took_epoch, 2);
+    //  n restarts with its disk: it learns epoch 2 and stays standby.
+    f->m[0].takes = 0;
+    s_member(f, 0, "n", 10, "o", f->ports[1]);
+    s_run(f, 3 * HB_MS * LOST_AFTER);
+    assert_int_equal(f->m[0].takes, 0);
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_string_equal(st.pbx[0].owner, "o");
+    assert_int_equal(st.pbx[0].epoch, 2);
+    uint64_t disk = 0;
+    assert_int_equal(ha_epochs_load(f->m[0].state_dir, "main", &disk), 0);
+    assert_int_equal(disk, 2);
+}
+
+static void new_refuses_a_corrupt_epoch_file(void **state)
+{
+    fx_t *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/epoch-main", f->m[0].state_dir);
+    FILE *file = fopen(path, "w");
+    fputs("seven\n", file);
+    fclose(file);
+    ha_cluster_cfg_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    strcpy(cfg.node_id, "n");
+    strcpy(cfg.listen, "127.0.0.1");
+    cfg.port = f->ports[0];
+    cfg.peer_count = 1;
+    strcpy(cfg.peers[0].id, "f");
+    snprintf(cfg.peers[0].endpoint, sizeof cfg.peers[0].endpoint, "127.0.0.1:%d", f->port);
+    cfg.heartbeat_ms = HB_MS;
+    cfg.lost_after = LOST_AFTER;
+    snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", f->m[0].state_dir);
+    cfg.pbx_count = 1;
+    strcpy(cfg.pbx[0], "main");
+    ha_cluster_listener_t l = {&f->m[0], s_take, s_drop, s_retry, s_log};
+    assert_null(ha_cluster_new(f->loop, &cfg, &l));
+    assert_true(s_logged(&f->m[0], "not a number"));
+    //  A peer with this node's own id is refused too.
+    unlink(path);
+    strcpy(cfg.peers[0].id, "n");
+    assert_null(ha_cluster_new(f->loop, &cfg, &l));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(lone_member_settles_then_takes_with_epoch_on_disk,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            member_waits_for_live_owner_and_takes_over_when_it_is_lost, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(higher_epoch_claim_makes_the_holder_drop_at_once,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(release_lets_the_standby_take_at_once, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(bad_frames_are_counted_and_ignored, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(stalled_loop_keeps_peers_and_listens_again, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(pair_of_members_hands_over_on_clean_stop, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(new_refuses_a_corrupt_epoch_file, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

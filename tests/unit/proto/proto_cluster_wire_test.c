@@ -1,0 +1,216 @@
+//  proto_cluster_wire tests: every cluster message round-trips field by field; truncated,
+//  random and oversized frames give clean errors; a higher major is refused.
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto_cluster.h"
+
+static uint8_t s_buf[PROTO_CLUSTER_FRAME_MAX];
+
+static size_t s_encode(const proto_cluster_msg_t *m)
+{
+    size_t n = 0;
+    assert_int_equal(proto_cluster_encode(m, s_buf, sizeof s_buf, &n), 0);
+    assert_true(n > 0);
+    return n;
+}
+
+static void heartbeat_round_trips(void **state)
+{
+    (void) state;
+    proto_cluster_msg_t m, d;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
+    strcpy(m.node, "node-a");
+    m.incarnation = 0xfedcba9876543210ULL;
+    m.quorum = true;
+    m.heartbeat_ms = 100;
+    m.pbx_count = 3;
+    strcpy(m.pbx[0].pbx, "main");
+    strcpy(m.pbx[0].owner, "node-a");
+    m.pbx[0].epoch = 7;
+    m.pbx[0].link_up = true;
+    m.pbx[0].priority = 10;
+    strcpy(m.pbx[1].pbx, "second");
+    m.pbx[1].epoch = UINT64_MAX;
+    m.pbx[1].priority = -5;
+    strcpy(m.pbx[2].pbx, "third");
+    strcpy(m.pbx[2].owner, "node-c");
+    m.pbx[2].epoch = 1;
+    size_t n = s_encode(&m);
+    assert_int_equal(proto_cluster_decode(&d, s_buf, n), 0);
+    assert_int_equal(d.kind, PROTO_CLUSTER_HEARTBEAT);
+    assert_int_equal(d.version_major, PROTO_CLUSTER_MAJOR);
+    assert_int_equal(d.version_minor, PROTO_CLUSTER_MINOR);
+    assert_string_equal(d.node, "node-a");
+    assert_true(d.incarnation == 0xfedcba9876543210ULL);
+    assert_true(d.quorum);
+    assert_int_equal(d.heartbeat_ms, 100);
+    assert_int_equal(d.pbx_count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(d.pbx[i].pbx, m.pbx[i].pbx);
+        assert_string_equal(d.pbx[i].owner, m.pbx[i].owner);
+        assert_true(d.pbx[i].epoch == m.pbx[i].epoch);
+        assert_int_equal(d.pbx[i].link_up, m.pbx[i].link_up);
+        assert_int_equal(d.pbx[i].priority, m.pbx[i].priority);
+    }
+    assert_string_equal(proto_cluster_kind_str(d.kind), "heartbeat");
+}
+
+static void claim_and_release_round_trip(void **state)
+{
+    (void) state;
+    for (int k = 0; k < 2; k++) {
+        proto_cluster_kind_t kind = k ? PROTO_CLUSTER_RELEASE : PROTO_CLUSTER_CLAIM;
+        proto_cluster_msg_t m, d;
+        proto_cluster_msg_init(&m, kind);
+        strcpy(m.node, "b");
+        m.incarnation = 42;
+        strcpy(m.link_pbx, "main");
+        m.epoch = 12345678901ULL;
+        size_t n = s_encode(&m);
+        assert_int_equal(proto_cluster_decode(&d, s_buf, n), 0);
+        assert_int_equal(d.kind, kind);
+        assert_string_equal(d.node, "b");
+        assert_true(d.incarnation == 42);
+        assert_string_equal(d.link_pbx, "main");
+        assert_true(d.epoch == 12345678901ULL);
+        assert_int_equal(d.pbx_count, 0);
+    }
+    assert_string_equal(proto_cluster_kind_str(PROTO_CLUSTER_CLAIM), "claim");
+    assert_string_equal(proto_cluster_kind_str(PROTO_CLUSTER_RELEASE), "release");
+    assert_string_equal(proto_cluster_kind_str((proto_cluster_kind_t) 99), "unknown");
+}
+
+static void encode_refuses_what_it_cannot_send(void **state)
+{
+    (void) state;
+    proto_cluster_msg_t m;
+    size_t n;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_NONE);
+    assert_int_equal(proto_cluster_encode(&m, s_buf, sizeof s_buf, &n), -EINVAL);
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
+    m.pbx_count = PROTO_CLUSTER_PBX_MAX + 1;
+    assert_int_equal(proto_cluster_encode(&m, s_buf, sizeof s_buf, &n), -EINVAL);
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_CLAIM);
+    m.version_major = 0;
+    assert_int_equal(proto_cluster_encode(&m, s_buf, sizeof s_buf, &n), -EINVAL);
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_CLAIM);
+    strcpy(m.node, "a-node-with-a-name");
+    assert_int_equal(proto_cluster_encode(&m, s_buf, 4, &n), -ENOSPC);
+}
+
+//  Hand-made protobuf bytes: field 1 (major), field 2 (minor), then a body.
+static size_t s_raw(uint8_t *out, unsigned major, const uint8_t *body, size_t body_len)
+{
+    size_t n = 0;
+    out[n++] = 0x08;        //  field 1, varint
+    out[n++] = (uint8_t) major;
+    if (body_len)
+        memcpy(out + n, body, body_len);
+    return n + body_len;
+}
+
+static void decode_refuses_bad_frames(void **state)
+{
+    (void) state;
+    proto_cluster_msg_t m, d;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
+    strcpy(m.node, "node-a");
+    m.pbx_count = 2;
+    strcpy(m.pbx[0].pbx, "main");
+    strcpy(m.pbx[1].pbx, "other");
+    strcpy(m.pbx[1].owner, "node-b");
+    m.pbx[1].epoch = 300;
+    size_t n = s_encode(&m);
+    //  Every truncation: an error or a shorter valid message, never a crash.
+    for (size_t cut = 0; cut < n; cut++) {
+        int rc = proto_cluster_decode(&d, s_buf, cut);
+        assert_true(rc == 0 || rc == -EBADMSG);
+        if (rc)
+            assert_int_equal(d.kind, PROTO_CLUSTER_NONE);
+    }
+    //  Random bytes.
+    srand(11);
+    uint8_t junk[256];
+    for (int r = 0; r < 20000; r++) {
+        size_t len = (size_t) rand() % sizeof junk;
+        for (size_t i = 0; i < len; i++)
+            junk[i] = (uint8_t) rand();
+        int rc = proto_cluster_decode(&d, junk, len);
+        assert_true(rc == 0 || rc == -EBADMSG || rc == -EMSGSIZE || rc == -EPROTONOSUPPORT);
+    }
+    //  No body, major 0, a higher major.
+    uint8_t raw[128];
+    assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 1, NULL, 0)), -EBADMSG);
+    static const uint8_t claim[] = {0x5a, 0x03, 0x0a, 0x01, 'b'};   //  field 11: Claim{node b}
+    assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 0, claim, sizeof claim)),
+                     -EBADMSG);
+    assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 1, claim, sizeof claim)), 0);
+    assert_string_equal(d.node, "b");
+    assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 2, claim, sizeof claim)),
+                     -EPROTONOSUPPORT);
+    assert_int_equal(d.version_major, 2);
+    assert_int_equal(d.kind, PROTO_CLUSTER_NONE);
+    //  An unknown body (field 13, a newer minor's) is no message for us.
+    static const uint8_t unknown[] = {0x6a, 0x00};
+    assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 1, unknown, sizeof unknown)),
+                     -EBADMSG);
+    //  Unknown fields inside a known body are skipped.
+    static const uint8_t extra[] = {0x5a, 0x06, 0x0a, 0x01, 'b', 0xa8, 0x06, 0x01};
+    assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 1, extra, sizeof extra)), 0);
+    //  A frame over the limit.
+    static uint8_t big[PROTO_CLUSTER_FRAME_MAX + 1];
+    assert_int_equal(proto_cluster_decode(&d, big, sizeof big), -EMSGSIZE);
+}
+
+static void decode_refuses_oversized_strings_and_lists(void **state)
+{
+    (void) state;
+    //  A Claim whose node is 64 characters (the limit is 63).
+    uint8_t raw[512];
+    size_t n = 0;
+    raw[n++] = 0x08;
+    raw[n++] = 1;
+    raw[n++] = 0x5a;            //  Claim
+    raw[n++] = 2 + 64;
+    raw[n++] = 0x0a;            //  node
+    raw[n++] = 64;
+    memset(raw + n, 'x', 64);
+    n += 64;
+    proto_cluster_msg_t d;
+    assert_int_equal(proto_cluster_decode(&d, raw, n), -EMSGSIZE);
+    raw[3] = 2 + 63;
+    raw[5] = 63;
+    assert_int_equal(proto_cluster_decode(&d, raw, n - 1), 0);
+    //  A heartbeat with more PBX entries than PROTO_CLUSTER_PBX_MAX.
+    n = 0;
+    raw[n++] = 0x08;
+    raw[n++] = 1;
+    raw[n++] = 0x52;            //  Heartbeat
+    raw[n++] = (uint8_t) (2 * (PROTO_CLUSTER_PBX_MAX + 1));
+    for (int i = 0; i <= PROTO_CLUSTER_PBX_MAX; i++) {
+        raw[n++] = 0x22;        //  pbx (field 4), an empty PbxState
+        raw[n++] = 0;
+    }
+    assert_int_equal(proto_cluster_decode(&d, raw, n), -EMSGSIZE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(heartbeat_round_trips),
+        cmocka_unit_test(claim_and_release_round_trip),
+        cmocka_unit_test(encode_refuses_what_it_cannot_send),
+        cmocka_unit_test(decode_refuses_bad_frames),
+        cmocka_unit_test(decode_refuses_oversized_strings_and_lists),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
