@@ -185,6 +185,35 @@ def build_tables(out):
         t.add(f"ctimd VmRSS, one application monitoring {r['devices']} devices", "KiB", DOWN,
               r["rss_kib"])
     tables.append(t)
+
+    l = bench_json(out, "ctim_client")
+    rtt = l["rtt_us"]
+    t = Table("libctim end to end (`ctim_client_bench`: pbxsim + ctimd + library clients)",
+              "Request round trip through the library, one in flight: `list_lines` is answered "
+              "by the node, `get_address_status` asks the PBX (GetForwarding + "
+              "GetDoNotDisturb).  Baseline: one GetForwarding straight to pbxsim.  Events: "
+              "N clients in one process, each with 10 of 100 extensions open, while pbxsim "
+              "places calls (rates are the offered load).  Failover: 100 clients with 10 lines "
+              "each on the list \"A,B\"; the node holding the one PBX link is killed; times "
+              "from the kill.")
+    t.add("list_lines round trip p50", "us", DOWN, rtt["list_lines_p50"])
+    t.add("list_lines round trip p99", "us", DOWN, rtt["list_lines_p99"])
+    t.add("get_address_status round trip p50", "us", DOWN, rtt["address_status_p50"],
+          "GetForwarding to pbxsim", rtt["direct_get_forwarding_p50"])
+    t.add("get_address_status round trip p99", "us", DOWN, rtt["address_status_p99"],
+          "GetForwarding to pbxsim", rtt["direct_get_forwarding_p99"])
+    for f in l["fanout"]:
+        t.add(f"call events delivered/s to {f['clients']} library clients "
+              f"(lost: {f['lost']})", "/s", UP, f["events_per_s"])
+    for f in l["failover"]:
+        hb = f["heartbeat_ms"]
+        t.add(f"heartbeat {hb} ms: kill to lines out of service (max)", "ms", DOWN,
+              f["down_max_ms"])
+        t.add(f"heartbeat {hb} ms: kill to every line back in service, p50", "ms", DOWN,
+              f["up_p50_ms"])
+        t.add(f"heartbeat {hb} ms: kill to every line back in service, max", "ms", DOWN,
+              f["up_max_ms"])
+    tables.append(t)
     return tables
 
 
@@ -222,7 +251,7 @@ def main():
         md.append("")
     md += ["## Raw output", ""]
     for name in ("csta_codec", "pbxsim", "node_pbx_w1", "node_pbx_w32", "node_pbx_4000",
-                 "node_mux", "node_e2e"):
+                 "node_mux", "node_e2e", "ctim_client"):
         with open(os.path.join(out, name + ".txt")) as f:
             text = "".join(l for l in f if not l.startswith('{"bench"')).rstrip()
         md += [f"<details><summary>{name}</summary>", "", "```", text, "```", "",
@@ -234,7 +263,7 @@ def main():
            "tables": [{"title": t.title, "rows": t.rows} for t in tables],
            "raw": {n: bench_json(out, n) for n in ("csta_codec", "pbxsim", "node_pbx_w1",
                                                    "node_pbx_w32", "node_pbx_4000",
-                                                   "node_mux", "node_e2e")}}
+                                                   "node_mux", "node_e2e", "ctim_client")}}
     with open(json_path, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
