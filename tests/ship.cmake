@@ -40,3 +40,9 @@ set_tests_properties(ship_systemd_verify ship_syscall_check ship_promtool_check 
                      ship_config_check
                      PROPERTIES
                      LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)
+# deploy/demo.sh --ci on this tree (no packages, no build): pbxsim, a pair, the ctim tool,
+# calls, kill -9 of the primary, a call after the failover; then a run stopped by SIGINT.
+# About 5 s; it needs the three programs built.
+add_test(NAME ship_demo_check
+         COMMAND ${SHIP_SCRIPTS}/ship_demo_check.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+set_tests_properties(ship_demo_check PROPERTIES LABELS integration TIMEOUT 120)
