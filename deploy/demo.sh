@@ -24,7 +24,8 @@ usage: deploy/demo.sh [--ci] [--no-build] [--build-dir DIR] [--base-port N] [--s
   --build-dir DIR  the CMake build tree (default: build/, shared with tests/run; a tree
                    that exists is built as it is configured, a new one like tests/run)
   --base-port N    fixed ports N..N+6 on 127.0.0.1 instead of free ones from 20000-32767
-  --stay           at the end keep the pair running, print what to try, stop on Enter
+  --stay           at the end keep ctim-b, pbxsim and the monitor running, print what
+                   to try, stop them on Enter
   -h, --help       this text
 
 Exit status: 0 every step passed; 1 a step failed; 2 usage; 130/143 interrupted.
@@ -376,44 +377,53 @@ s_ok "logged in at ctim-a; lines 101, 102 and 103 open and in service"
 s_pause 2
 
 # --- Calls ----------------------------------------------------------------------------------------
+# s_call FROM TO WHY: the application calls TO from FROM; both ends seen ringing.
+s_call() {
+    local mark id
+    mark=$(s_lines "$tmp/monitor.log")
+    s_cmd "$(printf '%-34s # %s' "ctim call $1 $2" "$3")"
+    id=$(s_ctim call "$1" "$2") || s_fail "ctim call $1 $2 (exit $?)"
+    s_expect "$mark" " $1 ringback call=$id " "$1 ringback"
+    s_expect "$mark" " $2 offering call=$id .*from $1 " "$2 offering"
+    s_show
+    s_pause
+}
+# s_answer LINE OTHER WHY: the person at LINE picks up; both ends seen connected.
+s_answer() {
+    local mark
+    mark=$(s_lines "$tmp/monitor.log")
+    s_cmd "$(printf '%-34s # %s' "pbxsim ctl answer $1" "$3")"
+    s_sim answer "$1" >/dev/null
+    s_expect "$mark" " $1 connected .*from $2 " "$1 connected"
+    s_expect "$mark" " $2 connected " "$2 connected"
+    s_show
+    s_pause
+}
+# s_hangup LINE OTHER WHY: the application clears LINE's call; both ends seen idle.
+s_hangup() {
+    local mark
+    mark=$(s_lines "$tmp/monitor.log")
+    s_cmd "$(printf '%-34s # %s' "ctim hangup $1" "$3")"
+    s_ctim hangup "$1" >/dev/null || s_fail "ctim hangup $1 (exit $?)"
+    s_expect "$mark" " $1 idle " "$1 idle"
+    s_expect "$mark" " $2 idle " "$2 idle"
+    s_show
+}
+
 s_step "5/7 A call, answered and transferred"
-mark=$(s_lines "$tmp/monitor.log")
-s_cmd "ctim call 101 102                  # Alice calls Bob from her CRM"
-id=$(s_ctim call 101 102) || s_fail "ctim call 101 102 (exit $?)"
-s_expect "$mark" " 101 ringback call=$id " "101 ringback"
-s_expect "$mark" " 102 offering call=$id .*from 101 " "102 offering"
-s_show
-s_pause
+s_call 101 102 "Alice calls Bob from her CRM"
+s_answer 102 101 "Bob lifts his handset"
 
 mark=$(s_lines "$tmp/monitor.log")
-s_cmd "pbxsim ctl answer 102              # Bob lifts his handset"
-s_sim answer 102 >/dev/null
-s_expect "$mark" " 102 connected " "102 connected"
-s_expect "$mark" " 101 connected " "101 connected"
-s_show
-s_pause
-
-mark=$(s_lines "$tmp/monitor.log")
-s_cmd "ctim transfer 102 103              # Bob passes Alice on to Carol"
+s_cmd "$(printf '%-34s # %s' "ctim transfer 102 103" "Bob passes Alice on to Carol")"
 s_ctim transfer 102 103 >/dev/null || s_fail "ctim transfer 102 103 (exit $?)"
 s_expect "$mark" " 102 idle " "102 idle after the transfer"
 s_expect "$mark" " 103 offering .*from 101 " "103 offering"
 s_show
 s_pause
 
-mark=$(s_lines "$tmp/monitor.log")
-s_cmd "pbxsim ctl answer 103              # Carol answers"
-s_sim answer 103 >/dev/null
-s_expect "$mark" " 103 connected .*from 101 " "103 connected"
-s_show
-s_pause
-
-mark=$(s_lines "$tmp/monitor.log")
-s_cmd "ctim hangup 101                    # Alice hangs up"
-s_ctim hangup 101 >/dev/null || s_fail "ctim hangup 101 (exit $?)"
-s_expect "$mark" " 101 idle " "101 idle"
-s_expect "$mark" " 103 idle " "103 idle"
-s_show
+s_answer 103 101 "Carol answers"
+s_hangup 101 103 "Alice hangs up"
 s_ok "call placed, answered, transferred and cleared; every state seen by the monitor"
 s_pause 2
 
@@ -490,25 +500,9 @@ s_pause 2
 # --- After the failover -------------------------------------------------------------------------------
 s_step "7/7 A call through the survivor"
 s_say "The tool's server list still starts with ctim-a: it finds it silent and logs in at ctim-b."
-mark=$(s_lines "$tmp/monitor.log")
-s_cmd "ctim call 103 101                  # Carol calls Alice back"
-id=$(s_ctim call 103 101) || s_fail "ctim call 103 101 after the failover (exit $?)"
-s_expect "$mark" " 103 ringback call=$id " "103 ringback"
-s_expect "$mark" " 101 offering call=$id .*from 103 " "101 offering"
-s_show
-s_pause
-mark=$(s_lines "$tmp/monitor.log")
-s_cmd "pbxsim ctl answer 101              # Alice answers"
-s_sim answer 101 >/dev/null
-s_expect "$mark" " 101 connected " "101 connected"
-s_show
-s_pause
-mark=$(s_lines "$tmp/monitor.log")
-s_cmd "ctim hangup 103                    # Carol hangs up"
-s_ctim hangup 103 >/dev/null || s_fail "ctim hangup 103 (exit $?)"
-s_expect "$mark" " 101 idle " "101 idle"
-s_expect "$mark" " 103 idle " "103 idle"
-s_show
+s_call 103 101 "Carol calls Alice back"
+s_answer 101 103 "Alice answers"
+s_hangup 103 101 "Carol hangs up"
 s_ok "calls work through ctim-b"
 
 printf '\n%sAll steps passed.%s  Takeover %s ms, lines back in service %s ms after kill -9.\n' \
