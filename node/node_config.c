@@ -197,7 +197,7 @@ static const s_key_t s_keys[] = {
     {"cluster.lost_after", S_INT, 2, 100, "5", 0,
      "a peer silent for this many heartbeat intervals is lost", S_CFG(cluster.lost_after), 0,
      NULL},
-    {"cluster.state_dir", S_STR, 1, 0, "/var/lib/ctimd", 0,
+    {"cluster.state_dir", S_STR, 1, 0, "/var/lib/ctim", 0,
      "folder for the link epochs (one file per PBX; made if missing)",
      S_CFG(cluster.state_dir), 0, NULL},
 

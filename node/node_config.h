@@ -97,7 +97,7 @@ typedef struct {
     size_t peer_count;
     int heartbeat_ms;                   //  cluster.heartbeat_ms       100
     int lost_after;                     //  cluster.lost_after         5 silent intervals
-    char state_dir[NODE_PATH_MAX];      //  cluster.state_dir          "/var/lib/ctimd" (epochs)
+    char state_dir[NODE_PATH_MAX];      //  cluster.state_dir          "/var/lib/ctim" (epochs)
 } node_cluster_cfg_t;
 
 //  Number formatting rules (estos style): ordered regex search/replace, first match wins.

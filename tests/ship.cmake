@@ -32,6 +32,17 @@ add_test(NAME ship_promtool_check
          COMMAND ${SHIP_SCRIPTS}/ship_promtool_check.sh ${PROJECT_SOURCE_DIR}/deploy/prometheus)
 add_test(NAME ship_deb_check
          COMMAND ${SHIP_SCRIPTS}/ship_deb_check.sh ${PROJECT_BINARY_DIR})
+# Every shipped config checks, and the pair's and the three nodes' files make one cluster.
+add_test(NAME ship_config_check
+         COMMAND ${SHIP_SCRIPTS}/ship_config_check.sh $<TARGET_FILE:ctimd>
+                 ${PROJECT_SOURCE_DIR}/deploy/config)
 set_tests_properties(ship_systemd_verify ship_syscall_check ship_promtool_check ship_deb_check
+                     ship_config_check
                      PROPERTIES
                      LABELS integration TIMEOUT 60 SKIP_RETURN_CODE 77)
+# deploy/demo.sh --ci on this tree (no packages, no build): pbxsim, a pair, the ctim tool,
+# calls, kill -9 of the primary, a call after the failover; then a run stopped by SIGINT.
+# About 5 s; it needs the three programs built.
+add_test(NAME ship_demo_check
+         COMMAND ${SHIP_SCRIPTS}/ship_demo_check.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+set_tests_properties(ship_demo_check PROPERTIES LABELS integration TIMEOUT 120)

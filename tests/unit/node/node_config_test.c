@@ -537,7 +537,7 @@ static void no_cluster_section_is_a_single_node(void **state)
     assert_int_equal(cfg.cluster.port, 2749);
     assert_int_equal(cfg.cluster.heartbeat_ms, 100);
     assert_int_equal(cfg.cluster.lost_after, 5);
-    assert_string_equal(cfg.cluster.state_dir, "/var/lib/ctimd");
+    assert_string_equal(cfg.cluster.state_dir, "/var/lib/ctim");
     assert_int_equal(cfg.pbx[0].priority, 100);
     node_config_free(&cfg);
 }
