@@ -312,15 +312,18 @@ static int s_request(s_run_t *r, const char *line, int id, s_print_t print,
     return s_outcome(r, q, line);
 }
 
-//  Open lines[0..n) together.  Each opened one is closed on the way out.
-static int s_open(s_run_t *r, const char *const *lines, size_t n)
+//  Open lines[0..n) together and wait for every reply; ids[i] is line i's request (0: none
+//  made).  Each opened line is closed on the way out.  Returns CTIM_EXIT_OK when every
+//  request was answered (refused or not: see s_open_result), else the exit code.
+static int s_open_all(s_run_t *r, const char *const *lines, size_t n, int *ids)
 {
-    int ids[CTIM_CMD_LINES_MAX];
+    memset(ids, 0, n * sizeof *ids);
     for (size_t i = 0; i < n; i++) {
         int code = CTIM_EXIT_OK;
-        ids[i] = ctim_open_line(r->ctim, lines[i], NULL);
-        if (!s_track(r, ids[i], S_PRINT_NONE, &code))
+        int id = ctim_open_line(r->ctim, lines[i], NULL);
+        if (!s_track(r, id, S_PRINT_NONE, &code))
             return code;
+        ids[i] = id;
     }
     s_ids_t wait = {ids, n};
     int rc = s_loop(r, s_mono_ms() + r->cmd->timeout_ms, s_all_done, &wait);
@@ -329,14 +332,24 @@ static int s_open(s_run_t *r, const char *const *lines, size_t n)
         if (q && q->done && q->result == CTIM_RESULT_OK)
             r->opened[r->opened_count++] = lines[i];
     }
-    if (rc != 0)
-        return s_wait_failed(r, rc, "line not opened");
-    for (size_t i = 0; i < n; i++) {
-        const s_req_t *q = s_req_find(r, ids[i]);
-        if (q && q->result != CTIM_RESULT_OK)
-            return s_outcome(r, q, lines[i]);      //  the first refusal names its line
-    }
-    return CTIM_EXIT_OK;
+    return rc == 0 ? CTIM_EXIT_OK : s_wait_failed(r, rc, "line not opened");
+}
+
+//  The outcome of line i's open after s_open_all: CTIM_EXIT_OK, or the failure reported.
+static int s_open_result(s_run_t *r, const char *line, int id)
+{
+    const s_req_t *q = s_req_find(r, id);
+    return q && q->result != CTIM_RESULT_OK ? s_outcome(r, q, line) : CTIM_EXIT_OK;
+}
+
+//  Open lines[0..n) together; all or nothing: the first refusal names its line.
+static int s_open(s_run_t *r, const char *const *lines, size_t n)
+{
+    int ids[CTIM_CMD_LINES_MAX];
+    int code = s_open_all(r, lines, n, ids);
+    for (size_t i = 0; code == CTIM_EXIT_OK && i < n; i++)
+        code = s_open_result(r, lines[i], ids[i]);
+    return code;
 }
 
 //  Close what we opened (a session has no logout: closing spares the node a PBX monitor
@@ -380,12 +393,21 @@ static const char *s_pick_words[] = {
     [CTIM_PICK_HELD] = "held",
 };
 
-//  The call the command acts on: CALLID, or the line's call that pick selects, waiting
-//  briefly for the node's snapshot.  Sets r->call_id.  Returns the exit code.
-static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick)
+//  Dispatch what libctim already has waiting (ctim_timeout_ms 0), at most a few turns.
+static void s_drain(s_run_t *r)
 {
-    if (r->cmd->call_id) {
-        s_copy(r->call_id, sizeof r->call_id, r->cmd->call_id);
+    for (int i = 0; i < 4 && !r->refused && ctim_timeout_ms(r->ctim) == 0; i++)
+        if (ctim_dispatch(r->ctim) == -ENOTCONN)
+            r->refused = true;
+}
+
+//  The call the command acts on: call_id (NULL: none given), or the line's call that pick
+//  selects, waiting briefly for the node's snapshot.  Sets r->call_id.  Returns the exit
+//  code.
+static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick, const char *call_id)
+{
+    if (call_id) {
+        s_copy(r->call_id, sizeof r->call_id, call_id);
         return CTIM_EXIT_OK;
     }
     uint32_t wait = r->cmd->timeout_ms < S_SNAPSHOT_WAIT_MS ? r->cmd->timeout_ms
@@ -394,11 +416,16 @@ static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick)
     int rc = s_loop(r, s_mono_ms() + wait, s_picked, &a);
     if (rc != 0 && rc != -ETIMEDOUT)
         return s_wait_failed(r, rc, "no call");
+    //  The snapshot has no end marker: its events come back to back, so the rest of it is
+    //  already waiting when the first match arrives.  Take it too, or two active calls
+    //  would look like one.
+    if (rc == 0)
+        s_drain(r);
     const char *id;
     size_t n = ctim_calls_pick(r->calls, line, pick, &id);
     if (n == 0) {
-        fprintf(r->err, "ctim: %s %s: no %s call at the line\n", r->name, line,
-                s_pick_words[pick]);
+        fprintf(r->err, "ctim: %s %s: no %s call at %s\n", r->name, r->cmd->lines[0],
+                s_pick_words[pick], strcmp(line, r->cmd->lines[0]) ? line : "the line");
         return CTIM_EXIT_FAILED;
     }
     if (n > 1 && pick != CTIM_PICK_OFFERING) {
@@ -483,12 +510,54 @@ static bool s_other_call(s_run_t *r, void *arg)
     return ctim_calls_newest(r->calls, a->line, a->except) != NULL;
 }
 
+//  Make a request and wait for its reply within --timeout, printing nothing.  Returns its
+//  result: CTIM_RESULT_TIMEOUT when none came in time, CTIM_RESULT_INTERRUPTED when a
+//  signal or a refused login ended the wait, CTIM_RESULT_ERROR when no request was made.
+static ctim_result_t s_quiet(s_run_t *r, int id)
+{
+    int code;
+    s_req_t *q = s_track(r, id, S_PRINT_NONE, &code);
+    if (!q)
+        return CTIM_RESULT_ERROR;
+    s_ids_t ids = {&q->id, 1};
+    int rc = s_loop(r, s_mono_ms() + r->cmd->timeout_ms, s_all_done, &ids);
+    return rc == 0 ? q->result : rc == -ETIMEDOUT ? CTIM_RESULT_TIMEOUT : CTIM_RESULT_INTERRUPTED;
+}
+
+//  A consultation that did not reach a connected party: clear it if it is still there and
+//  take the held call back, as a telephone's "cancel transfer" does, so that nobody is left
+//  on hold behind a ringing or busy consultation.  Says on err what happened; code is the
+//  command's exit code, returned.
+static int s_consult_undo(s_run_t *r, const char *why, const char *held, const char *consult,
+                          int code)
+{
+    const char *line = r->cmd->lines[0];
+    char cleared[96] = "";
+    if (ctim_calls_state(r->calls, line, consult) != CTIM_CALL_IDLE) {
+        ctim_result_t res = s_quiet(r, ctim_hang_up(r->ctim, line, consult));
+        if (res == CTIM_RESULT_OK)
+            snprintf(cleared, sizeof cleared, "call %s cleared, ", consult);
+        else
+            snprintf(cleared, sizeof cleared, "call %s not cleared (%s), ", consult,
+                     ctim_result_str(res));
+    }
+    ctim_result_t res = s_quiet(r, ctim_retrieve(r->ctim, line, held));
+    if (res == CTIM_RESULT_OK)
+        fprintf(r->err, "ctim: transfer %s: %s; %scall %s retrieved\n", line, why, cleared,
+                held);
+    else
+        fprintf(r->err, "ctim: transfer %s: %s; %scall %s stays on hold (retrieve: %s)\n",
+                line, why, cleared, held, ctim_result_str(res));
+    return code;
+}
+
 //  transfer --consult: consultation call, wait until connected, complete the transfer.
+//  A consultation that fails (busy, cleared, unanswered within --timeout) is undone.
 static int s_consult_transfer(s_run_t *r)
 {
     const ctim_cmd_t *c = r->cmd;
     const char *line = c->lines[0];
-    char held[64], consult[64];
+    char held[64], consult[64], why[160];
     s_copy(held, sizeof held, r->call_id);
     const s_req_t *q = NULL;
     int code = s_request(r, line, ctim_setup_transfer(r->ctim, line, held, c->number),
@@ -513,18 +582,16 @@ static int s_consult_transfer(s_run_t *r)
     s_call_arg_t a = {.line = line, .call_id = consult};
     int rc = s_loop(r, deadline, s_consult_settled, &a);
     if (rc == -ETIMEDOUT) {
-        fprintf(r->err, "ctim: transfer %s: %s did not answer within %u ms; consultation call "
-                        "%s still up, call %s on hold\n", line, c->number, c->timeout_ms,
-                consult, held);
-        return CTIM_EXIT_TIMEOUT;
+        snprintf(why, sizeof why, "%s did not answer within %u ms", c->number, c->timeout_ms);
+        return s_consult_undo(r, why, held, consult, CTIM_EXIT_TIMEOUT);
     }
     if (rc != 0)
         return s_wait_failed(r, rc, "no answer");
     ctim_call_state_t s = ctim_calls_state(r->calls, line, consult);
     if (s != CTIM_CALL_CONNECTED) {
-        fprintf(r->err, "ctim: transfer %s: the consultation call to %s ended (%s); call %s "
-                        "stays on hold\n", line, c->number, ctim_call_state_str(s), held);
-        return CTIM_EXIT_FAILED;
+        snprintf(why, sizeof why, "the consultation call %s to %s ended (%s)", consult,
+                 c->number, ctim_call_state_str(s));
+        return s_consult_undo(r, why, held, consult, CTIM_EXIT_FAILED);
     }
     code = s_request(r, line, ctim_complete_transfer(r->ctim, line, held, consult),
                      S_PRINT_NONE, &q);
@@ -540,12 +607,16 @@ static int s_status(s_run_t *r)
     ctim_print_server(r->out, c->json, ctim_server(r->ctim), ctim_is_up(r->ctim), c->user);
     if (c->line_count == 0)
         return CTIM_EXIT_OK;
-    int code = s_open(r, c->lines, c->line_count);
+    int ids[CTIM_CMD_LINES_MAX];
+    int code = s_open_all(r, c->lines, c->line_count, ids);
     if (code != CTIM_EXIT_OK)
         return code;
-    //  One line's failure does not hide the others'; the first failure's code is the exit.
+    //  One line's failure (a line not the user's, say) does not hide the others' status;
+    //  the first failure's code is the exit.
     for (size_t i = 0; i < c->line_count; i++) {
-        int rc = s_request(r, c->lines[i], ctim_get_address_status(r->ctim, c->lines[i]),
+        int rc = s_open_result(r, c->lines[i], ids[i]);
+        if (rc == CTIM_EXIT_OK)
+            rc = s_request(r, c->lines[i], ctim_get_address_status(r->ctim, c->lines[i]),
                            S_PRINT_ADDRESS, NULL);
         if (rc >= 128)
             return rc;      //  interrupted
@@ -590,7 +661,13 @@ static int s_command(s_run_t *r)
     default:
         break;
     }
-    code = s_open(r, c->lines, 1);
+    //  A directed pickup opens the ringing line too, to learn the call ringing there: the
+    //  node finds it only at a line this session has open, and a PBX may refuse a pickup
+    //  that names the device alone (pbxsim does: invalidConnectionID).  The user must be
+    //  allowed that line anyway: the node checks it for the pickup itself.
+    bool directed = c->kind == CTIM_CMD_PICKUP && c->number && strcmp(c->number, line) != 0;
+    const char *open[2] = {line, c->number};
+    code = s_open(r, open, directed ? 2 : 1);
     if (code != CTIM_EXIT_OK)
         return code;
     switch (c->kind) {
@@ -598,8 +675,14 @@ static int s_command(s_run_t *r)
         code = s_request(r, line, ctim_make_call(r->ctim, line, c->number), S_PRINT_NONE, &q);
         break;
     case CTIM_CMD_PICKUP:
-        code = s_request(r, line, ctim_pickup(r->ctim, line, c->number, NULL), S_PRINT_NONE,
-                         &q);
+        if (directed) {
+            code = s_resolve(r, c->number, CTIM_PICK_OFFERING, NULL);
+            if (code != CTIM_EXIT_OK)
+                return code;
+        }
+        code = s_request(r, line, ctim_pickup(r->ctim, line, c->number, directed ? r->call_id
+                                                                                 : NULL),
+                         S_PRINT_NONE, &q);
         break;
     case CTIM_CMD_FORWARD:
         code = s_request(r, line, ctim_set_forwarding(r->ctim, line, c->mode, c->on, c->number),
@@ -610,7 +693,7 @@ static int s_command(s_run_t *r)
                          &q);
         break;
     default:
-        code = s_resolve(r, line, s_pick_for(c->kind));
+        code = s_resolve(r, line, s_pick_for(c->kind), c->call_id);
         if (code != CTIM_EXIT_OK)
             return code;
         if (c->kind == CTIM_CMD_TRANSFER && c->consult)
