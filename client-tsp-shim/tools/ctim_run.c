@@ -52,6 +52,7 @@ typedef struct {
     s_req_t reqs[S_REQS_MAX];
     const char *opened[CTIM_CMD_LINES_MAX];     //  lines to close on the way out
     size_t opened_count;
+    bool cdr_claimed;               //  monitor --cdr: given up on the way out
     char call_id[64];               //  the call a command acts on
 } s_run_t;
 
@@ -352,13 +353,14 @@ static int s_open(s_run_t *r, const char *const *lines, size_t n)
     return code;
 }
 
-//  Close what we opened (a session has no logout: closing spares the node a PBX monitor
-//  until it declares us failed).  Bounded; a second signal cuts it short.
+//  Close what we opened and give up the CDR claim (a session has no logout: this spares the
+//  node a PBX monitor, and another application the CDR stream, until it declares us
+//  failed two heartbeats later).  Bounded; a second signal cuts it short.
 static void s_close(s_run_t *r)
 {
     if (r->refused || !r->up)
         return;
-    int ids[CTIM_CMD_LINES_MAX];
+    int ids[CTIM_CMD_LINES_MAX + 1];
     size_t n = 0;
     for (size_t i = 0; i < r->opened_count; i++) {
         int code;
@@ -367,6 +369,13 @@ static void s_close(s_run_t *r)
             ids[n++] = id;
     }
     r->opened_count = 0;
+    if (r->cdr_claimed) {
+        int code;
+        int id = ctim_set_cdr(r->ctim, false);
+        if (s_track(r, id, S_PRINT_NONE, &code))
+            ids[n++] = id;
+        r->cdr_claimed = false;
+    }
     r->signals_allowed = r->signals;
     uint32_t wait = r->cmd->timeout_ms < S_CLOSE_WAIT_MS ? r->cmd->timeout_ms : S_CLOSE_WAIT_MS;
     s_ids_t all = {ids, n};
@@ -636,6 +645,7 @@ static int s_monitor(s_run_t *r)
         code = s_request(r, NULL, ctim_set_cdr(r->ctim, true), S_PRINT_NONE, NULL);
         if (code != CTIM_EXIT_OK)
             return code;
+        r->cdr_claimed = true;
     }
     int rc = s_loop(r, 0, NULL, NULL);
     if (rc == -EINTR)

@@ -26,7 +26,7 @@
 
 static int setup(void **state)
 {
-    return tool_setup(state, NULL, NAMES_YAML);
+    return tool_setup(state, NULL, NULL, NAMES_YAML);
 }
 
 //  --- Tests ---------------------------------------------------------------------------------

@@ -45,14 +45,16 @@ static inline test_tool_t *tool_started(test_tool_t **slot, test_tool_t *p)
     return p;
 }
 
-//  A world for each test: pbxsim with sim_args, ctimd with extra_yaml.
-static inline int tool_setup(void **state, const char *const *sim_args, const char *extra_yaml)
+//  A world for each test: pbxsim with sim_args, ctimd with client_yaml and extra_yaml
+//  (test_tool_world_start).
+static inline int tool_setup(void **state, const char *const *sim_args, const char *client_yaml,
+                             const char *extra_yaml)
 {
     test_tool_world_t *w = calloc(1, sizeof *w);
     if (!w)
         return -1;
     *state = w;
-    return test_tool_world_start(w, CTIM_TOOL, sim_args, extra_yaml);
+    return test_tool_world_start(w, CTIM_TOOL, sim_args, client_yaml, extra_yaml);
 }
 
 static inline int tool_teardown(void **state)

@@ -17,7 +17,8 @@
 
 //  --- Nodes ------------------------------------------------------------------------------------
 
-static int s_write_config(test_node_t *node, const char *id, int pbx_port, const char *extra)
+static int s_write_config(test_node_t *node, const char *id, int pbx_port,
+                          const char *client_yaml, const char *extra)
 {
     FILE *f = fopen(node->config, "w");
     if (!f) {
@@ -31,14 +32,14 @@ static int s_write_config(test_node_t *node, const char *id, int pbx_port, const
             "    validate_calls_ms: 0\n"
             "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  tls_port: 0\n"
             "  login_fail_delay_ms: 0\n"
-            "client_api:\n  listen: 127.0.0.1\n  port: %d\n"
+            "client_api:\n  listen: 127.0.0.1\n  port: %d\n%s"
             "http:\n  listen: 127.0.0.1\n  port: %d\n"
             "users:\n"
             "  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH "\"\n"
             "    devices: [\"101-120\"]\n"
             "%s",
-            id, pbx_port, node->csta_port, node->client_port, node->http_port,
-            extra ? extra : "");
+            id, pbx_port, node->csta_port, node->client_port,
+            client_yaml ? client_yaml : "", node->http_port, extra ? extra : "");
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -71,6 +72,12 @@ static int s_start(test_node_t *node, bool wait_link)
 int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_port,
                     const char *extra_yaml, bool wait_link)
 {
+    return test_node_start_client(node, dir, id, pbx_port, NULL, extra_yaml, wait_link);
+}
+
+int test_node_start_client(test_node_t *node, const char *dir, const char *id, int pbx_port,
+                           const char *client_yaml, const char *extra_yaml, bool wait_link)
+{
     node->proc.pid = -1;
     snprintf(node->config, sizeof node->config, "%s/%s.yaml", dir, id);
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -78,7 +85,7 @@ int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_
         node->client_port = test_free_port();
         node->http_port = test_free_port();
         node->csta_port = test_free_port();
-        if (s_write_config(node, id, pbx_port, extra_yaml) != 0)
+        if (s_write_config(node, id, pbx_port, client_yaml, extra_yaml) != 0)
             return -1;
         if (s_start(node, false) == 0)
             return wait_link ? test_node_wait_link(node, TEST_CTIM_WAIT_MS) : 0;
@@ -579,7 +586,7 @@ bool test_tool_value(const char *line, const char *key, const char *stop, char *
 }
 
 int test_tool_world_start(test_tool_world_t *w, const char *tool, const char *const *sim_args,
-                          const char *extra_yaml)
+                          const char *client_yaml, const char *extra_yaml)
 {
     memset(w, 0, sizeof *w);
     w->node.proc.pid = -1;
@@ -592,7 +599,8 @@ int test_tool_world_start(test_tool_world_t *w, const char *tool, const char *co
     if (test_pbxsim_start(&w->sim, sim_args ? sim_args : none) != 0)
         return -1;
     w->sim_running = true;
-    if (test_node_start(&w->node, w->dir, "tool", w->sim.port, extra_yaml, true) != 0)
+    if (test_node_start_client(&w->node, w->dir, "tool", w->sim.port, client_yaml, extra_yaml,
+                               true) != 0)
         return -1;
     return test_tool_env(&w->env, tool, w->dir, &w->node);
 }

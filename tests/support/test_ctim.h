@@ -48,6 +48,10 @@ typedef struct {
 //  Returns 0 or -1.  A port taken meanwhile is retried with others.
 int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_port,
                     const char *extra_yaml, bool wait_link);
+//  As test_node_start; client_yaml (NULL: none) is more keys under client_api, indented by
+//  two spaces ("  curve_cert: /tmp/x/server.cert_secret\n").
+int test_node_start_client(test_node_t *node, const char *dir, const char *id, int pbx_port,
+                           const char *client_yaml, const char *extra_yaml, bool wait_link);
 //  Start again with the same config and ports (after a kill).  Returns 0 or -1.
 int test_node_restart(test_node_t *node, bool wait_link);
 //  Wait until /readyz answers 200 (the PBX link is up).  Returns 0 or -1.
@@ -210,11 +214,11 @@ typedef struct {
     test_tool_t *bg[TEST_TOOL_BG_MAX];
 } test_tool_world_t;
 
-//  mkdtemp, pbxsim with sim_args (NULL-terminated; NULL = none), test_node_start with
-//  extra_yaml (node id "tool"), test_tool_env with the program tool.  Returns 0 or -1
-//  (what was started stays for test_tool_world_stop).
+//  mkdtemp, pbxsim with sim_args (NULL-terminated; NULL = none), test_node_start_client
+//  with client_yaml and extra_yaml (node id "tool"), test_tool_env with the program tool.
+//  Returns 0 or -1 (what was started stays for test_tool_world_stop).
 int test_tool_world_start(test_tool_world_t *w, const char *tool, const char *const *sim_args,
-                          const char *extra_yaml);
+                          const char *client_yaml, const char *extra_yaml);
 //  Free the background children, stop ctimd and pbxsim, remove the folder.  Safe on a
 //  world half started or stopped.
 void test_tool_world_stop(test_tool_world_t *w);
