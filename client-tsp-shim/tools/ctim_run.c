@@ -16,9 +16,6 @@
 #include "ctim_calls.h"
 #include "ctim_print.h"
 
-//  How long a command given no CALLID waits after its line opened for the node's snapshot
-//  of the calls there (client.proto Event.snapshot, sent after open_line OK) or a new call.
-#define S_SNAPSHOT_WAIT_MS 1000
 //  How long closing the lines may take on the way out (the node answers at once).
 #define S_CLOSE_WAIT_MS 1000
 #define S_REQS_MAX (CTIM_CMD_LINES_MAX + 8)
@@ -384,16 +381,21 @@ static void s_close(s_run_t *r)
 
 //  --- Finding the call to act on ---------------------------------------------------------------
 
-typedef struct {
-    const char *line;
-    ctim_pick_t pick;
-} s_pick_arg_t;
-
-static bool s_picked(s_run_t *r, void *arg)
+//  Make a request and wait for its reply within --timeout, printing nothing.  Returns 0
+//  with its result in *result, -ETIMEDOUT, -EINTR (a signal), -ENOTCONN (login refused) or
+//  -EINVAL (no request made; said on err).
+static int s_quiet(s_run_t *r, int id, ctim_result_t *result)
 {
-    const s_pick_arg_t *a = arg;
-    const char *id;
-    return ctim_calls_pick(r->calls, a->line, a->pick, &id) > 0;
+    int code;
+    s_req_t *q = s_track(r, id, S_PRINT_NONE, &code);
+    if (!q)
+        return -EINVAL;
+    s_ids_t ids = {&q->id, 1};
+    int rc = s_loop(r, s_mono_ms() + r->cmd->timeout_ms, s_all_done, &ids);
+    if (rc == 0 && q->result == CTIM_RESULT_TIMEOUT)
+        rc = -ETIMEDOUT;        //  the library's deadline is --timeout too
+    *result = q->result;
+    return rc;
 }
 
 static const char *s_pick_words[] = {
@@ -402,34 +404,33 @@ static const char *s_pick_words[] = {
     [CTIM_PICK_HELD] = "held",
 };
 
-//  Dispatch what libctim already has waiting (ctim_timeout_ms 0), at most a few turns.
-static void s_drain(s_run_t *r)
-{
-    for (int i = 0; i < 4 && !r->refused && ctim_timeout_ms(r->ctim) == 0; i++)
-        if (ctim_dispatch(r->ctim) == -ENOTCONN)
-            r->refused = true;
-}
-
 //  The call the command acts on: call_id (NULL: none given), or the line's call that pick
-//  selects, waiting briefly for the node's snapshot.  Sets r->call_id.  Returns the exit
-//  code.
+//  selects.  Sets r->call_id.  Returns the exit code.
+//
+//  The node follows open_line OK with a SnapshotDevice of the line and its calls as snapshot
+//  events, with no end marker.  A request that the node sends on to the PBX after that
+//  marks the end: an address status (GetForwarding, GetDoNotDisturb) asked now is queued at
+//  the PBX behind the snapshot, which the PBX answers first, so its reply comes after every
+//  snapshot event -- and libctim runs callbacks in the order the frames came.  Without it a
+//  line with two held calls could look like one with one, and a line with none would need
+//  a guessed wait.
 static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick, const char *call_id)
 {
     if (call_id) {
         s_copy(r->call_id, sizeof r->call_id, call_id);
         return CTIM_EXIT_OK;
     }
-    uint32_t wait = r->cmd->timeout_ms < S_SNAPSHOT_WAIT_MS ? r->cmd->timeout_ms
-                                                            : S_SNAPSHOT_WAIT_MS;
-    s_pick_arg_t a = {line, pick};
-    int rc = s_loop(r, s_mono_ms() + wait, s_picked, &a);
-    if (rc != 0 && rc != -ETIMEDOUT)
+    ctim_result_t barrier;
+    int rc = s_quiet(r, ctim_get_address_status(r->ctim, line), &barrier);
+    if (rc == -ETIMEDOUT) {
+        fprintf(r->err, "ctim: %s %s: the calls at %s not known within %u ms\n", r->name,
+                r->cmd->lines[0], line, r->cmd->timeout_ms);
+        return CTIM_EXIT_TIMEOUT;
+    }
+    if (rc == -EINVAL)
+        return CTIM_EXIT_FAILED;
+    if (rc != 0)
         return s_wait_failed(r, rc, "no call");
-    //  The snapshot has no end marker: its events come back to back, so the rest of it is
-    //  already waiting when the first match arrives.  Take it too, or two active calls
-    //  would look like one.
-    if (rc == 0)
-        s_drain(r);
     const char *id;
     size_t n = ctim_calls_pick(r->calls, line, pick, &id);
     if (n == 0) {
@@ -519,18 +520,16 @@ static bool s_other_call(s_run_t *r, void *arg)
     return ctim_calls_newest(r->calls, a->line, a->except) != NULL;
 }
 
-//  Make a request and wait for its reply within --timeout, printing nothing.  Returns its
-//  result: CTIM_RESULT_TIMEOUT when none came in time, CTIM_RESULT_INTERRUPTED when a
-//  signal or a refused login ended the wait, CTIM_RESULT_ERROR when no request was made.
-static ctim_result_t s_quiet(s_run_t *r, int id)
+//  One step of an undo: the request's result, TIMEOUT or INTERRUPTED when none came.
+static void s_undo_step(s_run_t *r, int id, ctim_result_t *result)
 {
-    int code;
-    s_req_t *q = s_track(r, id, S_PRINT_NONE, &code);
-    if (!q)
-        return CTIM_RESULT_ERROR;
-    s_ids_t ids = {&q->id, 1};
-    int rc = s_loop(r, s_mono_ms() + r->cmd->timeout_ms, s_all_done, &ids);
-    return rc == 0 ? q->result : rc == -ETIMEDOUT ? CTIM_RESULT_TIMEOUT : CTIM_RESULT_INTERRUPTED;
+    int rc = s_quiet(r, id, result);
+    if (rc == -ETIMEDOUT)
+        *result = CTIM_RESULT_TIMEOUT;
+    else if (rc == -EINVAL)
+        *result = CTIM_RESULT_ERROR;
+    else if (rc != 0)
+        *result = CTIM_RESULT_INTERRUPTED;
 }
 
 //  A consultation that did not reach a connected party: clear it if it is still there and
@@ -542,15 +541,16 @@ static int s_consult_undo(s_run_t *r, const char *why, const char *held, const c
 {
     const char *line = r->cmd->lines[0];
     char cleared[96] = "";
+    ctim_result_t res;
     if (ctim_calls_state(r->calls, line, consult) != CTIM_CALL_IDLE) {
-        ctim_result_t res = s_quiet(r, ctim_hang_up(r->ctim, line, consult));
+        s_undo_step(r, ctim_hang_up(r->ctim, line, consult), &res);
         if (res == CTIM_RESULT_OK)
             snprintf(cleared, sizeof cleared, "call %s cleared, ", consult);
         else
             snprintf(cleared, sizeof cleared, "call %s not cleared (%s), ", consult,
                      ctim_result_str(res));
     }
-    ctim_result_t res = s_quiet(r, ctim_retrieve(r->ctim, line, held));
+    s_undo_step(r, ctim_retrieve(r->ctim, line, held), &res);
     if (res == CTIM_RESULT_OK)
         fprintf(r->err, "ctim: transfer %s: %s; %scall %s retrieved\n", line, why, cleared,
                 held);

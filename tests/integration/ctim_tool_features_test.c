@@ -13,8 +13,6 @@
 //    up at once, so a `--json monitor --cdr` started then gets it and the next record.
 //
 //  Every wait has a deadline; children, ctimd and pbxsim are stopped after each test.
-#include <time.h>
-
 #include "ctim_tool_util.h"
 
 static int setup(void **state)
@@ -167,20 +165,10 @@ static void s_call_and_end(test_tool_world_t *w, char *id, size_t cap)
 //  Wait until the node has answered `count` set_cdr requests OK (/metrics).
 static void s_wait_cdr_oks(test_tool_world_t *w, int count)
 {
-    static char body[1 << 16];
     char want[128];
     snprintf(want, sizeof want, "ctim_client_requests_total{operation=\"set_cdr\",result=\"ok\"} "
                                 "%d\n", count);
-    long long deadline = test_now_ms() + TEST_CTIM_WAIT_MS;
-    while (test_now_ms() < deadline) {
-        int status = -1;
-        if (test_http_get("127.0.0.1", w->node.http_port, "/metrics", 2000, &status, body,
-                          sizeof body) == 0 && status == 200 && strstr(body, want))
-            return;
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);   //  pacing polls of another process; the deadline bounds it
-    }
-    fail_msg("the node never counted %d set_cdr OK", count);
+    tool_wait_http(w, "/metrics", want);
 }
 
 static void test_monitor_cdr(void **state)

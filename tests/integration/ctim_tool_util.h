@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -94,6 +95,22 @@ static inline void tool_ctl(test_tool_world_t *w, const char *fmt, ...)
     va_end(ap);
     if (test_pbxsim_ctl(&w->sim, reply, sizeof reply, "%s", cmd) != 0)
         fail_msg("pbxsim ctl %s: %s", cmd, reply);
+}
+
+//  Wait until the node's HTTP `path` (/lines, /metrics) holds text.
+static inline void tool_wait_http(test_tool_world_t *w, const char *path, const char *text)
+{
+    static char body[1 << 17];
+    long long deadline = test_now_ms() + TEST_CTIM_WAIT_MS;
+    while (test_now_ms() < deadline) {
+        int status = -1;
+        if (test_http_get("127.0.0.1", w->node.http_port, path, 2000, &status, body,
+                          sizeof body) == 0 && status == 200 && strstr(body, text))
+            return;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);   //  pacing polls of another process; the deadline bounds it
+    }
+    fail_msg("GET %s never held \"%s\"", path, text);
 }
 
 //  Search the monitor's output for line's events from `at` on (events of different lines
