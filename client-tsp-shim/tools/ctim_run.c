@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -50,6 +51,8 @@ typedef struct {
     const char *opened[CTIM_CMD_LINES_MAX];     //  lines to close on the way out
     size_t opened_count;
     bool cdr_claimed;               //  monitor --cdr: given up on the way out
+    bool result_printed;            //  --json: a "result" object is out
+    char error[512];                //  the last message on err, without "ctim: "
     char call_id[64];               //  the call a command acts on
 } s_run_t;
 
@@ -70,6 +73,42 @@ static uint64_t s_unix_ms(void)
 static void s_copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
+}
+
+//  Say what went wrong on err ("ctim: ..."), and keep it for --json's result object.
+static void s_err(s_run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_err(s_run_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof r->error, fmt, ap);
+    va_end(ap);
+    fprintf(r->err, "ctim: %s\n", r->error);
+}
+
+//  A command's outcome on out: text, the call id on success; --json, the "result" object.
+static void s_result(s_run_t *r, const char *line, ctim_result_t result, const char *text,
+                     const char *call_id)
+{
+    ctim_print_result(r->out, r->cmd->json, r->name, line, result, text, call_id);
+    r->result_printed |= r->cmd->json;
+}
+
+//  --json: a failure the node did not report (no call to act on, no server, no answer in
+//  time) still ends with a "result" object, so that a script reads one on every outcome but
+//  a usage error or a signal.  The result names the kind, the text is what err said.
+static void s_json_failure(s_run_t *r, int code)
+{
+    if (!r->cmd->json || r->result_printed || code == CTIM_EXIT_OK)
+        return;
+    ctim_result_t result = code == CTIM_EXIT_FAILED    ? CTIM_RESULT_ERROR
+                           : code == CTIM_EXIT_TIMEOUT ? CTIM_RESULT_TIMEOUT
+                           : code == CTIM_EXIT_CONNECT ? (r->refused ? CTIM_RESULT_LOGIN_FAILED
+                                                                     : CTIM_RESULT_NOT_LOGGED_IN)
+                                                       : 0;
+    if (result)
+        s_result(r, r->cmd->line_count ? r->cmd->lines[0] : NULL, result, r->error, "");
 }
 
 //  --- libctim callbacks ----------------------------------------------------------------------
@@ -96,8 +135,10 @@ static void s_on_reply(ctim_t *ctim, const ctim_reply_t *reply, void *arg)
     if (reply->result != CTIM_RESULT_OK)
         return;
     //  The payload is borrowed for this callback only: print it now.
-    if (q->print == S_PRINT_LINES)
+    if (q->print == S_PRINT_LINES) {
         ctim_print_lines(r->out, r->cmd->json, reply->lines, reply->lines ? reply->line_count : 0);
+        r->result_printed |= r->cmd->json;
+    }
     else if (q->print == S_PRINT_ADDRESS && reply->address)
         ctim_print_address(r->out, r->cmd->json, reply->address);
 }
@@ -107,7 +148,7 @@ static void s_on_call(ctim_t *ctim, const ctim_call_event_t *ev, void *arg)
     (void)ctim;
     s_run_t *r = arg;
     if (ctim_calls_update(r->calls, ev) != 0)
-        fprintf(r->err, "ctim: out of memory; call %s at %s not tracked\n", ev->call_id,
+        s_err(r, "out of memory; call %s at %s not tracked", ev->call_id,
                 ev->line);
     if (r->monitor)
         ctim_print_call(r->out, r->cmd->json, s_unix_ms(), ev);
@@ -235,14 +276,14 @@ static int s_wait_failed(s_run_t *r, int rc, const char *what)
     if (rc == -EINTR)
         return 128 + r->signal_no;
     if (rc == -ENOTCONN) {
-        fprintf(r->err, "ctim: %s: login refused: %s\n", r->name, r->refused_text);
+        s_err(r, "%s: login refused: %s", r->name, r->refused_text);
         return CTIM_EXIT_CONNECT;
     }
     if (rc == -ETIMEDOUT) {
-        fprintf(r->err, "ctim: %s: %s within %u ms\n", r->name, what, r->cmd->timeout_ms);
+        s_err(r, "%s: %s within %u ms", r->name, what, r->cmd->timeout_ms);
         return CTIM_EXIT_TIMEOUT;
     }
-    fprintf(r->err, "ctim: %s: %s\n", r->name, strerror(-rc));
+    s_err(r, "%s: %s", r->name, strerror(-rc));
     return CTIM_EXIT_FAILED;
 }
 
@@ -254,11 +295,11 @@ static s_req_t *s_track(s_run_t *r, int id, s_print_t print, int *code)
 {
     if (id < 0) {
         if (id == -ENOSYS)
-            fprintf(r->err, "ctim: %s: not available in this libctim\n", r->name);
+            s_err(r, "%s: not available in this libctim", r->name);
         else if (id == -EINVAL)
-            fprintf(r->err, "ctim: %s: an argument the library refuses (too long?)\n", r->name);
+            s_err(r, "%s: an argument the library refuses (too long?)", r->name);
         else
-            fprintf(r->err, "ctim: %s: %s\n", r->name, strerror(-id));
+            s_err(r, "%s: %s", r->name, strerror(-id));
         *code = id == -EINVAL ? CTIM_EXIT_USAGE
                 : id == -ENOTCONN ? CTIM_EXIT_CONNECT
                                   : CTIM_EXIT_FAILED;
@@ -272,7 +313,7 @@ static s_req_t *s_track(s_run_t *r, int id, s_print_t print, int *code)
         }
     }
     //  More requests in flight than a command ever makes: a bug, but never a hang.
-    fprintf(r->err, "ctim: %s: too many requests at once\n", r->name);
+    s_err(r, "%s: too many requests at once", r->name);
     *code = CTIM_EXIT_FAILED;
     return NULL;
 }
@@ -283,12 +324,12 @@ static int s_outcome(s_run_t *r, const s_req_t *q, const char *line)
     if (q->result == CTIM_RESULT_OK)
         return CTIM_EXIT_OK;
     if (q->result == CTIM_RESULT_TIMEOUT)       //  the library's deadline is --timeout
-        fprintf(r->err, "ctim: %s%s%s: no result within %u ms\n", r->name, line ? " " : "",
+        s_err(r, "%s%s%s: no result within %u ms", r->name, line ? " " : "",
                 line ? line : "", r->cmd->timeout_ms);
     else
         ctim_print_failure(r->err, r->name, line, q->result, q->text);
     if (r->cmd->json)
-        ctim_print_result(r->out, true, r->name, line, q->result, q->text, q->call_id);
+        s_result(r, line, q->result, q->text, q->call_id);
     return (int)ctim_cmd_exit_for(q->result);
 }
 
@@ -423,7 +464,7 @@ static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick, const char 
     ctim_result_t barrier;
     int rc = s_quiet(r, ctim_get_address_status(r->ctim, line), &barrier);
     if (rc == -ETIMEDOUT) {
-        fprintf(r->err, "ctim: %s %s: the calls at %s not known within %u ms\n", r->name,
+        s_err(r, "%s %s: the calls at %s not known within %u ms", r->name,
                 r->cmd->lines[0], line, r->cmd->timeout_ms);
         return CTIM_EXIT_TIMEOUT;
     }
@@ -434,7 +475,7 @@ static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick, const char 
     const char *id;
     size_t n = ctim_calls_pick(r->calls, line, pick, &id);
     if (n == 0) {
-        fprintf(r->err, "ctim: %s %s: no %s call at %s\n", r->name, r->cmd->lines[0],
+        s_err(r, "%s %s: no %s call at %s", r->name, r->cmd->lines[0],
                 s_pick_words[pick], strcmp(line, r->cmd->lines[0]) ? line : "the line");
         return CTIM_EXIT_FAILED;
     }
@@ -443,7 +484,7 @@ static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick, const char 
         //  call is the one a person would answer first.
         char list[256];
         ctim_calls_list(r->calls, line, pick, list, sizeof list);
-        fprintf(r->err, "ctim: %s %s: %zu %s calls (%s): give CALLID\n", r->name, line, n,
+        s_err(r, "%s %s: %zu %s calls (%s): give CALLID", r->name, line, n,
                 s_pick_words[pick], list);
         return CTIM_EXIT_FAILED;
     }
@@ -552,10 +593,10 @@ static int s_consult_undo(s_run_t *r, const char *why, const char *held, const c
     }
     s_undo_step(r, ctim_retrieve(r->ctim, line, held), &res);
     if (res == CTIM_RESULT_OK)
-        fprintf(r->err, "ctim: transfer %s: %s; %scall %s retrieved\n", line, why, cleared,
+        s_err(r, "transfer %s: %s; %scall %s retrieved", line, why, cleared,
                 held);
     else
-        fprintf(r->err, "ctim: transfer %s: %s; %scall %s stays on hold (retrieve: %s)\n",
+        s_err(r, "transfer %s: %s; %scall %s stays on hold (retrieve: %s)",
                 line, why, cleared, held, ctim_result_str(res));
     return code;
 }
@@ -584,8 +625,8 @@ static int s_consult_transfer(s_run_t *r)
         s_copy(consult, sizeof consult, ctim_calls_newest(r->calls, line, held));
     }
     if (!*consult) {
-        fprintf(r->err, "ctim: transfer %s: the consultation call to %s is not known; call %s "
-                        "stays on hold\n", line, c->number, held);
+        s_err(r, "transfer %s: the consultation call to %s is not known; call %s "
+                        "stays on hold", line, c->number, held);
         return CTIM_EXIT_FAILED;
     }
     s_call_arg_t a = {.line = line, .call_id = consult};
@@ -605,7 +646,7 @@ static int s_consult_transfer(s_run_t *r)
     code = s_request(r, line, ctim_complete_transfer(r->ctim, line, held, consult),
                      S_PRINT_NONE, &q);
     if (code == CTIM_EXIT_OK)
-        ctim_print_result(r->out, c->json, r->name, line, CTIM_RESULT_OK, q->text,
+        s_result(r, line, CTIM_RESULT_OK, q->text,
                           *q->call_id ? q->call_id : held);
     return code;
 }
@@ -717,7 +758,7 @@ static int s_command(s_run_t *r)
     const char *id = c->kind == CTIM_CMD_CALL || c->kind == CTIM_CMD_PICKUP ? q->call_id
                      : c->kind == CTIM_CMD_FORWARD || c->kind == CTIM_CMD_DND ? ""
                                                                                 : r->call_id;
-    ctim_print_result(r->out, c->json, r->name, line, CTIM_RESULT_OK, q->text, id);
+    s_result(r, line, CTIM_RESULT_OK, q->text, id);
     return CTIM_EXIT_OK;
 }
 
@@ -762,16 +803,16 @@ int ctim_run(const ctim_cmd_t *cmd, const char *password, int signal_fd, FILE *o
     }
     int code;
     if (ctim_connect(r.ctim) != 0) {
-        fprintf(err, "ctim: cannot start connecting\n");
+        s_err(&r, "cannot start connecting");
         code = CTIM_EXIT_CONNECT;
     } else {
         int rc = s_loop(&r, s_mono_ms() + cmd->timeout_ms, s_is_up, NULL);
         if (rc == -ETIMEDOUT) {
-            fprintf(err, "ctim: no server answered within %u ms (%s)\n", cmd->timeout_ms,
+            s_err(&r, "no server answered within %u ms (%s)", cmd->timeout_ms,
                     cmd->servers);
             code = CTIM_EXIT_CONNECT;
         } else if (rc == -ENOTCONN) {
-            fprintf(err, "ctim: login refused by %s: %s\n", ctim_server(r.ctim),
+            s_err(&r, "login refused by %s: %s", ctim_server(r.ctim),
                     r.refused_text);
             code = CTIM_EXIT_CONNECT;
         } else if (rc != 0)
@@ -779,6 +820,7 @@ int ctim_run(const ctim_cmd_t *cmd, const char *password, int signal_fd, FILE *o
         else
             code = s_command(&r);
     }
+    s_json_failure(&r, code);
     s_close(&r);
     ctim_destroy(&r.ctim);
     ctim_calls_destroy(&r.calls);

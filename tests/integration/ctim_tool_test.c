@@ -16,8 +16,9 @@
 //    no line for it); with the PBX gone, out of service.
 //  - exit codes: wrong password 3, no server 3 within --timeout, unknown command 2, a line
 //    outside the user's devices 1; forward without a destination 2, transfer with no active
-//    call 1, status of a line not allowed 1 with the allowed line's status still printed; a
-//    PBX slower than --timeout 4.
+//    call 1, status of a line not allowed 1 with the allowed line's status still printed;
+//    with --json a result object for the tool's own failures too; a PBX slower than
+//    --timeout 4.
 //
 //  Every wait has a deadline; ctim children are killed and ctimd and pbxsim stopped after
 //  each test, also a failed one.
@@ -237,6 +238,17 @@ static void test_exit_codes(void **state)
     p = RUN(w, 1, "transfer", "101", "103");
     assert_string_equal(p->err, "ctim: transfer 101: no active call at the line\n");
     assert_string_equal(p->out, "");
+    test_tool_free(&p);
+    //  --json: a result object on every outcome, also the tool's own failures.
+    p = RUN(w, 1, "--json", "transfer", "101", "103");
+    assert_string_equal(p->out, "{\"type\":\"result\",\"command\":\"transfer\",\"line\":\"101\","
+                                "\"result\":\"error\",\"exit\":1,\"text\":\"transfer 101: no active "
+                                "call at the line\",\"call_id\":\"\"}\n");
+    test_tool_free(&p);
+    p = RUN(w, 3, "--json", "--servers", nobody, "--timeout", "300", "lines");
+    const char *head = "{\"type\":\"result\",\"command\":\"lines\",\"result\":\"not-logged-in\","
+                       "\"exit\":3,\"text\":\"no server answered within 300 ms";
+    assert_true(strncmp(p->out, head, strlen(head)) == 0);
     test_tool_free(&p);
     p = RUN(w, 1, "status", "101", "555");
     assert_non_null(strstr(p->out, "\n101 in-service dnd=off message-waiting=off "
