@@ -45,8 +45,7 @@ static int group_setup(void **state)
     (void) state;
     zsys_init();
     zsys_handler_set(NULL);
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-tool-curve-XXXXXX");
-    if (!mkdtemp(s_dir))
+    if (test_dir_make(s_dir, sizeof s_dir, "tool-curve") != 0)
         return -1;
     char clients[96];
     snprintf(clients, sizeof clients, "%s/clients", s_dir);
@@ -66,9 +65,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void) state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    test_dir_remove(s_dir);
+    return 0;
 }
 
 static int setup_any(void **state)

@@ -22,8 +22,7 @@ static const char *s_sim_args[] = {"--devices", s_devices, "--remote-answer-ms",
 static int group_setup(void **state)
 {
     (void) state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-tool-steer-XXXXXX");
-    if (!mkdtemp(s_dir))
+    if (test_dir_make(s_dir, sizeof s_dir, "tool-steer") != 0)
         return -1;
     snprintf(s_devices, sizeof s_devices, "%s/devices.yaml", s_dir);
     FILE *f = fopen(s_devices, "w");
@@ -38,9 +37,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void) state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    test_dir_remove(s_dir);
+    return 0;
 }
 
 static int setup(void **state)

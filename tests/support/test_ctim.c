@@ -585,16 +585,34 @@ bool test_tool_value(const char *line, const char *key, const char *stop, char *
     return true;
 }
 
+int test_dir_make(char *dir, size_t cap, const char *name)
+{
+    if (snprintf(dir, cap, "/tmp/ctim-%s-XXXXXX", name) >= (int) cap || !mkdtemp(dir)) {
+        fprintf(stderr, "test_ctim: no temporary folder for %s: %s\n", name, strerror(errno));
+        dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+void test_dir_remove(char *dir)
+{
+    if (!dir[0])
+        return;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_ctim: could not remove %s\n", dir);
+    dir[0] = '\0';
+}
+
 int test_tool_world_start(test_tool_world_t *w, const char *tool, const char *const *sim_args,
                           const char *client_yaml, const char *extra_yaml)
 {
     memset(w, 0, sizeof *w);
     w->node.proc.pid = -1;
-    snprintf(w->dir, sizeof w->dir, "/tmp/ctim-tool-XXXXXX");
-    if (!mkdtemp(w->dir)) {
-        w->dir[0] = '\0';
+    if (test_dir_make(w->dir, sizeof w->dir, "tool") != 0)
         return -1;
-    }
     static const char *const none[] = {NULL};
     if (test_pbxsim_start(&w->sim, sim_args ? sim_args : none) != 0)
         return -1;
@@ -613,11 +631,5 @@ void test_tool_world_stop(test_tool_world_t *w)
     if (w->sim_running)
         test_pbxsim_stop(&w->sim);
     w->sim_running = false;
-    if (w->dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", w->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "test_ctim: could not remove %s\n", w->dir);
-        w->dir[0] = '\0';
-    }
+    test_dir_remove(w->dir);
 }

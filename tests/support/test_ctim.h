@@ -201,6 +201,12 @@ void test_tool_free(test_tool_t **tool_p);
 bool test_tool_value(const char *line, const char *key, const char *stop, char *out,
                      size_t cap);
 
+//  A temporary folder /tmp/ctim-NAME-XXXXXX into dir (cap >= 32 + strlen(name)).  Returns 0
+//  or -1 (dir empty).
+int test_dir_make(char *dir, size_t cap, const char *name);
+//  Remove it with what it holds; safe on an empty dir, which it leaves empty.
+void test_dir_remove(char *dir);
+
 //  A world for the tool's tests: a temporary folder, pbxsim, one ctimd on it (its PBX link
 //  up) and the tool's env; background children (a monitor) are killed when it stops.
 #define TEST_TOOL_BG_MAX 4
