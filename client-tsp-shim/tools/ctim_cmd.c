@@ -27,8 +27,9 @@ static const s_cmd_t s_cmds[] = {
     {"monitor", CTIM_CMD_MONITOR, 1, CTIM_CMD_LINES_MAX, "[--cdr] LINE...",
      "open the lines and print one line per event until Ctrl-C or SIGTERM (exit 0):\n"
      "link up/down, line in/out of service, call states with the parties, forwarding,\n"
-     "do not disturb, events lost; --cdr also claims the node's CDR stream.  The first\n"
-     "login must come within --timeout; later server losses are ridden out (failover)"},
+     "do not disturb, events lost; --cdr also claims the node's CDR stream (given up\n"
+     "on exit) and prints its records.  The first login must come within --timeout;\n"
+     "later server losses are ridden out (failover)"},
     {"call", CTIM_CMD_CALL, 2, 2, "LINE NUMBER", "make a call from LINE to NUMBER; prints the call id"},
     {"answer", CTIM_CMD_ANSWER, 1, 2, "LINE [CALLID]",
      "answer CALLID, or the call offering at LINE"},
@@ -38,21 +39,25 @@ static const s_cmd_t s_cmds[] = {
      "take CALLID, or the held call, back"},
     {"transfer", CTIM_CMD_TRANSFER, 2, 3, "LINE NUMBER [CALLID] [--consult]",
      "blind transfer of the active call to NUMBER; --consult: consultation call to\n"
-     "NUMBER, wait until it is connected (at most --timeout), then complete the transfer"},
+     "NUMBER, wait until it is connected (at most --timeout), then complete the transfer;\n"
+     "a consultation that is busy, ends or is not answered in time is cleared and the\n"
+     "held call retrieved (exit 1, or 4 for the time)"},
     {"conference", CTIM_CMD_CONFERENCE, 2, 3, "LINE NUMBER [CALLID]",
      "bring NUMBER into the active call (single-step conference)"},
     {"redirect", CTIM_CMD_REDIRECT, 2, 3, "LINE NUMBER [CALLID]",
      "deflect the call offering at LINE to NUMBER"},
     {"pickup", CTIM_CMD_PICKUP, 1, 2, "LINE [RINGING_NUMBER]",
-     "pick up at LINE the call ringing at RINGING_NUMBER (without: group pickup);\n"
-     "prints the call id"},
+     "pick up at LINE the call ringing at RINGING_NUMBER (a line of the user's, opened\n"
+     "too to find the call; without: group pickup); prints the call id"},
     {"dtmf", CTIM_CMD_DTMF, 2, 3, "LINE DIGITS [CALLID]",
      "send DTMF digits (0-9 * # A-D) in the active call"},
     {"forward", CTIM_CMD_FORWARD, 3, 3, "LINE MODE NUMBER|off",
      "switch forwarding on to NUMBER, or off; MODE is immediate, busy or no-answer,\n"
      "for all callers, or with -internal or -external (busy-external)"},
     {"dnd", CTIM_CMD_DND, 2, 2, "LINE on|off", "switch do not disturb on or off"},
-    {"lines", CTIM_CMD_LINES, 0, 0, "", "the user's lines: number, name, open, in service"},
+    {"lines", CTIM_CMD_LINES, 0, 0, "",
+     "the user's lines: number, name, in service (--json: also open and failure\n"
+     "number, which are this command's session's: no and none)"},
     {"status", CTIM_CMD_STATUS, 0, CTIM_CMD_LINES_MAX, "[LINE...]",
      "the server in use and the session; per LINE: in service, do not disturb,\n"
      "message waiting, forwarding"},
@@ -103,10 +108,10 @@ void ctim_cmd_help(FILE *out)
     fprintf(out,
             "\n"
             "    Without CALLID a command acts on the line's call in the state it needs\n"
-            "    (offering, active or held), as the node reports it after the line opens; two\n"
-            "    such calls are an error that names them.  On success, commands that act on\n"
-            "    a call print its id (the new call's for call and pickup); the others print\n"
-            "    nothing.\n"
+            "    (offering, active or held), as the node's snapshot reports it after the line\n"
+            "    opens; none, or two active or held calls, is an error that names them.\n"
+            "    On success, commands that act on a call print its id (the new call's for\n"
+            "    call and pickup); the others print nothing.\n"
             "\n"
             "OPTIONS (anywhere on the line; --name=value works too)\n"
             "    -s, --servers LIST      endpoints tried in order, tcp://host:2748,...\n"

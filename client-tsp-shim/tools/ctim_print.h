@@ -38,7 +38,8 @@ void ctim_print_result(FILE *out, bool json, const char *command, const char *li
 //  "ctim: COMMAND LINE: RESULT: TEXT" (for stderr).
 void ctim_print_failure(FILE *out, const char *command, const char *line, ctim_result_t result,
                         const char *text);
-//  The lines command: text, a table with a header; JSON, one "result" object with "lines".
+//  The lines command: text, a table with a header (line, name, in service); JSON, one
+//  "result" object with "lines" (every field of ctim_line_info_t).
 void ctim_print_lines(FILE *out, bool json, const ctim_line_info_t *lines, int count);
 //  The status command: the server in use, whether logged in, the user.
 void ctim_print_server(FILE *out, bool json, const char *server, bool up, const char *user);

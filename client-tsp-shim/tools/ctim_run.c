@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -16,9 +17,6 @@
 #include "ctim_calls.h"
 #include "ctim_print.h"
 
-//  How long a command given no CALLID waits after its line opened for the node's snapshot
-//  of the calls there (client.proto Event.snapshot, sent after open_line OK) or a new call.
-#define S_SNAPSHOT_WAIT_MS 1000
 //  How long closing the lines may take on the way out (the node answers at once).
 #define S_CLOSE_WAIT_MS 1000
 #define S_REQS_MAX (CTIM_CMD_LINES_MAX + 8)
@@ -52,6 +50,9 @@ typedef struct {
     s_req_t reqs[S_REQS_MAX];
     const char *opened[CTIM_CMD_LINES_MAX];     //  lines to close on the way out
     size_t opened_count;
+    bool cdr_claimed;               //  monitor --cdr: given up on the way out
+    bool result_printed;            //  --json: a "result" object is out
+    char error[512];                //  the last message on err, without "ctim: "
     char call_id[64];               //  the call a command acts on
 } s_run_t;
 
@@ -72,6 +73,42 @@ static uint64_t s_unix_ms(void)
 static void s_copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
+}
+
+//  Say what went wrong on err ("ctim: ..."), and keep it for --json's result object.
+static void s_err(s_run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_err(s_run_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof r->error, fmt, ap);
+    va_end(ap);
+    fprintf(r->err, "ctim: %s\n", r->error);
+}
+
+//  A command's outcome on out: text, the call id on success; --json, the "result" object.
+static void s_result(s_run_t *r, const char *line, ctim_result_t result, const char *text,
+                     const char *call_id)
+{
+    ctim_print_result(r->out, r->cmd->json, r->name, line, result, text, call_id);
+    r->result_printed |= r->cmd->json;
+}
+
+//  --json: a failure the node did not report (no call to act on, no server, no answer in
+//  time) still ends with a "result" object, so that a script reads one on every outcome but
+//  a usage error or a signal.  The result names the kind, the text is what err said.
+static void s_json_failure(s_run_t *r, int code)
+{
+    if (!r->cmd->json || r->result_printed || code == CTIM_EXIT_OK)
+        return;
+    ctim_result_t result = code == CTIM_EXIT_FAILED    ? CTIM_RESULT_ERROR
+                           : code == CTIM_EXIT_TIMEOUT ? CTIM_RESULT_TIMEOUT
+                           : code == CTIM_EXIT_CONNECT ? (r->refused ? CTIM_RESULT_LOGIN_FAILED
+                                                                     : CTIM_RESULT_NOT_LOGGED_IN)
+                                                       : 0;
+    if (result)
+        s_result(r, r->cmd->line_count ? r->cmd->lines[0] : NULL, result, r->error, "");
 }
 
 //  --- libctim callbacks ----------------------------------------------------------------------
@@ -98,8 +135,10 @@ static void s_on_reply(ctim_t *ctim, const ctim_reply_t *reply, void *arg)
     if (reply->result != CTIM_RESULT_OK)
         return;
     //  The payload is borrowed for this callback only: print it now.
-    if (q->print == S_PRINT_LINES)
+    if (q->print == S_PRINT_LINES) {
         ctim_print_lines(r->out, r->cmd->json, reply->lines, reply->lines ? reply->line_count : 0);
+        r->result_printed |= r->cmd->json;
+    }
     else if (q->print == S_PRINT_ADDRESS && reply->address)
         ctim_print_address(r->out, r->cmd->json, reply->address);
 }
@@ -109,7 +148,7 @@ static void s_on_call(ctim_t *ctim, const ctim_call_event_t *ev, void *arg)
     (void)ctim;
     s_run_t *r = arg;
     if (ctim_calls_update(r->calls, ev) != 0)
-        fprintf(r->err, "ctim: out of memory; call %s at %s not tracked\n", ev->call_id,
+        s_err(r, "out of memory; call %s at %s not tracked", ev->call_id,
                 ev->line);
     if (r->monitor)
         ctim_print_call(r->out, r->cmd->json, s_unix_ms(), ev);
@@ -237,14 +276,14 @@ static int s_wait_failed(s_run_t *r, int rc, const char *what)
     if (rc == -EINTR)
         return 128 + r->signal_no;
     if (rc == -ENOTCONN) {
-        fprintf(r->err, "ctim: %s: login refused: %s\n", r->name, r->refused_text);
+        s_err(r, "%s: login refused: %s", r->name, r->refused_text);
         return CTIM_EXIT_CONNECT;
     }
     if (rc == -ETIMEDOUT) {
-        fprintf(r->err, "ctim: %s: %s within %u ms\n", r->name, what, r->cmd->timeout_ms);
+        s_err(r, "%s: %s within %u ms", r->name, what, r->cmd->timeout_ms);
         return CTIM_EXIT_TIMEOUT;
     }
-    fprintf(r->err, "ctim: %s: %s\n", r->name, strerror(-rc));
+    s_err(r, "%s: %s", r->name, strerror(-rc));
     return CTIM_EXIT_FAILED;
 }
 
@@ -256,11 +295,11 @@ static s_req_t *s_track(s_run_t *r, int id, s_print_t print, int *code)
 {
     if (id < 0) {
         if (id == -ENOSYS)
-            fprintf(r->err, "ctim: %s: not available in this libctim\n", r->name);
+            s_err(r, "%s: not available in this libctim", r->name);
         else if (id == -EINVAL)
-            fprintf(r->err, "ctim: %s: an argument the library refuses (too long?)\n", r->name);
+            s_err(r, "%s: an argument the library refuses (too long?)", r->name);
         else
-            fprintf(r->err, "ctim: %s: %s\n", r->name, strerror(-id));
+            s_err(r, "%s: %s", r->name, strerror(-id));
         *code = id == -EINVAL ? CTIM_EXIT_USAGE
                 : id == -ENOTCONN ? CTIM_EXIT_CONNECT
                                   : CTIM_EXIT_FAILED;
@@ -274,7 +313,7 @@ static s_req_t *s_track(s_run_t *r, int id, s_print_t print, int *code)
         }
     }
     //  More requests in flight than a command ever makes: a bug, but never a hang.
-    fprintf(r->err, "ctim: %s: too many requests at once\n", r->name);
+    s_err(r, "%s: too many requests at once", r->name);
     *code = CTIM_EXIT_FAILED;
     return NULL;
 }
@@ -285,12 +324,12 @@ static int s_outcome(s_run_t *r, const s_req_t *q, const char *line)
     if (q->result == CTIM_RESULT_OK)
         return CTIM_EXIT_OK;
     if (q->result == CTIM_RESULT_TIMEOUT)       //  the library's deadline is --timeout
-        fprintf(r->err, "ctim: %s%s%s: no result within %u ms\n", r->name, line ? " " : "",
+        s_err(r, "%s%s%s: no result within %u ms", r->name, line ? " " : "",
                 line ? line : "", r->cmd->timeout_ms);
     else
         ctim_print_failure(r->err, r->name, line, q->result, q->text);
     if (r->cmd->json)
-        ctim_print_result(r->out, true, r->name, line, q->result, q->text, q->call_id);
+        s_result(r, line, q->result, q->text, q->call_id);
     return (int)ctim_cmd_exit_for(q->result);
 }
 
@@ -312,15 +351,18 @@ static int s_request(s_run_t *r, const char *line, int id, s_print_t print,
     return s_outcome(r, q, line);
 }
 
-//  Open lines[0..n) together.  Each opened one is closed on the way out.
-static int s_open(s_run_t *r, const char *const *lines, size_t n)
+//  Open lines[0..n) together and wait for every reply; ids[i] is line i's request (0: none
+//  made).  Each opened line is closed on the way out.  Returns CTIM_EXIT_OK when every
+//  request was answered (refused or not: see s_open_result), else the exit code.
+static int s_open_all(s_run_t *r, const char *const *lines, size_t n, int *ids)
 {
-    int ids[CTIM_CMD_LINES_MAX];
+    memset(ids, 0, n * sizeof *ids);
     for (size_t i = 0; i < n; i++) {
         int code = CTIM_EXIT_OK;
-        ids[i] = ctim_open_line(r->ctim, lines[i], NULL);
-        if (!s_track(r, ids[i], S_PRINT_NONE, &code))
+        int id = ctim_open_line(r->ctim, lines[i], NULL);
+        if (!s_track(r, id, S_PRINT_NONE, &code))
             return code;
+        ids[i] = id;
     }
     s_ids_t wait = {ids, n};
     int rc = s_loop(r, s_mono_ms() + r->cmd->timeout_ms, s_all_done, &wait);
@@ -329,23 +371,34 @@ static int s_open(s_run_t *r, const char *const *lines, size_t n)
         if (q && q->done && q->result == CTIM_RESULT_OK)
             r->opened[r->opened_count++] = lines[i];
     }
-    if (rc != 0)
-        return s_wait_failed(r, rc, "line not opened");
-    for (size_t i = 0; i < n; i++) {
-        const s_req_t *q = s_req_find(r, ids[i]);
-        if (q && q->result != CTIM_RESULT_OK)
-            return s_outcome(r, q, lines[i]);      //  the first refusal names its line
-    }
-    return CTIM_EXIT_OK;
+    return rc == 0 ? CTIM_EXIT_OK : s_wait_failed(r, rc, "line not opened");
 }
 
-//  Close what we opened (a session has no logout: closing spares the node a PBX monitor
-//  until it declares us failed).  Bounded; a second signal cuts it short.
+//  The outcome of line i's open after s_open_all: CTIM_EXIT_OK, or the failure reported.
+static int s_open_result(s_run_t *r, const char *line, int id)
+{
+    const s_req_t *q = s_req_find(r, id);
+    return q && q->result != CTIM_RESULT_OK ? s_outcome(r, q, line) : CTIM_EXIT_OK;
+}
+
+//  Open lines[0..n) together; all or nothing: the first refusal names its line.
+static int s_open(s_run_t *r, const char *const *lines, size_t n)
+{
+    int ids[CTIM_CMD_LINES_MAX];
+    int code = s_open_all(r, lines, n, ids);
+    for (size_t i = 0; code == CTIM_EXIT_OK && i < n; i++)
+        code = s_open_result(r, lines[i], ids[i]);
+    return code;
+}
+
+//  Close what we opened and give up the CDR claim (a session has no logout: this spares the
+//  node a PBX monitor, and another application the CDR stream, until it declares us
+//  failed two heartbeats later).  Bounded; a second signal cuts it short.
 static void s_close(s_run_t *r)
 {
     if (r->refused || !r->up)
         return;
-    int ids[CTIM_CMD_LINES_MAX];
+    int ids[CTIM_CMD_LINES_MAX + 1];
     size_t n = 0;
     for (size_t i = 0; i < r->opened_count; i++) {
         int code;
@@ -354,6 +407,13 @@ static void s_close(s_run_t *r)
             ids[n++] = id;
     }
     r->opened_count = 0;
+    if (r->cdr_claimed) {
+        int code;
+        int id = ctim_set_cdr(r->ctim, false);
+        if (s_track(r, id, S_PRINT_NONE, &code))
+            ids[n++] = id;
+        r->cdr_claimed = false;
+    }
     r->signals_allowed = r->signals;
     uint32_t wait = r->cmd->timeout_ms < S_CLOSE_WAIT_MS ? r->cmd->timeout_ms : S_CLOSE_WAIT_MS;
     s_ids_t all = {ids, n};
@@ -362,16 +422,21 @@ static void s_close(s_run_t *r)
 
 //  --- Finding the call to act on ---------------------------------------------------------------
 
-typedef struct {
-    const char *line;
-    ctim_pick_t pick;
-} s_pick_arg_t;
-
-static bool s_picked(s_run_t *r, void *arg)
+//  Make a request and wait for its reply within --timeout, printing nothing.  Returns 0
+//  with its result in *result, -ETIMEDOUT, -EINTR (a signal), -ENOTCONN (login refused) or
+//  -EINVAL (no request made; said on err).
+static int s_quiet(s_run_t *r, int id, ctim_result_t *result)
 {
-    const s_pick_arg_t *a = arg;
-    const char *id;
-    return ctim_calls_pick(r->calls, a->line, a->pick, &id) > 0;
+    int code;
+    s_req_t *q = s_track(r, id, S_PRINT_NONE, &code);
+    if (!q)
+        return -EINVAL;
+    s_ids_t ids = {&q->id, 1};
+    int rc = s_loop(r, s_mono_ms() + r->cmd->timeout_ms, s_all_done, &ids);
+    if (rc == 0 && q->result == CTIM_RESULT_TIMEOUT)
+        rc = -ETIMEDOUT;        //  the library's deadline is --timeout too
+    *result = q->result;
+    return rc;
 }
 
 static const char *s_pick_words[] = {
@@ -380,25 +445,38 @@ static const char *s_pick_words[] = {
     [CTIM_PICK_HELD] = "held",
 };
 
-//  The call the command acts on: CALLID, or the line's call that pick selects, waiting
-//  briefly for the node's snapshot.  Sets r->call_id.  Returns the exit code.
-static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick)
+//  The call the command acts on: call_id (NULL: none given), or the line's call that pick
+//  selects.  Sets r->call_id.  Returns the exit code.
+//
+//  The node follows open_line OK with a SnapshotDevice of the line and its calls as snapshot
+//  events, with no end marker.  A request that the node sends on to the PBX after that
+//  marks the end: an address status (GetForwarding, GetDoNotDisturb) asked now is queued at
+//  the PBX behind the snapshot, which the PBX answers first, so its reply comes after every
+//  snapshot event -- and libctim runs callbacks in the order the frames came.  Without it a
+//  line with two held calls could look like one with one, and a line with none would need
+//  a guessed wait.
+static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick, const char *call_id)
 {
-    if (r->cmd->call_id) {
-        s_copy(r->call_id, sizeof r->call_id, r->cmd->call_id);
+    if (call_id) {
+        s_copy(r->call_id, sizeof r->call_id, call_id);
         return CTIM_EXIT_OK;
     }
-    uint32_t wait = r->cmd->timeout_ms < S_SNAPSHOT_WAIT_MS ? r->cmd->timeout_ms
-                                                            : S_SNAPSHOT_WAIT_MS;
-    s_pick_arg_t a = {line, pick};
-    int rc = s_loop(r, s_mono_ms() + wait, s_picked, &a);
-    if (rc != 0 && rc != -ETIMEDOUT)
+    ctim_result_t barrier;
+    int rc = s_quiet(r, ctim_get_address_status(r->ctim, line), &barrier);
+    if (rc == -ETIMEDOUT) {
+        s_err(r, "%s %s: the calls at %s not known within %u ms", r->name,
+                r->cmd->lines[0], line, r->cmd->timeout_ms);
+        return CTIM_EXIT_TIMEOUT;
+    }
+    if (rc == -EINVAL)
+        return CTIM_EXIT_FAILED;
+    if (rc != 0)
         return s_wait_failed(r, rc, "no call");
     const char *id;
     size_t n = ctim_calls_pick(r->calls, line, pick, &id);
     if (n == 0) {
-        fprintf(r->err, "ctim: %s %s: no %s call at the line\n", r->name, line,
-                s_pick_words[pick]);
+        s_err(r, "%s %s: no %s call at %s", r->name, r->cmd->lines[0],
+                s_pick_words[pick], strcmp(line, r->cmd->lines[0]) ? line : "the line");
         return CTIM_EXIT_FAILED;
     }
     if (n > 1 && pick != CTIM_PICK_OFFERING) {
@@ -406,7 +484,7 @@ static int s_resolve(s_run_t *r, const char *line, ctim_pick_t pick)
         //  call is the one a person would answer first.
         char list[256];
         ctim_calls_list(r->calls, line, pick, list, sizeof list);
-        fprintf(r->err, "ctim: %s %s: %zu %s calls (%s): give CALLID\n", r->name, line, n,
+        s_err(r, "%s %s: %zu %s calls (%s): give CALLID", r->name, line, n,
                 s_pick_words[pick], list);
         return CTIM_EXIT_FAILED;
     }
@@ -483,12 +561,53 @@ static bool s_other_call(s_run_t *r, void *arg)
     return ctim_calls_newest(r->calls, a->line, a->except) != NULL;
 }
 
+//  One step of an undo: the request's result, TIMEOUT or INTERRUPTED when none came.
+static void s_undo_step(s_run_t *r, int id, ctim_result_t *result)
+{
+    int rc = s_quiet(r, id, result);
+    if (rc == -ETIMEDOUT)
+        *result = CTIM_RESULT_TIMEOUT;
+    else if (rc == -EINVAL)
+        *result = CTIM_RESULT_ERROR;
+    else if (rc != 0)
+        *result = CTIM_RESULT_INTERRUPTED;
+}
+
+//  A consultation that did not reach a connected party: clear it if it is still there and
+//  take the held call back, as a telephone's "cancel transfer" does, so that nobody is left
+//  on hold behind a ringing or busy consultation.  Says on err what happened; code is the
+//  command's exit code, returned.
+static int s_consult_undo(s_run_t *r, const char *why, const char *held, const char *consult,
+                          int code)
+{
+    const char *line = r->cmd->lines[0];
+    char cleared[96] = "";
+    ctim_result_t res;
+    if (ctim_calls_state(r->calls, line, consult) != CTIM_CALL_IDLE) {
+        s_undo_step(r, ctim_hang_up(r->ctim, line, consult), &res);
+        if (res == CTIM_RESULT_OK)
+            snprintf(cleared, sizeof cleared, "call %s cleared, ", consult);
+        else
+            snprintf(cleared, sizeof cleared, "call %s not cleared (%s), ", consult,
+                     ctim_result_str(res));
+    }
+    s_undo_step(r, ctim_retrieve(r->ctim, line, held), &res);
+    if (res == CTIM_RESULT_OK)
+        s_err(r, "transfer %s: %s; %scall %s retrieved", line, why, cleared,
+                held);
+    else
+        s_err(r, "transfer %s: %s; %scall %s stays on hold (retrieve: %s)",
+                line, why, cleared, held, ctim_result_str(res));
+    return code;
+}
+
 //  transfer --consult: consultation call, wait until connected, complete the transfer.
+//  A consultation that fails (busy, cleared, unanswered within --timeout) is undone.
 static int s_consult_transfer(s_run_t *r)
 {
     const ctim_cmd_t *c = r->cmd;
     const char *line = c->lines[0];
-    char held[64], consult[64];
+    char held[64], consult[64], why[160];
     s_copy(held, sizeof held, r->call_id);
     const s_req_t *q = NULL;
     int code = s_request(r, line, ctim_setup_transfer(r->ctim, line, held, c->number),
@@ -506,30 +625,28 @@ static int s_consult_transfer(s_run_t *r)
         s_copy(consult, sizeof consult, ctim_calls_newest(r->calls, line, held));
     }
     if (!*consult) {
-        fprintf(r->err, "ctim: transfer %s: the consultation call to %s is not known; call %s "
-                        "stays on hold\n", line, c->number, held);
+        s_err(r, "transfer %s: the consultation call to %s is not known; call %s "
+                        "stays on hold", line, c->number, held);
         return CTIM_EXIT_FAILED;
     }
     s_call_arg_t a = {.line = line, .call_id = consult};
     int rc = s_loop(r, deadline, s_consult_settled, &a);
     if (rc == -ETIMEDOUT) {
-        fprintf(r->err, "ctim: transfer %s: %s did not answer within %u ms; consultation call "
-                        "%s still up, call %s on hold\n", line, c->number, c->timeout_ms,
-                consult, held);
-        return CTIM_EXIT_TIMEOUT;
+        snprintf(why, sizeof why, "%s did not answer within %u ms", c->number, c->timeout_ms);
+        return s_consult_undo(r, why, held, consult, CTIM_EXIT_TIMEOUT);
     }
     if (rc != 0)
         return s_wait_failed(r, rc, "no answer");
     ctim_call_state_t s = ctim_calls_state(r->calls, line, consult);
     if (s != CTIM_CALL_CONNECTED) {
-        fprintf(r->err, "ctim: transfer %s: the consultation call to %s ended (%s); call %s "
-                        "stays on hold\n", line, c->number, ctim_call_state_str(s), held);
-        return CTIM_EXIT_FAILED;
+        snprintf(why, sizeof why, "the consultation call %s to %s ended (%s)", consult,
+                 c->number, ctim_call_state_str(s));
+        return s_consult_undo(r, why, held, consult, CTIM_EXIT_FAILED);
     }
     code = s_request(r, line, ctim_complete_transfer(r->ctim, line, held, consult),
                      S_PRINT_NONE, &q);
     if (code == CTIM_EXIT_OK)
-        ctim_print_result(r->out, c->json, r->name, line, CTIM_RESULT_OK, q->text,
+        s_result(r, line, CTIM_RESULT_OK, q->text,
                           *q->call_id ? q->call_id : held);
     return code;
 }
@@ -540,12 +657,16 @@ static int s_status(s_run_t *r)
     ctim_print_server(r->out, c->json, ctim_server(r->ctim), ctim_is_up(r->ctim), c->user);
     if (c->line_count == 0)
         return CTIM_EXIT_OK;
-    int code = s_open(r, c->lines, c->line_count);
+    int ids[CTIM_CMD_LINES_MAX];
+    int code = s_open_all(r, c->lines, c->line_count, ids);
     if (code != CTIM_EXIT_OK)
         return code;
-    //  One line's failure does not hide the others'; the first failure's code is the exit.
+    //  One line's failure (a line not the user's, say) does not hide the others' status;
+    //  the first failure's code is the exit.
     for (size_t i = 0; i < c->line_count; i++) {
-        int rc = s_request(r, c->lines[i], ctim_get_address_status(r->ctim, c->lines[i]),
+        int rc = s_open_result(r, c->lines[i], ids[i]);
+        if (rc == CTIM_EXIT_OK)
+            rc = s_request(r, c->lines[i], ctim_get_address_status(r->ctim, c->lines[i]),
                            S_PRINT_ADDRESS, NULL);
         if (rc >= 128)
             return rc;      //  interrupted
@@ -565,6 +686,7 @@ static int s_monitor(s_run_t *r)
         code = s_request(r, NULL, ctim_set_cdr(r->ctim, true), S_PRINT_NONE, NULL);
         if (code != CTIM_EXIT_OK)
             return code;
+        r->cdr_claimed = true;
     }
     int rc = s_loop(r, 0, NULL, NULL);
     if (rc == -EINTR)
@@ -590,7 +712,13 @@ static int s_command(s_run_t *r)
     default:
         break;
     }
-    code = s_open(r, c->lines, 1);
+    //  A directed pickup opens the ringing line too, to learn the call ringing there: the
+    //  node finds it only at a line this session has open, and a PBX may refuse a pickup
+    //  that names the device alone (pbxsim does: invalidConnectionID).  The user must be
+    //  allowed that line anyway: the node checks it for the pickup itself.
+    bool directed = c->kind == CTIM_CMD_PICKUP && c->number && strcmp(c->number, line) != 0;
+    const char *open[2] = {line, c->number};
+    code = s_open(r, open, directed ? 2 : 1);
     if (code != CTIM_EXIT_OK)
         return code;
     switch (c->kind) {
@@ -598,8 +726,14 @@ static int s_command(s_run_t *r)
         code = s_request(r, line, ctim_make_call(r->ctim, line, c->number), S_PRINT_NONE, &q);
         break;
     case CTIM_CMD_PICKUP:
-        code = s_request(r, line, ctim_pickup(r->ctim, line, c->number, NULL), S_PRINT_NONE,
-                         &q);
+        if (directed) {
+            code = s_resolve(r, c->number, CTIM_PICK_OFFERING, NULL);
+            if (code != CTIM_EXIT_OK)
+                return code;
+        }
+        code = s_request(r, line, ctim_pickup(r->ctim, line, c->number, directed ? r->call_id
+                                                                                 : NULL),
+                         S_PRINT_NONE, &q);
         break;
     case CTIM_CMD_FORWARD:
         code = s_request(r, line, ctim_set_forwarding(r->ctim, line, c->mode, c->on, c->number),
@@ -610,7 +744,7 @@ static int s_command(s_run_t *r)
                          &q);
         break;
     default:
-        code = s_resolve(r, line, s_pick_for(c->kind));
+        code = s_resolve(r, line, s_pick_for(c->kind), c->call_id);
         if (code != CTIM_EXIT_OK)
             return code;
         if (c->kind == CTIM_CMD_TRANSFER && c->consult)
@@ -624,7 +758,7 @@ static int s_command(s_run_t *r)
     const char *id = c->kind == CTIM_CMD_CALL || c->kind == CTIM_CMD_PICKUP ? q->call_id
                      : c->kind == CTIM_CMD_FORWARD || c->kind == CTIM_CMD_DND ? ""
                                                                                 : r->call_id;
-    ctim_print_result(r->out, c->json, r->name, line, CTIM_RESULT_OK, q->text, id);
+    s_result(r, line, CTIM_RESULT_OK, q->text, id);
     return CTIM_EXIT_OK;
 }
 
@@ -669,16 +803,16 @@ int ctim_run(const ctim_cmd_t *cmd, const char *password, int signal_fd, FILE *o
     }
     int code;
     if (ctim_connect(r.ctim) != 0) {
-        fprintf(err, "ctim: cannot start connecting\n");
+        s_err(&r, "cannot start connecting");
         code = CTIM_EXIT_CONNECT;
     } else {
         int rc = s_loop(&r, s_mono_ms() + cmd->timeout_ms, s_is_up, NULL);
         if (rc == -ETIMEDOUT) {
-            fprintf(err, "ctim: no server answered within %u ms (%s)\n", cmd->timeout_ms,
+            s_err(&r, "no server answered within %u ms (%s)", cmd->timeout_ms,
                     cmd->servers);
             code = CTIM_EXIT_CONNECT;
         } else if (rc == -ENOTCONN) {
-            fprintf(err, "ctim: login refused by %s: %s\n", ctim_server(r.ctim),
+            s_err(&r, "login refused by %s: %s", ctim_server(r.ctim),
                     r.refused_text);
             code = CTIM_EXIT_CONNECT;
         } else if (rc != 0)
@@ -686,6 +820,7 @@ int ctim_run(const ctim_cmd_t *cmd, const char *password, int signal_fd, FILE *o
         else
             code = s_command(&r);
     }
+    s_json_failure(&r, code);
     s_close(&r);
     ctim_destroy(&r.ctim);
     ctim_calls_destroy(&r.calls);

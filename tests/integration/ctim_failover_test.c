@@ -131,8 +131,11 @@ static void s_call(fo_t *t)
     test_ctim_event_t e, offer;
     assert_true(test_app_reply(&t->app, ctim_make_call(t->app.ctim, "101", "102"), &mk));
     assert_int_equal(mk.result, CTIM_RESULT_OK);
-    assert_true(test_app_skip_to(&t->app, "101", CTIM_CALL_RINGBACK, &e));
-    assert_string_equal(e.call_id, mk.call_id);
+    //  Events of an earlier call may still be queued (the call in flight at a kill comes
+    //  back as a snapshot, ringback too): skip to this call's ringback.
+    do
+        assert_true(test_app_skip_to(&t->app, "101", CTIM_CALL_RINGBACK, &e));
+    while (strcmp(e.call_id, mk.call_id) != 0);
     assert_true(test_app_skip_to(&t->app, "102", CTIM_CALL_OFFERING, &offer));
     assert_string_equal(offer.caller, "101");
     assert_true(test_app_reply(&t->app, ctim_answer(t->app.ctim, "102", offer.call_id), &r));

@@ -258,9 +258,16 @@ static void s_snapshot_device(pbx_link_t *link, const csta_apdu_t *req)
                       pbx_switch_device(sw, device)->number);
         if (calls[i].other_device >= 0)
             pbx_switch_device_id(sw, calls[i].other_device, &items[i].endpoint_device);
+        //  ECMA-269 compoundCallState: the local connection's state first, then the other
+        //  connections' -- a caller's connected with the far end alerting is ringback, not a
+        //  call in progress; an application opening the line then sees which it is.
         items[i].local_call_state.kind = CSTA_CALL_STATE_COMPOUND;
         items[i].local_call_state.compound_count = 1;
         items[i].local_call_state.compound[0] = calls[i].state;
+        if (calls[i].other_device >= 0) {
+            items[i].local_call_state.compound_count = 2;
+            items[i].local_call_state.compound[1] = calls[i].other_state;
+        }
     }
     csta_apdu_t res;
     csta_apdu_init(&res, CSTA_APDU_RESULT);

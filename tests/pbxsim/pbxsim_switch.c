@@ -1509,6 +1509,8 @@ int pbx_switch_snapshot(const pbx_switch_t *self, int device, pbx_snapshot_item_
             items[n].call_id = c->id;
             items[n].state = c->party[p].state;
             items[n].other_device = c->nparty == 2 && other >= 0 ? c->party[other].device : -1;
+            items[n].other_state = items[n].other_device >= 0 ? c->party[other].state
+                                                              : CSTA_LCS_NULL;
             n++;
         }
     }

@@ -123,6 +123,7 @@ typedef struct {
     uint16_t call_id;
     csta_lcs_t state;
     int other_device;               //  the far end for two-party calls, or -1
+    csta_lcs_t other_state;         //  the far end's connection state (two-party calls)
 } pbx_snapshot_item_t;
 int pbx_switch_snapshot(const pbx_switch_t *self, int device, pbx_snapshot_item_t *items,
                         int max);

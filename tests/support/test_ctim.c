@@ -1,10 +1,14 @@
 //  test_ctim: ctimd nodes and a libctim application harness for integration tests (see the
 //  header).
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,7 +17,8 @@
 
 //  --- Nodes ------------------------------------------------------------------------------------
 
-static int s_write_config(test_node_t *node, const char *id, int pbx_port, const char *extra)
+static int s_write_config(test_node_t *node, const char *id, int pbx_port,
+                          const char *client_yaml, const char *extra)
 {
     FILE *f = fopen(node->config, "w");
     if (!f) {
@@ -27,14 +32,14 @@ static int s_write_config(test_node_t *node, const char *id, int pbx_port, const
             "    validate_calls_ms: 0\n"
             "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  tls_port: 0\n"
             "  login_fail_delay_ms: 0\n"
-            "client_api:\n  listen: 127.0.0.1\n  port: %d\n"
+            "client_api:\n  listen: 127.0.0.1\n  port: %d\n%s"
             "http:\n  listen: 127.0.0.1\n  port: %d\n"
             "users:\n"
             "  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH "\"\n"
             "    devices: [\"101-120\"]\n"
             "%s",
-            id, pbx_port, node->csta_port, node->client_port, node->http_port,
-            extra ? extra : "");
+            id, pbx_port, node->csta_port, node->client_port,
+            client_yaml ? client_yaml : "", node->http_port, extra ? extra : "");
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -67,6 +72,12 @@ static int s_start(test_node_t *node, bool wait_link)
 int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_port,
                     const char *extra_yaml, bool wait_link)
 {
+    return test_node_start_client(node, dir, id, pbx_port, NULL, extra_yaml, wait_link);
+}
+
+int test_node_start_client(test_node_t *node, const char *dir, const char *id, int pbx_port,
+                           const char *client_yaml, const char *extra_yaml, bool wait_link)
+{
     node->proc.pid = -1;
     snprintf(node->config, sizeof node->config, "%s/%s.yaml", dir, id);
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -74,7 +85,7 @@ int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_
         node->client_port = test_free_port();
         node->http_port = test_free_port();
         node->csta_port = test_free_port();
-        if (s_write_config(node, id, pbx_port, extra_yaml) != 0)
+        if (s_write_config(node, id, pbx_port, client_yaml, extra_yaml) != 0)
             return -1;
         if (s_start(node, false) == 0)
             return wait_link ? test_node_wait_link(node, TEST_CTIM_WAIT_MS) : 0;
@@ -346,4 +357,279 @@ const test_app_line_t *test_app_line(const test_app_t *app, const char *line)
         if (strcmp(app->lines[i].line, line) == 0)
             return &app->lines[i];
     return NULL;
+}
+
+//  --- The ctim tool as a child process --------------------------------------------------------
+
+int test_tool_env(test_tool_env_t *env, const char *path, const char *dir,
+                  const test_node_t *node)
+{
+    memset(env, 0, sizeof *env);
+    env->path = path;
+    test_node_endpoint(node, env->servers, sizeof env->servers);
+    snprintf(env->password_file, sizeof env->password_file, "%s/password", dir);
+    FILE *f = fopen(env->password_file, "w");
+    if (!f) {
+        fprintf(stderr, "test_ctim: %s: %s\n", env->password_file, strerror(errno));
+        return -1;
+    }
+    fputs(TEST_CTIM_PASSWORD "\n", f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static test_tool_t *s_tool_start(const test_tool_env_t *env, const char *first, va_list ap)
+{
+    char *argv[TEST_TOOL_ARGS_MAX + 8] = {(char *) env->path, "--servers", (char *) env->servers,
+                                          "--user", TEST_CTIM_USER, "--password-file",
+                                          (char *) env->password_file};
+    int argc = 7;
+    for (const char *a = first; a; a = va_arg(ap, const char *)) {
+        if (argc == TEST_TOOL_ARGS_MAX + 7) {
+            fprintf(stderr, "test_ctim: more than %d arguments for ctim\n", TEST_TOOL_ARGS_MAX);
+            return NULL;
+        }
+        argv[argc++] = (char *) a;
+    }
+    argv[argc] = NULL;
+    test_tool_t *t = calloc(1, sizeof *t);
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (!t || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+        fprintf(stderr, "test_ctim: cannot start ctim: %s\n", strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            if (out[i] >= 0)
+                close(out[i]);
+            if (err[i] >= 0)
+                close(err[i]);
+        }
+        free(t);
+        return NULL;
+    }
+    t->started_at_ms = test_now_ms();
+    t->status = -1;
+    t->pid = fork();
+    if (t->pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+        //  Only what the test says: no CTIM_* from the developer's shell.
+        unsetenv("CTIM_SERVERS");
+        unsetenv("CTIM_USER");
+        unsetenv("CTIM_PASSWORD");
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    t->out_fd = out[0];
+    t->err_fd = err[0];
+    if (t->pid < 0) {
+        test_tool_free(&t);
+        return NULL;
+    }
+    return t;
+}
+
+test_tool_t *test_tool_start(const test_tool_env_t *env, const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    test_tool_t *t = s_tool_start(env, first, ap);
+    va_end(ap);
+    return t;
+}
+
+test_tool_t *test_tool_run(const test_tool_env_t *env, const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    test_tool_t *t = s_tool_start(env, first, ap);
+    va_end(ap);
+    if (!t)
+        return NULL;
+    int rc = test_tool_wait(t, test_now_ms() + TEST_CTIM_WAIT_MS);
+    fprintf(stderr, "ctim %s ...: exit %d in %lld ms\n  stdout: %s\n  stderr: %s\n", first,
+            test_tool_exit(t), t->elapsed_ms, t->out, t->err);
+    if (rc != 0)
+        test_tool_free(&t);
+    return t;
+}
+
+bool test_tool_read(test_tool_t *t, long long deadline_ms)
+{
+    if (t->out_fd < 0 && t->err_fd < 0)
+        return false;
+    struct pollfd f[2] = {{.fd = t->out_fd, .events = POLLIN}, {.fd = t->err_fd, .events = POLLIN}};
+    long long left = deadline_ms - test_now_ms();
+    if (poll(f, 2, left > 0 ? (int) left : 0) <= 0)
+        return true;
+    for (int i = 0; i < 2; i++) {
+        if (!(f[i].revents & (POLLIN | POLLHUP)))
+            continue;
+        char *buf = i ? t->err : t->out;
+        size_t *len = i ? &t->err_len : &t->out_len;
+        ssize_t n = read(f[i].fd, buf + *len, TEST_TOOL_OUT_MAX - 1 - *len);
+        if (n <= 0) {
+            close(f[i].fd);
+            *(i ? &t->err_fd : &t->out_fd) = -1;
+            continue;
+        }
+        *len += (size_t) n;
+        buf[*len] = '\0';
+    }
+    return true;
+}
+
+int test_tool_wait(test_tool_t *t, long long deadline_ms)
+{
+    while (test_now_ms() < deadline_ms && test_tool_read(t, deadline_ms))
+        ;
+    while (t->pid > 0 && test_now_ms() < deadline_ms) {
+        if (waitpid(t->pid, &t->status, WNOHANG) == t->pid) {
+            t->elapsed_ms = test_now_ms() - t->started_at_ms;
+            t->pid = -1;
+            return 0;
+        }
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);   //  its output is closed: it is exiting; bounded by the deadline
+    }
+    if (t->pid <= 0)
+        return 0;
+    fprintf(stderr, "test_ctim: ctim did not end in time; stdout: %s\nstderr: %s\n", t->out,
+            t->err);
+    kill(t->pid, SIGKILL);
+    waitpid(t->pid, &t->status, 0);
+    t->pid = -1;
+    return -1;
+}
+
+int test_tool_exit(const test_tool_t *t)
+{
+    return t->pid < 0 && t->status != -1 && WIFEXITED(t->status) ? WEXITSTATUS(t->status) : -1;
+}
+
+//  Does line hold every string of the list?
+static bool s_holds(const char *line, const char *first, va_list ap)
+{
+    for (const char *w = first; w; w = va_arg(ap, const char *))
+        if (!strstr(line, w))
+            return false;
+    return true;
+}
+
+bool test_tool_expect(test_tool_t *t, char *line, size_t cap, const char *first, ...)
+{
+    long long deadline = test_now_ms() + TEST_CTIM_WAIT_MS;
+    for (;;) {
+        char *nl;
+        while ((nl = memchr(t->out + t->seen, '\n', t->out_len - t->seen)) != NULL) {
+            size_t n = (size_t) (nl - (t->out + t->seen));
+            char buf[2048];
+            snprintf(buf, sizeof buf, "%.*s", (int) n, t->out + t->seen);
+            t->seen += n + 1;
+            va_list ap;
+            va_start(ap, first);
+            bool all = s_holds(buf, first, ap);
+            va_end(ap);
+            if (all) {
+                if (line)
+                    snprintf(line, cap, "%s", buf);
+                return true;
+            }
+        }
+        if (test_now_ms() >= deadline || !test_tool_read(t, deadline)) {
+            fprintf(stderr, "test_ctim: no ctim output line with '%s' ...; stdout:\n%s\n"
+                            "stderr:\n%s\n", first, t->out, t->err);
+            return false;
+        }
+    }
+}
+
+int test_tool_signal(test_tool_t *t, int sig)
+{
+    if (t->pid <= 0)
+        return test_tool_exit(t);
+    kill(t->pid, sig);
+    if (test_tool_wait(t, test_now_ms() + TEST_CTIM_WAIT_MS) != 0)
+        return -1;
+    return test_tool_exit(t);
+}
+
+void test_tool_free(test_tool_t **t_p)
+{
+    test_tool_t *t = *t_p;
+    if (!t)
+        return;
+    if (t->pid > 0) {
+        kill(t->pid, SIGKILL);
+        waitpid(t->pid, NULL, 0);
+    }
+    if (t->out_fd >= 0)
+        close(t->out_fd);
+    if (t->err_fd >= 0)
+        close(t->err_fd);
+    free(t);
+    *t_p = NULL;
+}
+
+bool test_tool_value(const char *line, const char *key, const char *stop, char *out,
+                     size_t cap)
+{
+    const char *v = strstr(line, key);
+    if (!v)
+        return false;
+    v += strlen(key);
+    size_t n = strcspn(v, stop);
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
+}
+
+int test_dir_make(char *dir, size_t cap, const char *name)
+{
+    if (snprintf(dir, cap, "/tmp/ctim-%s-XXXXXX", name) >= (int) cap || !mkdtemp(dir)) {
+        fprintf(stderr, "test_ctim: no temporary folder for %s: %s\n", name, strerror(errno));
+        dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+void test_dir_remove(char *dir)
+{
+    if (!dir[0])
+        return;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_ctim: could not remove %s\n", dir);
+    dir[0] = '\0';
+}
+
+int test_tool_world_start(test_tool_world_t *w, const char *tool, const char *const *sim_args,
+                          const char *client_yaml, const char *extra_yaml)
+{
+    memset(w, 0, sizeof *w);
+    w->node.proc.pid = -1;
+    if (test_dir_make(w->dir, sizeof w->dir, "tool") != 0)
+        return -1;
+    static const char *const none[] = {NULL};
+    if (test_pbxsim_start(&w->sim, sim_args ? sim_args : none) != 0)
+        return -1;
+    w->sim_running = true;
+    if (test_node_start_client(&w->node, w->dir, "tool", w->sim.port, client_yaml, extra_yaml,
+                               true) != 0)
+        return -1;
+    return test_tool_env(&w->env, tool, w->dir, &w->node);
+}
+
+void test_tool_world_stop(test_tool_world_t *w)
+{
+    for (size_t i = 0; i < TEST_TOOL_BG_MAX; i++)
+        test_tool_free(&w->bg[i]);
+    test_node_stop(&w->node);
+    if (w->sim_running)
+        test_pbxsim_stop(&w->sim);
+    w->sim_running = false;
+    test_dir_remove(w->dir);
 }

@@ -20,8 +20,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ctim.h"
+#include "test_pbxsim.h"
 #include "test_proc.h"
 
 #define TEST_CTIM_WAIT_MS 10000
@@ -46,6 +48,10 @@ typedef struct {
 //  Returns 0 or -1.  A port taken meanwhile is retried with others.
 int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_port,
                     const char *extra_yaml, bool wait_link);
+//  As test_node_start; client_yaml (NULL: none) is more keys under client_api, indented by
+//  two spaces ("  curve_cert: /tmp/x/server.cert_secret\n").
+int test_node_start_client(test_node_t *node, const char *dir, const char *id, int pbx_port,
+                           const char *client_yaml, const char *extra_yaml, bool wait_link);
 //  Start again with the same config and ports (after a kill).  Returns 0 or -1.
 int test_node_restart(test_node_t *node, bool wait_link);
 //  Wait until /readyz answers 200 (the PBX link is up).  Returns 0 or -1.
@@ -127,5 +133,100 @@ bool test_app_wait_service(test_app_t *app, const char *line, bool in_service,
                            long long deadline_ms);
 //  The line's record (created on its first service change), or NULL.
 const test_app_line_t *test_app_line(const test_app_t *app, const char *line);
+
+//  --- The ctim tool as a child process --------------------------------------------------------
+//  The command-line tool (client-tsp-shim/tools) run as a user runs it, its stdout and stderr
+//  captured:
+//
+//      test_tool_env_t env;
+//      test_tool_env(&env, CTIM_TOOL, dir, &node);      //  --servers, --user, --password-file
+//      test_tool_t *mon = test_tool_start(&env, "monitor", "101", NULL);
+//      test_tool_expect(mon, NULL, 0, " 101 in-service", NULL);
+//      test_tool_t *p = test_tool_run(&env, "call", "101", "102", NULL);
+//      ... test_tool_exit(p) == 0, p->out ...
+//      test_tool_free(&p);
+//      test_tool_signal(mon, SIGTERM) == 0;
+
+#define TEST_TOOL_OUT_MAX (1 << 16)
+#define TEST_TOOL_ARGS_MAX 32
+
+typedef struct {
+    pid_t pid;                      //  -1 once reaped
+    int out_fd, err_fd;             //  -1 at EOF
+    char out[TEST_TOOL_OUT_MAX], err[TEST_TOOL_OUT_MAX];
+    size_t out_len, err_len;
+    size_t seen;                    //  test_tool_expect searches stdout from here
+    int status;                     //  waitpid's once ended, else -1
+    long long started_at_ms, elapsed_ms;
+} test_tool_t;
+
+//  What every run shares: the program, and the options put before the test's own.  The
+//  tool takes the last of a repeated option, so a test overrides one by giving it again.
+typedef struct {
+    const char *path;               //  the ctim program (CTIM_TOOL, given by the build)
+    char servers[64];               //  --servers
+    char password_file[192];        //  --password-file (TEST_CTIM_PASSWORD)
+} test_tool_env_t;
+
+//  Fill env for node's client API, user crm, and write DIR/password.  Returns 0 or -1.
+int test_tool_env(test_tool_env_t *env, const char *path, const char *dir,
+                  const test_node_t *node);
+//  Start the tool with env's options, then the NULL-terminated arguments; no CTIM_* from
+//  the test's environment.  Returns the child (free it with test_tool_free), NULL if it
+//  could not start.
+test_tool_t *test_tool_start(const test_tool_env_t *env, const char *first, ...)
+    __attribute__((sentinel));
+//  As test_tool_start, then wait for its end (TEST_CTIM_WAIT_MS) and log what it did on
+//  stderr.  NULL if it did not start or end in time (then it is killed).
+test_tool_t *test_tool_run(const test_tool_env_t *env, const char *first, ...)
+    __attribute__((sentinel));
+//  Read what the child wrote, waiting at most until deadline (monotonic ms).  false once
+//  both its stdout and stderr are at EOF.
+bool test_tool_read(test_tool_t *tool, long long deadline_ms);
+//  Wait for the child's end, its output all read.  Returns 0, or -1 (killed at deadline).
+int test_tool_wait(test_tool_t *tool, long long deadline_ms);
+//  Its exit code; -1 while running or when a signal ended it.
+int test_tool_exit(const test_tool_t *tool);
+//  The next stdout line (from tool->seen on) holding every string of the NULL-terminated
+//  list, within TEST_CTIM_WAIT_MS; copied into line (may be NULL).  false (and what was
+//  seen on stderr) otherwise.
+bool test_tool_expect(test_tool_t *tool, char *line, size_t cap, const char *first, ...)
+    __attribute__((sentinel));
+//  Send sig and wait for the end (TEST_CTIM_WAIT_MS).  Returns its exit code, or -1.
+int test_tool_signal(test_tool_t *tool, int sig);
+//  SIGKILL it if it runs, close and free; safe on NULL and twice; sets *tool_p to NULL.
+void test_tool_free(test_tool_t **tool_p);
+//  The text after key in line, up to a character of stop (or the end), into out.  false
+//  when key is absent or the value is empty or does not fit.
+bool test_tool_value(const char *line, const char *key, const char *stop, char *out,
+                     size_t cap);
+
+//  A temporary folder /tmp/ctim-NAME-XXXXXX into dir (cap >= 32 + strlen(name)).  Returns 0
+//  or -1 (dir empty).
+int test_dir_make(char *dir, size_t cap, const char *name);
+//  Remove it with what it holds; safe on an empty dir, which it leaves empty.
+void test_dir_remove(char *dir);
+
+//  A world for the tool's tests: a temporary folder, pbxsim, one ctimd on it (its PBX link
+//  up) and the tool's env; background children (a monitor) are killed when it stops.
+#define TEST_TOOL_BG_MAX 4
+
+typedef struct {
+    char dir[64];
+    test_pbxsim_t sim;
+    bool sim_running;
+    test_node_t node;
+    test_tool_env_t env;
+    test_tool_t *bg[TEST_TOOL_BG_MAX];
+} test_tool_world_t;
+
+//  mkdtemp, pbxsim with sim_args (NULL-terminated; NULL = none), test_node_start_client
+//  with client_yaml and extra_yaml (node id "tool"), test_tool_env with the program tool.
+//  Returns 0 or -1 (what was started stays for test_tool_world_stop).
+int test_tool_world_start(test_tool_world_t *w, const char *tool, const char *const *sim_args,
+                          const char *client_yaml, const char *extra_yaml);
+//  Free the background children, stop ctimd and pbxsim, remove the folder.  Safe on a
+//  world half started or stopped.
+void test_tool_world_stop(test_tool_world_t *w);
 
 #endif

@@ -253,9 +253,11 @@ static void lines_table_and_json(void **state)
     };
     FILE *f = s_open();
     ctim_print_lines(f, false, lines, 2);
-    s_is(f, "LINE   NAME       OPEN  IN-SERVICE  FAILURE-NUMBER\n"
-            "101    Reception  yes   yes         199\n"
-            "10234             no    no          -\n");
+    //  Text leaves out open and the failure number: they are the tool's own session's,
+    //  which opens no line for this command (JSON keeps every field).
+    s_is(f, "LINE   NAME       IN-SERVICE\n"
+            "101    Reception  yes\n"
+            "10234             no\n");
     f = s_open();
     ctim_print_lines(f, true, lines, 2);
     s_is(f, "{\"type\":\"result\",\"command\":\"lines\",\"result\":\"ok\",\"exit\":0,"
@@ -268,7 +270,7 @@ static void lines_table_and_json(void **state)
             "\"lines\":[]}\n");
     f = s_open();
     ctim_print_lines(f, false, NULL, 0);
-    s_is(f, "LINE  NAME  OPEN  IN-SERVICE  FAILURE-NUMBER\n");
+    s_is(f, "LINE  NAME  IN-SERVICE\n");
 }
 
 static void status_server_and_address(void **state)
