@@ -422,6 +422,7 @@ ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
         snprintf(oc.peers[i], sizeof oc.peers[i], "%s", cfg->peers[i].id);
         self->peers[i].cfg = cfg->peers[i];
     }
+    oc.settle_beats = cfg->lost_after;
     oc.pbx_count = cfg->pbx_count;
     for (size_t i = 0; i < cfg->pbx_count; i++) {
         snprintf(oc.pbx[i], sizeof oc.pbx[i], "%s", cfg->pbx[i]);

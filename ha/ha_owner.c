@@ -8,6 +8,7 @@
 typedef struct {
     bool alive;
     bool quorum;                            //  as its last heartbeat said
+    unsigned beats;                         //  heartbeats since it (last) came alive
     bool yielded[HA_PBX_MAX];               //  released it; no candidate until it speaks again
     bool has[HA_PBX_MAX];                   //  it announced a view of this PBX
     ha_owner_view_t view[HA_PBX_MAX];
@@ -86,6 +87,8 @@ void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
         memset(p->yielded, 0, sizeof p->yielded);
         p->quorum = false;
     }
+    if (!p->alive && alive)
+        p->beats = 0;
     p->alive = alive;
 }
 
@@ -111,6 +114,8 @@ void ha_owner_heartbeat(ha_owner_t *self, size_t peer, bool quorum, const char *
     memset(p->has, 0, sizeof p->has);
     memset(p->yielded, 0, sizeof p->yielded);
     p->quorum = quorum;
+    if (p->beats < UINT32_MAX)
+        p->beats++;
     for (size_t k = 0; k < count; k++) {
         int i = s_pbx_index(self, pbx_names[k]);
         if (i < 0)
@@ -271,7 +276,8 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
     int mine = self->cfg.priority[pbx];
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
-        if (p->alive && p->quorum && p->has[pbx] && !p->yielded[pbx] &&
+        bool settling = !p->quorum && p->beats < self->cfg.settle_beats;
+        if (p->alive && (p->quorum || settling) && p->has[pbx] && !p->yielded[pbx] &&
             s_ranks_before(p->view[pbx].priority, self->cfg.peers[i], mine, me))
             return HA_OWNER_NOTHING;
     }

@@ -17,7 +17,9 @@
 //    has settled (after a start or a stall it first listens for lost_after intervals),
 //    has quorum, no live peer names a live owner (failback is manual: a recovered
 //    preferred node does not take the link from a live owner), and it ranks first among
-//    the candidates: itself and the live peers that have quorum and this PBX configured.
+//    the candidates: itself and the live peers that have quorum and this PBX configured —
+//    and, for their first settle_beats heartbeats, live peers without quorum yet (a node
+//    that just came back would otherwise lose a race it is meant to win).
 //  - The epoch to take with must be on disk before the claim is announced (the caller
 //    does that between ha_owner_decide and ha_owner_took).
 #ifndef HA_OWNER_H
@@ -41,6 +43,11 @@ typedef struct {
     char pbx[HA_PBX_MAX][HA_NAME_MAX];      //  this node's PBXs
     int priority[HA_PBX_MAX];               //  this node's priority per PBX
     uint64_t epoch[HA_PBX_MAX];             //  the highest epoch on disk per PBX
+    //  A peer that ranks before this node and is alive but without quorum yet (it just
+    //  started or came back, and has not heard a majority) still blocks this node's take
+    //  for its first settle_beats heartbeats: it will rank first once it has settled.
+    //  0: only peers with quorum are candidates.  ha_cluster sets lost_after.
+    unsigned settle_beats;
 } ha_owner_cfg_t;
 
 //  What one node announced about one PBX (a heartbeat's PbxState).

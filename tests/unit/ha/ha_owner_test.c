@@ -441,6 +441,46 @@ static void three_nodes_no_quorum_no_take(void **state)
     s_sim_free(&s);
 }
 
+//  A better-ranked node that just came back has no quorum in its first heartbeats (it has
+//  not heard a majority yet): a lower-ranked node waits settle_beats of its heartbeats for
+//  it instead of racing it to the link — and takes when it never gets quorum.
+static void returning_better_node_is_waited_for_while_it_settles(void **state)
+{
+    (void) state;
+    for (int wait = 0; wait <= 1; wait++) {
+        ha_owner_cfg_t cfg;
+        memset(&cfg, 0, sizeof cfg);
+        snprintf(cfg.self, sizeof cfg.self, "c");
+        cfg.peer_count = 2;
+        snprintf(cfg.peers[0], HA_NAME_MAX, "a");
+        snprintf(cfg.peers[1], HA_NAME_MAX, "b");
+        cfg.pbx_count = 1;
+        snprintf(cfg.pbx[0], HA_NAME_MAX, "main");
+        cfg.priority[0] = 30;
+        cfg.settle_beats = wait ? 5 : 0;
+        ha_owner_t *c = ha_owner_new(&cfg);
+        assert_non_null(c);
+        ha_owner_settle(c, true);
+        const char *names[] = {"main"};
+        ha_owner_view_t b_view = {.owner = "", .epoch = 1, .link_up = false, .priority = 20};
+        ha_owner_peer_alive(c, 1, true);
+        uint64_t epoch = 0;
+        for (int beat = 1; beat <= 6; beat++) {
+            ha_owner_heartbeat(c, 1, false, names, &b_view, 1);
+            ha_owner_action_t a = ha_owner_decide(c, 0, &epoch, NULL, 0);
+            //  Without the wait c takes at once; with it, after b's fifth heartbeat.
+            assert_int_equal(a, !wait || beat >= 5 ? HA_OWNER_TAKE : HA_OWNER_NOTHING);
+        }
+        //  b got quorum in time: it ranks first, c stands by.
+        ha_owner_peer_alive(c, 1, false);
+        ha_owner_peer_alive(c, 1, true);
+        ha_owner_heartbeat(c, 1, false, names, &b_view, 1);
+        ha_owner_heartbeat(c, 1, true, names, &b_view, 1);
+        assert_int_equal(ha_owner_decide(c, 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+        ha_owner_destroy(&c);
+    }
+}
+
 //  Epochs survive restarts through the disk: a node that restarts with its stored epoch
 //  takes a higher one, and ha_epochs keeps it across a reload (atomic file).
 static void epochs_persist_across_restart_and_are_never_reused(void **state)
@@ -584,6 +624,7 @@ int main(void)
         cmocka_unit_test(claim_and_release_messages_move_ownership_without_waiting),
         cmocka_unit_test(three_nodes_isolated_owner_drops_and_majority_takes_over),
         cmocka_unit_test(three_nodes_no_quorum_no_take),
+        cmocka_unit_test(returning_better_node_is_waited_for_while_it_settles),
         cmocka_unit_test(epochs_persist_across_restart_and_are_never_reused),
         cmocka_unit_test(new_refuses_unusable_config),
         cmocka_unit_test(random_faults_keep_one_owner_and_growing_epochs),
