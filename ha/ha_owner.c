@@ -328,6 +328,16 @@ static int s_peer_index(const ha_owner_t *self, const char *id)
     return -1;
 }
 
+bool ha_owner_peer_view(const ha_owner_t *self, size_t peer, size_t pbx, ha_owner_view_t *view)
+{
+    memset(view, 0, sizeof *view);
+    if (peer >= self->cfg.peer_count || pbx >= self->cfg.pbx_count || !self->peers[peer].alive ||
+        !self->peers[peer].has[pbx])
+        return false;
+    *view = self->peers[peer].view[pbx];
+    return true;
+}
+
 void ha_owner_view(const ha_owner_t *self, size_t pbx, ha_owner_view_t *view)
 {
     memset(view, 0, sizeof *view);
