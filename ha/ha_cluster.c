@@ -24,6 +24,7 @@ typedef struct {
     bool seen;                      //  heard at least once since this node started
     int64_t last_seen;              //  zclock_mono of its last frame
     uint64_t incarnation;
+    int64_t fresh_until;            //  just heard: a candidate until then (ha_owner.h)
 } s_peer_t;
 
 struct ha_cluster {
@@ -235,6 +236,16 @@ static int s_pbx_index(const ha_cluster_t *self, const char *name)
     return -1;
 }
 
+//  A peer just heard may not have heard the others yet: its first heartbeats can say "no
+//  quorum" although it will have one a moment later.  For lost_after intervals it counts
+//  as a candidate whatever it says, so a node ranked after it does not take the link in
+//  that moment (ha_owner.h, Take).
+static void s_fresh(ha_cluster_t *self, size_t i, int64_t now)
+{
+    ha_owner_peer_fresh(self->owner, i, true);
+    self->peers[i].fresh_until = now + (int64_t) self->cfg.heartbeat_ms * self->cfg.lost_after;
+}
+
 //  Any valid frame from a peer is a sign of life.
 static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
 {
@@ -249,11 +260,13 @@ static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
         else
             s_log(self, HA_LOG_NOTICE, "peer joined peer=%s", p->cfg.id);
         ha_owner_peer_alive(self->owner, i, true);
+        s_fresh(self, i, now);
         s_ext_peer(self, p->cfg.id, true);
     } else if (p->seen && incarnation != p->incarnation) {
         //  Restarted faster than it could be declared lost: forget what it said before.
         ha_owner_peer_alive(self->owner, i, false);
         ha_owner_peer_alive(self->owner, i, true);
+        s_fresh(self, i, now);
         s_ext_peer(self, p->cfg.id, false);
         s_ext_peer(self, p->cfg.id, true);
     }
@@ -401,6 +414,10 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     self->last_tick = now;
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         s_peer_t *p = &self->peers[i];
+        if (p->fresh_until && now >= p->fresh_until) {
+            p->fresh_until = 0;
+            ha_owner_peer_fresh(self->owner, i, false);
+        }
         if (ha_owner_peer_is_alive(self->owner, i) && now - p->last_seen > lost_ms) {
             s_log(self, HA_LOG_NOTICE, "peer lost peer=%s silent_ms=%" PRId64, p->cfg.id,
                   now - p->last_seen);

@@ -7,6 +7,7 @@
 
 typedef struct {
     bool alive;
+    bool fresh;                             //  just heard: a candidate whatever its quorum
     bool quorum;                            //  as its last heartbeat said
     bool yielded[HA_PBX_MAX];               //  released it; no candidate until it speaks again
     bool has[HA_PBX_MAX];                   //  it announced a view of this PBX
@@ -85,8 +86,15 @@ void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
         memset(p->view, 0, sizeof p->view);
         memset(p->yielded, 0, sizeof p->yielded);
         p->quorum = false;
+        p->fresh = false;
     }
     p->alive = alive;
+}
+
+void ha_owner_peer_fresh(ha_owner_t *self, size_t peer, bool fresh)
+{
+    if (peer < self->cfg.peer_count)
+        self->peers[peer].fresh = fresh && self->peers[peer].alive;
 }
 
 static int s_pbx_index(const ha_owner_t *self, const char *name)
@@ -266,12 +274,12 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
 
     if (!self->settled || !quorum || best)
         return HA_OWNER_NOTHING;
-    //  Rank first among the candidates: this node and the live peers that have quorum and
-    //  announce this PBX.
+    //  Rank first among the candidates: this node and the live peers that have quorum (or
+    //  were just heard, and may not have heard the others yet) and announce this PBX.
     int mine = self->cfg.priority[pbx];
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
-        if (p->alive && p->quorum && p->has[pbx] && !p->yielded[pbx] &&
+        if (p->alive && (p->quorum || p->fresh) && p->has[pbx] && !p->yielded[pbx] &&
             s_ranks_before(p->view[pbx].priority, self->cfg.peers[i], mine, me))
             return HA_OWNER_NOTHING;
     }

@@ -18,6 +18,9 @@
 //    has quorum, no live peer names a live owner (failback is manual: a recovered
 //    preferred node does not take the link from a live owner), and it ranks first among
 //    the candidates: itself and the live peers that have quorum and this PBX configured.
+//    A peer just heard (fresh: joined, back or restarted less than lost_after intervals
+//    ago) is a candidate whatever its quorum flag says, since it may not have heard the
+//    others yet.
 //  - The epoch to take with must be on disk before the claim is announced (the caller
 //    does that between ha_owner_decide and ha_owner_took).
 #ifndef HA_OWNER_H
@@ -68,6 +71,9 @@ void ha_owner_destroy(ha_owner_t **self_p);
 //  A peer became reachable (its first message) or was lost.  A lost peer's announcements
 //  are forgotten, but not the epochs they carried.
 void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive);
+//  A peer was heard for the first time, came back or restarted (fresh true), or has been
+//  heard for lost_after intervals since (false): see the Take rule.  Losing it clears it.
+void ha_owner_peer_fresh(ha_owner_t *self, size_t peer, bool fresh);
 //  A peer's heartbeat: its quorum flag and its view of each PBX, matched by name (PBXs
 //  this node does not have are ignored; a PBX it does not list has no view from it).
 //  The caller marks the peer alive first.

@@ -441,6 +441,52 @@ static void three_nodes_no_quorum_no_take(void **state)
     s_sim_free(&s);
 }
 
+//  c is alone (no quorum); b, ranked before it, comes back and its first heartbeat still
+//  says "no quorum" (it has not heard c yet).  c regains quorum at that moment but does
+//  not take while b is fresh: b takes once it has heard c.  A fresh peer that never gets
+//  quorum (it cannot hear c) stops counting when it is no longer fresh.
+static void returning_better_peer_is_waited_for_while_fresh(void **state)
+{
+    (void) state;
+    ha_owner_cfg_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.self, sizeof cfg.self, "c");
+    cfg.peer_count = 2;
+    snprintf(cfg.peers[0], HA_NAME_MAX, "a");
+    snprintf(cfg.peers[1], HA_NAME_MAX, "b");
+    cfg.pbx_count = 1;
+    snprintf(cfg.pbx[0], HA_NAME_MAX, "main");
+    cfg.priority[0] = 30;
+    cfg.epoch[0] = 1;
+    ha_owner_t *c = ha_owner_new(&cfg);
+    assert_non_null(c);
+    ha_owner_settle(c, true);
+    uint64_t epoch = 0;
+    assert_int_equal(ha_owner_decide(c, 0, &epoch, NULL, 0), HA_OWNER_NOTHING);   //  alone
+    const char *names[] = {"main"};
+    ha_owner_view_t b_view = {.owner = "", .epoch = 1, .link_up = false, .priority = 20};
+    ha_owner_peer_alive(c, 1, true);
+    ha_owner_peer_fresh(c, 1, true);
+    ha_owner_heartbeat(c, 1, false, names, &b_view, 1);
+    assert_true(ha_owner_quorum(c));
+    assert_int_equal(ha_owner_decide(c, 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    //  b has heard c: it says quorum; still b's to take.
+    ha_owner_heartbeat(c, 1, true, names, &b_view, 1);
+    ha_owner_peer_fresh(c, 1, false);
+    assert_int_equal(ha_owner_decide(c, 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    //  A b that never hears c: once it is no longer fresh, c takes.
+    ha_owner_heartbeat(c, 1, false, names, &b_view, 1);
+    assert_int_equal(ha_owner_decide(c, 0, &epoch, NULL, 0), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 2);
+    //  Fresh does not outlive the peer: lost and heard again, it is fresh only if told so.
+    ha_owner_peer_fresh(c, 1, true);
+    ha_owner_peer_alive(c, 1, false);
+    ha_owner_peer_alive(c, 1, true);
+    ha_owner_heartbeat(c, 1, false, names, &b_view, 1);
+    assert_int_equal(ha_owner_decide(c, 0, &epoch, NULL, 0), HA_OWNER_TAKE);
+    ha_owner_destroy(&c);
+}
+
 //  Epochs survive restarts through the disk: a node that restarts with its stored epoch
 //  takes a higher one, and ha_epochs keeps it across a reload (atomic file).
 static void epochs_persist_across_restart_and_are_never_reused(void **state)
@@ -584,6 +630,7 @@ int main(void)
         cmocka_unit_test(claim_and_release_messages_move_ownership_without_waiting),
         cmocka_unit_test(three_nodes_isolated_owner_drops_and_majority_takes_over),
         cmocka_unit_test(three_nodes_no_quorum_no_take),
+        cmocka_unit_test(returning_better_peer_is_waited_for_while_fresh),
         cmocka_unit_test(epochs_persist_across_restart_and_are_never_reused),
         cmocka_unit_test(new_refuses_unusable_config),
         cmocka_unit_test(random_faults_keep_one_owner_and_growing_epochs),
