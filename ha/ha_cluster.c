@@ -594,8 +594,13 @@ void ha_cluster_link_state(ha_cluster_t *self, size_t pbx, bool up)
 {
     if (!self || pbx >= self->cfg.pbx_count)
         return;
+    bool changed = self->link_up[pbx] != up;
     self->link_up[pbx] = up;
     ha_owner_link(self->owner, pbx, up);
+    //  Peers learn at once: nodes that forward to this one serve again as soon as its link
+    //  is up, rather than at the next tick.  (Sending calls no listener.)
+    if (changed && self->started)
+        s_send_heartbeat(self);
 }
 
 //  --- Extensions -----------------------------------------------------------------------------

@@ -73,8 +73,9 @@ void ha_cluster_destroy(ha_cluster_t **self_p);
 //  heard every peer or lost_after intervals have passed.  Returns 0 or a negative errno
 //  (-EADDRINUSE, -EINVAL for an endpoint ZeroMQ refuses).
 int ha_cluster_start(ha_cluster_t *self);
-//  The node's link to pbx came up or went down (from the link's callbacks: only
-//  recorded here, acted on at the next tick or message).
+//  The node's link to pbx came up or went down (from the link's callbacks: recorded here
+//  and announced to the peers in a heartbeat at once; acted on at the next tick or
+//  message).
 void ha_cluster_link_state(ha_cluster_t *self, size_t pbx, bool up);
 
 //  --- Extensions: what later slices hang on the bus (forwarding: ha_forward) ----------------

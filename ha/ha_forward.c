@@ -518,10 +518,11 @@ static void s_on_watch_result(ha_forward_t *self, size_t pbx, const proto_cluste
         return;     //  unwatched meanwhile
     int status = s_status_in(m->fwd.status);
     //  The owner keeps a watch whose MonitorStart failed or whose link is down, and
-    //  monitors when it can; one that says it is not the owner keeps nothing.
+    //  monitors when it can; one that says it is not the owner keeps nothing.  After any
+    //  error, the next on asks again (the owner answers how the watch stands now).
     if (m->fwd.status == PROTO_FWD_NOT_OWNER)
         w->sent = false;
-    w->failed = status != 0 && m->fwd.status != PROTO_FWD_LINK_DOWN;
+    w->failed = status != 0;
     if (self->listener.on_watch_result)
         self->listener.on_watch_result(self->listener.ctx, pbx, m->fwd.device, status,
                                        m->fwd.apdu, m->fwd.apdu_len);

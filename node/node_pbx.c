@@ -1222,19 +1222,35 @@ const char *node_pbx_remote_owner(const node_pbx_t *self)
 
 void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner)
 {
-    if (strcmp(owner, self->remote_owner) != 0) {
-        //  A new owner is asked for every device afresh; its answers set them again.
-        for (node_pbx_device_t *d = node_pbx_devices_first(self->devices); d; d = d->next)
-            if (d->rwatch)
-                d->rstate = S_R_PENDING;
+    bool new_owner = strcmp(owner, self->remote_owner) != 0;
+    if (new_owner)
         snprintf(self->remote_owner, sizeof self->remote_owner, "%s", owner);
+    if (s_remote(self) && (new_owner || !up)) {
+        //  Watches still waiting for the old owner's answer get -ENOTCONN, as when a link
+        //  goes down with a MonitorStart out (invariant 5: never silence); the devices
+        //  stay watched and are registered with whoever owns the link next.
+        for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+            next = d->next;
+            if (!d->rwatch)
+                continue;
+            if (new_owner)
+                d->rstate = S_R_PENDING;
+            s_watches_done(self, d, -ENOTCONN, NULL, 0);
+            s_sweep_dead(d);
+            s_device_sync(self, d);
+        }
     }
     self->remote_up = up;
     if (!s_remote(self) || (self->state == NODE_PBX_UP) == up)
         return;
     self->state = up ? NODE_PBX_UP : NODE_PBX_DOWN;
-    node_notice(S_SUB, "pbx=%s %s through %s", self->cfg.name, up ? "reachable" : "unreachable",
-                *owner ? owner : "no owner");
+    if (up)
+        node_notice(S_SUB, "pbx=%s reachable through %s", self->cfg.name, owner);
+    else if (*owner)
+        node_notice(S_SUB, "pbx=%s unreachable: the owner %s has no link or cannot be reached",
+                    self->cfg.name, owner);
+    else
+        node_notice(S_SUB, "pbx=%s unreachable: no node holds the link", self->cfg.name);
     if (self->listener.on_state)
         self->listener.on_state(self->listener.ctx, self->state);
 }

@@ -674,10 +674,16 @@ static void a_failed_watch_is_asked_again_and_not_owner_is_retried(void **state)
     ha_forward_watch_answer(s_a()->fwd, 0, "b", "d:101", -ENOTCONN, NULL, 0);
     s_run(20);
     assert_int_equal(s_b()->last_watch_status, -ENOTCONN);
-    //  Link down at the owner: it keeps the watch, so another on asks nothing.
+    //  Link down at the owner: it keeps the watch; another on asks how it stands now.
     assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
     s_run(20);
-    assert_int_equal(s_a()->watches_on, 2);
+    assert_int_equal(s_a()->watches_on, 3);
+    ha_forward_watch_answer(s_a()->fwd, 0, "b", "d:101", 0, NULL, 0);
+    s_run(20);
+    assert_int_equal(s_b()->last_watch_status, 0);
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);     //  fine: no ask
+    s_run(20);
+    assert_int_equal(s_a()->watches_on, 3);
     //  a no longer thinks it owns main: it refuses the watch, and b sends it again at its
     //  next tick until the views agree.
     ha_forward_owner(s_a()->fwd, 0, "", 1, false);
