@@ -8,7 +8,8 @@
 //    on the owner sees; pbxsim monitors each device once for the whole cluster.  Prints the
 //    request round trip through the standby and through the owner (forwarding overhead).
 //  - libctim_app_on_the_standby_calls_and_answers: open lines, make, answer and hang up a
-//    call, address status, through the standby; its forwarding metrics pass promtool.
+//    call, address status, through the standby; the standby learned the PBX's line names
+//    (segments routed back); its forwarding metrics pass promtool.
 //  - kill_owner_with_requests_in_flight_then_monitors_work_on_the_survivor: pbxsim holds
 //    its answers (delay) while both applications have a request out; kill -9 of the owner:
 //    each gets an error it can retry (LINK_DOWN; resourceOutOfService), never silence; the
@@ -397,6 +398,11 @@ static void libctim_app_on_the_standby_calls_and_answers(void **state)
     s_call(t);
     test_ctim_reply_t st = s_reply(t, ctim_get_address_status(t->app.ctim, "101"));
     assert_int_equal(st.result, CTIM_RESULT_OK);
+    //  The standby learned the PBX's line names through the owner: GetSwitchingFunction-
+    //  Devices forwarded, its SwitchingFunctionDevices segments routed back.
+    assert_int_equal(s_get(t, 1, "/lines"), 200);
+    assert_non_null(strstr(t->body, "101,Extension 101\n"));
+    assert_non_null(strstr(t->body, "120,Extension 120\n"));
 
     //  The standby's forwarding figures.
     assert_int_equal(s_get(t, 1, "/metrics"), 200);
