@@ -670,9 +670,7 @@ const char *ha_cluster_node_id(const ha_cluster_t *self, size_t index)
     return index <= self->cfg.peer_count ? self->cfg.peers[index - 1].id : NULL;
 }
 
-//  Names are config values (letters, digits, '.', '_', '-'), endpoints host:port: nothing
-//  needs escaping but a quote or backslash, which are written as '?'.
-static void s_json_str(FILE *out, const char *s)
+void ha_cluster_json_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++)
@@ -689,7 +687,7 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
         return NULL;
     int64_t now = zclock_mono();
     fprintf(out, "{\"node\":");
-    s_json_str(out, self->cfg.node_id);
+    ha_cluster_json_str(out, self->cfg.node_id);
     fprintf(out, ",\"incarnation\":\"%016" PRIx64 "\",\"quorum\":%s,\"settled\":%s,"
             "\"heartbeat_ms\":%d,\"lost_after\":%d,\"takeovers\":%ld,\"drops\":%ld,"
             "\"bad_messages\":%ld,\"peers\":[",
@@ -699,9 +697,9 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
         fprintf(out, "%s{\"id\":", i ? "," : "");
-        s_json_str(out, p->cfg.id);
+        ha_cluster_json_str(out, p->cfg.id);
         fprintf(out, ",\"endpoint\":");
-        s_json_str(out, p->cfg.endpoint);
+        ha_cluster_json_str(out, p->cfg.endpoint);
         fprintf(out, ",\"alive\":%s", ha_owner_peer_is_alive(self->owner, i) ? "true" : "false");
         if (p->seen)
             fprintf(out, ",\"last_seen_ms_ago\":%" PRId64 ",\"incarnation\":\"%016" PRIx64 "\"",
@@ -715,9 +713,9 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
         ha_owner_view_t v;
         ha_owner_view(self->owner, i, &v);
         fprintf(out, "%s{\"name\":", i ? "," : "");
-        s_json_str(out, self->cfg.pbx[i]);
+        ha_cluster_json_str(out, self->cfg.pbx[i]);
         fprintf(out, ",\"owner\":");
-        s_json_str(out, v.owner);
+        ha_cluster_json_str(out, v.owner);
         fprintf(out, ",\"epoch\":%" PRIu64 ",\"held\":%s,\"link_up\":%s,\"priority\":%d}",
                 v.epoch, ha_owner_held(self->owner, i) ? "true" : "false",
                 self->link_up[i] ? "true" : "false", self->cfg.priority[i]);

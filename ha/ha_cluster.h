@@ -131,5 +131,9 @@ const char *ha_cluster_node_id(const ha_cluster_t *self, size_t index);
 //  last seen and incarnation, PBXs with owner, epoch, held, link), a new string the caller
 //  frees; NULL when memory runs out.
 char *ha_cluster_status_json(const ha_cluster_t *self);
+//  s as a JSON string into out, for ha's /status builders.  Names are config values
+//  (letters, digits, '.', '_', '-') and endpoints host:port: nothing needs escaping but a
+//  quote, a backslash or a control character, which are written as '?'.
+void ha_cluster_json_str(FILE *out, const char *s);
 
 #endif

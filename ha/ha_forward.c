@@ -9,7 +9,7 @@
 #include "ha_forward.h"
 
 #define S_SNDHWM 10000              //  frames queued per peer (events come in bursts)
-#define S_RECONNECT_MS 100          //  ZeroMQ's reconnect interval to a peer (no back-off)
+#define S_RECONNECT_MS 50           //  ZeroMQ's reconnect interval to a peer (no back-off)
 #define S_LOG_EVERY_MS 1000         //  at most one warning a second about lost events
 
 //  A request this node forwarded, from ha_forward_request to its end.
@@ -32,6 +32,8 @@ typedef struct s_req {
 typedef struct {
     char device[HA_DEVICE_MAX];
     bool sent;                      //  WatchDevice(on) went to the current owner
+    bool answered;                  //  ... and its WatchResult came
+    int64_t sent_at;
     bool failed;                    //  its last answer was an error: ask again on the next on
 } s_watch_t;
 
@@ -303,18 +305,22 @@ static void s_watch_send(ha_forward_t *self, size_t pbx, s_watch_t *w, bool on)
     int rc = s_send(self, pbx, self->pbx[pbx].owner, &m);
     if (on) {
         w->sent = rc == 0;      //  not queued: the tick sends it again
-        w->failed = false;
+        w->answered = w->failed = false;
+        w->sent_at = zclock_mono();
     }
 }
 
-//  Send every watch of pbx the current owner has not had.
+//  Send every watch of pbx the current owner has not had, or whose answer is overdue: the
+//  owner's answer can be lost (its DEALER to this node not connected yet, a full queue),
+//  and the applications waiting for it must hear something.
 static void s_watches_flush(ha_forward_t *self, size_t pbx)
 {
     s_pbx_t *p = &self->pbx[pbx];
     if (!s_remote(p, self))
         return;
+    int64_t now = zclock_mono();
     for (s_watch_t *w = zhashx_first(p->watches); w; w = zhashx_next(p->watches))
-        if (!w->sent)
+        if (!w->sent || (!w->answered && now - w->sent_at > self->cfg.followup_ms))
             s_watch_send(self, pbx, w, true);
 }
 
@@ -522,6 +528,7 @@ static void s_on_watch_result(ha_forward_t *self, size_t pbx, const proto_cluste
     //  error, the next on asks again (the owner answers how the watch stands now).
     if (m->fwd.status == PROTO_FWD_NOT_OWNER)
         w->sent = false;
+    w->answered = true;
     w->failed = status != 0;
     if (self->listener.on_watch_result)
         self->listener.on_watch_result(self->listener.ctx, pbx, m->fwd.device, status,
@@ -939,16 +946,6 @@ void ha_forward_stats(const ha_forward_t *self, size_t pbx, ha_forward_stats_t *
         st->pending += r->pbx == pbx && !r->replied;
 }
 
-//  Names are config values; nothing in them needs escaping but a quote or a backslash,
-//  written as '?' (as ha_cluster's JSON does).
-static void s_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++)
-        fputc(*s == '"' || *s == '\\' || (unsigned char) *s < 0x20 ? '?' : *s, out);
-    fputc('"', out);
-}
-
 char *ha_forward_status_json(const ha_forward_t *self)
 {
     char *text = NULL;
@@ -961,9 +958,9 @@ char *ha_forward_status_json(const ha_forward_t *self)
         ha_forward_stats_t st;
         ha_forward_stats(self, i, &st);
         fprintf(out, "%s{\"name\":", i ? "," : "");
-        s_json_str(out, self->cfg.pbx[i]);
+        ha_cluster_json_str(out, self->cfg.pbx[i]);
         fprintf(out, ",\"owner\":");
-        s_json_str(out, st.owner);
+        ha_cluster_json_str(out, st.owner);
         fprintf(out, ",\"epoch\":%" PRIu64 ",\"via\":\"%s\",\"up\":%s,\"requests\":%ld,"
                 "\"replies\":%ld,\"errors_no_owner\":%ld,\"errors_owner_changed\":%ld,"
                 "\"errors_timeout\":%ld,\"pending\":%ld,\"watches\":%ld,\"events_in\":%ld,"

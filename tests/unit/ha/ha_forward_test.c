@@ -1,5 +1,6 @@
 //  ha_forward tests: two or three forwarding cores on one zloop in the test process, joined
-//  by a fake bus that encodes every frame with cluster.proto's codec, queues it, and delivers
+//  (last test: by the real bus between two ha_cluster members on loopback; the others) by a
+//  fake bus that encodes every frame with cluster.proto's codec, queues it, and delivers
 //  it from the loop (so nothing is answered from inside the call that sent it, as on the
 //  real bus).  The bus can cut a node off (send refused, as ZMQ_IMMEDIATE does) or lose
 //  frames on the way.  Each node's listener plays the node: it records what it hears and
@@ -16,8 +17,9 @@
 
 #include <cmocka.h>
 
-#include "ha_forward.h"
+#include "ha.h"
 #include "proto_cluster.h"
+#include "test_http.h"
 
 #define NODES 3
 #define WAIT_MS 5000
@@ -296,6 +298,12 @@ static int s_setup2(void **state)
 {
     (void) state;
     return s_setup(2);
+}
+
+static int s_setup0(void **state)
+{
+    (void) state;
+    return s_setup(0);
 }
 
 static int s_setup3(void **state)
@@ -812,6 +820,25 @@ static void watches_refused_by_the_bus_are_sent_again(void **state)
     assert_int_equal(s_a()->watches_on, 1);     //  once
 }
 
+//  The owner's answer to a watch is lost on the bus: the watch is asked again once the
+//  answer is overdue (FOLLOWUP_MS), so the applications waiting for it hear something.
+static void a_lost_watch_answer_is_asked_again(void **state)
+{
+    (void) state;
+    s_owner("a", 1, true);
+    s_fx->lose_to[1] = 1;       //  a's WatchResult to b vanishes
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
+    s_run(FOLLOWUP_MS / 2);
+    assert_int_equal(s_a()->watches_on, 1);
+    assert_int_equal(s_b()->watch_results, 0);
+    s_run(FOLLOWUP_MS + 50);
+    assert_int_equal(s_a()->watches_on, 2);
+    assert_int_equal(s_b()->watch_results, 1);
+    assert_int_equal(s_b()->last_watch_status, 0);
+    s_run(FOLLOWUP_MS + 50);
+    assert_int_equal(s_a()->watches_on, 2);     //  answered: not again
+}
+
 //  Destroying the requester answers what is still out.
 static void destroy_answers_every_request_out(void **state)
 {
@@ -886,6 +913,128 @@ static void exactly_one_reply_whatever_the_owners_do(void **state)
     assert_int_equal(st.requests, sent);
 }
 
+//  --- The real bus ---------------------------------------------------------------------------
+
+//  Two ha_cluster members on loopback with ha_forward attached on its own DEALERs: the
+//  owner's view comes from the cluster, frames travel DEALER -> the peer's cluster ROUTER ->
+//  ha_cluster's extension -> ha_forward.
+typedef struct {
+    ha_cluster_t *cluster;
+    int takes;
+} s_member_t;
+
+static s_member_t s_members[2];
+static char s_dirs[2][64];
+
+static void s_take(void *ctx, size_t pbx, uint64_t epoch)
+{
+    s_member_t *m = ctx;
+    (void) epoch;
+    m->takes++;
+    ha_cluster_link_state(m->cluster, pbx, true);       //  the link is up at once
+}
+
+static void s_drop(void *ctx, size_t pbx, const char *why)
+{
+    s_member_t *m = ctx;
+    (void) why;
+    ha_cluster_link_state(m->cluster, pbx, false);
+}
+
+static bool s_b_up_through_a(void)
+{
+    return s_b()->up && strcmp(s_b()->owner, "a") == 0;
+}
+
+static bool s_b_has_a_result(void)
+{
+    return s_b()->watch_results > 0;
+}
+
+static bool s_b_has_an_event(void)
+{
+    return s_b()->events > 0;
+}
+
+static bool s_b_took(void)
+{
+    return s_members[1].takes > 0;
+}
+
+static void real_bus_carries_requests_watches_and_events(void **state)
+{
+    (void) state;
+    int ports[2] = {test_free_port(), test_free_port()};
+    for (int i = 0; i < 2; i++) {
+        snprintf(s_dirs[i], sizeof s_dirs[i], "/tmp/ctim-ha-fwd-XXXXXX");
+        assert_non_null(mkdtemp(s_dirs[i]));
+        ha_cluster_cfg_t cc;
+        memset(&cc, 0, sizeof cc);
+        snprintf(cc.node_id, sizeof cc.node_id, "%s", s_names[i]);
+        snprintf(cc.listen, sizeof cc.listen, "127.0.0.1");
+        cc.port = ports[i];
+        cc.peer_count = 1;
+        snprintf(cc.peers[0].id, sizeof cc.peers[0].id, "%s", s_names[1 - i]);
+        snprintf(cc.peers[0].endpoint, sizeof cc.peers[0].endpoint, "127.0.0.1:%d", ports[1 - i]);
+        cc.heartbeat_ms = 50;
+        cc.lost_after = 5;
+        snprintf(cc.state_dir, sizeof cc.state_dir, "%s", s_dirs[i]);
+        cc.pbx_count = 1;
+        snprintf(cc.pbx[0], sizeof cc.pbx[0], "main");
+        cc.priority[0] = 10 * (i + 1);
+        ha_cluster_listener_t cl = {&s_members[i], s_take, s_drop, NULL, NULL};
+        s_members[i].cluster = ha_cluster_new(s_fx->loop, &cc, &cl);
+        assert_non_null(s_members[i].cluster);
+
+        s_node_t *node = &s_fx->node[i];
+        node->index = i;
+        node->answer_at_once = node->watch_ok_at_once = true;
+        ha_forward_cfg_t fc = {0};
+        snprintf(fc.node_id, sizeof fc.node_id, "%s", s_names[i]);
+        fc.peer_count = 1;
+        fc.peers[0] = cc.peers[0];
+        fc.pbx_count = 1;
+        snprintf(fc.pbx[0], sizeof fc.pbx[0], "main");
+        fc.followup_ms = FOLLOWUP_MS;
+        ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
+                                   s_serve_request, s_serve_watch, s_log};
+        node->fwd = ha_forward_new(s_fx->loop, &fc, NULL, &l);
+        assert_non_null(node->fwd);
+        assert_int_equal(ha_forward_attach(node->fwd, s_members[i].cluster), 0);
+        assert_int_equal(ha_forward_start(node->fwd), 0);
+        assert_int_equal(ha_cluster_start(s_members[i].cluster), 0);
+    }
+    s_fx->n = 2;
+    //  a (priority 10) takes main; b learns it from a's heartbeats and forwards to it.
+    assert_true(s_run_until(s_b_up_through_a, WAIT_MS));
+    assert_int_equal(s_members[0].takes, 1);
+    //  The watch is answered (asked again should the answer be lost while a's DEALER to b
+    //  is still connecting), then a request goes and comes back.
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
+    assert_true(s_run_until(s_b_has_a_result, WAIT_MS));
+    assert_int_equal(s_b()->last_watch_status, 0);
+    assert_string_equal(s_a()->last_served_node, "b");
+    assert_int_equal(s_request(1, 0, 1000, false), 0);
+    assert_true(s_run_until(s_b_ended_0, WAIT_MS));
+    assert_int_equal(s_b()->reply_status[0], 0);
+    s_publish(1, 1);
+    assert_true(s_run_until(s_b_has_an_event, WAIT_MS));
+    assert_string_equal(s_b()->last_event_device, "d:101");
+    //  a stops cleanly (Release): b takes the link; what b forwarded no longer has an owner
+    //  elsewhere, so it serves itself and forwards nothing.
+    ha_forward_destroy(&s_a()->fwd);
+    ha_cluster_destroy(&s_members[0].cluster);
+    assert_true(s_run_until(s_b_took, WAIT_MS));
+    assert_false(s_b()->up);
+    assert_string_equal(s_b()->owner, "b");
+    ha_cluster_destroy(&s_members[1].cluster);
+    for (int i = 0; i < 2; i++) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dirs[i]);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -914,9 +1063,12 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(watches_refused_by_the_bus_are_sent_again, s_setup2,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(a_lost_watch_answer_is_asked_again, s_setup2, s_teardown),
         cmocka_unit_test_setup_teardown(destroy_answers_every_request_out, s_setup2, s_teardown),
         cmocka_unit_test_setup_teardown(exactly_one_reply_whatever_the_owners_do, s_setup3,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(real_bus_carries_requests_watches_and_events,
+                                        s_setup0, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
