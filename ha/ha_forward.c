@@ -360,7 +360,7 @@ static void s_report(ha_forward_t *self, size_t pbx)
         return;
     p->reported = true;
     p->reported_up = up;
-    snprintf(p->reported_owner, sizeof p->reported_owner, "%s", p->owner);
+    memcpy(p->reported_owner, p->owner, sizeof p->reported_owner);  //  same size, terminated
     if (self->listener.on_remote)
         self->listener.on_remote(self->listener.ctx, pbx, up, p->owner);
 }

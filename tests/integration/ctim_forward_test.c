@@ -67,7 +67,7 @@ static void s_cluster_yaml(fw_t *t, size_t i, char *out, size_t cap)
                      "cluster:\n  listen: 127.0.0.1\n  port: %d\n  state_dir: %s/state-%s\n"
                      "  peers:\n",
                      t->cluster_port[i], t->dir, s_ids[i]);
-    for (size_t j = 0; j < t->n; j++)
+    for (size_t j = 0; j < t->n && j < NODES_MAX; j++)
         if (j != i)
             n += snprintf(out + n, cap - (size_t) n, "    - {id: %s, endpoint: \"127.0.0.1:%d\"}\n",
                           s_ids[j], t->cluster_port[j]);
