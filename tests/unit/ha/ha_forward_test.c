@@ -917,7 +917,7 @@ static void exactly_one_reply_whatever_the_owners_do(void **state)
 
 //  Two ha_cluster members on loopback with ha_forward attached on its own DEALERs: the
 //  owner's view comes from the cluster, frames travel DEALER -> the peer's cluster ROUTER ->
-//  ha_cluster's extension -> ha_forward.
+//  ha_cluster's extension -> ha_forward, and a peer declared lost loses its watches.
 typedef struct {
     ha_cluster_t *cluster;
     int takes;
@@ -956,9 +956,9 @@ static bool s_b_has_an_event(void)
     return s_b()->events > 0;
 }
 
-static bool s_b_took(void)
+static bool s_a_ended_the_watch(void)
 {
-    return s_members[1].takes > 0;
+    return s_a()->watches_off > 0;
 }
 
 static void real_bus_carries_requests_watches_and_events(void **state)
@@ -1020,16 +1020,16 @@ static void real_bus_carries_requests_watches_and_events(void **state)
     s_publish(1, 1);
     assert_true(s_run_until(s_b_has_an_event, WAIT_MS));
     assert_string_equal(s_b()->last_event_device, "d:101");
-    //  a stops cleanly (Release): b takes the link; what b forwarded no longer has an owner
-    //  elsewhere, so it serves itself and forwards nothing.
-    ha_forward_destroy(&s_a()->fwd);
-    ha_cluster_destroy(&s_members[0].cluster);
-    assert_true(s_run_until(s_b_took, WAIT_MS));
-    assert_false(s_b()->up);
-    assert_string_equal(s_b()->owner, "b");
+    //  b goes away: a declares it lost (ha_cluster's on_peer) and ends its watch.
+    ha_forward_destroy(&s_b()->fwd);
     ha_cluster_destroy(&s_members[1].cluster);
+    assert_true(s_run_until(s_a_ended_the_watch, WAIT_MS));
+    ha_forward_stats_t st;
+    ha_forward_stats(s_a()->fwd, 0, &st);
+    assert_int_equal(st.served_watches, 0);
+    ha_cluster_destroy(&s_members[0].cluster);
     for (int i = 0; i < 2; i++) {
-        char cmd[128];
+        char cmd[sizeof s_dirs + 16];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dirs[i]);
         assert_int_equal(system(cmd), 0);
     }
