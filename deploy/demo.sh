@@ -490,10 +490,15 @@ if $ci; then
 else
     printf '%s\n' "$status" | s_pretty
 fi
-owner=$(grep -o '"name":"main","owner":"[^"]*","epoch":[0-9]*' <<<"$status" || true)
-[[ $status == *'"node":"ctim-b"'* && $status == *'"ready":true'* &&
-   $owner == '"name":"main","owner":"ctim-b","epoch":2' ]] ||
-    s_fail "ctim-b's /status does not say ready, owner ctim-b, epoch 2"
+# node, ready, and the cluster's owner and epoch of PBX main, read as JSON.
+seen=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = [x for x in (d.get("cluster") or {}).get("pbx", []) if x.get("name") == "main"]
+print(d.get("node"), d.get("ready"), p[0].get("owner") if p else None,
+      p[0].get("epoch") if p else None)' <<<"$status" 2>&1) || seen="unreadable: $seen"
+[[ $seen == "ctim-b True ctim-b 2" ]] ||
+    s_fail "ctim-b's /status does not say ready, owner ctim-b, epoch 2 (node ready owner epoch: $seen)"
 s_ok "/status: ready, cluster.pbx[main] owner ctim-b with epoch 2 (ctim-a held epoch 1)"
 s_pause 2
 

@@ -5,8 +5,10 @@
 #                                     systemd-analyze, prometheus, dpkg-dev)
 set -euo pipefail
 
+# python3: deploy/demo.sh reads /status as JSON.
 build_pkgs=(cmake make gcc pkg-config asn1c libcmocka-dev libczmq-dev libzmq3-dev libssl-dev
-            libprotobuf-c-dev protobuf-c-compiler libcyaml-dev libmicrohttpd-dev libsystemd-dev)
+            libprotobuf-c-dev protobuf-c-compiler libcyaml-dev libmicrohttpd-dev libsystemd-dev
+            python3)
 # systemd: systemd-analyze verify; strace: the units' system-call filter against what the
 # programs call; prometheus: promtool and a real server; dpkg-dev and file: CPack's .deb
 # with dpkg-shlibdeps.

@@ -45,6 +45,8 @@ struct ha_cluster {
     long takeovers, drops, bad_messages, send_dropped;
     long bad_unlogged;              //  bad frames since the last warning about them
     int64_t bad_logged_at;
+    ha_cluster_ext_t ext[HA_CLUSTER_EXT_MAX];   //  extensions (forwarding)
+    size_t ext_count;
 };
 
 static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -59,6 +61,22 @@ static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     self->listener.log(self->listener.ctx, level, text);
+}
+
+//  --- Extensions -----------------------------------------------------------------------------
+
+static void s_ext_peer(ha_cluster_t *self, const char *node, bool alive)
+{
+    for (size_t i = 0; i < self->ext_count; i++)
+        if (self->ext[i].on_peer)
+            self->ext[i].on_peer(self->ext[i].ctx, node, alive);
+}
+
+static void s_ext_change(ha_cluster_t *self)
+{
+    for (size_t i = 0; i < self->ext_count; i++)
+        if (self->ext[i].on_change)
+            self->ext[i].on_change(self->ext[i].ctx);
 }
 
 //  --- Sending --------------------------------------------------------------------------------
@@ -231,10 +249,13 @@ static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
         else
             s_log(self, HA_LOG_NOTICE, "peer joined peer=%s", p->cfg.id);
         ha_owner_peer_alive(self->owner, i, true);
+        s_ext_peer(self, p->cfg.id, true);
     } else if (p->seen && incarnation != p->incarnation) {
         //  Restarted faster than it could be declared lost: forget what it said before.
         ha_owner_peer_alive(self->owner, i, false);
         ha_owner_peer_alive(self->owner, i, true);
+        s_ext_peer(self, p->cfg.id, false);
+        s_ext_peer(self, p->cfg.id, true);
     }
     p->seen = true;
     p->incarnation = incarnation;
@@ -261,6 +282,14 @@ static void s_on_frame(ha_cluster_t *self, const uint8_t *buf, size_t len)
         return;
     }
     s_peer_heard(self, (size_t) peer, m.incarnation);
+    if (m.kind != PROTO_CLUSTER_HEARTBEAT && m.kind != PROTO_CLUSTER_CLAIM &&
+        m.kind != PROTO_CLUSTER_RELEASE) {
+        for (size_t i = 0; i < self->ext_count; i++)
+            if (self->ext[i].on_message)
+                self->ext[i].on_message(self->ext[i].ctx, &m);
+        proto_cluster_msg_clear(&m);
+        return;
+    }
     if (m.kind == PROTO_CLUSTER_HEARTBEAT) {
         const char *names[PROTO_CLUSTER_PBX_MAX];
         ha_owner_view_t views[PROTO_CLUSTER_PBX_MAX];
@@ -326,6 +355,7 @@ static int s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
         zmq_msg_close(&body);
     }
     s_evaluate(self);
+    s_ext_change(self);
     return 0;
 }
 
@@ -375,11 +405,13 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
             s_log(self, HA_LOG_NOTICE, "peer lost peer=%s silent_ms=%" PRId64, p->cfg.id,
                   now - p->last_seen);
             ha_owner_peer_alive(self->owner, i, false);
+            s_ext_peer(self, p->cfg.id, false);
         }
     }
     s_settle(self, now);
     s_evaluate(self);
     s_send_heartbeat(self);
+    s_ext_change(self);
     return 0;
 }
 
@@ -546,8 +578,49 @@ void ha_cluster_link_state(ha_cluster_t *self, size_t pbx, bool up)
 {
     if (!self || pbx >= self->cfg.pbx_count)
         return;
+    bool changed = self->link_up[pbx] != up;
     self->link_up[pbx] = up;
     ha_owner_link(self->owner, pbx, up);
+    //  Peers learn at once: nodes that forward to this one serve again as soon as its link
+    //  is up, rather than at the next tick.  (Sending calls no listener.)
+    if (changed && self->started)
+        s_send_heartbeat(self);
+}
+
+//  --- Extensions -----------------------------------------------------------------------------
+
+int ha_cluster_extend(ha_cluster_t *self, const ha_cluster_ext_t *ext)
+{
+    if (self->ext_count == HA_CLUSTER_EXT_MAX)
+        return -ENOSPC;
+    self->ext[self->ext_count++] = *ext;
+    return 0;
+}
+
+bool ha_cluster_pbx_owner(const ha_cluster_t *self, size_t pbx, char *owner, size_t cap,
+                          uint64_t *epoch, bool *link_up)
+{
+    ha_owner_view_t v;
+    ha_owner_view(self->owner, pbx, &v);
+    snprintf(owner, cap, "%s", v.owner);
+    *epoch = v.epoch;
+    *link_up = false;
+    if (!*v.owner)
+        return false;
+    if (ha_owner_held(self->owner, pbx)) {
+        *link_up = self->link_up[pbx];
+        return true;
+    }
+    int peer = s_peer_index(self, v.owner);
+    ha_owner_view_t pv;
+    if (peer >= 0 && ha_owner_peer_view(self->owner, (size_t) peer, pbx, &pv))
+        *link_up = pv.link_up && strcmp(pv.owner, v.owner) == 0;
+    return true;
+}
+
+uint64_t ha_cluster_incarnation(const ha_cluster_t *self)
+{
+    return self->incarnation;
 }
 
 //  --- State ----------------------------------------------------------------------------------
@@ -581,9 +654,7 @@ const char *ha_cluster_node_id(const ha_cluster_t *self, size_t index)
     return index <= self->cfg.peer_count ? self->cfg.peers[index - 1].id : NULL;
 }
 
-//  Names are config values (letters, digits, '.', '_', '-'), endpoints host:port: nothing
-//  needs escaping but a quote or backslash, which are written as '?'.
-static void s_json_str(FILE *out, const char *s)
+void ha_cluster_json_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++)
@@ -600,7 +671,7 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
         return NULL;
     int64_t now = zclock_mono();
     fprintf(out, "{\"node\":");
-    s_json_str(out, self->cfg.node_id);
+    ha_cluster_json_str(out, self->cfg.node_id);
     fprintf(out, ",\"incarnation\":\"%016" PRIx64 "\",\"quorum\":%s,\"settled\":%s,"
             "\"heartbeat_ms\":%d,\"lost_after\":%d,\"takeovers\":%ld,\"drops\":%ld,"
             "\"bad_messages\":%ld,\"peers\":[",
@@ -610,9 +681,9 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
         fprintf(out, "%s{\"id\":", i ? "," : "");
-        s_json_str(out, p->cfg.id);
+        ha_cluster_json_str(out, p->cfg.id);
         fprintf(out, ",\"endpoint\":");
-        s_json_str(out, p->cfg.endpoint);
+        ha_cluster_json_str(out, p->cfg.endpoint);
         fprintf(out, ",\"alive\":%s", ha_owner_peer_is_alive(self->owner, i) ? "true" : "false");
         if (p->seen)
             fprintf(out, ",\"last_seen_ms_ago\":%" PRId64 ",\"incarnation\":\"%016" PRIx64 "\"",
@@ -626,9 +697,9 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
         ha_owner_view_t v;
         ha_owner_view(self->owner, i, &v);
         fprintf(out, "%s{\"name\":", i ? "," : "");
-        s_json_str(out, self->cfg.pbx[i]);
+        ha_cluster_json_str(out, self->cfg.pbx[i]);
         fprintf(out, ",\"owner\":");
-        s_json_str(out, v.owner);
+        ha_cluster_json_str(out, v.owner);
         fprintf(out, ",\"epoch\":%" PRIu64 ",\"held\":%s,\"link_up\":%s,\"priority\":%d}",
                 v.epoch, ha_owner_held(self->owner, i) ? "true" : "false",
                 self->link_up[i] ? "true" : "false", self->cfg.priority[i]);

@@ -18,6 +18,7 @@
 #include <czmq.h>
 
 #include "ha_owner.h"
+#include "proto_cluster.h"
 
 #define HA_ENDPOINT_MAX 256
 #define HA_PATH_MAX 256
@@ -72,9 +73,38 @@ void ha_cluster_destroy(ha_cluster_t **self_p);
 //  heard every peer or lost_after intervals have passed.  Returns 0 or a negative errno
 //  (-EADDRINUSE, -EINVAL for an endpoint ZeroMQ refuses).
 int ha_cluster_start(ha_cluster_t *self);
-//  The node's link to pbx came up or went down (from the link's callbacks: only
-//  recorded here, acted on at the next tick or message).
+//  The node's link to pbx came up or went down (from the link's callbacks: recorded here
+//  and announced to the peers in a heartbeat at once; acted on at the next tick or
+//  message).
 void ha_cluster_link_state(ha_cluster_t *self, size_t pbx, bool up);
+
+//  --- Extensions: what later slices hang on the bus (forwarding: ha_forward) ----------------
+//  Called from ha_cluster's socket and timer handlers, like the listener.
+typedef struct {
+    void *ctx;
+    //  A decoded message of a kind ha_cluster does not handle itself (anything but
+    //  heartbeat, claim and release) from a configured peer, already counted as a sign of
+    //  its life.  m is ha_cluster's: nothing may be kept from it.
+    void (*on_message)(void *ctx, const proto_cluster_msg_t *m);
+    //  A peer was lost (alive false), or heard for the first time or again (true).  A peer
+    //  that restarted is reported false, then true.
+    void (*on_peer)(void *ctx, const char *node, bool alive);
+    //  ha_cluster has handled a batch of frames or a tick and carried out its decisions:
+    //  owners, epochs and link states may have changed (ha_cluster_pbx_owner).
+    void (*on_change)(void *ctx);
+} ha_cluster_ext_t;
+
+#define HA_CLUSTER_EXT_MAX 4
+//  Add an extension (copied).  Returns 0 or -ENOSPC.
+int ha_cluster_extend(ha_cluster_t *self, const ha_cluster_ext_t *ext);
+//  The owner of pbx as this node sees it (itself when it holds the link; else the best
+//  claim a live peer names for a live node), into owner[cap], with its epoch and whether
+//  the owner's link is up (this node's own link, or what the owner's last heartbeat said).
+//  Returns false (owner "", link_up false, epoch the highest seen) when nobody holds it.
+bool ha_cluster_pbx_owner(const ha_cluster_t *self, size_t pbx, char *owner, size_t cap,
+                          uint64_t *epoch, bool *link_up);
+//  This process's incarnation (random per start), as its messages carry it.
+uint64_t ha_cluster_incarnation(const ha_cluster_t *self);
 
 //  The running state for /status and metrics.
 typedef struct {
@@ -101,5 +131,9 @@ const char *ha_cluster_node_id(const ha_cluster_t *self, size_t index);
 //  last seen and incarnation, PBXs with owner, epoch, held, link), a new string the caller
 //  frees; NULL when memory runs out.
 char *ha_cluster_status_json(const ha_cluster_t *self);
+//  s as a JSON string into out, for ha's /status builders.  Names are config values
+//  (letters, digits, '.', '_', '-') and endpoints host:port: nothing needs escaping but a
+//  quote, a backslash or a control character, which are written as '?'.
+void ha_cluster_json_str(FILE *out, const char *s);
 
 #endif

@@ -271,8 +271,8 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
 
     if (!self->settled || !quorum || best)
         return HA_OWNER_NOTHING;
-    //  Rank first among the candidates: this node and the live peers that have quorum and
-    //  announce this PBX.
+    //  Rank first among the candidates: this node and the live peers that have quorum (or
+    //  were just heard, and may not have heard the others yet) and announce this PBX.
     int mine = self->cfg.priority[pbx];
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
@@ -332,6 +332,16 @@ static int s_peer_index(const ha_owner_t *self, const char *id)
         if (strcmp(self->cfg.peers[i], id) == 0)
             return (int) i;
     return -1;
+}
+
+bool ha_owner_peer_view(const ha_owner_t *self, size_t peer, size_t pbx, ha_owner_view_t *view)
+{
+    memset(view, 0, sizeof *view);
+    if (peer >= self->cfg.peer_count || pbx >= self->cfg.pbx_count || !self->peers[peer].alive ||
+        !self->peers[peer].has[pbx])
+        return false;
+    *view = self->peers[peer].view[pbx];
+    return true;
 }
 
 void ha_owner_view(const ha_owner_t *self, size_t pbx, ha_owner_view_t *view)

@@ -116,6 +116,9 @@ bool ha_owner_peer_is_alive(const ha_owner_t *self, size_t peer);
 uint64_t ha_owner_held(const ha_owner_t *self, size_t pbx);
 //  The highest epoch seen or issued for pbx (what must be on disk).
 uint64_t ha_owner_max_epoch(const ha_owner_t *self, size_t pbx);
+//  What live peer `peer` last announced about pbx (its heartbeat or claim); false when it
+//  is not alive or announced nothing about pbx.
+bool ha_owner_peer_view(const ha_owner_t *self, size_t peer, size_t pbx, ha_owner_view_t *view);
 //  This node's view of pbx, as its heartbeat announces it: itself when it holds the link;
 //  else the highest claim a live peer names for a node that is itself alive here; else
 //  no owner and the highest epoch seen.

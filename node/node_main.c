@@ -26,6 +26,7 @@
 #include "node_config.h"
 #include "node_client_server.h"
 #include "node_csta_server.h"
+#include "node_forward.h"
 #include "node_http.h"
 #include "node_lines.h"
 #include "node_log.h"
@@ -33,6 +34,7 @@
 #include "node_pbx_lines.h"
 #include "node_numfmt.h"
 #include "node_pbx.h"
+#include "node_pbx_remote.h"
 #include "node_systemd.h"
 #include "node_users.h"
 
@@ -77,6 +79,7 @@ struct ctimd {
     node_pbx_listener_t client_listener;    //  the client API's, for the first PBX
     //  The cluster (ha/; section "The cluster" below): NULL for a single node.
     ha_cluster_t *cluster;
+    node_forward_t *forward;        //  requests and watches to the link's owner, and theirs
     node_metric_t *ha_peers_alive, *ha_quorum, *ha_owner, *ha_epoch, *ha_takeovers;
     node_metric_t *ha_bad_messages;
 };
@@ -130,12 +133,20 @@ static char *s_lines_text(void *ctx)
 }
 
 //  The PBX listener's on_state: ctim_pbx_link_up follows the link, and the CSTA server is
-//  told (it serves the first PBX).
+//  told (it serves the first PBX).  Reaching the PBX through its owner is not this node's
+//  link: the metric and the cluster hear of the local link only.
 static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
 {
-    node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up ? 1 : 0);
-    node_systemd_status("pbx %s link %s", self->cfg.pbx[i].name, up ? "up" : "down");
-    ha_cluster_link_state(self->cluster, i, up);    //  (a no-op for a single node)
+    bool remote = self->pbx[i] && node_pbx_is_remote(self->pbx[i]);
+    node_metric_set(self->pbx_up, (const char *[]){self->cfg.pbx[i].name}, up && !remote ? 1 : 0);
+    if (remote) {
+        const char *owner = node_pbx_remote_owner(self->pbx[i]);
+        node_systemd_status("pbx %s %s through %s", self->cfg.pbx[i].name,
+                            up ? "reachable" : "unreachable", *owner ? owner : "no owner");
+    } else {
+        node_systemd_status("pbx %s link %s", self->cfg.pbx[i].name, up ? "up" : "down");
+        ha_cluster_link_state(self->cluster, i, up);    //  (a no-op for a single node)
+    }
 }
 
 static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
@@ -162,6 +173,10 @@ static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
                            const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     s_pbx_ctx_t *c = ctx;
+    if (node_forward_owns(c->self->forward, watch)) {
+        node_forward_event(c->self->forward, watch, watch_arg, apdu, len);
+        return;
+    }
     if (c->i != 0)
         return;
     const node_pbx_listener_t *l = node_client_server_owns(c->self->client_server, watch)
@@ -218,12 +233,16 @@ static void s_pbx_stop(ctimd_t *self)
     }
 }
 
-//  HOOK pbx: the state of PBX i as /status and /readyz report it.
+//  HOOK pbx: the state of PBX i as /status and /readyz report it.  A node in a cluster that
+//  does not hold the link serves through the owner: UP while it reaches the PBX that way.
 static const char *s_pbx_state(const ctimd_t *self, size_t i)
 {
-    if (s_cluster_standby(self, i))
-        return "standby";
-    return self->pbx[i] ? node_pbx_state_str(node_pbx_state(self->pbx[i])) : "not started";
+    if (!self->pbx[i])
+        return "not started";
+    if (s_cluster_standby(self, i) && node_pbx_state(self->pbx[i]) != NODE_PBX_UP)
+        return *node_pbx_remote_owner(self->pbx[i]) ? "standby, owner unreachable"
+                                                    : "standby, no owner";
+    return node_pbx_state_str(node_pbx_state(self->pbx[i]));
 }
 
 static bool s_pbx_is_up(const ctimd_t *self, size_t i)
@@ -310,6 +329,9 @@ static void s_cluster_drop(void *ctx, size_t i, const char *why)
 {
     ctimd_t *self = ctx;
     (void) why;         //  logged by ha
+    //  The peers' watches go first: they are theirs to move to the new owner, not this
+    //  node's to carry over when its service turns to forwarding.
+    node_forward_release(self->forward, i);
     if (i < self->cfg.pbx_count && self->pbx[i])
         node_pbx_stop(self->pbx[i]);
 }
@@ -358,6 +380,8 @@ static void s_cluster_collect(ctimd_t *self)
     node_metric_set(self->ha_quorum, NULL, st.quorum ? 1 : 0);
     node_metric_set(self->ha_takeovers, NULL, (double) st.takeovers);
     node_metric_set(self->ha_bad_messages, NULL, (double) st.bad_messages);
+    if (self->forward)
+        node_forward_collect(self->forward, self->metrics);
     for (size_t i = 0; i < st.pbx_count; i++) {
         const char *pbx = self->cfg.pbx[i].name;
         node_metric_set(self->ha_epoch, (const char *[]){pbx}, (double) st.pbx[i].epoch);
@@ -398,18 +422,26 @@ static int s_cluster_start(ctimd_t *self)
     ha_cluster_listener_t l = {self, s_cluster_take, s_cluster_drop, s_cluster_retry,
                                s_cluster_log};
     self->cluster = ha_cluster_new(self->loop, &hc, &l);
-    int rc = self->cluster ? ha_cluster_start(self->cluster) : -EINVAL;
+    //  Forwarding first: it serves the PBXs while this node holds no link (from now on).
+    if (self->cluster)
+        self->forward = node_forward_new(self->loop, &self->cfg, self->cluster, self->pbx);
+    int rc = !self->cluster || !self->forward ? -EINVAL : node_forward_start(self->forward);
+    if (rc == 0)
+        rc = ha_cluster_start(self->cluster);
     if (rc != 0) {
         node_error("main", "cannot start the cluster: %s", strerror(-rc));
         return -1;
     }
+    node_forward_collect(self->forward, self->metrics);
     return 0;
 }
 
-//  Leave the cluster: held links are stopped and released to the standbys.
+//  Leave the cluster: held links are stopped and released to the standbys; then requests
+//  still forwarded get their error while the front ends are there to pass it on.
 static void s_cluster_stop(ctimd_t *self)
 {
     ha_cluster_destroy(&self->cluster);
+    node_forward_destroy(&self->forward);
 }
 
 //  --- HTTP callbacks -------------------------------------------------------------------------
@@ -454,6 +486,10 @@ static char *s_status(void *ctx)
         node_http_json_str(out, p->host);
         fprintf(out, ",\"port\":%d,\"flavour\":\"%s\",\"state\":", p->port, p->flavour);
         node_http_json_str(out, s_pbx_state(self, i));
+        //  Who serves it: this node's own link, or the owner's through the cluster bus.
+        bool remote = self->pbx[i] && node_pbx_is_remote(self->pbx[i]);
+        fprintf(out, ",\"via\":\"%s\",\"owner\":", remote ? "forwarded" : "local");
+        node_http_json_str(out, remote ? node_pbx_remote_owner(self->pbx[i]) : self->cfg.node_id);
         fprintf(out, "}");
     }
     fprintf(out, "],\"csta_server\":{\"running\":%s,\"tcp_port\":%d,\"tls_port\":%d",
@@ -469,6 +505,9 @@ static char *s_status(void *ctx)
     char *cluster = self->cluster ? ha_cluster_status_json(self->cluster) : NULL;
     fprintf(out, ",\"cluster\":%s", cluster ? cluster : "null");
     free(cluster);
+    char *forward = self->forward ? node_forward_status_json(self->forward) : NULL;
+    fprintf(out, ",\"forward\":%s", forward ? forward : "null");
+    free(forward);
     fprintf(out, ",\"users\":%zu,\"lines\":%zu}\n", node_users_count(self->users),
             node_lines_count(self->lines));
     fclose(out);

@@ -1,5 +1,7 @@
 //  node_pbx: the PBX service over a local CSTA link — shared monitors, routing of replies,
-//  events and segments, re-monitoring after link loss (node_pbx.h).
+//  events and segments, re-monitoring after link loss (node_pbx.h) — or over its remote
+//  backing, forwarding to the node that holds the link (node_pbx_remote.h; the section
+//  "Remote backing" at the end).
 //
 //  A device is monitored at the PBX once, however many watches it has (the estos
 //  multiplexer's rule, csta-facts.md 5).  node_pbx's own requests (MonitorStart,
@@ -16,11 +18,15 @@
 #include "node_pbx.h"
 #include "node_pbx_devices.h"
 #include "node_pbx_link.h"
+#include "node_pbx_remote.h"
 
 #define S_SUB "pbx"
 #define S_GONE_LOGGED 8             //  vanished calls named per snapshot in the log
 
 enum { S_OP_NONE, S_OP_START, S_OP_STOP, S_OP_SNAPSHOT };
+
+//  How the owner took a device's remote watch (node_pbx_device_t.rstate).
+enum { S_R_NONE, S_R_PENDING, S_R_OK, S_R_FAILED };
 
 //  Segments expected after a result that carried a serviceCrossRefID.
 typedef struct s_followup {
@@ -73,9 +79,25 @@ struct node_pbx {
     int64_t resync_started;
 
     node_pbx_stats_t stats;
+
+    //  The remote backing (node_pbx_remote.h): serves while the link is not started.
+    bool has_remote;
+    node_pbx_remote_t remote;
+    bool remote_up;                 //  reachable through the owner
+    char remote_owner[NODE_NAME_MAX];
 };
 
 static void s_device_sync(node_pbx_t *self, node_pbx_device_t *dev);
+static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev);
+static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                            const csta_peek_t *keys, node_pbx_reply_fn *reply,
+                            node_pbx_followup_fn *followup, void *arg);
+
+//  The remote backing serves: there is one and the link is not started.
+static bool s_remote(const node_pbx_t *self)
+{
+    return self->has_remote && !self->started;
+}
 
 const char *node_pbx_state_str(node_pbx_state_t state)
 {
@@ -315,6 +337,10 @@ static void s_on_late_reply(void *ctx, int opcode, const uint8_t *apdu, size_t l
 //  device, and only while the link is up.  May free the device.
 static void s_device_sync(node_pbx_t *self, node_pbx_device_t *dev)
 {
+    if (s_remote(self) && !self->destroying) {
+        s_remote_sync(self, dev);
+        return;
+    }
     if (dev->op != S_OP_NONE || self->destroying)
         return;
     bool want = dev->watch_count > 0;
@@ -617,6 +643,22 @@ static void s_on_link_down(void *ctx, const char *reason)
     }
 }
 
+//  An event of dev (from the link or the owner) to each of its watches.
+static void s_dispatch_event(node_pbx_t *self, node_pbx_device_t *dev, const uint8_t *apdu,
+                             size_t len, const csta_peek_t *keys)
+{
+    node_pbx_device_track_event(dev, keys, apdu, len);
+    dev->dispatching++;
+    for (node_pbx_watch_t *w = dev->watches; w; w = w->next)
+        if (!w->dead && !w->done_pending && self->listener.on_event)
+            self->listener.on_event(self->listener.ctx, w, w->arg, apdu, len, keys);
+    dev->dispatching--;
+    if (dev->dispatching == 0) {
+        s_sweep_dead(dev);
+        s_device_sync(self, dev);
+    }
+}
+
 static void s_on_event(node_pbx_t *self, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     self->stats.events_in++;
@@ -629,16 +671,7 @@ static void s_on_event(node_pbx_t *self, const uint8_t *apdu, size_t len, const 
                    csta_event_name(keys->event));
         return;
     }
-    node_pbx_device_track_event(dev, keys, apdu, len);
-    dev->dispatching++;
-    for (node_pbx_watch_t *w = dev->watches; w; w = w->next)
-        if (!w->dead && !w->done_pending && self->listener.on_event)
-            self->listener.on_event(self->listener.ctx, w, w->arg, apdu, len, keys);
-    dev->dispatching--;
-    if (dev->dispatching == 0) {
-        s_sweep_dead(dev);
-        s_device_sync(self, dev);
-    }
+    s_dispatch_event(self, dev, apdu, len, keys);
 }
 
 //  Acknowledge a PBX invoke with an empty ReturnResult (has_result false) or {opcode, NULL}.
@@ -865,6 +898,8 @@ int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
     if (keys.opcode == CSTA_OP_MONITOR_START || keys.opcode == CSTA_OP_MONITOR_STOP ||
         keys.opcode == CSTA_OP_CHANGE_MONITOR_FILTER)
         return -EINVAL;     //  PBX monitors are shared: node_pbx_watch
+    if (s_remote(self))
+        return s_remote_request(self, apdu, len, timeout_ms, &keys, reply, followup, arg);
     s_request_t *req = calloc(1, sizeof *req);
     if (!req)
         return -ENOMEM;
@@ -906,7 +941,15 @@ node_pbx_watch_t *node_pbx_watch(node_pbx_t *self, const csta_device_t *device,
     node_pbx_device_watch_add(dev, w);
     if (self->state != NODE_PBX_UP)
         s_done_later(self, w, -ENOTCONN);   //  monitored when the link comes up
-    else if (dev->mon == NODE_PBX_MON_ACTIVE)
+    else if (s_remote(self)) {
+        if (dev->rstate == S_R_OK)
+            s_done_later(self, w, 0);
+        else if (dev->rstate == S_R_FAILED && dev->rwatch) {
+            //  A new watch is worth an attempt now: the owner is asked again.
+            dev->rstate = S_R_PENDING;
+            self->remote.watch(self->remote.ctx, dev->key, true);
+        }
+    } else if (dev->mon == NODE_PBX_MON_ACTIVE)
         s_done_later(self, w, 0);
     else if (dev->retry_wait)
         dev->retry_wait = false;            //  a new watch is worth an attempt now
@@ -940,6 +983,8 @@ void node_pbx_unwatch(node_pbx_t *self, node_pbx_watch_t **watch_p)
 
 int node_pbx_cdr_claim(node_pbx_t *self, void *owner)
 {
+    if (s_remote(self))
+        return -EBUSY;      //  CDR stays with the node that holds the link (node/README.md)
     if (self->cdr_owner && self->cdr_owner != owner)
         return -EBUSY;
     self->cdr_owner = owner;
@@ -1011,6 +1056,20 @@ int node_pbx_start(node_pbx_t *self)
 {
     if (self->started)
         return -EALREADY;
+    if (self->has_remote) {
+        //  This node took the link: the owner it forwarded to is gone.  The watches stay
+        //  and are monitored on the link when it comes up.
+        for (node_pbx_device_t *d = node_pbx_devices_first(self->devices); d; d = d->next) {
+            if (d->rwatch)
+                self->remote.watch(self->remote.ctx, d->key, false);
+            d->rwatch = false;
+            d->rstate = S_R_NONE;
+        }
+        bool was_up = self->state == NODE_PBX_UP;
+        self->state = NODE_PBX_DOWN;
+        if (was_up && self->listener.on_state)
+            self->listener.on_state(self->listener.ctx, NODE_PBX_DOWN);
+    }
     self->started = true;
     self->retry_timer =
         zloop_timer(self->loop, (size_t) self->cfg.monitor_retry_ms, 0, s_on_retry, self);
@@ -1034,7 +1093,16 @@ int node_pbx_stop(node_pbx_t *self)
         *timers[i] = 0;
     }
     //  An UP link calls s_on_link_down from here: monitors forgotten, watches kept.
-    return node_pbx_link_stop(self->link);
+    int rc = node_pbx_link_stop(self->link);
+    if (self->has_remote) {
+        //  The remote backing serves from now on: the watched devices go to the owner.
+        for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+            next = d->next;
+            s_remote_sync(self, d);
+        }
+        node_pbx_remote_state(self, self->remote_up, self->remote_owner);
+    }
+    return rc;
 }
 
 int node_pbx_connect_now(node_pbx_t *self)
@@ -1064,4 +1132,155 @@ void node_pbx_stats(const node_pbx_t *self, node_pbx_stats_t *stats)
         stats->watches += d->watch_count;
         stats->calls += d->call_count;
     }
+}
+
+//  --- Remote backing (node_pbx_remote.h) ---------------------------------------------------------
+
+//  A front end's request forwarded to the owner.
+typedef struct {
+    node_pbx_reply_fn *reply;
+    node_pbx_followup_fn *followup;
+    void *arg;
+} s_remote_req_t;
+
+static void s_on_remote_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_remote_req_t *r = arg;
+    r->reply(r->arg, status, apdu, len);
+}
+
+//  A segment of the request, passed on with its routing keys as a local one would be.
+static void s_on_remote_followup(void *arg, const uint8_t *apdu, size_t len)
+{
+    s_remote_req_t *r = arg;
+    csta_peek_t keys;
+    if (r->followup && csta_peek(&keys, apdu, len) == 0)
+        r->followup(r->arg, apdu, len, &keys);
+}
+
+static void s_on_remote_end(void *arg)
+{
+    free(arg);
+}
+
+static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                            const csta_peek_t *keys, node_pbx_reply_fn *reply,
+                            node_pbx_followup_fn *followup, void *arg)
+{
+    if (keys->opcode == CSTA_OP_START_CDR || keys->opcode == CSTA_OP_STOP_CDR)
+        return -EOPNOTSUPP;     //  CDR stays with the link's node (node_pbx_cdr_claim)
+    s_remote_req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    *r = (s_remote_req_t){reply, followup, arg};
+    int rc = self->remote.request(self->remote.ctx, apdu, len,
+                                  timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms,
+                                  s_on_remote_reply, followup ? s_on_remote_followup : NULL,
+                                  s_on_remote_end, r);
+    if (rc)
+        free(r);
+    return rc;
+}
+
+//  Bring the device's registration with the owner in line with its watches.  May free it.
+static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    bool want = dev->watch_count > 0;
+    if (want && !dev->rwatch) {
+        dev->rwatch = true;
+        dev->rstate = S_R_PENDING;
+        if (self->remote.watch(self->remote.ctx, dev->key, true) != 0)
+            node_error(S_SUB, "pbx=%s device=%s: cannot be watched through the owner",
+                       self->cfg.name, s_dev_str(dev));
+    } else if (!want && dev->rwatch) {
+        dev->rwatch = false;
+        dev->rstate = S_R_NONE;
+        self->remote.watch(self->remote.ctx, dev->key, false);
+    }
+    //  A local request still to be answered (sent before the link was given up) keeps it.
+    if (!want && !dev->rwatch && dev->op == S_OP_NONE && dev->mon == NODE_PBX_MON_NONE &&
+        !dev->dispatching)
+        node_pbx_devices_remove(self->devices, &dev);
+}
+
+void node_pbx_set_remote(node_pbx_t *self, const node_pbx_remote_t *remote)
+{
+    self->has_remote = remote && remote->request && remote->watch;
+    if (self->has_remote)
+        self->remote = *remote;
+}
+
+bool node_pbx_is_remote(const node_pbx_t *self)
+{
+    return s_remote(self);
+}
+
+const char *node_pbx_remote_owner(const node_pbx_t *self)
+{
+    return self->remote_owner;
+}
+
+void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner)
+{
+    bool new_owner = strcmp(owner, self->remote_owner) != 0;
+    if (new_owner)
+        snprintf(self->remote_owner, sizeof self->remote_owner, "%s", owner);
+    if (s_remote(self) && (new_owner || !up)) {
+        //  Watches still waiting for the old owner's answer get -ENOTCONN, as when a link
+        //  goes down with a MonitorStart out (invariant 5: never silence); the devices
+        //  stay watched and are registered with whoever owns the link next.
+        for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+            next = d->next;
+            if (!d->rwatch)
+                continue;
+            if (new_owner)
+                d->rstate = S_R_PENDING;
+            s_watches_done(self, d, -ENOTCONN, NULL, 0);
+            s_sweep_dead(d);
+            s_device_sync(self, d);
+        }
+    }
+    self->remote_up = up;
+    if (!s_remote(self) || (self->state == NODE_PBX_UP) == up)
+        return;
+    self->state = up ? NODE_PBX_UP : NODE_PBX_DOWN;
+    if (up)
+        node_notice(S_SUB, "pbx=%s reachable through %s", self->cfg.name, owner);
+    else if (*owner)
+        node_notice(S_SUB, "pbx=%s unreachable: the owner %s has no link or cannot be reached",
+                    self->cfg.name, owner);
+    else
+        node_notice(S_SUB, "pbx=%s unreachable: no node holds the link", self->cfg.name);
+    if (self->listener.on_state)
+        self->listener.on_state(self->listener.ctx, self->state);
+}
+
+void node_pbx_remote_watch_result(node_pbx_t *self, const char *device_key, int status,
+                                  const uint8_t *apdu, size_t len)
+{
+    node_pbx_device_t *dev = node_pbx_devices_find_key(self->devices, device_key);
+    if (!s_remote(self) || !dev || !dev->rwatch)
+        return;
+    dev->rstate = status == 0 ? S_R_OK : S_R_FAILED;
+    if (status)
+        node_info(S_SUB, "pbx=%s device=%s: the owner %s could not monitor it (%s)%s",
+                  self->cfg.name, s_dev_str(dev), self->remote_owner,
+                  status == -EREMOTEIO ? "the PBX refused" : strerror(-status),
+                  status == -ENOTCONN ? "" : "; it retries");
+    s_watches_done(self, dev, status, apdu, len);
+    s_sweep_dead(dev);
+    s_device_sync(self, dev);
+}
+
+void node_pbx_remote_event(node_pbx_t *self, const char *device_key, const uint8_t *apdu,
+                           size_t len)
+{
+    csta_peek_t keys;
+    node_pbx_device_t *dev = node_pbx_devices_find_key(self->devices, device_key);
+    if (!s_remote(self) || !dev || csta_peek(&keys, apdu, len) != 0 ||
+        keys.kind != CSTA_APDU_INVOKE || keys.opcode != CSTA_OP_EVENT_REPORT) {
+        node_debug(S_SUB, "pbx=%s: a forwarded event for %s dropped", self->cfg.name, device_key);
+        return;
+    }
+    s_dispatch_event(self, dev, apdu, len, &keys);
 }

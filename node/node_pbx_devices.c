@@ -99,6 +99,11 @@ node_pbx_device_t *node_pbx_devices_find(node_pbx_devices_t *self, const csta_de
     return zhashx_lookup(self->by_key, key);
 }
 
+node_pbx_device_t *node_pbx_devices_find_key(node_pbx_devices_t *self, const char *key)
+{
+    return zhashx_lookup(self->by_key, key);
+}
+
 node_pbx_device_t *node_pbx_devices_add(node_pbx_devices_t *self, const csta_device_t *id)
 {
     char key[NODE_PBX_DEVICE_KEY_MAX];

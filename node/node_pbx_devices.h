@@ -66,6 +66,9 @@ struct node_pbx_device {
     bool want_snapshot;                 //  SnapshotDevice once monitored
     bool retry_wait;                    //  MonitorStart failed: wait for the retry timer
     bool resync;                        //  part of the re-monitor after a link came up
+    //  The remote backing (forwarding to the link's owner; node_pbx_remote.h)
+    bool rwatch;                        //  watched through the owner (ha_forward's set)
+    int rstate;                         //  how the owner took it (node_pbx.c's S_R_*)
     int dispatching;                    //  events being handed to watches (no freeing)
     int snap_count;                     //  snapshot segments gathered so far
     bool snap_overflow;
@@ -83,6 +86,8 @@ void node_pbx_devices_destroy(node_pbx_devices_t **self_p);
 int node_pbx_device_key(const csta_device_t *id, char *key, size_t cap);
 
 node_pbx_device_t *node_pbx_devices_find(node_pbx_devices_t *self, const csta_device_t *id);
+//  The same by registry key ("d:101"); NULL when there is no such device.
+node_pbx_device_t *node_pbx_devices_find_key(node_pbx_devices_t *self, const char *key);
 //  Find or create the device; NULL for an id of another form or when memory runs out.
 node_pbx_device_t *node_pbx_devices_add(node_pbx_devices_t *self, const csta_device_t *id);
 //  Forget a device (it must have no watches; its xref is unmapped).  Sets *dev_p to NULL.

@@ -14,18 +14,58 @@
 #include <stdint.h>
 
 #define PROTO_CLUSTER_MAJOR 1           //  envelope major this library speaks
-#define PROTO_CLUSTER_MINOR 0
+#define PROTO_CLUSTER_MINOR 1           //  1: forwarding bodies
 #define PROTO_CLUSTER_PORT 2749         //  default cluster ROUTER port
 #define PROTO_CLUSTER_NAME_MAX 64       //  node ids and PBX names (as NODE_NAME_MAX)
 #define PROTO_CLUSTER_PBX_MAX 32        //  PBX entries in one heartbeat
-#define PROTO_CLUSTER_FRAME_MAX 65536   //  longest frame decoded (and encoded)
+#define PROTO_CLUSTER_DEVICE_MAX 72     //  device keys of forwarding ("d:" + 64 digits)
+//  Longest frame decoded (and encoded): a forwarded APDU of CSTA_FRAME_MAX_DEFAULT (64 KiB)
+//  and its envelope fit.
+#define PROTO_CLUSTER_FRAME_MAX (65536 + 1024)
 
 typedef enum {
     PROTO_CLUSTER_NONE = 0,
     PROTO_CLUSTER_HEARTBEAT,
     PROTO_CLUSTER_CLAIM,
     PROTO_CLUSTER_RELEASE,
+    //  Forwarding (ha_forward; proto_fwd_t below)
+    PROTO_CLUSTER_FORWARD_REQUEST,
+    PROTO_CLUSTER_FORWARD_REPLY,
+    PROTO_CLUSTER_WATCH_DEVICE,
+    PROTO_CLUSTER_WATCH_RESULT,
+    PROTO_CLUSTER_LINK_EVENT,
 } proto_cluster_kind_t;
+
+//  cluster.proto ForwardStatus (values as on the wire; one a newer minor adds decodes as
+//  PROTO_FWD_LINK_DOWN: an error the requester may retry).
+typedef enum {
+    PROTO_FWD_OK = 0,
+    PROTO_FWD_TIMEOUT = 1,
+    PROTO_FWD_LINK_DOWN = 2,
+    PROTO_FWD_BUSY = 3,
+    PROTO_FWD_NOT_OWNER = 4,
+    PROTO_FWD_REFUSED = 5,
+    PROTO_FWD_PBX_ERROR = 6,
+} proto_fwd_status_t;
+
+const char *proto_fwd_status_str(proto_fwd_status_t status);
+
+//  The forwarding bodies (cluster.proto ForwardRequest, ForwardReply, WatchDevice,
+//  WatchResult, LinkEvent): each uses the fields its comment names.
+typedef struct {
+    char pbx[PROTO_CLUSTER_NAME_MAX];       //  every kind
+    uint64_t id;                            //  FORWARD_REQUEST, FORWARD_REPLY
+    uint32_t timeout_ms;                    //  FORWARD_REQUEST
+    proto_fwd_status_t status;              //  FORWARD_REPLY, WATCH_RESULT
+    bool followup;                          //  FORWARD_REPLY
+    char device[PROTO_CLUSTER_DEVICE_MAX];  //  WATCH_DEVICE, WATCH_RESULT, LINK_EVENT
+    bool on;                                //  WATCH_DEVICE
+    uint64_t epoch, seq;                    //  LINK_EVENT
+    //  FORWARD_REQUEST, FORWARD_REPLY, WATCH_RESULT, LINK_EVENT: CSTA bytes.  Encoding
+    //  reads them (borrowed); a decoded message owns them (proto_cluster_msg_clear).
+    const uint8_t *apdu;
+    size_t apdu_len;
+} proto_fwd_t;
 
 //  What the sender knows about one PBX (cluster.proto PbxState).
 typedef struct {
@@ -49,17 +89,24 @@ typedef struct {
     //  PROTO_CLUSTER_CLAIM, PROTO_CLUSTER_RELEASE
     char link_pbx[PROTO_CLUSTER_NAME_MAX];
     uint64_t epoch;
+    //  The forwarding kinds
+    proto_fwd_t fwd;
 } proto_cluster_msg_t;
 
 //  Zero the message and set the versions and the kind.
 void proto_cluster_msg_init(proto_cluster_msg_t *m, proto_cluster_kind_t kind);
+//  Free what a decode allocated (a forwarding message's APDU) and zero the message.  Safe
+//  on any decoded or initialised message, and twice.  Not for a message whose fwd.apdu
+//  the caller set for encoding (that memory is the caller's).
+void proto_cluster_msg_clear(proto_cluster_msg_t *m);
 //  Returns 0, -EINVAL (no kind, major 0, pbx_count too large), -ENOSPC (does not fit cap).
 int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
                          size_t *len_out);
 //  Returns 0, -EBADMSG (not a ClusterEnvelope, major 0, no body or one this minor does
 //  not know), -EPROTONOSUPPORT (a higher major; m->version_major says which), -EMSGSIZE
-//  (a frame over PROTO_CLUSTER_FRAME_MAX, a string or a PBX list too long).  On an
-//  error *m holds no body.
+//  (a frame over PROTO_CLUSTER_FRAME_MAX, a string or a PBX list too long), -ENOMEM.  On
+//  an error *m holds no body and nothing to free.  *m is overwritten: clear a decoded
+//  message before decoding into it again.
 int proto_cluster_decode(proto_cluster_msg_t *m, const uint8_t *buf, size_t len);
 const char *proto_cluster_kind_str(proto_cluster_kind_t kind);
 

@@ -2,6 +2,7 @@
 //  proto_cluster_msg_t into a ClusterEnvelope and decodes one back; protobuf-c types never
 //  leave this file, and every unpack is freed in the function that made it.
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cluster.pb-c.h"
@@ -13,6 +14,97 @@ void proto_cluster_msg_init(proto_cluster_msg_t *m, proto_cluster_kind_t kind)
     m->version_major = PROTO_CLUSTER_MAJOR;
     m->version_minor = PROTO_CLUSTER_MINOR;
     m->kind = kind;
+}
+
+void proto_cluster_msg_clear(proto_cluster_msg_t *m)
+{
+    free((void *) m->fwd.apdu);
+    proto_cluster_msg_init(m, PROTO_CLUSTER_NONE);
+}
+
+//  --- Forwarding bodies (ha_forward) -----------------------------------------------------------
+
+const char *proto_fwd_status_str(proto_fwd_status_t status)
+{
+    static const char *const names[] = {"ok",        "timeout", "link-down", "busy",
+                                        "not-owner", "refused", "pbx-error"};
+    return (unsigned) status < sizeof names / sizeof names[0] ? names[status] : "unknown";
+}
+
+//  The forwarding bodies into env (their messages live in *bodies while packing).
+typedef struct {
+    Ctim__Cluster__ForwardRequest request;
+    Ctim__Cluster__ForwardReply reply;
+    Ctim__Cluster__WatchDevice watch;
+    Ctim__Cluster__WatchResult result;
+    Ctim__Cluster__LinkEvent event;
+} s_fwd_bodies_t;
+
+static int s_enc_fwd(const proto_cluster_msg_t *m, Ctim__Cluster__ClusterEnvelope *env,
+                     s_fwd_bodies_t *b)
+{
+    const proto_fwd_t *f = &m->fwd;
+    ProtobufCBinaryData apdu = {f->apdu_len, (uint8_t *) f->apdu};
+    switch (m->kind) {
+    case PROTO_CLUSTER_FORWARD_REQUEST:
+        ctim__cluster__forward_request__init(&b->request);
+        b->request.node = (char *) m->node;
+        b->request.incarnation = m->incarnation;
+        b->request.pbx = (char *) f->pbx;
+        b->request.id = f->id;
+        b->request.apdu = apdu;
+        b->request.timeout_ms = f->timeout_ms;
+        env->body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_FORWARD_REQUEST;
+        env->forward_request = &b->request;
+        return 0;
+    case PROTO_CLUSTER_FORWARD_REPLY:
+        ctim__cluster__forward_reply__init(&b->reply);
+        b->reply.node = (char *) m->node;
+        b->reply.incarnation = m->incarnation;
+        b->reply.pbx = (char *) f->pbx;
+        b->reply.id = f->id;
+        b->reply.status = (Ctim__Cluster__ForwardStatus) f->status;
+        b->reply.apdu = apdu;
+        b->reply.followup = f->followup;
+        env->body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_FORWARD_REPLY;
+        env->forward_reply = &b->reply;
+        return 0;
+    case PROTO_CLUSTER_WATCH_DEVICE:
+        ctim__cluster__watch_device__init(&b->watch);
+        b->watch.node = (char *) m->node;
+        b->watch.incarnation = m->incarnation;
+        b->watch.pbx = (char *) f->pbx;
+        b->watch.device = (char *) f->device;
+        b->watch.on = f->on;
+        env->body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_WATCH_DEVICE;
+        env->watch_device = &b->watch;
+        return 0;
+    case PROTO_CLUSTER_WATCH_RESULT:
+        ctim__cluster__watch_result__init(&b->result);
+        b->result.node = (char *) m->node;
+        b->result.incarnation = m->incarnation;
+        b->result.pbx = (char *) f->pbx;
+        b->result.device = (char *) f->device;
+        b->result.status = (Ctim__Cluster__ForwardStatus) f->status;
+        b->result.apdu = apdu;
+        env->body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_WATCH_RESULT;
+        env->watch_result = &b->result;
+        return 0;
+    case PROTO_CLUSTER_LINK_EVENT:
+        ctim__cluster__link_event__init(&b->event);
+        b->event.node = (char *) m->node;
+        b->event.incarnation = m->incarnation;
+        b->event.pbx = (char *) f->pbx;
+        b->event.epoch = f->epoch;
+        b->event.seq = f->seq;
+        b->event.device = (char *) f->device;
+        b->event.apdu = apdu;
+        env->body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_LINK_EVENT;
+        env->link_event = &b->event;
+        return 0;
+    default:
+        return -EINVAL;
+    }
 }
 
 //  --- Encode ------------------------------------------------------------------------------------
@@ -28,6 +120,7 @@ int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
     Ctim__Cluster__Release release;
     Ctim__Cluster__PbxState states[PROTO_CLUSTER_PBX_MAX];
     Ctim__Cluster__PbxState *state_p[PROTO_CLUSTER_PBX_MAX];
+    s_fwd_bodies_t fwd;
     ctim__cluster__cluster_envelope__init(&env);
     env.version_major = m->version_major;
     env.version_minor = m->version_minor;
@@ -73,7 +166,9 @@ int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
         env.release = &release;
         break;
     default:
-        return -EINVAL;
+        if (s_enc_fwd(m, &env, &fwd) != 0)
+            return -EINVAL;
+        break;
     }
     size_t need = ctim__cluster__cluster_envelope__get_packed_size(&env);
     if (need > cap || need > PROTO_CLUSTER_FRAME_MAX)
@@ -93,6 +188,82 @@ static int s_copy(char *dst, size_t cap, const char *src)
     memcpy(dst, src ? src : "", n);
     dst[n] = '\0';
     return 0;
+}
+
+//  The sender's name, incarnation and PBX of a forwarding body, and a copy of its bytes.
+static int s_dec_fwd_common(proto_cluster_msg_t *m, proto_cluster_kind_t kind, const char *node,
+                            uint64_t incarnation, const char *pbx, ProtobufCBinaryData apdu)
+{
+    m->kind = kind;
+    m->incarnation = incarnation;
+    if (s_copy(m->node, sizeof m->node, node) < 0 ||
+        s_copy(m->fwd.pbx, sizeof m->fwd.pbx, pbx) < 0)
+        return -EMSGSIZE;
+    if (apdu.len) {
+        uint8_t *copy = malloc(apdu.len);
+        if (!copy)
+            return -ENOMEM;
+        memcpy(copy, apdu.data, apdu.len);
+        m->fwd.apdu = copy;
+        m->fwd.apdu_len = apdu.len;
+    }
+    return 0;
+}
+
+//  A ForwardStatus a newer minor added is an error the requester may retry.
+static proto_fwd_status_t s_dec_status(int status)
+{
+    return status >= PROTO_FWD_OK && status <= PROTO_FWD_PBX_ERROR ? (proto_fwd_status_t) status
+                                                                   : PROTO_FWD_LINK_DOWN;
+}
+
+static int s_dec_fwd(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelope *env)
+{
+    proto_fwd_t *f = &m->fwd;
+    switch (env->body_case) {
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_FORWARD_REQUEST: {
+        const Ctim__Cluster__ForwardRequest *b = env->forward_request;
+        f->id = b->id;
+        f->timeout_ms = b->timeout_ms;
+        return s_dec_fwd_common(m, PROTO_CLUSTER_FORWARD_REQUEST, b->node, b->incarnation, b->pbx,
+                                b->apdu);
+    }
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_FORWARD_REPLY: {
+        const Ctim__Cluster__ForwardReply *b = env->forward_reply;
+        f->id = b->id;
+        f->status = s_dec_status(b->status);
+        f->followup = b->followup;
+        return s_dec_fwd_common(m, PROTO_CLUSTER_FORWARD_REPLY, b->node, b->incarnation, b->pbx,
+                                b->apdu);
+    }
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_WATCH_DEVICE: {
+        const Ctim__Cluster__WatchDevice *b = env->watch_device;
+        f->on = b->on;
+        if (s_copy(f->device, sizeof f->device, b->device) < 0)
+            return -EMSGSIZE;
+        return s_dec_fwd_common(m, PROTO_CLUSTER_WATCH_DEVICE, b->node, b->incarnation, b->pbx,
+                                (ProtobufCBinaryData){0, NULL});
+    }
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_WATCH_RESULT: {
+        const Ctim__Cluster__WatchResult *b = env->watch_result;
+        f->status = s_dec_status(b->status);
+        if (s_copy(f->device, sizeof f->device, b->device) < 0)
+            return -EMSGSIZE;
+        return s_dec_fwd_common(m, PROTO_CLUSTER_WATCH_RESULT, b->node, b->incarnation, b->pbx,
+                                b->apdu);
+    }
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_LINK_EVENT: {
+        const Ctim__Cluster__LinkEvent *b = env->link_event;
+        f->epoch = b->epoch;
+        f->seq = b->seq;
+        if (s_copy(f->device, sizeof f->device, b->device) < 0)
+            return -EMSGSIZE;
+        return s_dec_fwd_common(m, PROTO_CLUSTER_LINK_EVENT, b->node, b->incarnation, b->pbx,
+                                b->apdu);
+    }
+    default:                        //  no body, or one a newer minor added
+        return -EBADMSG;
+    }
 }
 
 static int s_dec_body(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelope *env)
@@ -134,8 +305,8 @@ static int s_dec_body(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelo
         if (s_copy(m->node, sizeof m->node, env->release->node) < 0)
             return -EMSGSIZE;
         return s_copy(m->link_pbx, sizeof m->link_pbx, env->release->pbx);
-    default:                        //  no body, or one a newer minor added
-        return -EBADMSG;
+    default:
+        return s_dec_fwd(m, env);
     }
 }
 
@@ -156,7 +327,7 @@ int proto_cluster_decode(proto_cluster_msg_t *m, const uint8_t *buf, size_t len)
                                            : s_dec_body(m, env);
     ctim__cluster__cluster_envelope__free_unpacked(env, NULL);
     if (rc < 0) {
-        proto_cluster_msg_init(m, PROTO_CLUSTER_NONE);
+        proto_cluster_msg_clear(m);
         m->version_minor = 0;
         m->version_major = rc == -EPROTONOSUPPORT ? major : 0;
         return rc;
@@ -168,6 +339,8 @@ int proto_cluster_decode(proto_cluster_msg_t *m, const uint8_t *buf, size_t len)
 
 const char *proto_cluster_kind_str(proto_cluster_kind_t kind)
 {
-    static const char *const names[] = {"none", "heartbeat", "claim", "release"};
+    static const char *const names[] = {"none",          "heartbeat",     "claim",
+                                        "release",       "forward-request", "forward-reply",
+                                        "watch-device",  "watch-result",  "link-event"};
     return (unsigned) kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }

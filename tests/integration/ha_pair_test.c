@@ -32,8 +32,7 @@ static void kill_owner_backup_takes_the_link_and_primary_does_not_take_it_back(v
                                        NULL};
     ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
     ha_start_all(f);
-    assert_true(ha_status(f, 1));
-    assert_non_null(strstr(f->body, "\"state\":\"standby\""));
+    ha_wait_forwarding(f, 1, "a");
 
     long long t0 = test_now_ms();
     ha_node_kill(f, 0);
@@ -165,25 +164,38 @@ static void clean_stop_hands_the_link_over_at_once(void **state)
 }
 
 //  No cluster section: ctimd holds the link as it always did (checked by the other
-//  integration tests too); with one, /status has the cluster and /readyz waits for the
-//  link on the owner.
-static void standby_reports_standby_and_is_not_ready(void **state)
+//  integration tests too); with one, /status has the cluster, and a standby is ready while
+//  it reaches the PBX through the owner (forwarding) — not once the owner is gone.
+static void standby_is_ready_through_the_owner_and_not_without_one(void **state)
 {
     (void) state;
     static const char *const args[] = {"--max-links", "1", NULL};
     ha_fx_t *f = ha_fx_new(2, S_PRIO, args);
     ha_start_all(f);
+    ha_wait_forwarding(f, 1, "a");
     int code = 0;
     assert_int_equal(test_http_get("127.0.0.1", f->node[1].http_port, "/readyz", 2000, &code,
                                    f->body, sizeof f->body), 0);
-    assert_int_equal(code, 503);
-    assert_non_null(strstr(f->body, "pbx main: standby"));
+    assert_int_equal(code, 200);
     assert_int_equal(test_http_get("127.0.0.1", f->node[0].http_port, "/readyz", 2000, &code,
                                    f->body, sizeof f->body), 0);
     assert_int_equal(code, 200);
+    assert_true(ha_status(f, 0));
+    assert_non_null(strstr(f->body, "\"state\":\"UP\",\"via\":\"local\",\"owner\":\"a\""));
     assert_true(ha_status(f, 1));
     assert_non_null(strstr(f->body, "\"peers\":[{\"id\":\"a\",\"endpoint\":\"127.0.0.1:"));
     assert_non_null(strstr(f->body, "\"alive\":true"));
+    //  The PBX goes away: the owner's link is down, so the standby cannot reach it either.
+    test_pbxsim_stop(&f->sim);
+    f->sim_running = false;
+    long long deadline = test_now_ms() + HA_WAIT_MS;
+    do {
+        assert_true(test_now_ms() < deadline);
+        ha_pace(10);
+        assert_int_equal(test_http_get("127.0.0.1", f->node[1].http_port, "/readyz", 2000,
+                                       &code, f->body, sizeof f->body), 0);
+    } while (code != 503);
+    assert_non_null(strstr(f->body, "pbx main: standby, owner unreachable"));
 }
 
 int main(void)
@@ -196,7 +208,8 @@ int main(void)
         cmocka_unit_test_teardown(
             sigcont_owner_drops_on_higher_epoch_and_backup_connects_at_once, ha_teardown),
         cmocka_unit_test_teardown(clean_stop_hands_the_link_over_at_once, ha_teardown),
-        cmocka_unit_test_teardown(standby_reports_standby_and_is_not_ready, ha_teardown),
+        cmocka_unit_test_teardown(standby_is_ready_through_the_owner_and_not_without_one,
+                                  ha_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

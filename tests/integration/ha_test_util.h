@@ -218,6 +218,23 @@ static inline void ha_wait_standby(ha_fx_t *f, size_t i, const char *owner, long
              epoch, f->body);
 }
 
+//  Wait until node i serves pbx main through owner (forwarding up: /status says UP, via
+//  forwarded, owner).
+static inline void ha_wait_forwarding(ha_fx_t *f, size_t i, const char *owner)
+{
+    char want[96];
+    snprintf(want, sizeof want, "\"state\":\"UP\",\"via\":\"forwarded\",\"owner\":\"%s\"",
+             owner);
+    long long deadline = test_now_ms() + HA_WAIT_MS;
+    while (test_now_ms() < deadline) {
+        if (ha_status(f, i) && strstr(f->body, want))
+            return;
+        ha_pace(10);
+    }
+    fail_msg("node %s never served main through %s; last /status:\n%s", f->node[i].id, owner,
+             f->body);
+}
+
 //  Start every node; a (the best priority) takes the link with epoch 1, the others stand
 //  by for it.
 static inline void ha_start_all(ha_fx_t *f)

@@ -60,7 +60,7 @@ static void lone_survivor_without_majority_takes_nothing(void **state)
         ha_pace(50);
     }
     assert_true(ha_status(f, 2));
-    assert_non_null(strstr(f->body, "\"state\":\"standby\""));
+    assert_non_null(strstr(f->body, "\"state\":\"standby, no owner\",\"via\":\"forwarded\""));
     ha_links_t l = ha_links(f);
     assert_int_equal(l.accepted, 1);
     assert_int_equal(l.open, 0);

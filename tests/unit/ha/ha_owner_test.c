@@ -44,7 +44,7 @@ static ha_owner_t *s_new_node(sim_t *s, size_t i)
     ha_owner_cfg_t cfg;
     memset(&cfg, 0, sizeof cfg);
     snprintf(cfg.self, sizeof cfg.self, "%s", S_IDS[i]);
-    for (size_t j = 0; j < s->n; j++)
+    for (size_t j = 0; j < s->n && j < NODES_MAX; j++)
         if (j != i)
             snprintf(cfg.peers[cfg.peer_count++], HA_NAME_MAX, "%s", S_IDS[j]);
     cfg.pbx_count = 1;

@@ -146,6 +146,7 @@ static void decode_refuses_bad_frames(void **state)
             junk[i] = (uint8_t) rand();
         int rc = proto_cluster_decode(&d, junk, len);
         assert_true(rc == 0 || rc == -EBADMSG || rc == -EMSGSIZE || rc == -EPROTONOSUPPORT);
+        proto_cluster_msg_clear(&d);    //  a forwarding body owns its bytes
     }
     //  No body, major 0, a higher major.
     uint8_t raw[128];
@@ -203,6 +204,152 @@ static void decode_refuses_oversized_strings_and_lists(void **state)
     assert_int_equal(proto_cluster_decode(&d, raw, n), -EMSGSIZE);
 }
 
+//  --- Forwarding bodies ------------------------------------------------------------------------
+
+static const uint8_t s_apdu[] = {0xa1, 0x0c, 0x02, 0x01, 0x07, 0x02, 0x01, 0x0a,
+                                 0x30, 0x04, 0x80, 0x02, 0x01, 0x01};
+
+//  m encoded and decoded into d (which the caller clears).
+static void s_round_trip(const proto_cluster_msg_t *m, proto_cluster_msg_t *d)
+{
+    size_t n = s_encode(m);
+    assert_int_equal(proto_cluster_decode(d, s_buf, n), 0);
+    assert_int_equal(d->kind, m->kind);
+    assert_string_equal(d->node, m->node);
+    assert_true(d->incarnation == m->incarnation);
+    assert_string_equal(d->fwd.pbx, m->fwd.pbx);
+    assert_int_equal(d->fwd.apdu_len, m->fwd.apdu_len);
+    if (m->fwd.apdu_len) {
+        assert_memory_equal(d->fwd.apdu, m->fwd.apdu, m->fwd.apdu_len);
+        assert_ptr_not_equal(d->fwd.apdu, m->fwd.apdu);
+    } else
+        assert_null(d->fwd.apdu);
+}
+
+static void s_fwd_init(proto_cluster_msg_t *m, proto_cluster_kind_t kind, bool with_apdu)
+{
+    proto_cluster_msg_init(m, kind);
+    strcpy(m->node, "node-b");
+    m->incarnation = 0x1122334455667788ULL;
+    strcpy(m->fwd.pbx, "main");
+    if (with_apdu) {
+        m->fwd.apdu = s_apdu;
+        m->fwd.apdu_len = sizeof s_apdu;
+    }
+}
+
+static void forwarding_bodies_round_trip(void **state)
+{
+    (void) state;
+    proto_cluster_msg_t m, d;
+    s_fwd_init(&m, PROTO_CLUSTER_FORWARD_REQUEST, true);
+    m.fwd.id = UINT64_MAX - 3;
+    m.fwd.timeout_ms = 5000;
+    s_round_trip(&m, &d);
+    assert_true(d.fwd.id == UINT64_MAX - 3);
+    assert_int_equal(d.fwd.timeout_ms, 5000);
+    proto_cluster_msg_clear(&d);
+    assert_null(d.fwd.apdu);
+    assert_int_equal(d.kind, PROTO_CLUSTER_NONE);
+    proto_cluster_msg_clear(&d);                //  twice is harmless
+
+    for (int st = PROTO_FWD_OK; st <= PROTO_FWD_PBX_ERROR; st++) {
+        s_fwd_init(&m, PROTO_CLUSTER_FORWARD_REPLY, st == PROTO_FWD_OK);
+        m.fwd.id = 42;
+        m.fwd.status = (proto_fwd_status_t) st;
+        m.fwd.followup = st == PROTO_FWD_OK;
+        s_round_trip(&m, &d);
+        assert_int_equal(d.fwd.status, st);
+        assert_int_equal(d.fwd.followup, st == PROTO_FWD_OK);
+        assert_true(d.fwd.id == 42);
+        proto_cluster_msg_clear(&d);
+    }
+
+    for (int on = 0; on < 2; on++) {
+        s_fwd_init(&m, PROTO_CLUSTER_WATCH_DEVICE, false);
+        strcpy(m.fwd.device, on ? "d:101" : "n:17891329");
+        m.fwd.on = on;
+        s_round_trip(&m, &d);
+        assert_string_equal(d.fwd.device, m.fwd.device);
+        assert_int_equal(d.fwd.on, on);
+        proto_cluster_msg_clear(&d);
+    }
+
+    s_fwd_init(&m, PROTO_CLUSTER_WATCH_RESULT, true);
+    strcpy(m.fwd.device, "d:102");
+    m.fwd.status = PROTO_FWD_PBX_ERROR;
+    s_round_trip(&m, &d);
+    assert_string_equal(d.fwd.device, "d:102");
+    assert_int_equal(d.fwd.status, PROTO_FWD_PBX_ERROR);
+    proto_cluster_msg_clear(&d);
+
+    s_fwd_init(&m, PROTO_CLUSTER_LINK_EVENT, true);
+    strcpy(m.fwd.device, "d:103");
+    m.fwd.epoch = 9;
+    m.fwd.seq = 123456789012ULL;
+    s_round_trip(&m, &d);
+    assert_string_equal(d.fwd.device, "d:103");
+    assert_true(d.fwd.epoch == 9 && d.fwd.seq == 123456789012ULL);
+    proto_cluster_msg_clear(&d);
+
+    assert_string_equal(proto_cluster_kind_str(PROTO_CLUSTER_LINK_EVENT), "link-event");
+    assert_string_equal(proto_fwd_status_str(PROTO_FWD_NOT_OWNER), "not-owner");
+    assert_string_equal(proto_fwd_status_str((proto_fwd_status_t) 77), "unknown");
+}
+
+//  The largest APDU a PBX link carries (64 KiB) fits a frame; a device key too long for
+//  PROTO_CLUSTER_DEVICE_MAX and a status from a newer minor are handled.
+static void forwarding_limits(void **state)
+{
+    (void) state;
+    static uint8_t big[65536];
+    memset(big, 0x5a, sizeof big);
+    proto_cluster_msg_t m, d;
+    s_fwd_init(&m, PROTO_CLUSTER_LINK_EVENT, false);
+    m.fwd.apdu = big;
+    m.fwd.apdu_len = sizeof big;
+    strcpy(m.fwd.device, "d:101");
+    s_round_trip(&m, &d);
+    proto_cluster_msg_clear(&d);
+
+    //  ForwardReply{status 99}: decodes as LINK_DOWN, an error the requester may retry.
+    uint8_t raw[256];
+    static const uint8_t reply99[] = {0xfa, 0x01, 0x04, 0x20, 0x07, 0x28, 0x63};  //  field 31
+    assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 1, reply99, sizeof reply99)), 0);
+    assert_int_equal(d.kind, PROTO_CLUSTER_FORWARD_REPLY);
+    assert_true(d.fwd.id == 7);
+    assert_int_equal(d.fwd.status, PROTO_FWD_LINK_DOWN);
+    proto_cluster_msg_clear(&d);
+
+    //  WatchDevice whose device is 72 characters (the limit is 71).
+    size_t n = 0;
+    raw[n++] = 0x08;
+    raw[n++] = 1;
+    raw[n++] = 0x82;            //  field 32, length-delimited: tag 0x102 as a varint
+    raw[n++] = 0x02;
+    raw[n++] = 2 + 72;
+    raw[n++] = 0x22;            //  device (field 4)
+    raw[n++] = 72;
+    memset(raw + n, '1', 72);
+    n += 72;
+    assert_int_equal(proto_cluster_decode(&d, raw, n), -EMSGSIZE);
+    assert_int_equal(d.kind, PROTO_CLUSTER_NONE);
+    raw[4] = 2 + 71;
+    raw[6] = 71;
+    assert_int_equal(proto_cluster_decode(&d, raw, n - 1), 0);
+    assert_int_equal(strlen(d.fwd.device), 71);
+    proto_cluster_msg_clear(&d);
+    //  Every truncation of an event with bytes: an error or a shorter message, no leak.
+    s_fwd_init(&m, PROTO_CLUSTER_LINK_EVENT, true);
+    strcpy(m.fwd.device, "d:101");
+    n = s_encode(&m);
+    for (size_t cut = 0; cut < n; cut++) {
+        int rc = proto_cluster_decode(&d, s_buf, cut);
+        assert_true(rc == 0 || rc == -EBADMSG);
+        proto_cluster_msg_clear(&d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +358,8 @@ int main(void)
         cmocka_unit_test(encode_refuses_what_it_cannot_send),
         cmocka_unit_test(decode_refuses_bad_frames),
         cmocka_unit_test(decode_refuses_oversized_strings_and_lists),
+        cmocka_unit_test(forwarding_bodies_round_trip),
+        cmocka_unit_test(forwarding_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,474 @@
+//  node_forward: ha_forward <-> node_pbx, both ways (node_forward.h).
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_forward.h"
+#include "node_log.h"
+#include "node_pbx_remote.h"
+
+#define S_SUB "fwd"
+//  A served request whose answer may announce segments is kept this long after its last
+//  activity beyond request_timeout_ms: node_pbx stops routing segments request_timeout_ms
+//  after the last one (its housekeeping runs at least every second), so no followup can
+//  reach it after that.
+#define S_FOLLOWUP_GRACE_MS 2000
+
+typedef struct node_forward node_forward_t;
+
+//  What the callbacks of one PBX service's remote backing need.
+typedef struct {
+    node_forward_t *self;
+    size_t i;
+} s_pbx_ctx_t;
+
+//  A peer's request on the local PBX service.
+typedef struct s_served {
+    node_forward_t *self;
+    size_t pbx;
+    uint64_t handle;
+    bool segments;                  //  its answer may announce segments (kept after it)
+    bool answered;
+    int64_t last_at;                //  answer or latest followup
+    struct s_served *prev, *next;   //  kept ones
+} s_served_t;
+
+//  A peer's watch of a device on the local PBX service.
+typedef struct {
+    node_forward_t *self;
+    size_t pbx;
+    char node[HA_NAME_MAX];
+    char device[HA_DEVICE_MAX];
+    node_pbx_watch_t *watch;
+} s_served_watch_t;
+
+struct node_forward {
+    zloop_t *loop;
+    ha_forward_t *fwd;
+    node_pbx_t *pbx[NODE_PBX_MAX];
+    size_t pbx_count;
+    s_pbx_ctx_t ctx[NODE_PBX_MAX];
+    int request_timeout_ms[NODE_PBX_MAX];
+    zhashx_t *watches;              //  "PBX NODE DEVICE" -> s_served_watch_t
+    zhashx_t *by_watch;             //  node_pbx_watch_t * -> s_served_watch_t (borrowed)
+    s_served_t *kept;               //  answered requests that may still get segments
+    int gc_timer;
+    node_metric_t *m_requests, *m_replies, *m_errors, *m_events_in, *m_gaps, *m_lost;
+    node_metric_t *m_served, *m_events_out, *m_watches, *m_served_watches, *m_send_failures;
+    node_metric_t *m_up;
+    char names[NODE_PBX_MAX][NODE_NAME_MAX];
+};
+
+//  --- The remote backing of each node_pbx (requester) ----------------------------------------
+
+static int s_remote_request(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
+                            node_pbx_remote_reply_fn *reply, node_pbx_remote_followup_fn *followup,
+                            node_pbx_remote_end_fn *end, void *arg)
+{
+    s_pbx_ctx_t *c = ctx;
+    return ha_forward_request(c->self->fwd, c->i, apdu, len, timeout_ms, reply, followup, end,
+                              arg);
+}
+
+static int s_remote_watch(void *ctx, const char *device_key, bool on)
+{
+    s_pbx_ctx_t *c = ctx;
+    return ha_forward_watch(c->self->fwd, c->i, device_key, on);
+}
+
+static void s_on_remote(void *ctx, size_t pbx, bool up, const char *owner)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_state(self->pbx[pbx], up, owner);
+}
+
+static void s_on_watch_result(void *ctx, size_t pbx, const char *device, int status,
+                              const uint8_t *apdu, size_t len)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_watch_result(self->pbx[pbx], device, status, apdu, len);
+}
+
+static void s_on_event(void *ctx, size_t pbx, const char *device, const uint8_t *apdu, size_t len)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_event(self->pbx[pbx], device, apdu, len);
+}
+
+//  --- Peers' requests (owner) ----------------------------------------------------------------
+
+static void s_kept_remove(node_forward_t *self, s_served_t *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else if (self->kept == s)
+        self->kept = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void s_serve_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_served_t *s = arg;
+    s->answered = true;
+    s->last_at = zclock_mono();
+    ha_forward_answer(s->self->fwd, s->handle, status, apdu, len);
+    if (!s->segments)
+        free(s);
+    //  else on the kept list until its segments can no longer come (s_on_gc)
+}
+
+static void s_serve_followup(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    (void) keys;
+    s_served_t *s = arg;
+    s->last_at = zclock_mono();
+    ha_forward_followup(s->self->fwd, s->handle, apdu, len);
+}
+
+static int s_on_gc(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    node_forward_t *self = arg;
+    int64_t now = zclock_mono();
+    for (s_served_t *s = self->kept, *next; s; s = next) {
+        next = s->next;
+        if (s->answered &&
+            now - s->last_at > self->request_timeout_ms[s->pbx] + S_FOLLOWUP_GRACE_MS) {
+            s_kept_remove(self, s);
+            free(s);
+        }
+    }
+    return 0;
+}
+
+static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
+                            size_t len, int timeout_ms)
+{
+    node_forward_t *self = ctx;
+    csta_peek_t keys;
+    if (pbx >= self->pbx_count || csta_peek(&keys, apdu, len) != 0 ||
+        keys.kind != CSTA_APDU_INVOKE) {
+        node_warning(S_SUB, "a peer forwarded bytes that are no CSTA invoke; refused");
+        ha_forward_answer(self->fwd, handle, -EINVAL, NULL, 0);
+        return;
+    }
+    if (keys.opcode == CSTA_OP_START_CDR || keys.opcode == CSTA_OP_STOP_CDR) {
+        //  CDR transmission belongs to this node's applications (node/README.md).
+        ha_forward_answer(self->fwd, handle, -EOPNOTSUPP, NULL, 0);
+        return;
+    }
+    s_served_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        ha_forward_answer(self->fwd, handle, -ENOBUFS, NULL, 0);
+        return;
+    }
+    s->self = self;
+    s->pbx = pbx;
+    s->handle = handle;
+    //  ECMA-269 GetSwitchingFunctionDevices and SnapshotDevice may answer with a
+    //  serviceCrossRefID and send their data in segments afterwards.
+    s->segments = keys.opcode == CSTA_OP_GET_SWITCHING_FUNCTION_DEVICES ||
+                  keys.opcode == CSTA_OP_SNAPSHOT_DEVICE;
+    if (s->segments) {
+        s->next = self->kept;
+        if (self->kept)
+            self->kept->prev = s;
+        self->kept = s;
+    }
+    int rc = node_pbx_request(self->pbx[pbx], apdu, len, timeout_ms, s_serve_reply,
+                              s->segments ? s_serve_followup : NULL, s);
+    if (rc) {
+        if (s->segments)
+            s_kept_remove(self, s);
+        free(s);
+        ha_forward_answer(self->fwd, handle, rc, NULL, 0);
+    }
+}
+
+//  --- Peers' watches (owner) -----------------------------------------------------------------
+
+//  "d:101" / "n:17891329" back into a device id; -EINVAL for anything else.
+static int s_device_from_key(const char *key, csta_device_t *id)
+{
+    memset(id, 0, sizeof *id);
+    if (strncmp(key, "d:", 2) == 0 && key[2] && strlen(key + 2) <= CSTA_DIGITS_MAX) {
+        id->kind = CSTA_DEV_DIALING;
+        snprintf(id->digits, sizeof id->digits, "%s", key + 2);
+        return 0;
+    }
+    if (strncmp(key, "n:", 2) == 0 && key[2]) {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(key + 2, &end, 10);
+        if (errno || *end || v < 0)
+            return -EINVAL;
+        id->kind = CSTA_DEV_NUMBER;
+        id->number = v;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void s_watch_key(char *key, size_t cap, size_t pbx, const char *node, const char *device)
+{
+    snprintf(key, cap, "%zu %s %s", pbx, node, device);
+}
+
+static void s_on_served_done(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_served_watch_t *w = arg;
+    ha_forward_watch_answer(w->self->fwd, w->pbx, w->node, w->device, status, apdu, len);
+}
+
+static void s_served_watch_free(node_forward_t *self, s_served_watch_t *w)
+{
+    if (w->watch) {
+        zhashx_delete(self->by_watch, w->watch);
+        node_pbx_unwatch(self->pbx[w->pbx], &w->watch);
+    }
+    free(w);
+}
+
+static void s_serve_watch(void *ctx, size_t pbx, const char *node, const char *device, bool on)
+{
+    node_forward_t *self = ctx;
+    if (pbx >= self->pbx_count)
+        return;
+    char key[HA_NAME_MAX + HA_DEVICE_MAX + 32];
+    s_watch_key(key, sizeof key, pbx, node, device);
+    s_served_watch_t *w = zhashx_lookup(self->watches, key);
+    if (!on) {
+        if (w) {
+            zhashx_delete(self->watches, key);
+            s_served_watch_free(self, w);
+        }
+        return;
+    }
+    csta_device_t id;
+    if (s_device_from_key(device, &id) != 0) {
+        node_warning(S_SUB, "peer %s watches '%.80s' at pbx=%s: not a device; refused", node,
+                     device, self->names[pbx]);
+        ha_forward_watch_answer(self->fwd, pbx, node, device, -EINVAL, NULL, 0);
+        return;
+    }
+    bool fresh = !w;
+    if (fresh) {
+        w = calloc(1, sizeof *w);
+        if (!w) {
+            ha_forward_watch_answer(self->fwd, pbx, node, device, -ENOBUFS, NULL, 0);
+            return;
+        }
+        w->self = self;
+        w->pbx = pbx;
+        snprintf(w->node, sizeof w->node, "%s", node);
+        snprintf(w->device, sizeof w->device, "%s", device);
+    }
+    //  Asked again (its last answer was an error): a new watch first, so the device stays
+    //  wanted and its PBX monitor is not stopped, then the old one goes; the new one's done
+    //  answers.
+    node_pbx_watch_t *old = w->watch;
+    node_pbx_watch_t *watch = node_pbx_watch(self->pbx[pbx], &id, s_on_served_done, w);
+    if (!watch) {
+        if (fresh)
+            free(w);
+        ha_forward_watch_answer(self->fwd, pbx, node, device, -ENOBUFS, NULL, 0);
+        return;
+    }
+    if (old) {
+        zhashx_delete(self->by_watch, old);
+        node_pbx_unwatch(self->pbx[pbx], &old);
+    }
+    w->watch = watch;
+    zhashx_insert(self->by_watch, watch, w);
+    if (fresh)
+        zhashx_insert(self->watches, key, w);
+}
+
+bool node_forward_owns(const node_forward_t *self, const node_pbx_watch_t *watch)
+{
+    return self && zhashx_lookup(self->by_watch, watch) != NULL;
+}
+
+void node_forward_event(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg,
+                        const uint8_t *apdu, size_t len)
+{
+    (void) watch;
+    s_served_watch_t *w = watch_arg;
+    ha_forward_publish(self->fwd, w->pbx, w->node, w->device, apdu, len);
+}
+
+void node_forward_release(node_forward_t *self, size_t i)
+{
+    if (self && i < self->pbx_count)
+        ha_forward_release(self->fwd, i);
+}
+
+//  --- Life cycle -----------------------------------------------------------------------------
+
+static void s_log(void *ctx, ha_log_level_t level, const char *text)
+{
+    (void) ctx;
+    node_log((node_log_level_t) level, "ha", "%s", text);
+}
+
+static size_t s_ptr_hash(const void *key)
+{
+    uintptr_t v = (uintptr_t) key;
+    return (size_t) (v ^ (v >> 17) ^ (v >> 31));
+}
+
+static int s_ptr_cmp(const void *a, const void *b)
+{
+    return a == b ? 0 : (uintptr_t) a < (uintptr_t) b ? -1 : 1;
+}
+
+node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluster_t *cluster,
+                                 node_pbx_t *const *pbx)
+{
+    node_forward_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->loop = loop;
+    self->pbx_count = cfg->pbx_count;
+    ha_forward_cfg_t fc;
+    memset(&fc, 0, sizeof fc);
+    snprintf(fc.node_id, sizeof fc.node_id, "%s", cfg->node_id);
+    fc.peer_count = cfg->cluster.peer_count;
+    for (size_t i = 0; i < cfg->cluster.peer_count; i++) {
+        snprintf(fc.peers[i].id, sizeof fc.peers[i].id, "%s", cfg->cluster.peers[i].id);
+        snprintf(fc.peers[i].endpoint, sizeof fc.peers[i].endpoint, "%s",
+                 cfg->cluster.peers[i].endpoint);
+    }
+    fc.pbx_count = cfg->pbx_count;
+    fc.followup_ms = 1;
+    for (size_t i = 0; i < cfg->pbx_count; i++) {
+        self->pbx[i] = pbx[i];
+        self->ctx[i] = (s_pbx_ctx_t){self, i};
+        self->request_timeout_ms[i] = cfg->pbx[i].request_timeout_ms;
+        snprintf(self->names[i], sizeof self->names[i], "%s", cfg->pbx[i].name);
+        snprintf(fc.pbx[i], sizeof fc.pbx[i], "%s", cfg->pbx[i].name);
+        //  Segments are routed as long as the owner's PBX service routes them.
+        if (cfg->pbx[i].request_timeout_ms > fc.followup_ms)
+            fc.followup_ms = cfg->pbx[i].request_timeout_ms;
+    }
+    ha_forward_listener_t l = {self,           s_on_remote,   s_on_watch_result, s_on_event,
+                               s_serve_request, s_serve_watch, s_log};
+    self->fwd = ha_forward_new(loop, &fc, NULL, &l);
+    self->watches = zhashx_new();
+    self->by_watch = zhashx_new();
+    if (!self->fwd || !self->watches || !self->by_watch ||
+        ha_forward_attach(self->fwd, cluster) != 0) {
+        node_error(S_SUB, "cluster forwarding cannot be set up");
+        node_forward_destroy(&self);
+        return NULL;
+    }
+    zhashx_set_key_hasher(self->by_watch, s_ptr_hash);
+    zhashx_set_key_comparator(self->by_watch, s_ptr_cmp);
+    zhashx_set_key_duplicator(self->by_watch, NULL);
+    zhashx_set_key_destructor(self->by_watch, NULL);
+    for (size_t i = 0; i < cfg->pbx_count; i++) {
+        node_pbx_remote_t r = {&self->ctx[i], s_remote_request, s_remote_watch};
+        node_pbx_set_remote(pbx[i], &r);
+    }
+    return self;
+}
+
+void node_forward_destroy(node_forward_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    node_forward_t *self = *self_p;
+    *self_p = NULL;
+    if (self->gc_timer > 0)
+        zloop_timer_end(self->loop, self->gc_timer);
+    //  Requests forwarded by this node get their reply (-ENOTCONN) and end here.
+    ha_forward_destroy(&self->fwd);
+    if (self->watches) {
+        for (s_served_watch_t *w = zhashx_first(self->watches); w; w = zhashx_next(self->watches))
+            s_served_watch_free(self, w);
+        zhashx_destroy(&self->watches);
+    }
+    zhashx_destroy(&self->by_watch);
+    //  Kept requests: their PBX service let its segments go when it stopped (before this).
+    while (self->kept) {
+        s_served_t *s = self->kept;
+        s_kept_remove(self, s);
+        free(s);
+    }
+    free(self);
+}
+
+int node_forward_start(node_forward_t *self)
+{
+    self->gc_timer = zloop_timer(self->loop, 1000, 0, s_on_gc, self);
+    if (self->gc_timer < 0)
+        return -ENOMEM;
+    return ha_forward_start(self->fwd);
+}
+
+//  --- State ----------------------------------------------------------------------------------
+
+char *node_forward_status_json(const node_forward_t *self)
+{
+    return ha_forward_status_json(self->fwd);
+}
+
+void node_forward_collect(node_forward_t *self, node_metrics_t *m)
+{
+    if (!self->m_requests) {
+        self->m_requests = node_metrics_counter(m, "ha_forward_requests",
+            "Requests this node forwarded to the PBX link's owner.", "pbx");
+        self->m_replies = node_metrics_counter(m, "ha_forward_replies",
+            "Forwarded requests the owner answered (any result).", "pbx");
+        self->m_errors = node_metrics_counter(m, "ha_forward_errors",
+            "Forwarded requests answered here with an error: no-owner (none, or unreachable), "
+            "owner-changed (lost or replaced meanwhile), timeout.", "pbx,reason");
+        self->m_events_in = node_metrics_counter(m, "ha_forward_events",
+            "Events of watched devices received from the owner over the cluster bus.", "pbx");
+        self->m_gaps = node_metrics_counter(m, "ha_forward_event_gaps",
+            "Jumps in the owner's event numbers (events lost on the bus).", "pbx");
+        self->m_lost = node_metrics_counter(m, "ha_forward_events_lost",
+            "Events the owner sent that never arrived (counted from its numbers).", "pbx");
+        self->m_served = node_metrics_counter(m, "ha_forward_served",
+            "Peers' requests this node performed on its PBX link.", "pbx");
+        self->m_events_out = node_metrics_counter(m, "ha_forward_events_out",
+            "Events this node sent to peers that watch the devices.", "pbx");
+        self->m_send_failures = node_metrics_counter(m, "ha_forward_send_failures",
+            "Forwarding frames not queued (peer unreachable or its queue full).", "pbx");
+        self->m_watches = node_metrics_gauge(m, "ha_forward_watches",
+            "Devices this node watches through the owner now.", "pbx");
+        self->m_served_watches = node_metrics_gauge(m, "ha_forward_served_watches",
+            "Peers' device watches this node serves now.", "pbx");
+        self->m_up = node_metrics_gauge(m, "ha_forward_up",
+            "1 while the PBX is reachable through another node that holds its link.", "pbx");
+    }
+    for (size_t i = 0; i < self->pbx_count; i++) {
+        ha_forward_stats_t st;
+        ha_forward_stats(self->fwd, i, &st);
+        const char *const pbx[] = {self->names[i]};
+        node_metric_set(self->m_requests, pbx, (double) st.requests);
+        node_metric_set(self->m_replies, pbx, (double) st.replies);
+        node_metric_set(self->m_errors, (const char *[]){self->names[i], "no-owner"},
+                        (double) st.errors_no_owner);
+        node_metric_set(self->m_errors, (const char *[]){self->names[i], "owner-changed"},
+                        (double) st.errors_owner_changed);
+        node_metric_set(self->m_errors, (const char *[]){self->names[i], "timeout"},
+                        (double) st.errors_timeout);
+        node_metric_set(self->m_events_in, pbx, (double) st.events_in);
+        node_metric_set(self->m_gaps, pbx, (double) st.event_gaps);
+        node_metric_set(self->m_lost, pbx, (double) st.events_lost);
+        node_metric_set(self->m_served, pbx, (double) st.served);
+        node_metric_set(self->m_events_out, pbx, (double) st.events_out);
+        node_metric_set(self->m_send_failures, pbx, (double) st.send_failures);
+        node_metric_set(self->m_watches, pbx, (double) st.watches);
+        node_metric_set(self->m_served_watches, pbx, (double) st.served_watches);
+        node_metric_set(self->m_up, pbx, st.up ? 1 : 0);
+    }
+}

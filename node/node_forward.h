@@ -1,0 +1,53 @@
+//  node_forward: cluster forwarding on the node's side — the glue between ha_forward (the
+//  bus) and the PBX services (node_pbx), so that any node serves any application whichever
+//  node holds the PBX link (ha/README.md "Forwarding", node/README.md).
+//
+//  - Requester: each node_pbx gets its remote backing (node_pbx_remote.h) here: requests and
+//    device watches go to ha_forward; the owner's answers, watch results, events and
+//    reachability come back into the node_pbx, whose front ends see what they would see
+//    from a local link.
+//  - Owner: a peer's request is performed on the local node_pbx (node_pbx_request) and its
+//    reply and followups handed back to ha_forward; a peer's device watch is a node_pbx
+//    watch of its own (the PBX monitor is shared with every local watch), whose done and
+//    events (node_main routes them here: node_forward_owns) go back to that peer only.
+//    CDR is not served to peers (node_pbx_remote.h).
+//
+//  Everything runs on the node's zloop.
+#ifndef NODE_FORWARD_H
+#define NODE_FORWARD_H
+
+#include <czmq.h>
+
+#include "ha.h"
+#include "node_config.h"
+#include "node_metrics.h"
+#include "node_pbx.h"
+
+typedef struct node_forward node_forward_t;
+
+//  Forwarding for the PBX services pbx[0..cfg->pbx_count) (borrowed; they outlive it) of a
+//  node in the cluster, attached to cluster (ha_forward_attach: owners come from it).  Sets
+//  every service's remote backing.  NULL (logged) when it cannot be made.
+node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluster_t *cluster,
+                                 node_pbx_t *const *pbx);
+//  Requests still forwarded get -ENOTCONN; peers' watches are let go.  Call before the PBX
+//  services are destroyed.  Safe on NULL and twice.
+void node_forward_destroy(node_forward_t **self_p);
+//  Connect to the peers.  Returns 0 or a negative errno.
+int node_forward_start(node_forward_t *self);
+//  This node gives up PBX i's link (ha's drop; before node_pbx_stop): the peers' watches
+//  of it end now, so they are not carried over to the node's own set.
+void node_forward_release(node_forward_t *self, size_t i);
+
+//  The watch is one of the peers' (its events are for node_forward_event).
+bool node_forward_owns(const node_forward_t *self, const node_pbx_watch_t *watch);
+//  An event of such a watch (node_pbx's on_event): to the peer that watches the device.
+void node_forward_event(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg,
+                        const uint8_t *apdu, size_t len);
+
+//  /status: ha_forward's JSON (a new string, or NULL).
+char *node_forward_status_json(const node_forward_t *self);
+//  Register the ctim_ha_forward_* metrics (once) and set them from the counters now.
+void node_forward_collect(node_forward_t *self, node_metrics_t *metrics);
+
+#endif

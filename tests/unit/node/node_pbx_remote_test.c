@@ -1,0 +1,409 @@
+//  node_pbx's remote backing (node_pbx_remote.h) against a fake seam: what a front end sees
+//  of a PBX service that forwards to the link's owner — requests and replies passed through
+//  once, one registration per device whatever its watches, done calls as a MonitorStart
+//  result would make them (and -ENOTCONN when the owner goes, never silence), events to
+//  every watch with their routing keys, UP / DOWN as the owner is reachable, CDR kept to
+//  the link's node — and the switch to the local link and back keeping every watch.
+//  The link itself is never started here (its PBX port is closed).
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node_pbx.h"
+#include "node_pbx_remote.h"
+
+#define CALLS_MAX 16
+
+//  The fake seam and the front end's listener.
+typedef struct {
+    zloop_t *loop;
+    node_pbx_t *pbx;
+    //  seam: requests as the backing got them, their callbacks for the test to call
+    int requests;
+    int timeout_ms;
+    node_pbx_remote_reply_fn *reply;
+    node_pbx_remote_followup_fn *followup;
+    node_pbx_remote_end_fn *end;
+    void *req_arg;
+    int request_rc;
+    //  seam: watches
+    int watch_on, watch_off;
+    char last_watch[32];
+    //  front end
+    int states[8];
+    size_t state_count;
+    int done[CALLS_MAX];
+    int done_status[CALLS_MAX];
+    int events[CALLS_MAX];
+    int last_event_type;
+    int replies, reply_status, followups;
+} fx_t;
+
+static fx_t *s_fx;
+
+static int s_request(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
+                     node_pbx_remote_reply_fn *reply, node_pbx_remote_followup_fn *followup,
+                     node_pbx_remote_end_fn *end, void *arg)
+{
+    fx_t *f = ctx;
+    assert_true(len > 0 && apdu);
+    if (f->request_rc)
+        return f->request_rc;
+    f->requests++;
+    f->timeout_ms = timeout_ms;
+    f->reply = reply;
+    f->followup = followup;
+    f->end = end;
+    f->req_arg = arg;
+    return 0;
+}
+
+static int s_watch(void *ctx, const char *key, bool on)
+{
+    fx_t *f = ctx;
+    if (on)
+        f->watch_on++;
+    else
+        f->watch_off++;
+    snprintf(f->last_watch, sizeof f->last_watch, "%s", key);
+    return 0;
+}
+
+static void s_on_state(void *ctx, node_pbx_state_t state)
+{
+    fx_t *f = ctx;
+    assert_true(f->state_count < 8);
+    f->states[f->state_count++] = (int) state;
+}
+
+static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, const uint8_t *apdu,
+                       size_t len, const csta_peek_t *keys)
+{
+    fx_t *f = ctx;
+    (void) watch;
+    (void) apdu;
+    (void) len;
+    f->events[(intptr_t) watch_arg]++;
+    f->last_event_type = (int) keys->event;
+}
+
+static void s_done(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    (void) apdu;
+    (void) len;
+    s_fx->done[(intptr_t) arg]++;
+    s_fx->done_status[(intptr_t) arg] = status;
+}
+
+static void s_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    fx_t *f = arg;
+    (void) apdu;
+    (void) len;
+    f->replies++;
+    f->reply_status = status;
+}
+
+static void s_followup(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    fx_t *f = arg;
+    (void) apdu;
+    (void) len;
+    assert_int_equal(keys->kind, CSTA_APDU_INVOKE);
+    f->followups++;
+}
+
+static int s_on_stop(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    (void) arg;
+    return -1;
+}
+
+//  Let the loop run the deferred done calls.
+static void s_turn(fx_t *f)
+{
+    zloop_timer(f->loop, 5, 1, s_on_stop, NULL);
+    zloop_start(f->loop);
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    s_fx = f;
+    *state = f;
+    f->loop = zloop_new();
+    node_pbx_cfg_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.name, sizeof cfg.name, "main");
+    snprintf(cfg.host, sizeof cfg.host, "127.0.0.1");
+    cfg.port = 1;                   //  never connected: the link is not started
+    cfg.framing = CSTA_FRAMING_LEN16;
+    cfg.connect_timeout_ms = 1000;
+    cfg.backoff_initial_ms = 100;
+    cfg.backoff_max_ms = 1000;
+    cfg.silence_timeout_ms = 10000;
+    cfg.request_timeout_ms = 4321;
+    cfg.window = 4;
+    cfg.queue_max = 16;
+    cfg.monitor_retry_ms = 30000;
+    node_pbx_listener_t l = {.ctx = f, .on_event = s_on_event, .on_state = s_on_state};
+    f->pbx = node_pbx_new(f->loop, &cfg, &l);
+    assert_non_null(f->pbx);
+    node_pbx_remote_t r = {f, s_request, s_watch};
+    node_pbx_set_remote(f->pbx, &r);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_destroy(&f->pbx);
+    zloop_destroy(&f->loop);
+    free(f);
+    s_fx = NULL;
+    return 0;
+}
+
+static node_pbx_watch_t *s_watch_dev(fx_t *f, const char *dev, intptr_t tag)
+{
+    csta_device_t d;
+    memset(&d, 0, sizeof d);
+    csta_device_set(&d, dev);
+    node_pbx_watch_t *w = node_pbx_watch(f->pbx, &d, s_done, (void *) tag);
+    assert_non_null(w);
+    return w;
+}
+
+static size_t s_encode(csta_apdu_t *a, uint8_t *buf, size_t cap)
+{
+    size_t n = 0;
+    assert_int_equal(csta_apdu_encode(a, buf, cap, &n), 0);
+    return n;
+}
+
+static size_t s_delivered(uint8_t *buf, size_t cap, const char *at)
+{
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.opcode = CSTA_OP_EVENT_REPORT;
+    a.invoke_id = 5;
+    a.event.xref.len = 2;
+    a.event.xref.bytes[1] = 7;      //  the owner's cross-reference
+    a.event.type = CSTA_EV_DELIVERED;
+    csta_delivered_t *d = &a.event.delivered;
+    uint8_t id[2] = {0, 9};
+    csta_conn_set(&d->connection, id, 2, at);
+    csta_device_set(&d->alerting, at);
+    csta_device_set(&d->calling, "199");
+    csta_device_set(&d->called, at);
+    d->last_redirection.kind = CSTA_DEV_NOT_KNOWN;
+    d->local_state = CSTA_LCS_ALERTING;
+    d->cause = CSTA_CAUSE_NEW_CALL;
+    return s_encode(&a, buf, cap);
+}
+
+static size_t s_invoke(uint8_t *buf, size_t cap, int opcode)
+{
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.opcode = opcode;
+    a.invoke_id = 3;
+    if (opcode == CSTA_OP_SNAPSHOT_DEVICE)
+        csta_device_set(&a.svc.snapshot_device.snapshot_object, "101");
+    if (opcode == CSTA_OP_MONITOR_START)
+        csta_device_set(&a.svc.monitor_start.device, "101");
+    if (opcode == CSTA_OP_START_CDR)
+        a.svc.start_call_detail_records_transmission.transfer_mode = CSTA_CDR_AT_END_OF_CALL;
+    return s_encode(&a, buf, cap);
+}
+
+//  --- Tests ----------------------------------------------------------------------------------
+
+static void watches_register_once_per_device_and_done_follows_the_owner(void **state)
+{
+    fx_t *f = *state;
+    assert_true(node_pbx_is_remote(f->pbx));
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_DOWN);
+    //  No owner: the watch is answered -ENOTCONN (from the loop) and registered all the same.
+    node_pbx_watch_t *w0 = s_watch_dev(f, "101", 0);
+    assert_int_equal(f->done[0], 0);
+    s_turn(f);
+    assert_int_equal(f->done[0], 1);
+    assert_int_equal(f->done_status[0], -ENOTCONN);
+    assert_int_equal(f->watch_on, 1);
+    assert_string_equal(f->last_watch, "d:101");
+
+    node_pbx_remote_state(f->pbx, true, "a");
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_UP);
+    assert_int_equal(f->state_count, 1);
+    assert_int_equal(f->states[0], NODE_PBX_UP);
+    assert_string_equal(node_pbx_remote_owner(f->pbx), "a");
+    //  A second watch of the device: no second registration; it waits for the answer.
+    node_pbx_watch_t *w1 = s_watch_dev(f, "101", 1);
+    s_turn(f);
+    assert_int_equal(f->watch_on, 1);
+    assert_int_equal(f->done[1], 0);
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    assert_int_equal(f->done[1], 1);
+    assert_int_equal(f->done_status[1], 0);
+    assert_int_equal(f->done[0], 1);        //  done once only
+    //  Monitored through the owner: a third watch is answered at once.
+    node_pbx_watch_t *w2 = s_watch_dev(f, "101", 2);
+    s_turn(f);
+    assert_int_equal(f->done_status[2], 0);
+
+    //  Events go to every watch that had its done, with their keys.
+    uint8_t ev[256];
+    size_t n = s_delivered(ev, sizeof ev, "101");
+    node_pbx_remote_event(f->pbx, "d:101", ev, n);
+    assert_int_equal(f->events[0], 1);
+    assert_int_equal(f->events[1], 1);
+    assert_int_equal(f->events[2], 1);
+    assert_int_equal(f->last_event_type, CSTA_EV_DELIVERED);
+    node_pbx_stats_t st;
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.calls, 1);          //  followed from the owner's events
+    node_pbx_remote_event(f->pbx, "d:199", ev, n);          //  a device nobody watches
+    node_pbx_remote_event(f->pbx, "d:101", ev, 3);          //  bytes that do not peek
+    assert_int_equal(f->events[0], 1);
+
+    //  The last watch of the device unregisters it.
+    node_pbx_unwatch(f->pbx, &w0);
+    node_pbx_unwatch(f->pbx, &w1);
+    assert_int_equal(f->watch_off, 0);
+    node_pbx_unwatch(f->pbx, &w2);
+    assert_int_equal(f->watch_off, 1);
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.devices, 0);
+}
+
+//  A watch waiting for the owner's answer when the owner goes: -ENOTCONN, never silence.
+//  A refused watch is asked again by the next watch of the device.
+static void owner_loss_answers_waiting_watches_and_a_refusal_is_asked_again(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_remote_state(f->pbx, true, "a");
+    s_watch_dev(f, "101", 0);
+    s_turn(f);
+    assert_int_equal(f->done[0], 0);
+    node_pbx_remote_state(f->pbx, false, "");
+    assert_int_equal(f->done[0], 1);
+    assert_int_equal(f->done_status[0], -ENOTCONN);
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_DOWN);
+    assert_int_equal(f->states[f->state_count - 1], NODE_PBX_DOWN);
+
+    node_pbx_remote_state(f->pbx, true, "b");
+    s_watch_dev(f, "102", 1);
+    uint8_t err[64];
+    csta_apdu_t e;
+    csta_apdu_init(&e, CSTA_APDU_ERROR);
+    e.invoke_id = 1;
+    e.error.has_parameter = true;
+    e.error.category = CSTA_ERR_OPERATION;
+    e.error.value = CSTA_OPERR_INVALID_DEVICE_ID;
+    size_t n = s_encode(&e, err, sizeof err);
+    node_pbx_remote_watch_result(f->pbx, "d:102", -EREMOTEIO, err, n);
+    assert_int_equal(f->done_status[1], -EREMOTEIO);
+    int before = f->watch_on;
+    s_watch_dev(f, "102", 2);
+    assert_int_equal(f->watch_on, before + 1);              //  asked again
+    node_pbx_remote_watch_result(f->pbx, "d:102", 0, NULL, 0);
+    assert_int_equal(f->done_status[2], 0);
+}
+
+static void requests_are_forwarded_with_their_deadline_and_replied_once(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_remote_state(f->pbx, true, "a");
+    uint8_t buf[128];
+    size_t n = s_invoke(buf, sizeof buf, CSTA_OP_SNAPSHOT_DEVICE);
+    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, s_followup, f), 0);
+    assert_int_equal(f->requests, 1);
+    assert_int_equal(f->timeout_ms, 4321);      //  the configured request_timeout_ms
+    static const uint8_t result[] = {0xa2, 0x03, 0x02, 0x01, 0x03};
+    f->reply(f->req_arg, 0, result, sizeof result);
+    assert_int_equal(f->replies, 1);
+    assert_int_equal(f->reply_status, 0);
+    //  A segment after the answer reaches the requester's followup with its keys.
+    uint8_t seg[256];
+    size_t sn = s_delivered(seg, sizeof seg, "101");       //  any invoke will do
+    f->followup(f->req_arg, seg, sn);
+    assert_int_equal(f->followups, 1);
+    f->end(f->req_arg);                         //  frees the backing's record (ASan)
+    //  The seam refuses: the caller hears it, nothing else is called.
+    f->request_rc = -EMSGSIZE;
+    n = s_invoke(buf, sizeof buf, CSTA_OP_SNAPSHOT_DEVICE);
+    assert_int_equal(node_pbx_request(f->pbx, buf, n, 100, s_reply, NULL, f), -EMSGSIZE);
+    assert_int_equal(f->replies, 1);
+    //  Monitors are shared (node_pbx_watch) and CDR stays with the link's node.
+    f->request_rc = 0;
+    n = s_invoke(buf, sizeof buf, CSTA_OP_MONITOR_START);
+    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), -EINVAL);
+    n = s_invoke(buf, sizeof buf, CSTA_OP_START_CDR);
+    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), -EOPNOTSUPP);
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), -EBUSY);
+    assert_int_equal(f->requests, 1);
+}
+
+//  This node takes the link: the owner is forgotten, the service goes DOWN until its own
+//  link is up, the watch stays.  It gives the link up again: the watch is registered with
+//  the owner once more and the service is UP through it at once.
+static void switching_backings_keeps_the_watches(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_remote_state(f->pbx, true, "a");
+    node_pbx_watch_t *w = s_watch_dev(f, "101", 0);
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    assert_int_equal(f->done_status[0], 0);
+    assert_int_equal(f->watch_on, 1);
+
+    assert_int_equal(node_pbx_start(f->pbx), 0);
+    assert_false(node_pbx_is_remote(f->pbx));
+    assert_int_equal(f->watch_off, 1);
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_DOWN);
+    assert_int_equal(f->states[f->state_count - 1], NODE_PBX_DOWN);
+    //  The owner's word no longer counts.
+    node_pbx_remote_state(f->pbx, true, "b");
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_DOWN);
+    uint8_t ev[256];
+    size_t n = s_delivered(ev, sizeof ev, "101");
+    node_pbx_remote_event(f->pbx, "d:101", ev, n);
+    assert_int_equal(f->events[0], 0);
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), 0);     //  the link's node owns CDR
+    node_pbx_cdr_release(f->pbx, f);
+
+    assert_int_equal(node_pbx_stop(f->pbx), 0);
+    assert_true(node_pbx_is_remote(f->pbx));
+    assert_int_equal(f->watch_on, 2);
+    assert_string_equal(f->last_watch, "d:101");
+    assert_int_equal(node_pbx_state(f->pbx), NODE_PBX_UP);  //  b is reachable
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    node_pbx_remote_event(f->pbx, "d:101", ev, n);
+    assert_int_equal(f->events[0], 1);
+    node_pbx_unwatch(f->pbx, &w);
+    assert_int_equal(f->watch_off, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(watches_register_once_per_device_and_done_follows_the_owner,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            owner_loss_answers_waiting_watches_and_a_refusal_is_asked_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(requests_are_forwarded_with_their_deadline_and_replied_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(switching_backings_keeps_the_watches, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
