@@ -7,5 +7,6 @@
 #include "ha_cluster.h"
 #include "ha_epochs.h"
 #include "ha_owner.h"
+#include "ha_state.h"
 
 #endif
