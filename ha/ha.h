@@ -1,5 +1,6 @@
 //  ha: the cluster side of ctim — membership and heartbeats between nodes, link ownership
-//  with epochs that only grow — the one header others include.  ha/README.md has the
+//  with epochs that only grow, the replicated state (sessions, lines, monitors) — the one
+//  header others include.  ha/README.md has the
 //  design, the rules, config keys and metrics, and what later slices add.
 #ifndef HA_H
 #define HA_H
@@ -7,6 +8,7 @@
 #include "ha_cluster.h"
 #include "ha_epochs.h"
 #include "ha_owner.h"
+#include "ha_registry.h"
 #include "ha_state.h"
 
 #endif
