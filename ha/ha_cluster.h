@@ -9,6 +9,13 @@
 //  take (the epoch is on disk and the Claim announced before the link starts), drop (at
 //  once, before anything else), retry (the previous holder let go).
 //
+//  It also carries the replicated state (ha_state, the Clone pattern): this node's own
+//  keys go to every peer as StateUpdates (the changes of one loop turn in one frame), the
+//  heartbeat says how far this node's sequence has got, and a node that sees a gap asks
+//  the source for a snapshot; at start it asks one peer for everything that peer holds.
+//  Peers' liveness drives the sources' (a lost or restarted node's keys linger, then
+//  expire at the tick).
+//
 //  Everything runs on the node's zloop.  Listener callbacks are called from ha_cluster's
 //  own socket and timer handlers, never from inside ha_cluster_link_state, so the node
 //  may start and stop links from them and report link state from its link callbacks.
@@ -18,6 +25,7 @@
 #include <czmq.h>
 
 #include "ha_owner.h"
+#include "ha_state.h"
 
 #define HA_ENDPOINT_MAX 256
 #define HA_PATH_MAX 256
@@ -58,6 +66,10 @@ typedef struct {
     void (*retry)(void *ctx, size_t pbx);
     //  One log line (without node and subsystem; the node adds "(ID) ha: ").
     void (*log)(void *ctx, ha_log_level_t level, const char *text);
+    //  The replicated state changed (a key of any source set, removed or expired; this
+    //  node's own included).  May be NULL.  It must not change the state from inside
+    //  (ha_cluster_state_put / _delete return -EBUSY there): note and act later.
+    void (*state_changed)(void *ctx, const ha_state_change_t *change);
 } ha_cluster_listener_t;
 
 //  A cluster member for cfg (copied).  Reads the epochs in cfg->state_dir (making the
@@ -76,6 +88,16 @@ int ha_cluster_start(ha_cluster_t *self);
 //  recorded here, acted on at the next tick or message).
 void ha_cluster_link_state(ha_cluster_t *self, size_t pbx, bool up);
 
+//  --- Replicated state -------------------------------------------------------------------------
+
+//  Set (or delete) one of this node's own keys (ha_state_put / ha_state_delete: the same
+//  returns); the update leaves for every peer at the end of this loop turn, batched.
+int64_t ha_cluster_state_put(ha_cluster_t *self, const char *key, const void *value, size_t len,
+                             uint32_t linger_ms);
+int64_t ha_cluster_state_delete(ha_cluster_t *self, const char *key);
+//  The state, for reading (ha_registry's queries).  Borrowed.
+const ha_state_t *ha_cluster_state(const ha_cluster_t *self);
+
 //  The running state for /status and metrics.
 typedef struct {
     char owner[HA_NAME_MAX];            //  as this node believes ("" none)
@@ -91,6 +113,14 @@ typedef struct {
     long drops;                         //  links this node dropped (shutdown excluded)
     long bad_messages;                  //  frames that did not decode or came from strangers
     long send_dropped;                  //  heartbeats not queued (peer not connected, HWM)
+    //  The replicated state
+    uint64_t state_seq;                 //  this node's own last sequence
+    size_t state_entries, state_sources;
+    long updates_sent;                  //  own changes sent (entries, once per change)
+    long updates_applied;               //  peers' changes applied
+    long state_gaps;                    //  gaps seen (each asks for a snapshot)
+    long snapshots_requested, snapshots_sent, snapshots_applied;
+    long state_expired;                 //  keys of lost sources that expired
     size_t pbx_count;
     ha_cluster_pbx_stats_t pbx[HA_PBX_MAX];
 } ha_cluster_stats_t;
@@ -98,8 +128,9 @@ void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *stats);
 //  Configured node ids: 0 is this node, 1.. the peers in config order; NULL past the end.
 const char *ha_cluster_node_id(const ha_cluster_t *self, size_t index);
 //  The cluster as a JSON object (node, incarnation, quorum, settled, peers with alive,
-//  last seen and incarnation, PBXs with owner, epoch, held, link), a new string the caller
-//  frees; NULL when memory runs out.
+//  last seen and incarnation, PBXs with owner, epoch, held, link, and the replicated
+//  state: own sequence, keys, counters, sources with node, incarnation, seq, keys and
+//  lost_ms_ago), a new string the caller frees; NULL when memory runs out.
 char *ha_cluster_status_json(const ha_cluster_t *self);
 
 #endif
