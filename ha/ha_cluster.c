@@ -623,7 +623,17 @@ static void s_on_frame(ha_cluster_t *self, const uint8_t *buf, size_t len)
         s_bad(self, what);
         return;
     }
-    s_peer_heard(self, (size_t) peer, m->incarnation);
+    bool state = m->kind == PROTO_CLUSTER_STATE_UPDATE || m->kind == PROTO_CLUSTER_STATE_REQUEST ||
+                 m->kind == PROTO_CLUSTER_STATE_SNAPSHOT;
+    s_peer_t *p = &self->peers[peer];
+    if (!state)
+        s_peer_heard(self, (size_t) peer, m->incarnation);
+    else if (p->seen && p->incarnation == m->incarnation &&
+             ha_owner_peer_is_alive(self->owner, (size_t) peer))
+        p->last_seen = zclock_mono();
+    //  else: state frames keep a live peer alive but never bring one to life.  Only its
+    //  heartbeat tells whether it has quorum: a peer taken alive without it would be no
+    //  candidate for a link, and this node could take the link in its place.
     if (m->kind == PROTO_CLUSTER_HEARTBEAT) {
         const char *names[PROTO_CLUSTER_PBX_MAX];
         ha_owner_view_t views[PROTO_CLUSTER_PBX_MAX];

@@ -762,6 +762,31 @@ static void gap_and_heartbeat_ahead_ask_the_source_for_a_snapshot(void **state)
     s_beat = NULL;
 }
 
+//  State frames from a peer never heard otherwise do not make it alive: only its
+//  heartbeat says whether it has quorum (a peer alive without it would be no candidate for
+//  the link, and the member could take the link in its place).  They are still answered.
+static void state_frames_do_not_bring_a_peer_to_life(void **state)
+{
+    fx_t *f = *state;
+    s_peer_start(f);
+    s_member(f, 0, "n", 20, "f", f->port);
+    static proto_cluster_msg_t m;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_REQUEST);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.request_id = 9;
+    strcpy(m.source, "n");
+    for (int i = 0; i < 3; i++) {
+        s_peer_send(f, &m);
+        s_run(f, HB_MS);
+    }
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_STATE_SNAPSHOT], 1, WAIT_MS));
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.peers_alive, 0);
+    assert_false(s_logged(&f->m[0], "peer joined peer=f"));
+}
+
 //  A member restarted with a new incarnation asks its peer for everything and gets its
 //  own old keys back (lost, lingering): an application of the old incarnation may resume
 //  on the restarted node.  The peer holds the old incarnation lost from the moment it
@@ -812,6 +837,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(restarted_member_gets_its_old_keys_back_from_its_peer,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(state_frames_do_not_bring_a_peer_to_life, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
