@@ -97,6 +97,16 @@ static bool s_wins(const ha_state_t *st, size_t source, const char *hash)
     return true;
 }
 
+int ha_registry_session_winner(const ha_state_t *st, const char *hash)
+{
+    for (size_t i = 0; i < ha_state_source_count(st); i++) {
+        proto_state_record_t rec;
+        if (s_session_at(st, i, hash, &rec) && s_wins(st, i, hash))
+            return (int) i;
+    }
+    return -1;
+}
+
 //  --- Devices ----------------------------------------------------------------------------------
 
 typedef struct {

@@ -58,6 +58,10 @@ typedef struct {
 //  time), in any source but this node's own current incarnation.  0, or -ENOENT.
 int ha_registry_find_session(const ha_state_t *st, const uint8_t sha256[PROTO_CLUSTER_HASH_LEN],
                              ha_registry_session_t *out);
+//  The index of the source whose copy of session hash wins (0 is this node's own), -1 when
+//  no source has it.  A node whose session wins elsewhere lost it to another node (the
+//  application resumed there).
+int ha_registry_session_winner(const ha_state_t *st, const char *hash);
 //  The lines of session hash in source: fn once per LineRecord.  Returns how many.
 typedef void(ha_registry_line_fn)(void *ctx, const proto_state_record_t *line);
 size_t ha_registry_session_lines(const ha_state_t *st, size_t source, const char *hash,

@@ -174,6 +174,12 @@ static void a_moved_session_counts_once_at_its_winning_copy(void **state)
     ha_state_node_lost(st, "a", 100);
     s_session(st, "b", 5, &sb, 1, 1, (const char *[]){"101", NULL});
     assert_string_equal(s_devices(st, "main"), "d:101");
+    char hash[HA_REGISTRY_HASH_HEX];
+    ha_registry_hash_hex(s_hash[1], hash);
+    assert_int_equal(ha_registry_session_winner(st, hash),
+                     ha_state_source_index(st, "b", 5));
+    ha_registry_hash_hex(s_hash[3], hash);
+    assert_int_equal(ha_registry_session_winner(st, hash), -1);
     ha_registry_session_t found;
     assert_int_equal(ha_registry_find_session(st, s_hash[1], &found), 0);
     assert_string_equal(found.info.node, "b");
@@ -186,6 +192,12 @@ static void a_moved_session_counts_once_at_its_winning_copy(void **state)
     s_session(st, "b", 5, &sb, 1, 0, (const char *[]){"103", NULL});
     ha_state_node_lost(st, "a", 100);
     assert_string_equal(s_devices(st, "main"), "d:103");
+    //  This node adopted it too (one resume more): its own copy wins over both.
+    uint64_t own = 0;
+    s_session(st, NULL, 0, &own, 1, 1, NULL);
+    ha_registry_hash_hex(s_hash[1], hash);
+    assert_int_equal(ha_registry_session_winner(st, hash), 0);
+    assert_string_equal(s_devices(st, "main"), "");
     assert_int_equal(ha_registry_find_session(st, s_hash[1], &found), 0);
     assert_string_equal(found.info.node, "b");
     ha_state_destroy(&st);
