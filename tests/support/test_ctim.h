@@ -96,7 +96,9 @@ typedef struct {
     test_app_line_t lines[TEST_APP_LINES_MAX];
     size_t line_count;
     int link_ups, link_downs, login_failures;
-    long long link_down_at_ms;
+    long long link_down_at_ms, link_up_at_ms;
+    unsigned long long events_lost;     //  on_events_lost: the counts summed
+    int events_lost_calls;
     bool overflow;                  //  a queue was full: the test lost track (it fails)
 } test_app_t;
 
