@@ -50,6 +50,7 @@ struct ha_cluster {
     int64_t last_tick;
     int64_t settle_until;           //  settled at this time at the latest
     bool settle_by_peers;           //  ... or once every peer was heard (not after a stall)
+    int64_t take_hold_until;        //  a peer (re)joined: no take before this (see s_peer_heard)
     bool settled;
     bool link_up[HA_PBX_MAX];
     long takeovers, drops, bad_messages, send_dropped;
@@ -186,10 +187,11 @@ static void s_evaluate(ha_cluster_t *self)
             changed = true;
         }
     }
+    bool hold = zclock_mono() < self->take_hold_until;
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         uint64_t epoch = 0;
         char why[256];
-        if (ha_owner_decide(self->owner, i, &epoch, why, sizeof why) == HA_OWNER_TAKE) {
+        if (!hold && ha_owner_decide(self->owner, i, &epoch, why, sizeof why) == HA_OWNER_TAKE) {
             //  On disk before anyone hears of it: a restart never reuses the epoch.
             if (s_persist(self, i, epoch) != 0)
                 continue;       //  logged; tried again at the next tick
@@ -266,6 +268,12 @@ static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
         ha_owner_peer_alive(self->owner, i, true);
     }
     bool news = !was_alive || !p->seen || incarnation != p->incarnation;
+    //  A peer that just joined, came back or restarted speaks before it has heard us: its
+    //  first heartbeats say "no quorum", which makes it no candidate for a link, and this
+    //  node would take the link from a better-ranked peer.  Take nothing for one interval:
+    //  by then its heartbeats say what it has learnt.  Drops are never held.
+    if (news)
+        self->take_hold_until = now + self->cfg.heartbeat_ms;
     if (p->seen && incarnation != p->incarnation) {
         //  A new incarnation answers nothing the old one was asked.
         p->snap_request = 0;
