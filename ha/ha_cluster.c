@@ -67,8 +67,7 @@ struct ha_cluster {
     int full_peer;                  //  -1, or the peer asked for everything
     uint64_t full_request;
     int64_t full_deadline;
-    long updates_sent, updates_applied, state_gaps, snapshots_requested, snapshots_sent;
-    long snapshots_applied, state_expired;
+    ha_cluster_state_counters_t counters;
 };
 
 static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -328,7 +327,7 @@ static void s_flush_updates(ha_cluster_t *self)
     //  Before start there is nobody to tell: peers get these keys from a snapshot.
     if (self->started)
         s_broadcast(self, o);
-    self->updates_sent += (long) o->entry_count;
+    self->counters.updates_sent += (long) o->entry_count;
     o->entry_count = 0;
 }
 
@@ -394,7 +393,7 @@ static void s_request_snapshot(ha_cluster_t *self, size_t i, bool everything)
         self->peers[i].snap_request = m.request_id;
         self->peers[i].snap_deadline = deadline;
     }
-    self->snapshots_requested++;
+    self->counters.snapshots_requested++;
     s_log(self, HA_LOG_INFO, "asked %s for a snapshot of %s", self->peers[i].cfg.id,
           everything ? "everything it holds" : "its keys");
 }
@@ -405,7 +404,7 @@ static void s_want_snapshot(ha_cluster_t *self, size_t i, uint64_t held, uint64_
     s_peer_t *p = &self->peers[i];
     if (p->snap_request || self->full_peer >= 0)
         return;
-    self->state_gaps++;
+    self->counters.gaps++;
     s_log(self, HA_LOG_INFO, "state of %s: holding %" PRIu64 ", it is at %" PRIu64,
           p->cfg.id, held, seen);
     s_request_snapshot(self, i, false);
@@ -451,7 +450,7 @@ static void s_on_update(ha_cluster_t *self, size_t i, const proto_cluster_msg_t 
         uint64_t held = ha_state_seq(self->state, m->node, m->incarnation);
         ha_state_result_t r = ha_state_apply(self->state, m->node, m->incarnation, m->seq + k, &e);
         if (r == HA_STATE_APPLIED)
-            self->updates_applied++;
+            self->counters.updates_applied++;
         else if (r == HA_STATE_GAP) {
             s_want_snapshot(self, i, held, m->seq + k);
             return;     //  the snapshot brings the rest
@@ -534,7 +533,7 @@ static void s_send_snapshot(ha_cluster_t *self, size_t i, uint64_t request_id, c
               self->peers[i].cfg.id, strerror(-c.rc));
         return;
     }
-    self->snapshots_sent++;
+    self->counters.snapshots_sent++;
     s_log(self, HA_LOG_INFO, "sent %s a snapshot: %zu source%s, %zu keys", self->peers[i].cfg.id,
           n, n == 1 ? "" : "s", keys);
 }
@@ -567,7 +566,7 @@ static void s_on_snapshot(ha_cluster_t *self, size_t i, const proto_cluster_msg_
             ha_state_result_t r = ha_state_snap_apply(self->state, &p->stage, m->seq,
                                                       m->lost_ms_ago, zclock_mono());
             if (r == HA_STATE_APPLIED)
-                self->snapshots_applied++;
+                self->counters.snapshots_applied++;
             s_log(self, HA_LOG_DEBUG, "snapshot of %s/%016" PRIx64 " at %" PRIu64 " from %s: %s",
                   m->source, m->source_incarnation, m->seq, p->cfg.id, ha_state_result_str(r));
             s_stage_drop(p);
@@ -592,7 +591,7 @@ static void s_state_tick(ha_cluster_t *self, int64_t now)
 {
     size_t n = ha_state_expire(self->state, now);
     if (n) {
-        self->state_expired += (long) n;
+        self->counters.expired += (long) n;
         s_log(self, HA_LOG_INFO, "%zu key%s of lost nodes expired", n, n == 1 ? "" : "s");
     }
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
@@ -1031,13 +1030,7 @@ void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *st)
     st->state_seq = ha_state_own_seq(self->state);
     st->state_entries = ha_state_entry_count(self->state);
     st->state_sources = ha_state_source_count(self->state);
-    st->updates_sent = self->updates_sent;
-    st->updates_applied = self->updates_applied;
-    st->state_gaps = self->state_gaps;
-    st->snapshots_requested = self->snapshots_requested;
-    st->snapshots_sent = self->snapshots_sent;
-    st->snapshots_applied = self->snapshots_applied;
-    st->state_expired = self->state_expired;
+    st->state = self->counters;
     st->pbx_count = self->cfg.pbx_count;
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         ha_owner_view_t v;
@@ -1108,13 +1101,13 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
                 v.epoch, ha_owner_held(self->owner, i) ? "true" : "false",
                 self->link_up[i] ? "true" : "false", self->cfg.priority[i]);
     }
+    const ha_cluster_state_counters_t *c = &self->counters;
     fprintf(out, "],\"state\":{\"seq\":%" PRIu64 ",\"keys\":%zu,\"updates_sent\":%ld,"
             "\"updates_applied\":%ld,\"gaps\":%ld,\"snapshots_requested\":%ld,"
             "\"snapshots_sent\":%ld,\"snapshots_applied\":%ld,\"expired\":%ld,"
             "\"sources\":[", ha_state_own_seq(self->state), ha_state_entry_count(self->state),
-            self->updates_sent, self->updates_applied, self->state_gaps,
-            self->snapshots_requested, self->snapshots_sent, self->snapshots_applied,
-            self->state_expired);
+            c->updates_sent, c->updates_applied, c->gaps, c->snapshots_requested,
+            c->snapshots_sent, c->snapshots_applied, c->expired);
     ha_state_source_t info;
     for (size_t i = 0; ha_state_source(self->state, i, &info); i++) {
         fprintf(out, "%s{\"node\":", i ? "," : "");

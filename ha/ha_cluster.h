@@ -106,6 +106,15 @@ typedef struct {
     bool link_up;                       //  this node's link is up
 } ha_cluster_pbx_stats_t;
 
+//  The replicated state's traffic since start.
+typedef struct {
+    long updates_sent;                  //  own changes sent (entries, once per change)
+    long updates_applied;               //  peers' changes applied
+    long gaps;                          //  gaps seen (each asks for a snapshot)
+    long snapshots_requested, snapshots_sent, snapshots_applied;
+    long expired;                       //  keys of lost sources that expired
+} ha_cluster_state_counters_t;
+
 typedef struct {
     size_t peers, peers_alive;
     bool quorum, settled;
@@ -116,11 +125,7 @@ typedef struct {
     //  The replicated state
     uint64_t state_seq;                 //  this node's own last sequence
     size_t state_entries, state_sources;
-    long updates_sent;                  //  own changes sent (entries, once per change)
-    long updates_applied;               //  peers' changes applied
-    long state_gaps;                    //  gaps seen (each asks for a snapshot)
-    long snapshots_requested, snapshots_sent, snapshots_applied;
-    long state_expired;                 //  keys of lost sources that expired
+    ha_cluster_state_counters_t state;
     size_t pbx_count;
     ha_cluster_pbx_stats_t pbx[HA_PBX_MAX];
 } ha_cluster_stats_t;

@@ -25,6 +25,7 @@
 #include "node_http.h"
 #include "node_lines.h"
 #include "node_log.h"
+#include "node_ptrmap.h"
 #include "node_numfmt.h"
 #include "proto.h"
 
@@ -2094,17 +2095,6 @@ static void s_curve_stop(node_client_server_t *self)
     zactor_destroy(&self->auth);
 }
 
-static size_t s_ptr_hash(const void *key)
-{
-    uintptr_t v = (uintptr_t) key;
-    return (size_t) (v ^ (v >> 17) ^ (v >> 31));
-}
-
-static int s_ptr_cmp(const void *a, const void *b)
-{
-    return a == b ? 0 : (uintptr_t) a < (uintptr_t) b ? -1 : 1;
-}
-
 //  --- Public ----------------------------------------------------------------------------------
 
 node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_api_cfg_t *cfg,
@@ -2115,7 +2105,7 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
     if (!self)
         return NULL;
     self->out = malloc(S_OUT_MAX);
-    self->watches = zhashx_new();
+    self->watches = node_ptrmap_new();
     self->guard = node_client_guard_new(metrics);
     if (!self->out || !self->watches || !self->guard) {
         node_client_guard_destroy(&self->guard);
@@ -2124,10 +2114,6 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
         free(self);
         return NULL;
     }
-    zhashx_set_key_hasher(self->watches, s_ptr_hash);
-    zhashx_set_key_comparator(self->watches, s_ptr_cmp);
-    zhashx_set_key_duplicator(self->watches, NULL);
-    zhashx_set_key_destructor(self->watches, NULL);
     self->loop = loop;
     self->cfg = cfg;
     self->users = users;

@@ -563,8 +563,13 @@ static int s_on_state_timer(zloop_t *loop, int timer_id, void *arg)
 static void s_cluster_state_changed(void *ctx, const ha_state_change_t *c)
 {
     ctimd_t *self = ctx;
-    if (!c->own && c->kind == HA_STATE_SET && strncmp(c->key, "s/", 2) == 0)
+    bool session = strncmp(c->key, "s/", 2) == 0;
+    if (!c->own && c->kind == HA_STATE_SET && session)
         self->state_moved = true;
+    //  Our own sessions' records change with their sequence bound (every 128 events): the
+    //  devices do not (a session's lines are keys of their own).
+    if (session && c->own && c->kind == HA_STATE_SET)
+        return;
     if (self->state_timer <= 0) {
         self->state_timer = zloop_timer(self->loop, 0, 1, s_on_state_timer, self);
         if (self->state_timer < 0)
@@ -624,17 +629,17 @@ static void s_cluster_collect(ctimd_t *self)
     node_metric_set(self->ha_takeovers, NULL, (double) st.takeovers);
     node_metric_set(self->ha_bad_messages, NULL, (double) st.bad_messages);
     node_metric_set(self->ha_state_keys, NULL, (double) st.state_entries);
-    node_metric_set(self->ha_state_updates, (const char *[]){"sent"}, (double) st.updates_sent);
+    node_metric_set(self->ha_state_updates, (const char *[]){"sent"}, (double) st.state.updates_sent);
     node_metric_set(self->ha_state_updates, (const char *[]){"applied"},
-                    (double) st.updates_applied);
-    node_metric_set(self->ha_state_gaps, NULL, (double) st.state_gaps);
+                    (double) st.state.updates_applied);
+    node_metric_set(self->ha_state_gaps, NULL, (double) st.state.gaps);
     node_metric_set(self->ha_state_snapshots, (const char *[]){"requested"},
-                    (double) st.snapshots_requested);
+                    (double) st.state.snapshots_requested);
     node_metric_set(self->ha_state_snapshots, (const char *[]){"sent"},
-                    (double) st.snapshots_sent);
+                    (double) st.state.snapshots_sent);
     node_metric_set(self->ha_state_snapshots, (const char *[]){"applied"},
-                    (double) st.snapshots_applied);
-    node_metric_set(self->ha_state_expired, NULL, (double) st.state_expired);
+                    (double) st.state.snapshots_applied);
+    node_metric_set(self->ha_state_expired, NULL, (double) st.state.expired);
     for (size_t i = 0; i < st.pbx_count; i++) {
         const char *pbx = self->cfg.pbx[i].name;
         node_metric_set(self->ha_epoch, (const char *[]){pbx}, (double) st.pbx[i].epoch);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "node_log.h"
+#include "node_ptrmap.h"
 #include "node_pbx_devices.h"
 #include "node_takeover.h"
 
@@ -23,17 +24,6 @@ struct node_takeover {
     zhashx_t *watches;                  //  node_pbx_watch_t * -> (void *) 1
 };
 
-static size_t s_ptr_hash(const void *key)
-{
-    uintptr_t v = (uintptr_t) key;
-    return (size_t) (v ^ (v >> 17) ^ (v >> 31));
-}
-
-static int s_ptr_cmp(const void *a, const void *b)
-{
-    return a == b ? 0 : (uintptr_t) a < (uintptr_t) b ? -1 : 1;
-}
-
 //  The done of a takeover watch: nobody waits for it; a refused MonitorStart is retried
 //  by node_pbx while the watch lasts.
 static void s_done(void *arg, int status, const uint8_t *error_apdu, size_t len)
@@ -50,7 +40,7 @@ node_takeover_t *node_takeover_new(void)
     node_takeover_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->watches = zhashx_new();
+    self->watches = node_ptrmap_new();
     for (size_t i = 0; self->watches && i < NODE_PBX_MAX; i++)
         if (!(self->devices[i] = zhashx_new())) {
             node_takeover_destroy(&self, NULL, 0);
@@ -60,10 +50,6 @@ node_takeover_t *node_takeover_new(void)
         free(self);
         return NULL;
     }
-    zhashx_set_key_hasher(self->watches, s_ptr_hash);
-    zhashx_set_key_comparator(self->watches, s_ptr_cmp);
-    zhashx_set_key_duplicator(self->watches, NULL);
-    zhashx_set_key_destructor(self->watches, NULL);
     return self;
 }
 

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,19 @@
 #include "test_http.h"
 
 //  --- Nodes ------------------------------------------------------------------------------------
+
+int test_ctim_dir_make(char *dir, size_t cap, const char *name)
+{
+    snprintf(dir, cap, "/tmp/ctim-%s-XXXXXX", name);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int test_ctim_dir_remove(const char *dir)
+{
+    char cmd[192];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
 
 static int s_write_config(test_node_t *node, const char *id, int pbx_port, const char *extra)
 {

@@ -33,6 +33,11 @@
 
 //  --- Nodes ------------------------------------------------------------------------------------
 
+//  A fresh folder /tmp/ctim-NAME-XXXXXX for a test group's configs and state, into dir
+//  (at least 64 bytes).  Returns 0 or -1.  test_ctim_dir_remove removes it and all inside.
+int test_ctim_dir_make(char *dir, size_t cap, const char *name);
+int test_ctim_dir_remove(const char *dir);
+
 typedef struct {
     test_proc_t proc;               //  pid -1 while not running
     int client_port, http_port, csta_port;

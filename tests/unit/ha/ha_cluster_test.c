@@ -653,13 +653,13 @@ static void pair_replicates_keys_and_a_lost_members_keys_linger_then_expire(void
     assert_string_equal(s_held(f, 1, "n", "late", NULL), "");
     ha_cluster_stats_t st;
     ha_cluster_stats(f->m[1].cluster, &st);
-    assert_true(st.updates_applied >= 3);
-    assert_int_equal(st.state_gaps, 0);
+    assert_true(st.state.updates_applied >= 3);
+    assert_int_equal(st.state.gaps, 0);
     assert_int_equal(st.state_seq, 1);
     ha_cluster_stats(f->m[0].cluster, &st);
     assert_int_equal(st.state_seq, 4);
-    assert_int_equal(st.updates_sent, 4);
-    assert_int_equal(st.snapshots_sent, 1);
+    assert_int_equal(st.state.updates_sent, 4);
+    assert_int_equal(st.state.snapshots_sent, 1);
     int before = f->m[1].state_expired;
     //  n goes; o declares it lost after lost_after intervals and keeps its key 600 ms more.
     int64_t t0 = zclock_mono();
@@ -744,8 +744,8 @@ static void gap_and_heartbeat_ahead_ask_the_source_for_a_snapshot(void **state)
     assert_string_equal(f->last[PROTO_CLUSTER_STATE_REQUEST].source, "f");
     ha_cluster_stats_t st;
     ha_cluster_stats(f->m[0].cluster, &st);
-    assert_int_equal(st.state_gaps, 2);
-    assert_int_equal(st.snapshots_applied, 1);
+    assert_int_equal(st.state.gaps, 2);
+    assert_int_equal(st.state.snapshots_applied, 1);
     //  A request for f's keys to the member is answered with nothing but done; one for
     //  everything gets the member's own keys and f's copy.
     assert_true(ha_cluster_state_put(f->m[0].cluster, "mine", "M", 1, 100) > 0);
