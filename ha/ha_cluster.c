@@ -86,18 +86,24 @@ static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...
 
 //  --- Sending --------------------------------------------------------------------------------
 
+//  m into buf (PROTO_CLUSTER_FRAME_MAX bytes); 0, or the codec's error after logging it.
+static int s_encode(ha_cluster_t *self, const proto_cluster_msg_t *m, uint8_t *buf, size_t *len)
+{
+    int rc = proto_cluster_encode(m, buf, PROTO_CLUSTER_FRAME_MAX, len);
+    if (rc)
+        s_log(self, HA_LOG_ERROR, "cannot encode a %s: %s", proto_cluster_kind_str(m->kind),
+              strerror(-rc));
+    return rc;
+}
+
 //  One frame to every peer that has a connection; a peer without one (or with a full
 //  queue) misses it, which heartbeats are made for.
 static void s_broadcast(ha_cluster_t *self, const proto_cluster_msg_t *m)
 {
     uint8_t buf[PROTO_CLUSTER_FRAME_MAX];
     size_t len = 0;
-    int rc = proto_cluster_encode(m, buf, sizeof buf, &len);
-    if (rc) {
-        s_log(self, HA_LOG_ERROR, "cannot encode a %s: %s", proto_cluster_kind_str(m->kind),
-              strerror(-rc));
+    if (s_encode(self, m, buf, &len) != 0)
         return;
-    }
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         if (!self->peers[i].dealer)
             continue;
@@ -306,12 +312,9 @@ static int s_send_peer(ha_cluster_t *self, size_t i, const proto_cluster_msg_t *
 {
     uint8_t buf[PROTO_CLUSTER_FRAME_MAX];
     size_t len = 0;
-    int rc = proto_cluster_encode(m, buf, sizeof buf, &len);
-    if (rc) {
-        s_log(self, HA_LOG_ERROR, "cannot encode a %s: %s", proto_cluster_kind_str(m->kind),
-              strerror(-rc));
+    int rc = s_encode(self, m, buf, &len);
+    if (rc)
         return rc;
-    }
     if (!self->peers[i].dealer)
         return -ENOTCONN;
     if (zmq_send(zsock_resolve(self->peers[i].dealer), buf, len, ZMQ_DONTWAIT) < 0)

@@ -629,7 +629,8 @@ static void s_cluster_collect(ctimd_t *self)
     node_metric_set(self->ha_takeovers, NULL, (double) st.takeovers);
     node_metric_set(self->ha_bad_messages, NULL, (double) st.bad_messages);
     node_metric_set(self->ha_state_keys, NULL, (double) st.state_entries);
-    node_metric_set(self->ha_state_updates, (const char *[]){"sent"}, (double) st.state.updates_sent);
+    node_metric_set(self->ha_state_updates, (const char *[]){"sent"},
+                    (double) st.state.updates_sent);
     node_metric_set(self->ha_state_updates, (const char *[]){"applied"},
                     (double) st.state.updates_applied);
     node_metric_set(self->ha_state_gaps, NULL, (double) st.state.gaps);
