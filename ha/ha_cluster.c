@@ -12,11 +12,15 @@
 #include "ha_epochs.h"
 #include "proto_cluster.h"
 
-#define S_SNDHWM 64                 //  frames queued per peer; heartbeats beyond are dropped
+//  Frames queued per connected peer (nothing is queued for one that is not connected).
+//  A snapshot of 10 000 keys is about 160 frames; heartbeats beyond are dropped, and a
+//  snapshot that does not fit is given up (the requester asks again after its timeout).
+#define S_SNDHWM 1024
 #define S_RCVHWM 4096               //  frames from all peers waiting to be read
 #define S_RECONNECT_MAX_MS 100      //  ZeroMQ's reconnect interval to a peer, at most
 #define S_LINGER_MS 200             //  how long a Release may take to leave at exit
 #define S_BAD_LOG_MS 1000           //  at most one warning per second about bad frames
+#define S_SNAP_TIMEOUT_MIN_MS 1000  //  a snapshot not complete by then is asked for again
 
 typedef struct {
     ha_peer_cfg_t cfg;
@@ -24,6 +28,12 @@ typedef struct {
     bool seen;                      //  heard at least once since this node started
     int64_t last_seen;              //  zclock_mono of its last frame
     uint64_t incarnation;
+    //  Replicated state: our request for its own keys, and what it is sending us
+    uint64_t snap_request;          //  0: none pending
+    int64_t snap_deadline;
+    ha_state_snap_t *stage;         //  the source being received from this peer
+    char stage_node[HA_NAME_MAX];
+    uint64_t stage_incarnation;
 } s_peer_t;
 
 struct ha_cluster {
@@ -47,6 +57,18 @@ struct ha_cluster {
     int64_t bad_logged_at;
     ha_cluster_ext_t ext[HA_CLUSTER_EXT_MAX];   //  extensions (forwarding)
     size_t ext_count;
+    //  The replicated state
+    ha_state_t *state;
+    proto_cluster_msg_t *out;       //  own updates not yet sent (one frame's worth)
+    proto_cluster_msg_t *rx;        //  the frame being read
+    proto_cluster_msg_t *snap_tx;   //  a snapshot frame being built
+    int flush_timer;
+    uint64_t next_request;
+    bool full_done;                 //  a peer's whole state arrived once since start
+    int full_peer;                  //  -1, or the peer asked for everything
+    uint64_t full_request;
+    int64_t full_deadline;
+    ha_cluster_state_counters_t counters;
 };
 
 static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -81,18 +103,24 @@ static void s_ext_change(ha_cluster_t *self)
 
 //  --- Sending --------------------------------------------------------------------------------
 
+//  m into buf (PROTO_CLUSTER_FRAME_MAX bytes); 0, or the codec's error after logging it.
+static int s_encode(ha_cluster_t *self, const proto_cluster_msg_t *m, uint8_t *buf, size_t *len)
+{
+    int rc = proto_cluster_encode(m, buf, PROTO_CLUSTER_FRAME_MAX, len);
+    if (rc)
+        s_log(self, HA_LOG_ERROR, "cannot encode a %s: %s", proto_cluster_kind_str(m->kind),
+              strerror(-rc));
+    return rc;
+}
+
 //  One frame to every peer that has a connection; a peer without one (or with a full
 //  queue) misses it, which heartbeats are made for.
 static void s_broadcast(ha_cluster_t *self, const proto_cluster_msg_t *m)
 {
     uint8_t buf[PROTO_CLUSTER_FRAME_MAX];
     size_t len = 0;
-    int rc = proto_cluster_encode(m, buf, sizeof buf, &len);
-    if (rc) {
-        s_log(self, HA_LOG_ERROR, "cannot encode a %s: %s", proto_cluster_kind_str(m->kind),
-              strerror(-rc));
+    if (s_encode(self, m, buf, &len) != 0)
         return;
-    }
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         if (!self->peers[i].dealer)
             continue;
@@ -101,12 +129,17 @@ static void s_broadcast(ha_cluster_t *self, const proto_cluster_msg_t *m)
     }
 }
 
+static void s_flush_updates(ha_cluster_t *self);
+
 static void s_send_heartbeat(ha_cluster_t *self)
 {
+    //  Updates first: a heartbeat ahead of them would look like a gap.
+    s_flush_updates(self);
     proto_cluster_msg_t m;
     proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
     snprintf(m.node, sizeof m.node, "%s", self->cfg.node_id);
     m.incarnation = self->incarnation;
+    m.state_seq = ha_state_own_seq(self->state);
     m.quorum = ha_owner_quorum(self->owner);
     m.heartbeat_ms = (uint32_t) self->cfg.heartbeat_ms;
     m.pbx_count = self->cfg.pbx_count;
@@ -242,7 +275,8 @@ static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
     int64_t now = zclock_mono();
     if (p->seen && incarnation != p->incarnation)
         s_log(self, HA_LOG_NOTICE, "peer restarted peer=%s", p->cfg.id);
-    if (!ha_owner_peer_is_alive(self->owner, i)) {
+    bool was_alive = ha_owner_peer_is_alive(self->owner, i);
+    if (!was_alive) {
         if (p->seen)
             s_log(self, HA_LOG_NOTICE, "peer back peer=%s after_ms=%" PRId64, p->cfg.id,
                   now - p->last_seen);
@@ -257,15 +291,348 @@ static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
         s_ext_peer(self, p->cfg.id, false);
         s_ext_peer(self, p->cfg.id, true);
     }
+    //  (A peer that just joined, came back or restarted says "no quorum" in its first
+    //  heartbeats; ha_owner keeps it a candidate meanwhile: settle_beats.)
+    bool news = !was_alive || !p->seen || incarnation != p->incarnation;
+    if (p->seen && incarnation != p->incarnation) {
+        //  A new incarnation answers nothing the old one was asked.
+        p->snap_request = 0;
+        ha_state_snap_destroy(&p->stage);
+        p->stage_node[0] = '\0';
+    }
     p->seen = true;
     p->incarnation = incarnation;
     p->last_seen = now;
+    //  Its keys are live (a restart leaves the older incarnation's to linger).
+    if (news)
+        ha_state_node_alive(self->state, p->cfg.id, incarnation, now);
+}
+
+//  --- Replicated state (Clone) -----------------------------------------------------------------
+//  Own changes go out batched (s_queue_update, s_flush_updates); a peer's updates are
+//  applied in sequence (s_on_update); a gap, or a heartbeat announcing more than we hold,
+//  asks that peer for its own keys (s_want_snapshot); at start one peer is asked for
+//  everything it holds (s_full_maybe).  Answers come in frames of at most 64 keys per
+//  source (s_send_snapshot), staged per sender and applied at each source's last frame.
+
+static void s_on_state_change(void *ctx, const ha_state_change_t *change)
+{
+    ha_cluster_t *self = ctx;
+    if (self->listener.state_changed)
+        self->listener.state_changed(self->listener.ctx, change);
+}
+
+//  One frame to peer i only.  Returns 0 or a negative errno (not connected, queue full).
+static int s_send_peer(ha_cluster_t *self, size_t i, const proto_cluster_msg_t *m)
+{
+    uint8_t buf[PROTO_CLUSTER_FRAME_MAX];
+    size_t len = 0;
+    int rc = s_encode(self, m, buf, &len);
+    if (rc)
+        return rc;
+    if (!self->peers[i].dealer)
+        return -ENOTCONN;
+    if (zmq_send(zsock_resolve(self->peers[i].dealer), buf, len, ZMQ_DONTWAIT) < 0)
+        return -zmq_errno();
+    return 0;
+}
+
+static void s_flush_updates(ha_cluster_t *self)
+{
+    proto_cluster_msg_t *o = self->out;
+    if (!o || o->entry_count == 0)
+        return;
+    //  Before start there is nobody to tell: peers get these keys from a snapshot.
+    if (self->started)
+        s_broadcast(self, o);
+    self->counters.updates_sent += (long) o->entry_count;
+    o->entry_count = 0;
+}
+
+static int s_on_flush_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    ha_cluster_t *self = arg;
+    self->flush_timer = 0;      //  one-shot: gone once this returns (node/README: zloop)
+    s_flush_updates(self);
+    return 0;
+}
+
+//  Own change number seq, to go to every peer at the end of this loop turn (the changes
+//  of one turn share a frame, up to PROTO_CLUSTER_ENTRIES_MAX).
+static void s_queue_update(ha_cluster_t *self, uint64_t seq, const char *key, const void *value,
+                           size_t len, bool deleted, uint32_t linger_ms)
+{
+    proto_cluster_msg_t *o = self->out;
+    if (o->entry_count && o->seq + o->entry_count != seq)
+        s_flush_updates(self);  //  never expected: every own change comes through here
+    if (o->entry_count == 0)
+        o->seq = seq;
+    proto_state_entry_t *e = &o->entries[o->entry_count++];
+    snprintf(e->key, sizeof e->key, "%s", key);
+    e->value_len = len;
+    if (len)
+        memcpy(e->value, value, len);
+    e->deleted = deleted;
+    e->linger_ms = linger_ms;
+    if (o->entry_count == PROTO_CLUSTER_ENTRIES_MAX)
+        s_flush_updates(self);
+    else if (!self->flush_timer && self->started) {
+        self->flush_timer = zloop_timer(self->loop, 0, 1, s_on_flush_timer, self);
+        if (self->flush_timer < 0)
+            self->flush_timer = 0;      //  the next heartbeat flushes
+    }
+}
+
+static int64_t s_snap_timeout_ms(const ha_cluster_t *self)
+{
+    int64_t t = 10 * (int64_t) self->cfg.heartbeat_ms;
+    return t < S_SNAP_TIMEOUT_MIN_MS ? S_SNAP_TIMEOUT_MIN_MS : t;
+}
+
+//  Ask peer i for its own keys, or for everything it holds.
+static void s_request_snapshot(ha_cluster_t *self, size_t i, bool everything)
+{
+    proto_cluster_msg_t m;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_REQUEST);
+    snprintf(m.node, sizeof m.node, "%s", self->cfg.node_id);
+    m.incarnation = self->incarnation;
+    m.request_id = ++self->next_request;
+    snprintf(m.source, sizeof m.source, "%s", everything ? "" : self->peers[i].cfg.id);
+    if (s_send_peer(self, i, &m) != 0)
+        return;     //  not connected yet: asked again at a tick
+    int64_t deadline = zclock_mono() + s_snap_timeout_ms(self);
+    if (everything) {
+        self->full_peer = (int) i;
+        self->full_request = m.request_id;
+        self->full_deadline = deadline;
+    } else {
+        self->peers[i].snap_request = m.request_id;
+        self->peers[i].snap_deadline = deadline;
+    }
+    self->counters.snapshots_requested++;
+    s_log(self, HA_LOG_INFO, "asked %s for a snapshot of %s", self->peers[i].cfg.id,
+          everything ? "everything it holds" : "its keys");
+}
+
+//  Peer i's keys are behind: ask it for them, unless an answer is on its way.
+static void s_want_snapshot(ha_cluster_t *self, size_t i, uint64_t held, uint64_t seen)
+{
+    s_peer_t *p = &self->peers[i];
+    if (p->snap_request || self->full_peer >= 0)
+        return;
+    self->counters.gaps++;
+    s_log(self, HA_LOG_INFO, "state of %s: holding %" PRIu64 ", it is at %" PRIu64,
+          p->cfg.id, held, seen);
+    s_request_snapshot(self, i, false);
+}
+
+//  Once after start, ask the first live peer for everything it holds (other nodes' keys,
+//  lost ones' included, and this node's own previous incarnation's).
+static void s_full_maybe(ha_cluster_t *self)
+{
+    if (self->full_done || self->full_peer >= 0 || !self->started)
+        return;
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        if (ha_owner_peer_is_alive(self->owner, i)) {
+            s_request_snapshot(self, i, true);
+            return;
+        }
+}
+
+//  Sources follow the peers: alive with the incarnation heard, or lost.
+static void s_liveness(ha_cluster_t *self)
+{
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        const s_peer_t *p = &self->peers[i];
+        if (p->seen && ha_owner_peer_is_alive(self->owner, i))
+            ha_state_node_alive(self->state, p->cfg.id, p->incarnation, now);
+        else
+            ha_state_node_lost(self->state, p->cfg.id, now);
+    }
+}
+
+static void s_stage_drop(s_peer_t *p)
+{
+    ha_state_snap_destroy(&p->stage);
+    p->stage_node[0] = '\0';
+}
+
+static void s_on_update(ha_cluster_t *self, size_t i, const proto_cluster_msg_t *m)
+{
+    for (size_t k = 0; k < m->entry_count; k++) {
+        const proto_state_entry_t *pe = &m->entries[k];
+        ha_state_entry_t e = {pe->key, pe->value, pe->value_len, pe->deleted, pe->linger_ms};
+        uint64_t held = ha_state_seq(self->state, m->node, m->incarnation);
+        ha_state_result_t r = ha_state_apply(self->state, m->node, m->incarnation, m->seq + k, &e);
+        if (r == HA_STATE_APPLIED)
+            self->counters.updates_applied++;
+        else if (r == HA_STATE_GAP) {
+            s_want_snapshot(self, i, held, m->seq + k);
+            return;     //  the snapshot brings the rest
+        } else if (r == HA_STATE_REFUSED) {
+            s_bad(self, "state update refused");
+            return;
+        }
+    }
+}
+
+typedef struct {
+    ha_cluster_t *self;
+    size_t peer;
+    int rc;
+} s_snap_ctx_t;
+
+//  Send the snapshot frame built so far and start the next one.
+static int s_snap_frame(ha_cluster_t *self, size_t peer, bool source_done, bool done)
+{
+    proto_cluster_msg_t *m = self->snap_tx;
+    m->source_done = source_done;
+    m->done = done;
+    int rc = s_send_peer(self, peer, m);
+    m->entry_count = 0;
+    return rc;
+}
+
+static void s_snap_visit(void *ctx, const char *key, const uint8_t *value, size_t len,
+                         uint32_t linger_ms)
+{
+    s_snap_ctx_t *c = ctx;
+    proto_cluster_msg_t *m = c->self->snap_tx;
+    if (c->rc)
+        return;
+    proto_state_entry_t *e = &m->entries[m->entry_count++];
+    snprintf(e->key, sizeof e->key, "%s", key);
+    memcpy(e->value, value, len);
+    e->value_len = len;
+    e->deleted = false;
+    e->linger_ms = linger_ms;
+    if (m->entry_count == PROTO_CLUSTER_ENTRIES_MAX)
+        c->rc = s_snap_frame(c->self, c->peer, false, false);
+}
+
+//  Answer peer i's StateRequest: this node's own keys (source = our id), or every source
+//  held (source ""); a source we are not is answered with nothing but done.
+static void s_send_snapshot(ha_cluster_t *self, size_t i, uint64_t request_id, const char *source)
+{
+    s_flush_updates(self);      //  the snapshot's seq must not run ahead of our updates
+    size_t idx[HA_STATE_SOURCES_MAX], n = 0;
+    if (!*source)
+        for (; n < ha_state_source_count(self->state); n++)
+            idx[n] = n;
+    else if (strcmp(source, self->cfg.node_id) == 0)
+        idx[n++] = 0;
+    proto_cluster_msg_t *m = self->snap_tx;
+    proto_cluster_msg_init(m, PROTO_CLUSTER_STATE_SNAPSHOT);
+    snprintf(m->node, sizeof m->node, "%s", self->cfg.node_id);
+    m->incarnation = self->incarnation;
+    m->request_id = request_id;
+    int64_t now = zclock_mono();
+    s_snap_ctx_t c = {self, i, 0};
+    size_t keys = 0;
+    for (size_t k = 0; k < n && c.rc == 0; k++) {
+        ha_state_source_t info;
+        ha_state_source(self->state, idx[k], &info);
+        snprintf(m->source, sizeof m->source, "%s", info.node);
+        m->source_incarnation = info.incarnation;
+        m->seq = info.seq;
+        m->lost_ms_ago = info.lost ? (uint64_t) (now > info.lost_at ? now - info.lost_at : 1) : 0;
+        ha_state_each(self->state, idx[k], s_snap_visit, &c);
+        if (c.rc == 0)
+            c.rc = s_snap_frame(self, i, true, k + 1 == n);
+        keys += info.entries;
+    }
+    if (n == 0)
+        c.rc = s_snap_frame(self, i, false, true);
+    if (c.rc) {
+        s_log(self, HA_LOG_WARNING, "snapshot for %s given up: %s (it will ask again)",
+              self->peers[i].cfg.id, strerror(-c.rc));
+        return;
+    }
+    self->counters.snapshots_sent++;
+    s_log(self, HA_LOG_INFO, "sent %s a snapshot: %zu source%s, %zu keys", self->peers[i].cfg.id,
+          n, n == 1 ? "" : "s", keys);
+}
+
+static void s_on_snapshot(ha_cluster_t *self, size_t i, const proto_cluster_msg_t *m)
+{
+    s_peer_t *p = &self->peers[i];
+    bool for_full = self->full_peer == (int) i && m->request_id == self->full_request;
+    bool for_own = p->snap_request && m->request_id == p->snap_request;
+    if (!for_full && !for_own)
+        return;     //  late, or never asked for
+    if (*m->source) {
+        if (p->stage && (strcmp(p->stage_node, m->source) != 0 ||
+                         p->stage_incarnation != m->source_incarnation))
+            s_stage_drop(p);    //  a source left unfinished: not applied
+        if (!p->stage) {
+            p->stage = ha_state_snap_new(m->source, m->source_incarnation);
+            snprintf(p->stage_node, sizeof p->stage_node, "%s", m->source);
+            p->stage_incarnation = m->source_incarnation;
+        }
+        for (size_t k = 0; p->stage && k < m->entry_count; k++) {
+            const proto_state_entry_t *pe = &m->entries[k];
+            ha_state_entry_t e = {pe->key, pe->value, pe->value_len, false, pe->linger_ms};
+            if (ha_state_snap_add(p->stage, &e) != 0) {
+                s_bad(self, "snapshot entry refused");
+                s_stage_drop(p);
+            }
+        }
+        if (m->source_done && p->stage) {
+            ha_state_result_t r = ha_state_snap_apply(self->state, &p->stage, m->seq,
+                                                      m->lost_ms_ago, zclock_mono());
+            if (r == HA_STATE_APPLIED)
+                self->counters.snapshots_applied++;
+            s_log(self, HA_LOG_DEBUG, "snapshot of %s/%016" PRIx64 " at %" PRIu64 " from %s: %s",
+                  m->source, m->source_incarnation, m->seq, p->cfg.id, ha_state_result_str(r));
+            s_stage_drop(p);
+            s_liveness(self);
+        }
+    }
+    if (m->done) {
+        s_stage_drop(p);
+        if (for_full) {
+            self->full_done = true;
+            self->full_peer = -1;
+        }
+        p->snap_request = 0;
+        p->snap_deadline = 0;
+        s_log(self, HA_LOG_INFO, "state from %s: %zu keys held in %zu sources", p->cfg.id,
+              ha_state_entry_count(self->state), ha_state_source_count(self->state));
+    }
+}
+
+//  At the tick: expire lingering keys, give up answers that did not come.
+static void s_state_tick(ha_cluster_t *self, int64_t now)
+{
+    size_t n = ha_state_expire(self->state, now);
+    if (n) {
+        self->counters.expired += (long) n;
+        s_log(self, HA_LOG_INFO, "%zu key%s of lost nodes expired", n, n == 1 ? "" : "s");
+    }
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        s_peer_t *p = &self->peers[i];
+        if (p->snap_request && now > p->snap_deadline) {
+            s_log(self, HA_LOG_WARNING, "no snapshot from %s in time", p->cfg.id);
+            p->snap_request = 0;
+            s_stage_drop(p);
+        }
+    }
+    if (self->full_peer >= 0 && now > self->full_deadline) {
+        s_log(self, HA_LOG_WARNING, "no snapshot of everything from %s in time",
+              self->peers[self->full_peer].cfg.id);
+        s_stage_drop(&self->peers[self->full_peer]);
+        self->full_peer = -1;
+    }
+    s_full_maybe(self);
 }
 
 static void s_on_frame(ha_cluster_t *self, const uint8_t *buf, size_t len)
 {
-    proto_cluster_msg_t m;
-    int rc = proto_cluster_decode(&m, buf, len);
+    proto_cluster_msg_t *m = self->rx;
+    int rc = proto_cluster_decode(m, buf, len);
     if (rc) {
         char what[64];
         snprintf(what, sizeof what, "%s (%zu bytes)",
@@ -273,47 +640,74 @@ static void s_on_frame(ha_cluster_t *self, const uint8_t *buf, size_t len)
         s_bad(self, what);
         return;
     }
-    int peer = s_peer_index(self, m.node);
+    int peer = s_peer_index(self, m->node);
     if (peer < 0) {
         char what[128];
-        snprintf(what, sizeof what, "%s from unknown node '%.64s'", proto_cluster_kind_str(m.kind),
-                 m.node);
+        snprintf(what, sizeof what, "%s from unknown node '%.64s'", proto_cluster_kind_str(m->kind),
+                 m->node);
         s_bad(self, what);
         return;
     }
-    s_peer_heard(self, (size_t) peer, m.incarnation);
-    if (m.kind != PROTO_CLUSTER_HEARTBEAT && m.kind != PROTO_CLUSTER_CLAIM &&
-        m.kind != PROTO_CLUSTER_RELEASE) {
+    bool state = m->kind == PROTO_CLUSTER_STATE_UPDATE || m->kind == PROTO_CLUSTER_STATE_REQUEST ||
+                 m->kind == PROTO_CLUSTER_STATE_SNAPSHOT;
+    s_peer_t *p = &self->peers[peer];
+    if (!state)
+        s_peer_heard(self, (size_t) peer, m->incarnation);
+    else if (p->seen && p->incarnation == m->incarnation &&
+             ha_owner_peer_is_alive(self->owner, (size_t) peer))
+        p->last_seen = zclock_mono();
+    //  else: state frames keep a live peer alive but never bring one to life.  Only its
+    //  heartbeat tells whether it has quorum: a peer taken alive without it would be no
+    //  candidate for a link, and this node could take the link in its place.
+    if (!state && m->kind != PROTO_CLUSTER_HEARTBEAT && m->kind != PROTO_CLUSTER_CLAIM &&
+        m->kind != PROTO_CLUSTER_RELEASE) {
         for (size_t i = 0; i < self->ext_count; i++)
             if (self->ext[i].on_message)
-                self->ext[i].on_message(self->ext[i].ctx, &m);
-        proto_cluster_msg_clear(&m);
+                self->ext[i].on_message(self->ext[i].ctx, m);
+        proto_cluster_msg_clear(m);
         return;
     }
-    if (m.kind == PROTO_CLUSTER_HEARTBEAT) {
+    if (m->kind == PROTO_CLUSTER_HEARTBEAT) {
         const char *names[PROTO_CLUSTER_PBX_MAX];
         ha_owner_view_t views[PROTO_CLUSTER_PBX_MAX];
-        for (size_t k = 0; k < m.pbx_count; k++) {
-            names[k] = m.pbx[k].pbx;
-            snprintf(views[k].owner, sizeof views[k].owner, "%s", m.pbx[k].owner);
-            views[k].epoch = m.pbx[k].epoch;
-            views[k].link_up = m.pbx[k].link_up;
-            views[k].priority = m.pbx[k].priority;
+        for (size_t k = 0; k < m->pbx_count; k++) {
+            names[k] = m->pbx[k].pbx;
+            snprintf(views[k].owner, sizeof views[k].owner, "%s", m->pbx[k].owner);
+            views[k].epoch = m->pbx[k].epoch;
+            views[k].link_up = m->pbx[k].link_up;
+            views[k].priority = m->pbx[k].priority;
         }
-        ha_owner_heartbeat(self->owner, (size_t) peer, m.quorum, names, views, m.pbx_count);
+        ha_owner_heartbeat(self->owner, (size_t) peer, m->quorum, names, views, m->pbx_count);
+        //  The first snapshot of everything covers this peer's keys too.
+        s_full_maybe(self);
+        uint64_t held = ha_state_seq(self->state, m->node, m->incarnation);
+        if (held < m->state_seq)
+            s_want_snapshot(self, (size_t) peer, held, m->state_seq);
         return;
     }
-    int pbx = s_pbx_index(self, m.link_pbx);
+    if (m->kind == PROTO_CLUSTER_STATE_UPDATE) {
+        s_on_update(self, (size_t) peer, m);
+        return;
+    }
+    if (m->kind == PROTO_CLUSTER_STATE_REQUEST) {
+        s_send_snapshot(self, (size_t) peer, m->request_id, m->source);
+        return;
+    }
+    if (m->kind == PROTO_CLUSTER_STATE_SNAPSHOT) {
+        s_on_snapshot(self, (size_t) peer, m);
+        return;
+    }
+    int pbx = s_pbx_index(self, m->link_pbx);
     if (pbx < 0)
         return;     //  a PBX this node does not serve
-    if (m.kind == PROTO_CLUSTER_CLAIM) {
-        s_log(self, HA_LOG_INFO, "claim pbx=%s epoch=%" PRIu64 " by %s", m.link_pbx, m.epoch,
-              m.node);
-        ha_owner_claim(self->owner, (size_t) peer, (size_t) pbx, m.epoch);
+    if (m->kind == PROTO_CLUSTER_CLAIM) {
+        s_log(self, HA_LOG_INFO, "claim pbx=%s epoch=%" PRIu64 " by %s", m->link_pbx, m->epoch,
+              m->node);
+        ha_owner_claim(self->owner, (size_t) peer, (size_t) pbx, m->epoch);
     } else {
-        s_log(self, HA_LOG_INFO, "release pbx=%s epoch=%" PRIu64 " by %s", m.link_pbx, m.epoch,
-              m.node);
-        ha_owner_release(self->owner, (size_t) peer, (size_t) pbx, m.epoch);
+        s_log(self, HA_LOG_INFO, "release pbx=%s epoch=%" PRIu64 " by %s", m->link_pbx, m->epoch,
+              m->node);
+        ha_owner_release(self->owner, (size_t) peer, (size_t) pbx, m->epoch);
     }
 }
 
@@ -377,6 +771,17 @@ static void s_settle(ha_cluster_t *self, int64_t now)
           ha_owner_quorum(self->owner) ? "" : ", no quorum");
 }
 
+//  Keys held of node's sources (all incarnations).
+static size_t s_keys_of(const ha_cluster_t *self, const char *node)
+{
+    size_t n = 0;
+    ha_state_source_t info;
+    for (size_t i = 0; ha_state_source(self->state, i, &info); i++)
+        if (strcmp(info.node, node) == 0)
+            n += info.entries;
+    return n;
+}
+
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
@@ -402,12 +807,19 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         s_peer_t *p = &self->peers[i];
         if (ha_owner_peer_is_alive(self->owner, i) && now - p->last_seen > lost_ms) {
-            s_log(self, HA_LOG_NOTICE, "peer lost peer=%s silent_ms=%" PRId64, p->cfg.id,
-                  now - p->last_seen);
+            s_log(self, HA_LOG_NOTICE, "peer lost peer=%s silent_ms=%" PRId64 " keys=%zu "
+                  "(they stay for their linger)", p->cfg.id, now - p->last_seen,
+                  s_keys_of(self, p->cfg.id));
             ha_owner_peer_alive(self->owner, i, false);
             s_ext_peer(self, p->cfg.id, false);
+            ha_state_node_lost(self->state, p->cfg.id, now);
+            p->snap_request = 0;
+            s_stage_drop(p);
+            if (self->full_peer == (int) i)
+                self->full_peer = -1;
         }
     }
+    s_state_tick(self, now);
     s_settle(self, now);
     s_evaluate(self);
     s_send_heartbeat(self);
@@ -436,6 +848,19 @@ ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
     if (listener)
         self->listener = *listener;
     self->incarnation = s_incarnation();
+    self->full_peer = -1;
+    self->state = ha_state_new(cfg->node_id, self->incarnation);
+    self->out = malloc(sizeof *self->out);
+    self->rx = malloc(sizeof *self->rx);
+    self->snap_tx = malloc(sizeof *self->snap_tx);
+    if (!self->state || !self->out || !self->rx || !self->snap_tx) {
+        s_log(self, HA_LOG_ERROR, "out of memory");
+        goto fail;
+    }
+    ha_state_listen(self->state, s_on_state_change, self);
+    proto_cluster_msg_init(self->out, PROTO_CLUSTER_STATE_UPDATE);
+    snprintf(self->out->node, sizeof self->out->node, "%s", cfg->node_id);
+    self->out->incarnation = self->incarnation;
     if (!loop || cfg->heartbeat_ms < 1 || cfg->lost_after < 1 || cfg->port < 1 ||
         cfg->port > 65535 || cfg->pbx_count > HA_PBX_MAX || cfg->peer_count > HA_PEERS_MAX) {
         s_log(self, HA_LOG_ERROR, "cluster config unusable");
@@ -488,6 +913,11 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
     *self_p = NULL;
     if (self->tick_timer > 0)
         zloop_timer_end(self->loop, self->tick_timer);
+    if (self->flush_timer > 0)
+        zloop_timer_end(self->loop, self->flush_timer);
+    //  Changes of this last turn still reach the peers.
+    if (self->started)
+        s_flush_updates(self);
     if (self->router && self->started)
         zloop_reader_end(self->loop, self->router);
     for (size_t i = 0; self->owner && i < self->cfg.pbx_count; i++) {
@@ -502,9 +932,17 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
         if (self->peers[i].dealer)
             zsock_set_linger(self->peers[i].dealer, S_LINGER_MS);
         zsock_destroy(&self->peers[i].dealer);
+        s_stage_drop(&self->peers[i]);
     }
     zsock_destroy(&self->router);
     ha_owner_destroy(&self->owner);
+    //  The listener hears nothing of the state going away with the process.
+    if (self->state)
+        ha_state_listen(self->state, NULL, NULL);
+    ha_state_destroy(&self->state);
+    free(self->out);
+    free(self->rx);
+    free(self->snap_tx);
     free(self);
 }
 
@@ -623,6 +1061,30 @@ uint64_t ha_cluster_incarnation(const ha_cluster_t *self)
     return self->incarnation;
 }
 
+//  --- Replicated state: the node's side -------------------------------------------------------
+
+int64_t ha_cluster_state_put(ha_cluster_t *self, const char *key, const void *value, size_t len,
+                             uint32_t linger_ms)
+{
+    int64_t seq = ha_state_put(self->state, key, value, len, linger_ms);
+    if (seq > 0)
+        s_queue_update(self, (uint64_t) seq, key, value, len, false, linger_ms);
+    return seq;
+}
+
+int64_t ha_cluster_state_delete(ha_cluster_t *self, const char *key)
+{
+    int64_t seq = ha_state_delete(self->state, key);
+    if (seq > 0)
+        s_queue_update(self, (uint64_t) seq, key, NULL, 0, true, 0);
+    return seq;
+}
+
+const ha_state_t *ha_cluster_state(const ha_cluster_t *self)
+{
+    return self->state;
+}
+
 //  --- State ----------------------------------------------------------------------------------
 
 void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *st)
@@ -636,6 +1098,10 @@ void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *st)
     st->drops = self->drops;
     st->bad_messages = self->bad_messages;
     st->send_dropped = self->send_dropped;
+    st->state_seq = ha_state_own_seq(self->state);
+    st->state_entries = ha_state_entry_count(self->state);
+    st->state_sources = ha_state_source_count(self->state);
+    st->state = self->counters;
     st->pbx_count = self->cfg.pbx_count;
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         ha_owner_view_t v;
@@ -704,7 +1170,25 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
                 v.epoch, ha_owner_held(self->owner, i) ? "true" : "false",
                 self->link_up[i] ? "true" : "false", self->cfg.priority[i]);
     }
-    fprintf(out, "]}");
+    const ha_cluster_state_counters_t *c = &self->counters;
+    fprintf(out, "],\"state\":{\"seq\":%" PRIu64 ",\"keys\":%zu,\"updates_sent\":%ld,"
+            "\"updates_applied\":%ld,\"gaps\":%ld,\"snapshots_requested\":%ld,"
+            "\"snapshots_sent\":%ld,\"snapshots_applied\":%ld,\"expired\":%ld,"
+            "\"sources\":[", ha_state_own_seq(self->state), ha_state_entry_count(self->state),
+            c->updates_sent, c->updates_applied, c->gaps, c->snapshots_requested,
+            c->snapshots_sent, c->snapshots_applied, c->expired);
+    ha_state_source_t info;
+    for (size_t i = 0; ha_state_source(self->state, i, &info); i++) {
+        fprintf(out, "%s{\"node\":", i ? "," : "");
+        ha_cluster_json_str(out, info.node);
+        fprintf(out, ",\"incarnation\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 ",\"keys\":%zu,"
+                "\"lost_ms_ago\":", info.incarnation, info.seq, info.entries);
+        if (info.lost)
+            fprintf(out, "%" PRId64 "}", now - info.lost_at);
+        else
+            fprintf(out, "null}");
+    }
+    fprintf(out, "]}}");
     fclose(out);
     return text;
 }

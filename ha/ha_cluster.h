@@ -9,6 +9,13 @@
 //  take (the epoch is on disk and the Claim announced before the link starts), drop (at
 //  once, before anything else), retry (the previous holder let go).
 //
+//  It also carries the replicated state (ha_state, the Clone pattern): this node's own
+//  keys go to every peer as StateUpdates (the changes of one loop turn in one frame), the
+//  heartbeat says how far this node's sequence has got, and a node that sees a gap asks
+//  the source for a snapshot; at start it asks one peer for everything that peer holds.
+//  Peers' liveness drives the sources' (a lost or restarted node's keys linger, then
+//  expire at the tick).
+//
 //  Everything runs on the node's zloop.  Listener callbacks are called from ha_cluster's
 //  own socket and timer handlers, never from inside ha_cluster_link_state, so the node
 //  may start and stop links from them and report link state from its link callbacks.
@@ -19,6 +26,7 @@
 
 #include "ha_owner.h"
 #include "proto_cluster.h"
+#include "ha_state.h"
 
 #define HA_ENDPOINT_MAX 256
 #define HA_PATH_MAX 256
@@ -59,6 +67,10 @@ typedef struct {
     void (*retry)(void *ctx, size_t pbx);
     //  One log line (without node and subsystem; the node adds "(ID) ha: ").
     void (*log)(void *ctx, ha_log_level_t level, const char *text);
+    //  The replicated state changed (a key of any source set, removed or expired; this
+    //  node's own included).  May be NULL.  It must not change the state from inside
+    //  (ha_cluster_state_put / _delete return -EBUSY there): note and act later.
+    void (*state_changed)(void *ctx, const ha_state_change_t *change);
 } ha_cluster_listener_t;
 
 //  A cluster member for cfg (copied).  Reads the epochs in cfg->state_dir (making the
@@ -106,6 +118,16 @@ bool ha_cluster_pbx_owner(const ha_cluster_t *self, size_t pbx, char *owner, siz
 //  This process's incarnation (random per start), as its messages carry it.
 uint64_t ha_cluster_incarnation(const ha_cluster_t *self);
 
+//  --- Replicated state -------------------------------------------------------------------------
+
+//  Set (or delete) one of this node's own keys (ha_state_put / ha_state_delete: the same
+//  returns); the update leaves for every peer at the end of this loop turn, batched.
+int64_t ha_cluster_state_put(ha_cluster_t *self, const char *key, const void *value, size_t len,
+                             uint32_t linger_ms);
+int64_t ha_cluster_state_delete(ha_cluster_t *self, const char *key);
+//  The state, for reading (ha_registry's queries).  Borrowed.
+const ha_state_t *ha_cluster_state(const ha_cluster_t *self);
+
 //  The running state for /status and metrics.
 typedef struct {
     char owner[HA_NAME_MAX];            //  as this node believes ("" none)
@@ -114,6 +136,15 @@ typedef struct {
     bool link_up;                       //  this node's link is up
 } ha_cluster_pbx_stats_t;
 
+//  The replicated state's traffic since start.
+typedef struct {
+    long updates_sent;                  //  own changes sent (entries, once per change)
+    long updates_applied;               //  peers' changes applied
+    long gaps;                          //  gaps seen (each asks for a snapshot)
+    long snapshots_requested, snapshots_sent, snapshots_applied;
+    long expired;                       //  keys of lost sources that expired
+} ha_cluster_state_counters_t;
+
 typedef struct {
     size_t peers, peers_alive;
     bool quorum, settled;
@@ -121,6 +152,10 @@ typedef struct {
     long drops;                         //  links this node dropped (shutdown excluded)
     long bad_messages;                  //  frames that did not decode or came from strangers
     long send_dropped;                  //  heartbeats not queued (peer not connected, HWM)
+    //  The replicated state
+    uint64_t state_seq;                 //  this node's own last sequence
+    size_t state_entries, state_sources;
+    ha_cluster_state_counters_t state;
     size_t pbx_count;
     ha_cluster_pbx_stats_t pbx[HA_PBX_MAX];
 } ha_cluster_stats_t;
@@ -128,8 +163,9 @@ void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *stats);
 //  Configured node ids: 0 is this node, 1.. the peers in config order; NULL past the end.
 const char *ha_cluster_node_id(const ha_cluster_t *self, size_t index);
 //  The cluster as a JSON object (node, incarnation, quorum, settled, peers with alive,
-//  last seen and incarnation, PBXs with owner, epoch, held, link), a new string the caller
-//  frees; NULL when memory runs out.
+//  last seen and incarnation, PBXs with owner, epoch, held, link, and the replicated
+//  state: own sequence, keys, counters, sources with node, incarnation, seq, keys and
+//  lost_ms_ago), a new string the caller frees; NULL when memory runs out.
 char *ha_cluster_status_json(const ha_cluster_t *self);
 //  s as a JSON string into out, for ha's /status builders.  Names are config values
 //  (letters, digits, '.', '_', '-') and endpoints host:port: nothing needs escaping but a

@@ -12,6 +12,7 @@
 #include "node_client_guard.h"
 #include "node_http.h"
 #include "node_log.h"
+#include "node_ptrmap.h"
 
 #define S_SUB "client"
 #define S_RECENT 8                  //  calls remembered per line as deflected already
@@ -63,17 +64,6 @@ static int64_t s_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static size_t s_ptr_hash(const void *key)
-{
-    uintptr_t v = (uintptr_t) key;
-    return (size_t) (v ^ (v >> 17) ^ (v >> 31));
-}
-
-static int s_ptr_cmp(const void *a, const void *b)
-{
-    return a == b ? 0 : (uintptr_t) a < (uintptr_t) b ? -1 : 1;
 }
 
 static void s_call_hex(const s_call_id_t *c, char *out, size_t cap)
@@ -330,16 +320,12 @@ node_client_guard_t *node_client_guard_new(node_metrics_t *metrics)
     if (!self)
         return NULL;
     self->by_line = zhashx_new();
-    self->by_watch = zhashx_new();
+    self->by_watch = node_ptrmap_new();
     if (!self->by_line || !self->by_watch) {
         node_client_guard_destroy(&self);
         return NULL;
     }
     zhashx_set_destructor(self->by_line, s_guarded_free);
-    zhashx_set_key_hasher(self->by_watch, s_ptr_hash);
-    zhashx_set_key_comparator(self->by_watch, s_ptr_cmp);
-    zhashx_set_key_duplicator(self->by_watch, NULL);
-    zhashx_set_key_destructor(self->by_watch, NULL);
     if (metrics) {
         self->m_redirects = node_metrics_counter(metrics, "client_redirects",
             "Calls deflected to a failed application's failure number, by result.", "result");

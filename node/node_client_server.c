@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "csta.h"
@@ -24,12 +25,13 @@
 #include "node_http.h"
 #include "node_lines.h"
 #include "node_log.h"
+#include "node_ptrmap.h"
 #include "node_numfmt.h"
 #include "proto.h"
 
 #define S_SUB "client"
 #define S_IDENTITY_MAX 256          //  ZeroMQ routing ids are at most 255 bytes
-#define S_LINES_MAX 1024            //  lines one session may open
+#define S_LINES_MAX NODE_CLIENT_LINES_MAX
 #define S_OUT_MAX PROTO_FRAME_MAX   //  an encoded frame (list_lines replies can be long)
 #define S_BURST 64                  //  frames read per wake-up before other sockets get a turn
 #define S_TOKEN_BYTES 16            //  resume token: 128 random bits, sent as hex
@@ -76,6 +78,9 @@ struct s_session {
     size_t line_count, line_cap;
     uint8_t token[S_TOKEN_BYTES];   //  resume token (secret); has_token false: no resume
     bool has_token;
+    uint8_t token_hash[NODE_CLIENT_HASH_LEN];   //  its SHA-256: the cluster's name for it
+    uint64_t seq_limit;             //  published to the cluster: no event goes above it
+    uint32_t moves;                 //  times it moved between nodes (SessionRecord.resumes)
     char client[PROTO_TEXT_MAX + 1];
     time_t connected_at;
     uint64_t sent_seq;              //  last event ZeroMQ took for the current identity
@@ -149,6 +154,8 @@ struct node_client_server {
     int64_t handshake_logged_ms;    //  handshake failures are logged once a second
     long handshake_quiet;           //  ... and the others counted
     node_metric_t *m_resumes, *m_lost, *m_overflows, *m_handshakes, *m_replay;
+    node_client_cluster_t cluster;  //  hooks to the cluster (all NULL: none)
+    node_metric_t *m_adopted;
 };
 
 //  --- Helpers ------------------------------------------------------------------------------
@@ -194,6 +201,63 @@ static s_line_t *s_line_find(s_session_t *s, const char *number, size_t *index)
             return s->lines[i];
         }
     return NULL;
+}
+
+//  --- The cluster's view -----------------------------------------------------------------------
+//  What the cluster keeps of each session (node_client_session_info_t) goes out through
+//  the hooks node_main gives (node_client_server_cluster): the session when it is made,
+//  adopted, claims or releases CDR, or comes near its published sequence bound; each line
+//  when it is open or closed; the session's end.
+
+static void s_token_set(s_session_t *s, const uint8_t *token)
+{
+    memcpy(s->token, token, sizeof s->token);
+    unsigned int n = 0;
+    s->has_token = EVP_Digest(token, sizeof s->token, s->token_hash, &n, EVP_sha256(), NULL) == 1 &&
+                   n == sizeof s->token_hash;
+}
+
+static bool s_cdr_owned_by(const node_client_server_t *self, const s_session_t *s);
+
+static void s_info(const node_client_server_t *self, const s_session_t *s, char *name, size_t cap,
+                   node_client_session_info_t *info)
+{
+    snprintf(name, cap, "%.40s-%" PRIu64, self->node_id, s->id);
+    *info = (node_client_session_info_t){s->token_hash, name,       s->user,
+                                         s->client,     s->heartbeat_ms, s->acked,
+                                         s->seq_limit,  s_cdr_owned_by(self, s), s->moves};
+}
+
+static void s_publish_session(node_client_server_t *self, const s_session_t *s)
+{
+    if (!self->cluster.session || !s->has_token)
+        return;
+    char name[PROTO_NAME_MAX + 1];
+    node_client_session_info_t info;
+    s_info(self, s, name, sizeof name, &info);
+    self->cluster.session(self->cluster.ctx, &info);
+}
+
+static void s_publish_line(node_client_server_t *self, const s_session_t *s, const char *number,
+                           const char *failure_number, bool open)
+{
+    if (!self->cluster.line || !s->has_token)
+        return;
+    char name[PROTO_NAME_MAX + 1];
+    node_client_session_info_t info;
+    s_info(self, s, name, sizeof name, &info);
+    self->cluster.line(self->cluster.ctx, &info, number, failure_number, open);
+}
+
+//  An event with sequence seq goes out: keep the published bound at least half a block
+//  ahead, so that a node adopting the session never numbers below what was sent (the
+//  update leaves at the end of this loop turn, with the event already gone).
+static void s_seq_bound(node_client_server_t *self, s_session_t *s, uint64_t seq)
+{
+    if (seq + NODE_CLIENT_SEQ_BLOCK / 2 <= s->seq_limit)
+        return;
+    s->seq_limit = seq + NODE_CLIENT_SEQ_BLOCK;
+    s_publish_session(self, s);
 }
 
 //  --- Sending -------------------------------------------------------------------------------
@@ -332,6 +396,7 @@ static void s_send(node_client_server_t *self, s_session_t *s, const proto_clien
         uint64_t seq = m->event.seq;
         if (seq > s->seq)
             s->seq = seq;
+        s_seq_bound(self, s, seq);
         //  A frame the buffer refuses (too big) shows as a gap if it is ever needed.
         (void) node_client_replay_add(s->replay, seq, self->out, n);
         direct = !s->ctl_head && s->sent_seq + 1 == seq;
@@ -403,6 +468,8 @@ static void s_line_free(node_client_server_t *self, s_line_t **line_p)
     s_line_t *line = *line_p;
     if (!line)
         return;
+    if (line->active)
+        s_publish_line(self, line->session, line->number, line->failure_number, false);
     if (line->watch)
         zhashx_delete(self->watches, line->watch);
     if (line->watch && self->pbx)
@@ -430,6 +497,12 @@ static void s_session_close(node_client_server_t *self, size_t i, const char *re
               s->user, reason, s->line_count);
     for (size_t j = 0; j < s->line_count; j++)
         s_line_free(self, &s->lines[j]);
+    if (self->cluster.session_gone && s->has_token) {
+        char name[PROTO_NAME_MAX + 1];
+        node_client_session_info_t info;
+        s_info(self, s, name, sizeof name, &info);
+        self->cluster.session_gone(self->cluster.ctx, &info);
+    }
     free(s->lines);
     node_client_replay_destroy(&s->replay);
     while (s->ctl_head)
@@ -798,6 +871,19 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
         //  application failing over to a node whose link is still coming up keeps its lines.
         line->active = true;
         node_client_guard_release(self->guard, line->number);   //  an application holds it
+        s_publish_line(self, s, line->number, line->failure_number, true);
+        if (!rid) {
+            //  A line of an adopted session: there is no OpenLine to answer.  Its state
+            //  comes as after a gap: in service or not, then the calls there now.
+            proto_client_msg_t ev;
+            s_event_init(&ev, line, PROTO_EVENT_SERVICE);
+            ev.event.snapshot = true;
+            ev.event.in_service = s_in_service(self, line);
+            s_send_event(self, s, &ev);
+            if (status == 0)
+                s_snapshot_line(self, s, line);
+            return;
+        }
         proto_line_info_t info;
         s_line_info(self, line->number, line, &info);
         m.reply.result = PROTO_RESULT_OK;
@@ -815,12 +901,75 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
     proto_request_t rq = {.op = PROTO_OP_OPEN_LINE, .request_id = rid};
     proto_result_t r = node_client_ops_answer(&rq, 0, status, error_apdu, len, &m.reply);
     m.reply.result = r == PROTO_RESULT_OK ? PROTO_RESULT_ERROR : r;
-    node_info(S_SUB, "session=%" PRIu64 " open line %s failed: %s", s->id, line->number,
-              m.reply.text);
+    if (!rid) {
+        //  An adopted line the PBX will not monitor here: the application keeps it, out
+        //  of service.
+        node_warning(S_SUB, "session=%" PRIu64 " adopted line %s cannot be monitored: %s",
+                     s->id, line->number, m.reply.text);
+        proto_client_msg_t ev;
+        s_event_init(&ev, line, PROTO_EVENT_SERVICE);
+        ev.event.in_service = false;
+        s_send_event(self, s, &ev);
+    } else
+        node_info(S_SUB, "session=%" PRIu64 " open line %s failed: %s", s->id, line->number,
+                  m.reply.text);
     size_t index;
     if (s_line_find(s, line->number, &index) == line)
         s_line_remove(self, s, index);  //  unwatch from inside done: allowed (node_pbx.h)
-    s_reply_msg(self, s, PROTO_OP_OPEN_LINE, &m);
+    if (rid)
+        s_reply_msg(self, s, PROTO_OP_OPEN_LINE, &m);
+}
+
+static proto_result_t s_refused(const char **why, const char *text, proto_result_t result)
+{
+    *why = text;
+    return result;
+}
+
+//  A line of session s, watched at the PBX (done: s_on_watch_done, which answers
+//  request_id, 0 for an adopted line).  PROTO_RESULT_OK, or the result and *why.
+static proto_result_t s_line_add(node_client_server_t *self, s_session_t *s, const char *number,
+                                 const char *failure_number, uint32_t request_id,
+                                 const char **why)
+{
+    csta_device_t dev;
+    csta_device_set(&dev, number);
+    if (!self->pbx)
+        return s_refused(why, "no PBX", PROTO_RESULT_LINK_DOWN);
+    if (s->line_count == S_LINES_MAX)
+        return s_refused(why, "too many lines open", PROTO_RESULT_RESOURCE_UNAVAILABLE);
+    if (s->line_count == s->line_cap) {
+        size_t cap = s->line_cap ? s->line_cap * 2 : 8;
+        s_line_t **lines = realloc(s->lines, cap * sizeof *lines);
+        if (!lines)
+            return s_refused(why, "out of memory", PROTO_RESULT_ERROR);
+        s->lines = lines;
+        s->line_cap = cap;
+    }
+    s_line_t *line = calloc(1, sizeof *line);
+    if (line) {
+        line->server = self;
+        line->session = s;
+        snprintf(line->number, sizeof line->number, "%s", number);
+        snprintf(line->failure_number, sizeof line->failure_number, "%s", failure_number);
+        line->open_request_id = request_id;
+        line->calls = node_client_calls_new(number, self->numfmt, self->lines);
+        line->watch = line->calls ? node_pbx_watch(self->pbx, &dev, s_on_watch_done, line) : NULL;
+    }
+    if (!line || !line->watch) {
+        if (line)
+            node_client_calls_destroy(&line->calls);
+        free(line);
+        return s_refused(why, "not a line number", PROTO_RESULT_INVALID_LINE);
+    }
+    if (zhashx_insert(self->watches, line->watch, line) != 0) {
+        node_pbx_unwatch(self->pbx, &line->watch);
+        node_client_calls_destroy(&line->calls);
+        free(line);
+        return s_refused(why, "out of memory", PROTO_RESULT_ERROR);
+    }
+    s->lines[s->line_count++] = line;
+    return PROTO_RESULT_OK;
 }
 
 static void s_open_line(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
@@ -843,52 +992,12 @@ static void s_open_line(node_client_server_t *self, s_session_t *s, const proto_
                 "the line is not among the user's devices", NULL);
         return;
     }
-    if (!self->pbx) {
-        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_LINK_DOWN, "no PBX", NULL);
-        return;
-    }
-    if (s->line_count == S_LINES_MAX) {
-        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_RESOURCE_UNAVAILABLE,
-                "too many lines open", NULL);
-        return;
-    }
-    if (s->line_count == s->line_cap) {
-        size_t cap = s->line_cap ? s->line_cap * 2 : 8;
-        s_line_t **lines = realloc(s->lines, cap * sizeof *lines);
-        if (!lines) {
-            s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_ERROR, "out of memory", NULL);
-            return;
-        }
-        s->lines = lines;
-        s->line_cap = cap;
-    }
-    s_line_t *line = calloc(1, sizeof *line);
-    if (line) {
-        line->server = self;
-        line->session = s;
-        snprintf(line->number, sizeof line->number, "%s", number);
-        snprintf(line->failure_number, sizeof line->failure_number, "%s",
-                 rq->open_line.failure_number);
-        line->open_request_id = rq->request_id;
-        line->calls = node_client_calls_new(number, self->numfmt, self->lines);
-        line->watch = line->calls ? node_pbx_watch(self->pbx, &dev, s_on_watch_done, line) : NULL;
-    }
-    if (!line || !line->watch) {
-        if (line)
-            node_client_calls_destroy(&line->calls);
-        free(line);
-        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_INVALID_LINE,
-                "not a line number", NULL);
-        return;
-    }
-    if (zhashx_insert(self->watches, line->watch, line) != 0) {
-        node_pbx_unwatch(self->pbx, &line->watch);
-        node_client_calls_destroy(&line->calls);
-        free(line);
-        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_ERROR, "out of memory", NULL);
-        return;
-    }
-    s->lines[s->line_count++] = line;   //  the reply comes with the watch's done
+    const char *why = NULL;
+    proto_result_t r = s_line_add(self, s, number, rq->open_line.failure_number, rq->request_id,
+                                  &why);
+    if (r != PROTO_RESULT_OK)
+        s_reply(self, s, rq->request_id, rq->op, r, why, NULL);
+    //  else the reply comes with the watch's done
 }
 
 static void s_close_line(node_client_server_t *self, s_session_t *s, const proto_request_t *rq)
@@ -963,14 +1072,25 @@ static s_cdr_t *s_cdr(node_client_server_t *self)
     return self->cdr;
 }
 
-//  Give the claim back (no more CDR reports reach this front end).
+static bool s_cdr_owned_by(const node_client_server_t *self, const s_session_t *s)
+{
+    return self->cdr && self->cdr->owner == s->id && self->cdr->started;
+}
+
+//  Give the claim back (no more CDR reports reach this front end); the cluster hears that
+//  the owner (when it is still here) no longer owns it.
 static void s_cdr_release(s_cdr_t *cdr)
 {
     if (cdr->pbx)
         node_pbx_cdr_release(cdr->pbx, cdr);
+    uint64_t owner = cdr->owner;
+    bool started = cdr->started;
     cdr->owner = 0;
     cdr->started = false;
     cdr->xref_len = 0;
+    s_session_t *s = cdr->server && started ? s_session_by_id(cdr->server, owner) : NULL;
+    if (s)
+        s_publish_session(cdr->server, s);
 }
 
 //  StopCallDetailRecordsTransmission for the transmission this front end started.  With a
@@ -1055,12 +1175,41 @@ static void s_on_cdr_started(void *arg, int status, const uint8_t *apdu, size_t 
             return;
         }
         node_info(S_SUB, "session=%" PRIu64 " user=%s owns CDR transmission", s->id, s->user);
+        s_publish_session(self, s);
     } else {
         s_cdr_release(cdr);
     }
     m.reply.result = r;
-    if (s)
+    if (s && m.reply.request_id)    //  0: an adopted session's claim, asked by nobody
         s_reply_msg(self, s, PROTO_OP_SET_CDR, &m);
+}
+
+//  Claim CDR for session s and start transmission (StartCDR at end of call); the answer
+//  replies to request_id (0: nobody).  0, -EBUSY (another owner), or why it was not sent.
+static int s_cdr_start(node_client_server_t *self, s_cdr_t *cdr, s_session_t *s,
+                       uint32_t request_id)
+{
+    if (cdr->owner || node_pbx_cdr_claim(self->pbx, cdr) != 0)
+        return -EBUSY;
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 1;
+    a.opcode = CSTA_OP_START_CDR;
+    a.svc.start_call_detail_records_transmission.transfer_mode = CSTA_CDR_AT_END_OF_CALL;
+    uint8_t buf[128];
+    size_t n = 0;
+    int rc = csta_apdu_encode(&a, buf, sizeof buf, &n);
+    if (rc == 0)
+        rc = node_pbx_request(self->pbx, buf, n, self->request_timeout_ms, s_on_cdr_started,
+                              s_on_cdr_report, cdr);
+    if (rc) {
+        node_pbx_cdr_release(self->pbx, cdr);
+        return rc;
+    }
+    cdr->owner = s->id;
+    cdr->pending = true;
+    cdr->pending_request_id = request_id;
+    return 0;
 }
 
 //  set_cdr: claim (node_pbx_cdr_claim, shared with the CSTA front end) and
@@ -1086,29 +1235,16 @@ static void s_set_cdr(node_client_server_t *self, s_session_t *s, const proto_re
             s_cdr_release(cdr);
     } else if (cdr->owner == s->id)
         r = PROTO_RESULT_OK, why = "already owns CDR";
-    else if (cdr->owner || node_pbx_cdr_claim(self->pbx, cdr) != 0)
-        why = "another application owns CDR";
     else {
-        csta_apdu_t a;
-        csta_apdu_init(&a, CSTA_APDU_INVOKE);
-        a.invoke_id = 1;
-        a.opcode = CSTA_OP_START_CDR;
-        a.svc.start_call_detail_records_transmission.transfer_mode = CSTA_CDR_AT_END_OF_CALL;
-        uint8_t buf[128];
-        size_t n = 0;
-        int rc = csta_apdu_encode(&a, buf, sizeof buf, &n);
+        int rc = s_cdr_start(self, cdr, s, rq->request_id);
         if (rc == 0)
-            rc = node_pbx_request(self->pbx, buf, n, self->request_timeout_ms, s_on_cdr_started,
-                                  s_on_cdr_report, cdr);
-        if (rc == 0) {
-            cdr->owner = s->id;
-            cdr->pending = true;
-            cdr->pending_request_id = rq->request_id;
             return;     //  answered when the PBX answers
+        if (rc == -EBUSY)
+            why = "another application owns CDR";
+        else {
+            r = node_client_ops_status(rc);
+            why = strerror(-rc);
         }
-        node_pbx_cdr_release(self->pbx, cdr);
-        r = node_client_ops_status(rc);
-        why = strerror(-rc);
     }
     s_reply(self, s, rq->request_id, rq->op, r, why, NULL);
 }
@@ -1335,7 +1471,10 @@ static s_session_t *s_session_new(node_client_server_t *self, const uint8_t *ide
     s->last_rx_ms = s->last_tx_ms = s_now_ms();
     s->connected_at = time(NULL);
     //  Without random bytes there is no token that cannot be guessed: no resume then.
-    s->has_token = RAND_bytes(s->token, sizeof s->token) == 1;
+    uint8_t token[S_TOKEN_BYTES];
+    if (RAND_bytes(token, sizeof token) == 1)
+        s_token_set(s, token);
+    s->seq_limit = NODE_CLIENT_SEQ_BLOCK;
     if (!s->has_token)
         node_error(S_SUB, "no random bytes for a resume token: session=%" PRIu64
                    " cannot be resumed", s->id);
@@ -1352,8 +1491,10 @@ static s_session_t *s_session_new(node_client_server_t *self, const uint8_t *ide
 //  after that ack from the replay buffer; when the buffer no longer holds them all,
 //  RESUMED_WITH_GAP and s_flush sends EventsLost and a snapshot instead.  Control frames
 //  still queued (replies the old connection did not take) follow in their order.
+//  An adopted session (s_adopt) comes here too, with adopted true: nothing of its past is
+//  in the buffer, so always RESUMED_WITH_GAP.
 static void s_resume(node_client_server_t *self, s_session_t *s, const uint8_t *identity,
-                     size_t identity_len, const char *peer, const proto_hello_t *h)
+                     size_t identity_len, const char *peer, const proto_hello_t *h, bool adopted)
 {
     bool moved = s->identity_len != identity_len ||
                  memcmp(s->identity, identity, identity_len) != 0;
@@ -1363,7 +1504,7 @@ static void s_resume(node_client_server_t *self, s_session_t *s, const uint8_t *
     snprintf(s->client, sizeof s->client, "%s", h->client);
     s->heartbeat_ms = s_heartbeat_clamp(h->heartbeat_ms);
     s->last_rx_ms = s_now_ms();
-    bool covered = node_client_replay_covers(s->replay, s->acked);
+    bool covered = !adopted && node_client_replay_covers(s->replay, s->acked);
     uint64_t from = s->acked + 1;
     s->sent_seq = s->acked;
     s->blocked = false;
@@ -1376,17 +1517,92 @@ static void s_resume(node_client_server_t *self, s_session_t *s, const uint8_t *
     proto_client_msg_init(&m, PROTO_MSG_RESUME_RESULT);
     m.resume_result.outcome = covered ? PROTO_RESUME_RESUMED : PROTO_RESUME_RESUMED_WITH_GAP;
     m.resume_result.next_seq = s->seq + 1;
-    m.resume_result.lines_open = (uint32_t) s_lines_active(s);
+    //  An adopted session's lines are open for the application, though still being watched
+    //  here (their state follows when each is).
+    m.resume_result.lines_open = (uint32_t) (adopted ? s->line_count : s_lines_active(s));
     s_send_first(self, s, &m);
     const char *outcome = covered ? "resumed" : "resumed-with-gap";
     s_count(self->m_resumes, outcome, NULL);
     node_notice(S_SUB, "app resumed session=%" PRIu64 " user=%s peer=%s%s outcome=%s "
                 "replay=%" PRIu64 "..%" PRIu64 " lines=%zu heartbeat_ms=%" PRIu32
-                " client=\"%s\"", s->id, s->user, peer, moved ? "" : " (same connection)",
-                outcome, from, s->seq, s_lines_active(s), s->heartbeat_ms, s->client);
+                " client=\"%s\"", s->id, s->user, peer,
+                adopted ? " (adopted)" : moved ? "" : " (same connection)",
+                outcome, from, s->seq, adopted ? s->line_count : s_lines_active(s),
+                s->heartbeat_ms, s->client);
     if (!s->blocked)
         s_flush(self, s);
     s_timer_soon(self, s->last_rx_ms + s->heartbeat_ms - S_HB_SLACK_MS);
+}
+
+//  Resume anywhere: a Hello whose token no session here has, of a session the cluster
+//  knows on another node (that node lost, or the application moved on its own).  The
+//  session is made here with that token and id of this node; its lines are watched again
+//  (the application does not re-open them); its events go on a block above the last bound
+//  the old node published, since its replay buffer is out of reach: s_resume then says
+//  RESUMED_WITH_GAP and EventsLost, and each line's state follows when its watch is done.
+//  Returns the session, or NULL (the Hello gets a new session).
+static s_session_t *s_adopt(node_client_server_t *self, const uint8_t *identity,
+                            size_t identity_len, const char *peer, const proto_hello_t *h,
+                            int user_index)
+{
+    uint8_t token[S_TOKEN_BYTES], hash[NODE_CLIENT_HASH_LEN];
+    unsigned int n = 0;
+    if (!self->cluster.adopt || strlen(h->resume_token) != 2 * S_TOKEN_BYTES ||
+        node_client_calls_id_parse(h->resume_token, token, sizeof token) != S_TOKEN_BYTES ||
+        EVP_Digest(token, sizeof token, hash, &n, EVP_sha256(), NULL) != 1)
+        return NULL;
+    node_client_adopt_t *a = calloc(1, sizeof *a);
+    if (!a || self->cluster.adopt(self->cluster.ctx, hash, a) != 0) {
+        free(a);
+        return NULL;
+    }
+    if (strcmp(a->user, h->user) != 0) {
+        node_warning(S_SUB, "peer=%s user=%s presented the resume token of session %s on node "
+                     "%s (user %s): refused", peer, h->user, a->session, a->node, a->user);
+        free(a);
+        return NULL;
+    }
+    s_session_t *s = s_session_new(self, identity, identity_len, peer, h, user_index);
+    if (!s) {
+        free(a);
+        return NULL;
+    }
+    s_token_set(s, token);
+    s->acked = a->acked;
+    s->seq = a->seq_limit + NODE_CLIENT_SEQ_BLOCK;
+    s->sent_seq = s->acked;
+    s->seq_limit = s->seq + NODE_CLIENT_SEQ_BLOCK;
+    s->moves = a->resumes + 1;
+    size_t refused = 0;
+    for (size_t i = 0; i < a->line_count; i++) {
+        csta_device_t dev;
+        csta_device_set(&dev, a->lines[i].number);
+        const char *why = "not among the user's devices";
+        if (s_line_find(s, a->lines[i].number, NULL) ||
+            (node_users_may_use(self->users, user_index, &dev) &&
+             s_line_add(self, s, a->lines[i].number, a->lines[i].failure_number, 0, &why) ==
+                 PROTO_RESULT_OK))
+            continue;
+        refused++;
+        node_warning(S_SUB, "session=%" PRIu64 " adopted line %s not kept: %s", s->id,
+                     a->lines[i].number, why);
+    }
+    s_publish_session(self, s);
+    node_notice(S_SUB, "app adopted session=%" PRIu64 " was=%s node=%s (%s) user=%s lines=%zu "
+                "refused=%zu events_from=%" PRIu64 " cdr=%s", s->id, a->session, a->node,
+                a->node_lost ? "lost" : "alive: the app moved", s->user, s->line_count, refused,
+                s->seq + 1, a->cdr ? "yes" : "no");
+    if (self->m_adopted)
+        node_metric_add(self->m_adopted, NULL, 1);
+    if (a->cdr && self->pbx) {
+        s_cdr_t *cdr = s_cdr(self);
+        int rc = cdr ? s_cdr_start(self, cdr, s, 0) : -ENOMEM;
+        if (rc)
+            node_warning(S_SUB, "session=%" PRIu64 " owned CDR on node %s; not here: %s", s->id,
+                         a->node, rc == -EBUSY ? "another application owns it" : strerror(-rc));
+    }
+    free(a);
+    return s;
 }
 
 static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t identity_len,
@@ -1412,9 +1628,12 @@ static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t 
                          : NULL;
     if (old && old != s)
         s_session_close_ptr(self, old, "hello-again");
+    bool adopted = false;
+    if (!s && *h->resume_token)
+        adopted = (s = s_adopt(self, identity, identity_len, peer, h, user_index)) != NULL;
     if (s) {
         s->user_index = user_index;
-        s_resume(self, s, identity, identity_len, peer, h);
+        s_resume(self, s, identity, identity_len, peer, h, adopted);
         return;
     }
     s = s_session_new(self, identity, identity_len, peer, h, user_index);
@@ -1422,6 +1641,7 @@ static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t 
         s_send_error(self, identity, identity_len, PROTO_RESULT_ERROR, "out of memory");
         return;
     }
+    s_publish_session(self, s);
     proto_client_msg_t m;
     s_welcome(self, s, &m);
     s_send(self, s, &m);
@@ -1875,17 +2095,6 @@ static void s_curve_stop(node_client_server_t *self)
     zactor_destroy(&self->auth);
 }
 
-static size_t s_ptr_hash(const void *key)
-{
-    uintptr_t v = (uintptr_t) key;
-    return (size_t) (v ^ (v >> 17) ^ (v >> 31));
-}
-
-static int s_ptr_cmp(const void *a, const void *b)
-{
-    return a == b ? 0 : (uintptr_t) a < (uintptr_t) b ? -1 : 1;
-}
-
 //  --- Public ----------------------------------------------------------------------------------
 
 node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_api_cfg_t *cfg,
@@ -1896,7 +2105,7 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
     if (!self)
         return NULL;
     self->out = malloc(S_OUT_MAX);
-    self->watches = zhashx_new();
+    self->watches = node_ptrmap_new();
     self->guard = node_client_guard_new(metrics);
     if (!self->out || !self->watches || !self->guard) {
         node_client_guard_destroy(&self->guard);
@@ -1905,10 +2114,6 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
         free(self);
         return NULL;
     }
-    zhashx_set_key_hasher(self->watches, s_ptr_hash);
-    zhashx_set_key_comparator(self->watches, s_ptr_cmp);
-    zhashx_set_key_duplicator(self->watches, NULL);
-    zhashx_set_key_destructor(self->watches, NULL);
     self->loop = loop;
     self->cfg = cfg;
     self->users = users;
@@ -1945,6 +2150,9 @@ node_client_server_t *node_client_server_new(zloop_t *loop, const node_client_ap
         self->m_replay = node_metrics_gauge(metrics, "client_replay_events",
             "Events held in the sessions' replay buffers now.", NULL);
         node_metric_set(self->m_replay, NULL, 0);
+        self->m_adopted = node_metrics_counter(metrics, "client_sessions_adopted",
+            "Sessions of another node resumed here from the cluster's replicated state.", NULL);
+        node_metric_add(self->m_adopted, NULL, 0);
     }
     return self;
 }
@@ -2074,6 +2282,38 @@ void node_client_server_set_numbers(node_client_server_t *self, const node_numfm
     for (size_t i = 0; i < self->count; i++)
         for (size_t j = 0; j < self->sessions[i]->line_count; j++)
             node_client_calls_set_numbers(self->sessions[i]->lines[j]->calls, numfmt, lines);
+}
+
+void node_client_server_cluster(node_client_server_t *self, const node_client_cluster_t *hooks)
+{
+    self->cluster = hooks ? *hooks : (node_client_cluster_t){0};
+    for (size_t i = 0; i < self->count; i++) {
+        s_session_t *s = self->sessions[i];
+        s_publish_session(self, s);
+        for (size_t j = 0; j < s->line_count; j++)
+            if (s->lines[j]->active)
+                s_publish_line(self, s, s->lines[j]->number, s->lines[j]->failure_number, true);
+    }
+}
+
+size_t node_client_server_check_moved(node_client_server_t *self,
+                                      bool (*moved)(void *ctx, const char *hash), void *ctx)
+{
+    size_t n = 0;
+    for (size_t i = self->count; i-- > 0;) {
+        s_session_t *s = self->sessions[i];
+        char hash[NODE_CLIENT_HASH_LEN + 1];  //  16 bytes in hex
+        if (!s->has_token)
+            continue;
+        node_client_calls_id_text(s->token_hash, NODE_CLIENT_HASH_LEN / 2, hash, sizeof hash);
+        if (!moved(ctx, hash))
+            continue;
+        node_notice(S_SUB, "app moved session=%" PRIu64 " user=%s peer=%s lines=%zu: it resumed "
+                    "on another node", s->id, s->user, s->peer, s->line_count);
+        s_session_close(self, i, "resumed-elsewhere");
+        n++;
+    }
+    return n;
 }
 
 size_t node_client_server_guarded_count(const node_client_server_t *self)

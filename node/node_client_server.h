@@ -26,6 +26,9 @@
 //      node_client_server_set_numbers(cs, numfmt, lines);   //  again after each SIGHUP
 //      if (node_client_server_start(cs)) ... (the reason is logged)
 //  and node_client_server_destroy BEFORE node_pbx_destroy (sessions release their watches).
+//  In a cluster node_main also gives it node_client_server_cluster: the cluster learns of
+//  every session and line (ha/ha_registry.h), and a Hello whose resume token is not known
+//  here may adopt a session of another node (resume anywhere).
 //  Everything runs on the node's one zloop.
 #ifndef NODE_CLIENT_SERVER_H
 #define NODE_CLIENT_SERVER_H
@@ -38,6 +41,7 @@
 #include "node_numfmt.h"
 #include "node_pbx.h"
 #include "node_users.h"
+#include "proto.h"
 
 typedef struct node_client_server node_client_server_t;
 
@@ -83,6 +87,68 @@ void node_client_server_set_numbers(node_client_server_t *self, const node_numfm
 //  Whether watch is one of this server's (node_main routes the first PBX's events by it:
 //  the front ends share one node_pbx listener).
 bool node_client_server_owns(const node_client_server_t *self, const node_pbx_watch_t *watch);
+
+//  --- The cluster (node_main.c wires these to ha/; without them sessions stay here) -----------
+
+#define NODE_CLIENT_HASH_LEN 32         //  SHA-256 of a resume token
+#define NODE_CLIENT_LINES_MAX 1024      //  lines one session may open
+//  Event sequence numbers a session reserves ahead in the cluster: its SessionRecord is
+//  published again when fewer than half remain, and an adopting node starts a block above
+//  the last one published (EventsLost then says at most that many too many).
+#define NODE_CLIENT_SEQ_BLOCK 256
+
+//  A session as the cluster keeps it.
+typedef struct {
+    const uint8_t *token_sha256;        //  NODE_CLIENT_HASH_LEN bytes
+    const char *session;                //  its id ("a-3")
+    const char *user, *client;
+    uint32_t heartbeat_ms;
+    uint64_t acked;                     //  the last event the application acknowledged
+    uint64_t seq_limit;                 //  no event has a higher sequence
+    bool cdr;                           //  owns CDR transmission
+    uint32_t resumes;                   //  times it moved to another node
+} node_client_session_info_t;
+
+//  What the cluster knows of a session of another node, for adopting it.
+typedef struct {
+    char session[PROTO_NAME_MAX + 1];   //  its id on its node
+    char node[PROTO_NAME_MAX + 1];      //  the node it was on
+    char user[PROTO_NAME_MAX + 1];
+    bool node_lost;                     //  that node is lost (else the app just moved)
+    uint32_t heartbeat_ms;
+    uint64_t acked, seq_limit;
+    bool cdr;
+    uint32_t resumes;
+    size_t line_count;
+    struct {
+        char number[PROTO_NUMBER_MAX + 1];
+        char failure_number[PROTO_NUMBER_MAX + 1];
+    } lines[NODE_CLIENT_LINES_MAX];
+} node_client_adopt_t;
+
+typedef struct {
+    void *ctx;
+    //  A session was made, adopted, or changed what the cluster keeps of it.
+    void (*session)(void *ctx, const node_client_session_info_t *info);
+    //  A session ended here (closed, failed, left, or moved to another node).
+    void (*session_gone)(void *ctx, const node_client_session_info_t *info);
+    //  A line of the session is open (with its failure number; opening out of service
+    //  counts), or was closed.
+    void (*line)(void *ctx, const node_client_session_info_t *info, const char *line,
+                 const char *failure_number, bool open);
+    //  The session of another node whose token hashes to token_sha256: fill *out and
+    //  return 0, or -ENOENT.  May be NULL (no resume anywhere).
+    int (*adopt)(void *ctx, const uint8_t *token_sha256, node_client_adopt_t *out);
+} node_client_cluster_t;
+
+//  Hooks (copied) through which the cluster learns of sessions; NULL: none.  Sessions
+//  that exist already are told at once.
+void node_client_server_cluster(node_client_server_t *self, const node_client_cluster_t *hooks);
+//  Close, quietly (no failure, no guard), every session for which moved(ctx, hash) says
+//  that another node has it now (the application resumed there); hash is the session's
+//  registry HASH (hex of the first 16 bytes of its token's SHA-256).  Returns how many.
+size_t node_client_server_check_moved(node_client_server_t *self,
+                                      bool (*moved)(void *ctx, const char *hash), void *ctx);
 
 //  Sessions logged in now; lines guarded for failed applications (node_client_guard).
 size_t node_client_server_session_count(const node_client_server_t *self);

@@ -200,6 +200,10 @@ static const s_key_t s_keys[] = {
     {"cluster.state_dir", S_STR, 1, 0, "/var/lib/ctim", 0,
      "folder for the link epochs (one file per PBX; made if missing)",
      S_CFG(cluster.state_dir), 0, NULL},
+    {"cluster.resume_grace_ms", S_INT, 0, 600000, "5000", 0,
+     "a lost node's application sessions and their lines stay two heartbeat intervals plus "
+     "this, to resume on another node (its CSTA monitors: this alone)",
+     S_CFG(cluster.resume_grace_ms), 0, NULL},
 
     {"users[]", S_LIST, 0, 10000, NULL, S_RELOAD, "application users (ACSE logins)",
      offsetof(node_cfg_t, users), sizeof(node_user_cfg_t), offsetof(node_cfg_t, user_count),

@@ -98,6 +98,8 @@ typedef struct {
     int heartbeat_ms;                   //  cluster.heartbeat_ms       100
     int lost_after;                     //  cluster.lost_after         5 silent intervals
     char state_dir[NODE_PATH_MAX];      //  cluster.state_dir          "/var/lib/ctim" (epochs)
+    int resume_grace_ms;                //  cluster.resume_grace_ms    5000: a lost node's
+                                        //  sessions stay 2 heartbeats + this to resume elsewhere
 } node_cluster_cfg_t;
 
 //  Number formatting rules (estos style): ordered regex search/replace, first match wins.

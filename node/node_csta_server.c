@@ -52,6 +52,8 @@ struct node_csta_server {
 
     long long refused_logged_ms;
     long refused_unlogged;
+    node_csta_monitor_fn *monitor_fn;   //  the cluster's device registry (node_main)
+    void *monitor_ctx;
 };
 
 //  --- Sessions: flushing and reaping on the loop's next turn ------------------------------
@@ -82,6 +84,13 @@ static void s_on_output(void *server, node_csta_session_t *session)
     }
     self->soon[self->soon_count++] = session;
     s_want_tick(self);
+}
+
+static void s_on_monitor(void *server, const csta_device_t *device, bool added)
+{
+    node_csta_server_t *self = server;
+    if (self->monitor_fn)
+        self->monitor_fn(self->monitor_ctx, device, added);
 }
 
 static void s_on_closed(void *server, node_csta_session_t *session)
@@ -131,6 +140,12 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     }
     free(batch);
     return 0;
+}
+
+void node_csta_server_monitors(node_csta_server_t *self, node_csta_monitor_fn *fn, void *ctx)
+{
+    self->monitor_fn = fn;
+    self->monitor_ctx = ctx;
 }
 
 size_t node_csta_server_app_count(const node_csta_server_t *self)
@@ -491,7 +506,8 @@ node_csta_server_t *node_csta_server_new(zloop_t *loop, const node_csta_server_c
                                   .users = users,
                                   .server = self,
                                   .on_closed = s_on_closed,
-                                  .on_output = s_on_output};
+                                  .on_output = s_on_output,
+                                  .on_monitor = s_on_monitor};
     s_register_metrics(self, metrics);
     if (cfg->tls_port > 0 && !(self->tls_ctx = s_tls_context(cfg))) {
         free(self);

@@ -61,6 +61,12 @@ void node_csta_server_set_users(node_csta_server_t *self, node_users_t *users);
 //  Applications connected (in any state).
 size_t node_csta_server_app_count(const node_csta_server_t *self);
 
+//  Tell fn each time an application's monitor of a device becomes active (added) or an
+//  active one goes: node_main keeps the cluster's device registry with it (ha/).  fn NULL:
+//  nobody.  Monitors active already are not replayed.
+typedef void(node_csta_monitor_fn)(void *ctx, const csta_device_t *device, bool added);
+void node_csta_server_monitors(node_csta_server_t *self, node_csta_monitor_fn *fn, void *ctx);
+
 //  The applications for /status, as a JSON array (a new string; the caller frees it):
 //  [{"id":7,"address":"127.0.0.1:40122","transport":"tls","user":"crm","state":"associated",
 //    "connected_at":"2026-11-22T03:14:00Z","messages_in":12,"messages_out":40,

@@ -1352,6 +1352,8 @@ static void s_mon_release(node_csta_session_t *self, int slot)
     if (m->state == S_MON_ACTIVE) {
         self->mon_active--;
         s_metric_add(self->env->m.monitors, NULL, NULL, -1);
+        if (self->env->on_monitor)
+            self->env->on_monitor(self->env->server, &m->device, false);
     }
     m->state = S_MON_FREE;
     m->watch = NULL;
@@ -1376,6 +1378,8 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
         m->state = S_MON_ACTIVE;
         self->mon_active++;
         s_metric_add(self->env->m.monitors, NULL, NULL, 1);
+        if (self->env->on_monitor)
+            self->env->on_monitor(self->env->server, &m->device, true);
         s_metric_add(self->env->m.requests, "MonitorStart", "ok", 1);
         csta_apdu_t a;
         csta_apdu_init(&a, CSTA_APDU_RESULT);

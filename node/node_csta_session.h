@@ -71,6 +71,9 @@ typedef struct {
     void *server;
     void (*on_closed)(void *server, node_csta_session_t *session);
     void (*on_output)(void *server, node_csta_session_t *session);
+    //  A monitor became active (added true: the PBX monitors the device for it) or an
+    //  active one went (stopped, or the session closed).  May be NULL.
+    void (*on_monitor)(void *server, const csta_device_t *device, bool added);
 } node_csta_env_t;
 
 typedef enum {

@@ -390,6 +390,11 @@ void node_forward_destroy(node_forward_t **self_p)
         zloop_timer_end(self->loop, self->gc_timer);
     //  Requests forwarded by this node get their reply (-ENOTCONN) and end here.
     ha_forward_destroy(&self->fwd);
+    //  The PBX services outlive this: whatever they still do (a front end's watch released
+    //  at its own teardown) must not reach the freed backing.
+    for (size_t i = 0; i < self->pbx_count; i++)
+        if (self->pbx[i])
+            node_pbx_set_remote(self->pbx[i], NULL);
     if (self->watches) {
         for (s_served_watch_t *w = zhashx_first(self->watches); w; w = zhashx_next(self->watches))
             s_served_watch_free(self, w);

@@ -11,6 +11,7 @@
 //    ctimd --version
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,9 @@
 #include "node_numfmt.h"
 #include "node_pbx.h"
 #include "node_pbx_remote.h"
+#include "node_pbx_devices.h"
 #include "node_systemd.h"
+#include "node_takeover.h"
 #include "node_users.h"
 
 #ifndef CTIM_VERSION
@@ -82,6 +85,13 @@ struct ctimd {
     node_forward_t *forward;        //  requests and watches to the link's owner, and theirs
     node_metric_t *ha_peers_alive, *ha_quorum, *ha_owner, *ha_epoch, *ha_takeovers;
     node_metric_t *ha_bad_messages;
+    //  The replicated state (section "The cluster's state" below)
+    node_takeover_t *takeover;      //  watches for the cluster's applications, per held PBX
+    zhashx_t *csta_monitors;        //  device key -> count of this node's CSTA monitors
+    int state_timer;                //  one-shot: act on state changes after the turn
+    bool state_moved;               //  another node's session changed: did ours move?
+    node_metric_t *ha_state_keys, *ha_state_updates, *ha_state_gaps, *ha_state_snapshots;
+    node_metric_t *ha_state_expired, *ha_takeover_devices;
 };
 
 static void s_cluster_collect(ctimd_t *self);
@@ -177,8 +187,8 @@ static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
         node_forward_event(c->self->forward, watch, watch_arg, apdu, len);
         return;
     }
-    if (c->i != 0)
-        return;
+    if (c->i != 0 || node_takeover_owns(c->self->takeover, watch))
+        return;     //  a device watched for the cluster: its applications have their own
     const node_pbx_listener_t *l = node_client_server_owns(c->self->client_server, watch)
                                        ? &c->self->client_listener
                                        : &c->self->csta_listener;
@@ -317,12 +327,21 @@ static void s_cluster_log(void *ctx, ha_log_level_t level, const char *text)
     node_log((node_log_level_t) level, "ha", "%s", text);
 }
 
+static size_t s_takeover_sync(ctimd_t *self, size_t i);
+
+//  Take PBX i's link: first watch every device an application anywhere in the cluster has
+//  open (the lost holder's applications' too: they will resume here or elsewhere), so that
+//  node_pbx monitors them all, pipelined, and snapshots them as soon as the link is up
+//  (DESIGN.md invariant 2); then connect.
 static void s_cluster_take(void *ctx, size_t i, uint64_t epoch)
 {
     ctimd_t *self = ctx;
-    (void) epoch;       //  logged by ha
-    if (i < self->cfg.pbx_count && self->pbx[i])
-        node_pbx_start(self->pbx[i]);
+    if (i >= self->cfg.pbx_count || !self->pbx[i])
+        return;
+    size_t n = s_takeover_sync(self, i);
+    node_notice("ha", "pbx=%s epoch=%" PRIu64 ": monitoring %zu devices of the cluster's "
+                "applications once the link is up", self->cfg.pbx[i].name, epoch, n);
+    node_pbx_start(self->pbx[i]);
 }
 
 static void s_cluster_drop(void *ctx, size_t i, const char *why)
@@ -332,8 +351,11 @@ static void s_cluster_drop(void *ctx, size_t i, const char *why)
     //  The peers' watches go first: they are theirs to move to the new owner, not this
     //  node's to carry over when its service turns to forwarding.
     node_forward_release(self->forward, i);
-    if (i < self->cfg.pbx_count && self->pbx[i])
-        node_pbx_stop(self->pbx[i]);
+    if (i >= self->cfg.pbx_count || !self->pbx[i])
+        return;
+    node_pbx_stop(self->pbx[i]);
+    //  The new holder monitors them now; our own applications keep their watches.
+    node_takeover_clear(self->takeover, i, self->pbx[i]);
 }
 
 static void s_cluster_retry(void *ctx, size_t i)
@@ -341,6 +363,240 @@ static void s_cluster_retry(void *ctx, size_t i)
     ctimd_t *self = ctx;
     if (i < self->cfg.pbx_count && self->pbx[i])
         node_pbx_connect_now(self->pbx[i]);
+}
+
+//  --- The cluster's state (ha_registry) -------------------------------------------------------
+//  Sessions and lines of the client API and the CSTA multiplexer's monitors (of the first
+//  PBX, which both front ends serve) go into the replicated state as this node's keys,
+//  each with how long it outlives this node: a session and its lines two of its heartbeat
+//  intervals plus cluster.resume_grace_ms (its application notices the loss after two
+//  intervals, then fails over and resumes on another node), a CSTA monitor the grace
+//  alone (a CSTA application reconnects and monitors again).  Changes of the state are
+//  acted on after the loop turn (s_on_state_timer): the takeover watches of each held PBX
+//  follow the devices, and a session of ours that resumed on another node is closed here.
+
+static uint32_t s_linger(const ctimd_t *self, uint32_t heartbeat_ms)
+{
+    return 2 * heartbeat_ms + (uint32_t) self->cfg.cluster.resume_grace_ms;
+}
+
+static void s_state_put(ctimd_t *self, const char *key, const proto_state_record_t *r,
+                        uint32_t linger_ms)
+{
+    uint8_t v[PROTO_CLUSTER_VALUE_MAX];
+    size_t n = 0;
+    int64_t rc = proto_cluster_record_encode(r, v, sizeof v, &n);
+    if (rc == 0)
+        rc = ha_cluster_state_put(self->cluster, key, v, n, linger_ms);
+    if (rc < 0)
+        node_warning("ha", "state key %s not kept: %s", key, strerror((int) -rc));
+}
+
+static void s_state_delete(ctimd_t *self, const char *key)
+{
+    int64_t rc = ha_cluster_state_delete(self->cluster, key);
+    if (rc < 0)
+        node_warning("ha", "state key %s not deleted: %s", key, strerror((int) -rc));
+}
+
+static bool s_session_key(const node_client_session_info_t *info, char *hash, char *key,
+                          size_t cap)
+{
+    ha_registry_hash_hex(info->token_sha256, hash);
+    return ha_registry_session_key(hash, key, cap) == 0;
+}
+
+static void s_state_session(void *ctx, const node_client_session_info_t *info)
+{
+    ctimd_t *self = ctx;
+    char hash[HA_REGISTRY_HASH_HEX], key[HA_STATE_KEY_MAX];
+    if (!self->cluster || !s_session_key(info, hash, key, sizeof key))
+        return;
+    proto_state_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_SESSION;
+    snprintf(r.session, sizeof r.session, "%s", info->session);
+    snprintf(r.user, sizeof r.user, "%s", info->user);
+    r.has_token = true;
+    memcpy(r.token_sha256, info->token_sha256, sizeof r.token_sha256);
+    r.heartbeat_ms = info->heartbeat_ms;
+    r.acked = info->acked;
+    r.seq_limit = info->seq_limit;
+    r.cdr = info->cdr;
+    r.resumes = info->resumes;
+    snprintf(r.client, sizeof r.client, "%.63s", info->client);
+    s_state_put(self, key, &r, s_linger(self, info->heartbeat_ms));
+}
+
+static void s_state_session_gone(void *ctx, const node_client_session_info_t *info)
+{
+    ctimd_t *self = ctx;
+    char hash[HA_REGISTRY_HASH_HEX], key[HA_STATE_KEY_MAX];
+    if (self->cluster && s_session_key(info, hash, key, sizeof key))
+        s_state_delete(self, key);
+}
+
+//  node_pbx's registry key of a device given as digits ("101" -> "d:101").
+static bool s_device_key(const csta_device_t *dev, char *out, size_t cap)
+{
+    return node_pbx_device_key(dev, out, cap) == 0;
+}
+
+static void s_state_line(void *ctx, const node_client_session_info_t *info, const char *line,
+                         const char *failure_number, bool open)
+{
+    ctimd_t *self = ctx;
+    char hash[HA_REGISTRY_HASH_HEX], key[HA_STATE_KEY_MAX], device[NODE_PBX_DEVICE_KEY_MAX];
+    csta_device_t dev;
+    csta_device_set(&dev, line);
+    if (!self->cluster || !s_device_key(&dev, device, sizeof device))
+        return;
+    ha_registry_hash_hex(info->token_sha256, hash);
+    if (ha_registry_line_key(hash, self->cfg.pbx[0].name, device, key, sizeof key) != 0)
+        return;
+    if (!open) {
+        s_state_delete(self, key);
+        return;
+    }
+    proto_state_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_LINE;
+    snprintf(r.session_hash, sizeof r.session_hash, "%s", hash);
+    snprintf(r.pbx, sizeof r.pbx, "%s", self->cfg.pbx[0].name);
+    snprintf(r.line, sizeof r.line, "%s", line);
+    snprintf(r.device, sizeof r.device, "%s", device);
+    snprintf(r.failure_number, sizeof r.failure_number, "%s", failure_number);
+    s_state_put(self, key, &r, s_linger(self, info->heartbeat_ms));
+}
+
+static void s_adopt_line(void *ctx, const proto_state_record_t *line)
+{
+    node_client_adopt_t *a = ctx;
+    if (a->line_count == NODE_CLIENT_LINES_MAX)
+        return;
+    snprintf(a->lines[a->line_count].number, sizeof a->lines[0].number, "%s", line->line);
+    snprintf(a->lines[a->line_count].failure_number, sizeof a->lines[0].failure_number, "%s",
+             line->failure_number);
+    a->line_count++;
+}
+
+//  Resume anywhere: what the cluster knows of the session whose token hashes to sha256.
+static int s_state_adopt(void *ctx, const uint8_t *sha256, node_client_adopt_t *out)
+{
+    ctimd_t *self = ctx;
+    ha_registry_session_t found;
+    if (!self->cluster ||
+        ha_registry_find_session(ha_cluster_state(self->cluster), sha256, &found) != 0)
+        return -ENOENT;
+    const proto_state_record_t *r = &found.session;
+    snprintf(out->session, sizeof out->session, "%s", r->session);
+    snprintf(out->node, sizeof out->node, "%s", found.info.node);
+    snprintf(out->user, sizeof out->user, "%s", r->user);
+    out->node_lost = found.info.lost;
+    out->heartbeat_ms = r->heartbeat_ms;
+    out->acked = r->acked;
+    out->seq_limit = r->seq_limit;
+    out->cdr = r->cdr;
+    out->resumes = r->resumes;
+    out->line_count = 0;
+    ha_registry_session_lines(ha_cluster_state(self->cluster), found.source, found.hash,
+                              s_adopt_line, out);
+    return 0;
+}
+
+//  The CSTA multiplexer's monitors of the first PBX: one key per device while any is on.
+static void s_state_csta_monitor(void *ctx, const csta_device_t *dev, bool added)
+{
+    ctimd_t *self = ctx;
+    char device[NODE_PBX_DEVICE_KEY_MAX], key[HA_STATE_KEY_MAX];
+    if (!self->cluster || !s_device_key(dev, device, sizeof device) ||
+        ha_registry_monitor_key(self->cfg.pbx[0].name, device, key, sizeof key) != 0)
+        return;
+    uintptr_t n = (uintptr_t) zhashx_lookup(self->csta_monitors, device);
+    n = added ? n + 1 : n ? n - 1 : 0;
+    if (n == 0) {
+        zhashx_delete(self->csta_monitors, device);
+        s_state_delete(self, key);
+        return;
+    }
+    zhashx_update(self->csta_monitors, device, (void *) n);
+    proto_state_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_MONITOR;
+    snprintf(r.pbx, sizeof r.pbx, "%s", self->cfg.pbx[0].name);
+    snprintf(r.device, sizeof r.device, "%s", device);
+    r.count = (uint32_t) n;
+    s_state_put(self, key, &r, (uint32_t) self->cfg.cluster.resume_grace_ms);
+}
+
+typedef struct {
+    ctimd_t *self;
+    size_t i;
+} s_sync_t;
+
+static void s_takeover_add(void *ctx, const char *device)
+{
+    s_sync_t *c = ctx;
+    int rc = node_takeover_add(c->self->takeover, c->i, c->self->pbx[c->i], device);
+    if (rc)
+        node_warning("ha", "pbx=%s device %s not watched for the cluster: %s",
+                     c->self->cfg.pbx[c->i].name, device, strerror(-rc));
+}
+
+//  PBX i's takeover watches become the devices the cluster's applications have open.
+static size_t s_takeover_sync(ctimd_t *self, size_t i)
+{
+    if (!self->takeover || !self->pbx[i])
+        return 0;
+    s_sync_t c = {self, i};
+    node_takeover_begin(self->takeover, i);
+    ha_registry_devices(ha_cluster_state(self->cluster), self->cfg.pbx[i].name, s_takeover_add,
+                        &c);
+    return node_takeover_end(self->takeover, i, self->pbx[i]);
+}
+
+static bool s_moved(void *ctx, const char *hash)
+{
+    ctimd_t *self = ctx;
+    return ha_registry_session_winner(ha_cluster_state(self->cluster), hash) > 0;
+}
+
+static int s_on_state_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    ctimd_t *self = arg;
+    self->state_timer = 0;      //  one-shot: gone once this returns (node/README: zloop)
+    if (!self->cluster)
+        return 0;
+    if (self->state_moved && self->client_server)
+        node_client_server_check_moved(self->client_server, s_moved, self);
+    self->state_moved = false;
+    ha_cluster_stats_t st;
+    ha_cluster_stats(self->cluster, &st);
+    for (size_t i = 0; i < st.pbx_count; i++)
+        if (st.pbx[i].held)
+            s_takeover_sync(self, i);
+    return 0;
+}
+
+//  ha_cluster's state_changed: note what to do, do it after this turn (the state must not
+//  change from inside, and a burst of changes is one sync).
+static void s_cluster_state_changed(void *ctx, const ha_state_change_t *c)
+{
+    ctimd_t *self = ctx;
+    bool session = strncmp(c->key, "s/", 2) == 0;
+    if (!c->own && c->kind == HA_STATE_SET && session)
+        self->state_moved = true;
+    //  Our own sessions' records change with their sequence bound (every 128 events): the
+    //  devices do not (a session's lines are keys of their own).
+    if (session && c->own && c->kind == HA_STATE_SET)
+        return;
+    if (self->state_timer <= 0) {
+        self->state_timer = zloop_timer(self->loop, 0, 1, s_on_state_timer, self);
+        if (self->state_timer < 0)
+            self->state_timer = 0;
+    }
 }
 
 //  This node is in a cluster and does not hold PBX i's link.
@@ -368,6 +624,20 @@ static void s_cluster_metrics(ctimd_t *self)
         "PBX links this node took (at start or from a lost or stopped node).", NULL);
     self->ha_bad_messages = node_metrics_counter(m, "ha_bad_messages",
         "Cluster frames ignored: undecodable, another major, or from an unknown node.", NULL);
+    self->ha_state_keys = node_metrics_gauge(m, "ha_state_keys",
+        "Keys of the replicated state held (every node's sessions, lines, CSTA monitors).",
+        NULL);
+    self->ha_state_updates = node_metrics_counter(m, "ha_state_updates",
+        "Replicated state changes: this node's sent, other nodes' applied.", "direction");
+    self->ha_state_gaps = node_metrics_counter(m, "ha_state_gaps",
+        "Missed state updates seen (each asks the source for a snapshot).", NULL);
+    self->ha_state_snapshots = node_metrics_counter(m, "ha_state_snapshots",
+        "State snapshots requested, sent and applied.", "direction");
+    self->ha_state_expired = node_metrics_counter(m, "ha_state_expired",
+        "Keys of lost nodes that expired (their sessions did not resume in time).", NULL);
+    self->ha_takeover_devices = node_metrics_gauge(m, "ha_takeover_devices",
+        "Devices this node keeps monitored for the cluster's applications (while it holds "
+        "the link).", "pbx");
 }
 
 static void s_cluster_collect(ctimd_t *self)
@@ -382,9 +652,24 @@ static void s_cluster_collect(ctimd_t *self)
     node_metric_set(self->ha_bad_messages, NULL, (double) st.bad_messages);
     if (self->forward)
         node_forward_collect(self->forward, self->metrics);
+    node_metric_set(self->ha_state_keys, NULL, (double) st.state_entries);
+    node_metric_set(self->ha_state_updates, (const char *[]){"sent"},
+                    (double) st.state.updates_sent);
+    node_metric_set(self->ha_state_updates, (const char *[]){"applied"},
+                    (double) st.state.updates_applied);
+    node_metric_set(self->ha_state_gaps, NULL, (double) st.state.gaps);
+    node_metric_set(self->ha_state_snapshots, (const char *[]){"requested"},
+                    (double) st.state.snapshots_requested);
+    node_metric_set(self->ha_state_snapshots, (const char *[]){"sent"},
+                    (double) st.state.snapshots_sent);
+    node_metric_set(self->ha_state_snapshots, (const char *[]){"applied"},
+                    (double) st.state.snapshots_applied);
+    node_metric_set(self->ha_state_expired, NULL, (double) st.state.expired);
     for (size_t i = 0; i < st.pbx_count; i++) {
         const char *pbx = self->cfg.pbx[i].name;
         node_metric_set(self->ha_epoch, (const char *[]){pbx}, (double) st.pbx[i].epoch);
+        node_metric_set(self->ha_takeover_devices, (const char *[]){pbx},
+                        (double) node_takeover_count(self->takeover, i));
         const char *node;
         for (size_t k = 0; (node = ha_cluster_node_id(self->cluster, k)); k++)
             node_metric_set(self->ha_owner, (const char *[]){pbx, node},
@@ -419,9 +704,12 @@ static int s_cluster_start(ctimd_t *self)
         hc.priority[i] = self->cfg.pbx[i].priority;
     }
     s_cluster_metrics(self);
-    ha_cluster_listener_t l = {self, s_cluster_take, s_cluster_drop, s_cluster_retry,
-                               s_cluster_log};
-    self->cluster = ha_cluster_new(self->loop, &hc, &l);
+    ha_cluster_listener_t l = {self,          s_cluster_take, s_cluster_drop,
+                               s_cluster_retry, s_cluster_log, s_cluster_state_changed};
+    self->takeover = node_takeover_new();
+    self->csta_monitors = zhashx_new();
+    self->cluster = self->takeover && self->csta_monitors ? ha_cluster_new(self->loop, &hc, &l)
+                                                          : NULL;
     //  Forwarding first: it serves the PBXs while this node holds no link (from now on).
     if (self->cluster)
         self->forward = node_forward_new(self->loop, &self->cfg, self->cluster, self->pbx);
@@ -433,15 +721,34 @@ static int s_cluster_start(ctimd_t *self)
         return -1;
     }
     node_forward_collect(self->forward, self->metrics);
+    //  The front ends' sessions, lines and monitors become this node's keys.
+    if (self->client_server) {
+        node_client_cluster_t hooks = {self, s_state_session, s_state_session_gone, s_state_line,
+                                       s_state_adopt};
+        node_client_server_cluster(self->client_server, &hooks);
+    }
+    if (self->csta_server)
+        node_csta_server_monitors(self->csta_server, s_state_csta_monitor, self);
     return 0;
 }
 
 //  Leave the cluster: held links are stopped and released to the standbys; then requests
-//  still forwarded get their error while the front ends are there to pass it on.
+//  still forwarded get their error while the front ends are there to pass it on.  This
+//  node's keys are not deleted: its peers keep them for their linger, so that its
+//  applications resume on another node.
 static void s_cluster_stop(ctimd_t *self)
 {
+    if (self->client_server)
+        node_client_server_cluster(self->client_server, NULL);
+    if (self->csta_server)
+        node_csta_server_monitors(self->csta_server, NULL, NULL);
+    if (self->state_timer > 0)
+        zloop_timer_end(self->loop, self->state_timer);
+    self->state_timer = 0;
     ha_cluster_destroy(&self->cluster);
     node_forward_destroy(&self->forward);
+    node_takeover_destroy(&self->takeover, self->pbx, self->cfg.pbx_count);
+    zhashx_destroy(&self->csta_monitors);
 }
 
 //  --- HTTP callbacks -------------------------------------------------------------------------

@@ -112,15 +112,33 @@ static int s_enc_fwd(const proto_cluster_msg_t *m, Ctim__Cluster__ClusterEnvelop
 int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
                          size_t *len_out)
 {
-    if (m->version_major == 0 || m->pbx_count > PROTO_CLUSTER_PBX_MAX)
+    if (m->version_major == 0 || m->pbx_count > PROTO_CLUSTER_PBX_MAX ||
+        m->entry_count > PROTO_CLUSTER_ENTRIES_MAX)
         return -EINVAL;
     Ctim__Cluster__ClusterEnvelope env;
     Ctim__Cluster__Heartbeat hb;
     Ctim__Cluster__Claim claim;
     Ctim__Cluster__Release release;
+    Ctim__Cluster__StateUpdate update;
+    Ctim__Cluster__StateRequest request;
+    Ctim__Cluster__StateSnapshot snapshot;
     Ctim__Cluster__PbxState states[PROTO_CLUSTER_PBX_MAX];
     Ctim__Cluster__PbxState *state_p[PROTO_CLUSTER_PBX_MAX];
     s_fwd_bodies_t fwd;
+    Ctim__Cluster__StateEntry entries[PROTO_CLUSTER_ENTRIES_MAX];
+    Ctim__Cluster__StateEntry *entry_p[PROTO_CLUSTER_ENTRIES_MAX];
+    for (size_t i = 0; i < m->entry_count; i++) {
+        const proto_state_entry_t *e = &m->entries[i];
+        if (e->value_len > PROTO_CLUSTER_VALUE_MAX)
+            return -EINVAL;
+        ctim__cluster__state_entry__init(&entries[i]);
+        entries[i].key = (char *) e->key;
+        entries[i].value.data = (uint8_t *) e->value;
+        entries[i].value.len = e->value_len;
+        entries[i].deleted = e->deleted;
+        entries[i].linger_ms = e->linger_ms;
+        entry_p[i] = &entries[i];
+    }
     ctim__cluster__cluster_envelope__init(&env);
     env.version_major = m->version_major;
     env.version_minor = m->version_minor;
@@ -132,6 +150,7 @@ int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
         hb.incarnation = m->incarnation;
         hb.quorum = m->quorum;
         hb.heartbeat_ms = m->heartbeat_ms;
+        hb.state_seq = m->state_seq;
         for (size_t i = 0; i < m->pbx_count; i++) {
             Ctim__Cluster__PbxState *s = &states[i];
             ctim__cluster__pbx_state__init(s);
@@ -164,6 +183,41 @@ int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
         release.epoch = m->epoch;
         env.body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_RELEASE;
         env.release = &release;
+        break;
+    case PROTO_CLUSTER_STATE_UPDATE:
+        ctim__cluster__state_update__init(&update);
+        update.node = (char *) m->node;
+        update.incarnation = m->incarnation;
+        update.first_seq = m->seq;
+        update.n_entries = m->entry_count;
+        update.entries = entry_p;
+        env.body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_STATE_UPDATE;
+        env.state_update = &update;
+        break;
+    case PROTO_CLUSTER_STATE_REQUEST:
+        ctim__cluster__state_request__init(&request);
+        request.node = (char *) m->node;
+        request.incarnation = m->incarnation;
+        request.request_id = m->request_id;
+        request.source = (char *) m->source;
+        env.body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_STATE_REQUEST;
+        env.state_request = &request;
+        break;
+    case PROTO_CLUSTER_STATE_SNAPSHOT:
+        ctim__cluster__state_snapshot__init(&snapshot);
+        snapshot.node = (char *) m->node;
+        snapshot.incarnation = m->incarnation;
+        snapshot.request_id = m->request_id;
+        snapshot.source = (char *) m->source;
+        snapshot.source_incarnation = m->source_incarnation;
+        snapshot.seq = m->seq;
+        snapshot.lost_ms_ago = m->lost_ms_ago;
+        snapshot.n_entries = m->entry_count;
+        snapshot.entries = entry_p;
+        snapshot.source_done = m->source_done;
+        snapshot.done = m->done;
+        env.body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_STATE_SNAPSHOT;
+        env.state_snapshot = &snapshot;
         break;
     default:
         if (s_enc_fwd(m, &env, &fwd) != 0)
@@ -266,6 +320,26 @@ static int s_dec_fwd(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelop
     }
 }
 
+static int s_dec_entries(proto_cluster_msg_t *m, Ctim__Cluster__StateEntry *const *entries,
+                         size_t n)
+{
+    if (n > PROTO_CLUSTER_ENTRIES_MAX)
+        return -EMSGSIZE;
+    for (size_t i = 0; i < n; i++) {
+        const Ctim__Cluster__StateEntry *e = entries[i];
+        proto_state_entry_t *d = &m->entries[i];
+        if (s_copy(d->key, sizeof d->key, e->key) < 0 || e->value.len > sizeof d->value)
+            return -EMSGSIZE;
+        if (e->value.len)
+            memcpy(d->value, e->value.data, e->value.len);
+        d->value_len = e->value.len;
+        d->deleted = e->deleted;
+        d->linger_ms = e->linger_ms;
+    }
+    m->entry_count = n;
+    return 0;
+}
+
 static int s_dec_body(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelope *env)
 {
     switch (env->body_case) {
@@ -277,6 +351,7 @@ static int s_dec_body(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelo
         m->incarnation = hb->incarnation;
         m->quorum = hb->quorum;
         m->heartbeat_ms = hb->heartbeat_ms;
+        m->state_seq = hb->state_seq;
         int rc = s_copy(m->node, sizeof m->node, hb->node);
         for (size_t i = 0; rc == 0 && i < hb->n_pbx; i++) {
             const Ctim__Cluster__PbxState *s = hb->pbx[i];
@@ -305,6 +380,39 @@ static int s_dec_body(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelo
         if (s_copy(m->node, sizeof m->node, env->release->node) < 0)
             return -EMSGSIZE;
         return s_copy(m->link_pbx, sizeof m->link_pbx, env->release->pbx);
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_STATE_UPDATE: {
+        const Ctim__Cluster__StateUpdate *u = env->state_update;
+        m->kind = PROTO_CLUSTER_STATE_UPDATE;
+        m->incarnation = u->incarnation;
+        m->seq = u->first_seq;
+        if (s_copy(m->node, sizeof m->node, u->node) < 0)
+            return -EMSGSIZE;
+        return s_dec_entries(m, u->entries, u->n_entries);
+    }
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_STATE_REQUEST: {
+        const Ctim__Cluster__StateRequest *r = env->state_request;
+        m->kind = PROTO_CLUSTER_STATE_REQUEST;
+        m->incarnation = r->incarnation;
+        m->request_id = r->request_id;
+        if (s_copy(m->node, sizeof m->node, r->node) < 0)
+            return -EMSGSIZE;
+        return s_copy(m->source, sizeof m->source, r->source);
+    }
+    case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_STATE_SNAPSHOT: {
+        const Ctim__Cluster__StateSnapshot *sn = env->state_snapshot;
+        m->kind = PROTO_CLUSTER_STATE_SNAPSHOT;
+        m->incarnation = sn->incarnation;
+        m->request_id = sn->request_id;
+        m->source_incarnation = sn->source_incarnation;
+        m->seq = sn->seq;
+        m->lost_ms_ago = sn->lost_ms_ago;
+        m->source_done = sn->source_done;
+        m->done = sn->done;
+        if (s_copy(m->node, sizeof m->node, sn->node) < 0 ||
+            s_copy(m->source, sizeof m->source, sn->source) < 0)
+            return -EMSGSIZE;
+        return s_dec_entries(m, sn->entries, sn->n_entries);
+    }
     default:
         return s_dec_fwd(m, env);
     }
@@ -339,8 +447,136 @@ int proto_cluster_decode(proto_cluster_msg_t *m, const uint8_t *buf, size_t len)
 
 const char *proto_cluster_kind_str(proto_cluster_kind_t kind)
 {
-    static const char *const names[] = {"none",          "heartbeat",     "claim",
-                                        "release",       "forward-request", "forward-reply",
-                                        "watch-device",  "watch-result",  "link-event"};
+    static const char *const names[] = {"none",           "heartbeat",      "claim",
+                                        "release",        "forward-request", "forward-reply",
+                                        "watch-device",   "watch-result",   "link-event",
+                                        "state-update",   "state-request",  "state-snapshot"};
+    return (unsigned) kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
+}
+
+//  --- State records -----------------------------------------------------------------------------
+
+int proto_cluster_record_encode(const proto_state_record_t *r, uint8_t *out, size_t cap,
+                                size_t *len_out)
+{
+    Ctim__Cluster__StateRecord rec;
+    Ctim__Cluster__SessionRecord session;
+    Ctim__Cluster__LineRecord line;
+    Ctim__Cluster__MonitorRecord monitor;
+    ctim__cluster__state_record__init(&rec);
+    switch (r->kind) {
+    case PROTO_RECORD_SESSION:
+        ctim__cluster__session_record__init(&session);
+        session.session = (char *) r->session;
+        session.user = (char *) r->user;
+        if (r->has_token) {
+            session.token_sha256.data = (uint8_t *) r->token_sha256;
+            session.token_sha256.len = sizeof r->token_sha256;
+        }
+        session.heartbeat_ms = r->heartbeat_ms;
+        session.acked = r->acked;
+        session.seq_limit = r->seq_limit;
+        session.cdr = r->cdr;
+        session.resumes = r->resumes;
+        session.client = (char *) r->client;
+        rec.record_case = CTIM__CLUSTER__STATE_RECORD__RECORD_SESSION;
+        rec.session = &session;
+        break;
+    case PROTO_RECORD_LINE:
+        ctim__cluster__line_record__init(&line);
+        line.session = (char *) r->session_hash;
+        line.pbx = (char *) r->pbx;
+        line.line = (char *) r->line;
+        line.device = (char *) r->device;
+        line.failure_number = (char *) r->failure_number;
+        rec.record_case = CTIM__CLUSTER__STATE_RECORD__RECORD_LINE;
+        rec.line = &line;
+        break;
+    case PROTO_RECORD_MONITOR:
+        ctim__cluster__monitor_record__init(&monitor);
+        monitor.pbx = (char *) r->pbx;
+        monitor.device = (char *) r->device;
+        monitor.count = r->count;
+        rec.record_case = CTIM__CLUSTER__STATE_RECORD__RECORD_MONITOR;
+        rec.monitor = &monitor;
+        break;
+    default:
+        return -EINVAL;
+    }
+    size_t need = ctim__cluster__state_record__get_packed_size(&rec);
+    if (need > cap)
+        return -ENOSPC;
+    *len_out = ctim__cluster__state_record__pack(&rec, out);
+    return 0;
+}
+
+static int s_dec_record(proto_state_record_t *r, const Ctim__Cluster__StateRecord *rec)
+{
+    int rc = 0;
+    switch (rec->record_case) {
+    case CTIM__CLUSTER__STATE_RECORD__RECORD_SESSION: {
+        const Ctim__Cluster__SessionRecord *s = rec->session;
+        r->kind = PROTO_RECORD_SESSION;
+        if (s->token_sha256.len != 0 && s->token_sha256.len != sizeof r->token_sha256)
+            return -EMSGSIZE;
+        r->has_token = s->token_sha256.len != 0;
+        if (r->has_token)
+            memcpy(r->token_sha256, s->token_sha256.data, sizeof r->token_sha256);
+        r->heartbeat_ms = s->heartbeat_ms;
+        r->acked = s->acked;
+        r->seq_limit = s->seq_limit;
+        r->cdr = s->cdr;
+        r->resumes = s->resumes;
+        rc = s_copy(r->session, sizeof r->session, s->session);
+        if (rc == 0)
+            rc = s_copy(r->user, sizeof r->user, s->user);
+        if (rc == 0)
+            rc = s_copy(r->client, sizeof r->client, s->client);
+        return rc;
+    }
+    case CTIM__CLUSTER__STATE_RECORD__RECORD_LINE: {
+        const Ctim__Cluster__LineRecord *l = rec->line;
+        r->kind = PROTO_RECORD_LINE;
+        rc = s_copy(r->session_hash, sizeof r->session_hash, l->session);
+        if (rc == 0)
+            rc = s_copy(r->pbx, sizeof r->pbx, l->pbx);
+        if (rc == 0)
+            rc = s_copy(r->line, sizeof r->line, l->line);
+        if (rc == 0)
+            rc = s_copy(r->device, sizeof r->device, l->device);
+        if (rc == 0)
+            rc = s_copy(r->failure_number, sizeof r->failure_number, l->failure_number);
+        return rc;
+    }
+    case CTIM__CLUSTER__STATE_RECORD__RECORD_MONITOR: {
+        const Ctim__Cluster__MonitorRecord *mo = rec->monitor;
+        r->kind = PROTO_RECORD_MONITOR;
+        r->count = mo->count;
+        rc = s_copy(r->pbx, sizeof r->pbx, mo->pbx);
+        if (rc == 0)
+            rc = s_copy(r->device, sizeof r->device, mo->device);
+        return rc;
+    }
+    default:
+        return -EBADMSG;
+    }
+}
+
+int proto_cluster_record_decode(proto_state_record_t *r, const uint8_t *buf, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    Ctim__Cluster__StateRecord *rec = ctim__cluster__state_record__unpack(NULL, len, buf);
+    if (!rec)
+        return -EBADMSG;
+    int rc = s_dec_record(r, rec);
+    ctim__cluster__state_record__free_unpacked(rec, NULL);
+    if (rc)
+        memset(r, 0, sizeof *r);
+    return rc;
+}
+
+const char *proto_record_kind_str(proto_record_kind_t kind)
+{
+    static const char *const names[] = {"none", "session", "line", "monitor"};
     return (unsigned) kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }

@@ -17,6 +17,19 @@
 
 //  --- Nodes ------------------------------------------------------------------------------------
 
+int test_ctim_dir_make(char *dir, size_t cap, const char *name)
+{
+    snprintf(dir, cap, "/tmp/ctim-%s-XXXXXX", name);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int test_ctim_dir_remove(const char *dir)
+{
+    char cmd[192];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 static int s_write_config(test_node_t *node, const char *id, int pbx_port,
                           const char *client_yaml, const char *extra)
 {
@@ -195,13 +208,23 @@ static void s_on_link(ctim_t *ctim, ctim_link_t link, const char *server, const 
     (void) ctim;
     test_app_t *app = arg;
     fprintf(stderr, "libctim: %s %s (%s)\n", ctim_link_str(link), server, text);
-    if (link == CTIM_LINK_UP)
+    if (link == CTIM_LINK_UP) {
         app->link_ups++;
+        app->link_up_at_ms = test_now_ms();
+    }
     else if (link == CTIM_LINK_DOWN) {
         app->link_downs++;
         app->link_down_at_ms = test_now_ms();
     } else
         app->login_failures++;
+}
+
+static void s_on_events_lost(ctim_t *ctim, uint64_t count, void *arg)
+{
+    (void) ctim;
+    test_app_t *app = arg;
+    app->events_lost += count;
+    app->events_lost_calls++;
 }
 
 //  --- The application loop ---------------------------------------------------------------------
@@ -213,6 +236,7 @@ int test_app_connect_cfg(test_app_t *app, ctim_cfg_t *cfg, bool wait_up)
     cfg->on_call = s_on_call;
     cfg->on_line = s_on_line;
     cfg->on_link = s_on_link;
+    cfg->on_events_lost = s_on_events_lost;
     cfg->arg = app;
     app->ctim = ctim_new(cfg);
     if (!app->ctim || ctim_connect(app->ctim) != 0) {

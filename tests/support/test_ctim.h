@@ -35,6 +35,11 @@
 
 //  --- Nodes ------------------------------------------------------------------------------------
 
+//  A fresh folder /tmp/ctim-NAME-XXXXXX for a test group's configs and state, into dir
+//  (at least 64 bytes).  Returns 0 or -1.  test_ctim_dir_remove removes it and all inside.
+int test_ctim_dir_make(char *dir, size_t cap, const char *name);
+int test_ctim_dir_remove(const char *dir);
+
 typedef struct {
     test_proc_t proc;               //  pid -1 while not running
     int client_port, http_port, csta_port;
@@ -102,7 +107,9 @@ typedef struct {
     test_app_line_t lines[TEST_APP_LINES_MAX];
     size_t line_count;
     int link_ups, link_downs, login_failures;
-    long long link_down_at_ms;
+    long long link_down_at_ms, link_up_at_ms;
+    unsigned long long events_lost;     //  on_events_lost: the counts summed
+    int events_lost_calls;
     bool overflow;                  //  a queue was full: the test lost track (it fails)
 } test_app_t;
 

@@ -1,7 +1,9 @@
 //  ha_cluster tests: a real cluster member on a zloop in the test process, over loopback
 //  TCP on free ports, against a scripted peer (a ROUTER and a DEALER speaking
 //  cluster.proto from the test) and against a second real member.  Every wait is a
-//  condition with a deadline, run on the loop.
+//  condition with a deadline, run on the loop.  The replicated state: keys both ways in a
+//  pair, a gap and a heartbeat ahead each ask the source for a snapshot, a lost member's
+//  keys linger then expire, a restarted member gets its old keys back from its peer.
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +35,8 @@ typedef struct {
     char state_dir[64];
     char log[64][256];              //  the last lines, for checks
     int log_count;
+    int state_set, state_removed, state_expired;    //  what state_changed reported
+    int64_t expired_at;
 } member_t;
 
 typedef struct {
@@ -40,8 +44,8 @@ typedef struct {
     zsock_t *router;                //  the scripted peer's ROUTER (the member sends here)
     zsock_t *dealer;                //  ... and its DEALER to the member's ROUTER
     int port;                       //  the scripted peer's port
-    proto_cluster_msg_t last[4];    //  the last message of each kind it received
-    int received[4];
+    proto_cluster_msg_t last[16];   //  the last message of each kind it received
+    int received[16];
     member_t m[2];
     int ports[2];
 } fx_t;
@@ -80,6 +84,21 @@ static void s_log(void *ctx, ha_log_level_t level, const char *text)
     fprintf(stderr, "  [%s] %d %s\n", m->state_dir + strlen(m->state_dir) - 1, (int) level, text);
     snprintf(m->log[m->log_count % 64], sizeof m->log[0], "%s", text);
     m->log_count++;
+}
+
+static void s_state_changed(void *ctx, const ha_state_change_t *c)
+{
+    member_t *m = ctx;
+    if (c->kind == HA_STATE_SET)
+        m->state_set++;
+    else if (c->kind == HA_STATE_REMOVED)
+        m->state_removed++;
+    else {
+        m->state_expired++;
+        m->expired_at = zclock_mono();
+    }
+    //  Changing the state from in here is refused.
+    assert_int_equal(ha_cluster_state_put(m->cluster, "inside", "x", 1, 0), -EBUSY);
 }
 
 static bool s_logged(const member_t *m, const char *text)
@@ -150,7 +169,7 @@ static void s_member(fx_t *f, int i, const char *id, int prio, const char *peer_
     snprintf(cfg.pbx[0], sizeof cfg.pbx[0], "main");
     cfg.priority[0] = prio;
     member_t *m = &f->m[i];
-    ha_cluster_listener_t l = {m, s_take, s_drop, s_retry, s_log};
+    ha_cluster_listener_t l = {m, s_take, s_drop, s_retry, s_log, s_state_changed};
     //  A port just closed by a member that stopped is released by ZeroMQ's I/O thread a
     //  moment later: try again for a while.
     for (int attempt = 0;; attempt++) {
@@ -180,7 +199,7 @@ static int s_on_peer_router(zloop_t *loop, zsock_t *sock, void *arg)
     zframe_t *body = zmsg_pop(msg);
     proto_cluster_msg_t m;
     if (body && proto_cluster_decode(&m, zframe_data(body), zframe_size(body)) == 0 &&
-        m.kind < 4) {
+        (size_t) m.kind < sizeof f->received / sizeof f->received[0]) {
         f->last[m.kind] = m;
         f->received[m.kind]++;
     }
@@ -573,6 +592,227 @@ static void new_refuses_a_corrupt_epoch_file(void **state)
     assert_null(ha_cluster_new(f->loop, &cfg, &l));
 }
 
+//  --- Replicated state -----------------------------------------------------------------------
+
+//  The value of key in member i's state as held of node (any incarnation), "" when absent;
+//  *lost whether that source is lost.
+static const char *s_held(fx_t *f, int i, const char *node, const char *key, bool *lost)
+{
+    static char out[HA_STATE_VALUE_MAX + 1];
+    const ha_state_t *st = ha_cluster_state(f->m[i].cluster);
+    ha_state_source_t info;
+    out[0] = '\0';
+    for (size_t k = 0; ha_state_source(st, k, &info); k++) {
+        size_t len = 0;
+        const uint8_t *v = strcmp(info.node, node) == 0 ? ha_state_get(st, k, key, &len, NULL)
+                                                         : NULL;
+        if (v) {
+            snprintf(out, sizeof out, "%.*s", (int) len, (const char *) v);
+            if (lost)
+                *lost = info.lost;
+        }
+    }
+    return out;
+}
+
+typedef struct {
+    int member;
+    const char *node, *key, *value;     //  value NULL: the key is gone
+} s_key_cond_t;
+
+static bool s_cond_key(fx_t *f, const void *arg)
+{
+    const s_key_cond_t *c = arg;
+    const char *v = s_held(f, c->member, c->node, c->key, NULL);
+    return c->value ? strcmp(v, c->value) == 0 : *v == '\0';
+}
+
+static bool s_wait_key(fx_t *f, int member, const char *node, const char *key, const char *value)
+{
+    s_key_cond_t c = {member, node, key, value};
+    return s_wait(f, s_cond_key, &c, WAIT_MS);
+}
+
+//  A pair: keys n put before o started reach o with its first snapshot; later changes go
+//  as updates both ways.  n stops: its keys stay at o, lost, for their linger, then expire.
+static void pair_replicates_keys_and_a_lost_members_keys_linger_then_expire(void **state)
+{
+    fx_t *f = *state;
+    s_member(f, 0, "n", 10, "o", f->ports[1]);
+    assert_true(ha_cluster_state_put(f->m[0].cluster, "early", "1", 1, 600) > 0);
+    s_run(f, 2 * HB_MS);
+    s_member(f, 1, "o", 20, "n", f->ports[0]);
+    assert_true(s_wait_key(f, 1, "n", "early", "1"));
+    assert_true(s_logged(&f->m[1], "asked n for a snapshot of everything it holds"));
+    assert_true(ha_cluster_state_put(f->m[0].cluster, "late", "2", 1, 600) > 0);
+    assert_true(ha_cluster_state_put(f->m[0].cluster, "early", "3", 1, 600) > 0);
+    assert_true(ha_cluster_state_delete(f->m[0].cluster, "late") > 0);
+    assert_true(ha_cluster_state_put(f->m[1].cluster, "from-o", "4", 1, 600) > 0);
+    assert_true(s_wait_key(f, 1, "n", "early", "3"));
+    assert_true(s_wait_key(f, 0, "o", "from-o", "4"));
+    assert_string_equal(s_held(f, 1, "n", "late", NULL), "");
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[1].cluster, &st);
+    assert_true(st.state.updates_applied >= 3);
+    assert_int_equal(st.state.gaps, 0);
+    assert_int_equal(st.state_seq, 1);
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.state_seq, 4);
+    assert_int_equal(st.state.updates_sent, 4);
+    assert_int_equal(st.state.snapshots_sent, 1);
+    int before = f->m[1].state_expired;
+    //  n goes; o declares it lost after lost_after intervals and keeps its key 600 ms more.
+    int64_t t0 = zclock_mono();
+    ha_cluster_destroy(&f->m[0].cluster);
+    assert_true(s_wait_key(f, 1, "n", "early", NULL));
+    int64_t gone = zclock_mono() - t0;
+    fprintf(stderr, "  a stopped member's key expired %lld ms after it stopped\n",
+            (long long) gone);
+    assert_true(gone >= HB_MS * (LOST_AFTER - 1) + 600);
+    assert_true(gone <= HB_MS * (LOST_AFTER + 3) + 600 + 200);
+    assert_int_equal(f->m[1].state_expired, before + 1);
+    char *json = ha_cluster_status_json(f->m[1].cluster);
+    assert_non_null(strstr(json, "\"state\":{\"seq\":1,\"keys\":1,"));
+    free(json);
+}
+
+//  The scripted peer f answers requests itself.  Its first update is applied; a skipped
+//  number makes the member ask f for its keys (not before the first snapshot of
+//  everything is answered); f's snapshot replaces what it held; a heartbeat announcing
+//  more than it holds asks again.
+static void gap_and_heartbeat_ahead_ask_the_source_for_a_snapshot(void **state)
+{
+    fx_t *f = *state;
+    s_peer_start(f);
+    s_peer_beats(10, NULL, 0);
+    s_member(f, 0, "n", 20, "f", f->port);
+    //  The member asks f for everything it holds: nothing.
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_STATE_REQUEST], 1, WAIT_MS));
+    assert_string_equal(f->last[PROTO_CLUSTER_STATE_REQUEST].source, "");
+    static proto_cluster_msg_t m;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_SNAPSHOT);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.request_id = f->last[PROTO_CLUSTER_STATE_REQUEST].request_id;
+    m.done = true;
+    s_peer_send(f, &m);
+
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_UPDATE);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.seq = 1;
+    m.entry_count = 1;
+    strcpy(m.entries[0].key, "a");
+    memcpy(m.entries[0].value, "A", 1);
+    m.entries[0].value_len = 1;
+    s_peer_send(f, &m);
+    assert_true(s_wait_key(f, 0, "f", "a", "A"));
+    m.seq = 3;                      //  2 was lost
+    strcpy(m.entries[0].key, "c");
+    s_peer_send(f, &m);
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_STATE_REQUEST], 2, WAIT_MS));
+    assert_string_equal(f->last[PROTO_CLUSTER_STATE_REQUEST].source, "f");
+    assert_string_equal(s_held(f, 0, "f", "c", NULL), "");
+    //  f answers with its keys at 3 in two frames.
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_SNAPSHOT);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.request_id = f->last[PROTO_CLUSTER_STATE_REQUEST].request_id;
+    strcpy(m.source, "f");
+    m.source_incarnation = 77;
+    m.seq = 3;
+    m.entry_count = 1;
+    strcpy(m.entries[0].key, "b");
+    memcpy(m.entries[0].value, "B", 1);
+    m.entries[0].value_len = 1;
+    s_peer_send(f, &m);
+    strcpy(m.entries[0].key, "c");
+    m.source_done = m.done = true;
+    s_peer_send(f, &m);
+    assert_true(s_wait_key(f, 0, "f", "c", "B"));
+    assert_string_equal(s_held(f, 0, "f", "b", NULL), "B");
+    assert_string_equal(s_held(f, 0, "f", "a", NULL), "");  //  not in the snapshot: gone
+    assert_int_equal(ha_state_seq(ha_cluster_state(f->m[0].cluster), "f", 77), 3);
+    //  A heartbeat says f is at 5: the member asks again.
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.quorum = true;
+    m.state_seq = 5;
+    s_peer_send(f, &m);
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_STATE_REQUEST], 3, WAIT_MS));
+    assert_string_equal(f->last[PROTO_CLUSTER_STATE_REQUEST].source, "f");
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.state.gaps, 2);
+    assert_int_equal(st.state.snapshots_applied, 1);
+    //  A request for f's keys to the member is answered with nothing but done; one for
+    //  everything gets the member's own keys and f's copy.
+    assert_true(ha_cluster_state_put(f->m[0].cluster, "mine", "M", 1, 100) > 0);
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_REQUEST);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.request_id = 500;
+    s_peer_send(f, &m);
+    int got = f->received[PROTO_CLUSTER_STATE_SNAPSHOT];
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_STATE_SNAPSHOT], got + 2, WAIT_MS));
+    const proto_cluster_msg_t *last = &f->last[PROTO_CLUSTER_STATE_SNAPSHOT];
+    assert_true(last->done && last->source_done);
+    assert_int_equal(last->request_id, 500);
+    s_beat = NULL;
+}
+
+//  State frames from a peer never heard otherwise do not make it alive: only its
+//  heartbeat says whether it has quorum (a peer alive without it would be no candidate for
+//  the link, and the member could take the link in its place).  They are still answered.
+static void state_frames_do_not_bring_a_peer_to_life(void **state)
+{
+    fx_t *f = *state;
+    s_peer_start(f);
+    s_member(f, 0, "n", 20, "f", f->port);
+    static proto_cluster_msg_t m;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_REQUEST);
+    strcpy(m.node, "f");
+    m.incarnation = 77;
+    m.request_id = 9;
+    strcpy(m.source, "n");
+    for (int i = 0; i < 3; i++) {
+        s_peer_send(f, &m);
+        s_run(f, HB_MS);
+    }
+    assert_true(s_wait_int(f, &f->received[PROTO_CLUSTER_STATE_SNAPSHOT], 1, WAIT_MS));
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.peers_alive, 0);
+    assert_false(s_logged(&f->m[0], "peer joined peer=f"));
+}
+
+//  A member restarted with a new incarnation asks its peer for everything and gets its
+//  own old keys back (lost, lingering): an application of the old incarnation may resume
+//  on the restarted node.  The peer holds the old incarnation lost from the moment it
+//  heard the new one.
+static void restarted_member_gets_its_old_keys_back_from_its_peer(void **state)
+{
+    fx_t *f = *state;
+    s_member(f, 0, "n", 10, "o", f->ports[1]);
+    s_member(f, 1, "o", 20, "n", f->ports[0]);
+    assert_true(ha_cluster_state_put(f->m[0].cluster, "s/old", "session", 7, 5000) > 0);
+    assert_true(s_wait_key(f, 1, "n", "s/old", "session"));
+    ha_cluster_destroy(&f->m[0].cluster);
+    s_member(f, 0, "n", 10, "o", f->ports[1]);
+    assert_true(s_wait_key(f, 0, "n", "s/old", "session"));
+    bool lost = false;
+    s_held(f, 0, "n", "s/old", &lost);
+    assert_true(lost);
+    s_run(f, 3 * HB_MS);
+    s_held(f, 1, "n", "s/old", &lost);
+    assert_true(lost);
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.state_seq, 0);      //  the new incarnation made nothing yet
+    assert_int_equal(st.state_sources, 3);  //  its own, its old one, o's
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +830,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(pair_of_members_hands_over_on_clean_stop, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(new_refuses_a_corrupt_epoch_file, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            pair_replicates_keys_and_a_lost_members_keys_linger_then_expire, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(gap_and_heartbeat_ahead_ask_the_source_for_a_snapshot,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(restarted_member_gets_its_old_keys_back_from_its_peer,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(state_frames_do_not_bring_a_peer_to_life, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

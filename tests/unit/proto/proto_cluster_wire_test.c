@@ -160,8 +160,8 @@ static void decode_refuses_bad_frames(void **state)
                      -EPROTONOSUPPORT);
     assert_int_equal(d.version_major, 2);
     assert_int_equal(d.kind, PROTO_CLUSTER_NONE);
-    //  An unknown body (field 13, a newer minor's) is no message for us.
-    static const uint8_t unknown[] = {0x6a, 0x00};
+    //  An unknown body (field 40, a newer minor's) is no message for us.
+    static const uint8_t unknown[] = {0xc2, 0x02, 0x00};
     assert_int_equal(proto_cluster_decode(&d, raw, s_raw(raw, 1, unknown, sizeof unknown)),
                      -EBADMSG);
     //  Unknown fields inside a known body are skipped.
@@ -350,6 +350,174 @@ static void forwarding_limits(void **state)
     }
 }
 
+//  A StateUpdate with a full batch of entries (long keys, the largest values, deletes)
+//  round-trips field by field and fits one frame; a heartbeat carries state_seq.
+static void state_update_round_trips_and_a_full_batch_fits_one_frame(void **state)
+{
+    (void) state;
+    static proto_cluster_msg_t m, d;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_UPDATE);
+    strcpy(m.node, "node-a");
+    m.incarnation = 0x1122334455667788ULL;
+    m.seq = 1000;
+    m.entry_count = PROTO_CLUSTER_ENTRIES_MAX;
+    for (size_t i = 0; i < m.entry_count; i++) {
+        proto_state_entry_t *e = &m.entries[i];
+        memset(e->key, 'k', sizeof e->key - 1);     //  the longest key, distinct per entry
+        e->key[sizeof e->key - 1] = '\0';
+        e->key[0] = (char) ('A' + i % 26);
+        e->key[1] = (char) ('A' + i / 26);
+        e->deleted = i % 5 == 4;
+        e->value_len = e->deleted ? 0 : PROTO_CLUSTER_VALUE_MAX - i;
+        for (size_t k = 0; k < e->value_len; k++)
+            e->value[k] = (uint8_t) (i * 7 + k);
+        e->linger_ms = (uint32_t) (i * 1000);
+    }
+    size_t n = s_encode(&m);
+    assert_true(n <= PROTO_CLUSTER_FRAME_MAX);
+    assert_int_equal(proto_cluster_decode(&d, s_buf, n), 0);
+    assert_int_equal(d.kind, PROTO_CLUSTER_STATE_UPDATE);
+    assert_string_equal(d.node, "node-a");
+    assert_true(d.incarnation == m.incarnation);
+    assert_true(d.seq == 1000);
+    assert_int_equal(d.entry_count, m.entry_count);
+    for (size_t i = 0; i < m.entry_count; i++) {
+        assert_string_equal(d.entries[i].key, m.entries[i].key);
+        assert_int_equal(d.entries[i].value_len, m.entries[i].value_len);
+        assert_memory_equal(d.entries[i].value, m.entries[i].value, m.entries[i].value_len);
+        assert_int_equal(d.entries[i].deleted, m.entries[i].deleted);
+        assert_int_equal(d.entries[i].linger_ms, m.entries[i].linger_ms);
+    }
+    assert_string_equal(proto_cluster_kind_str(d.kind), "state-update");
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_HEARTBEAT);
+    strcpy(m.node, "b");
+    m.state_seq = 77;
+    n = s_encode(&m);
+    assert_int_equal(proto_cluster_decode(&d, s_buf, n), 0);
+    assert_true(d.state_seq == 77);
+    //  More entries than a frame may carry, or a value too long: refused.
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_UPDATE);
+    m.entry_count = PROTO_CLUSTER_ENTRIES_MAX + 1;
+    assert_int_equal(proto_cluster_encode(&m, s_buf, sizeof s_buf, &n), -EINVAL);
+    m.entry_count = 1;
+    m.entries[0].value_len = PROTO_CLUSTER_VALUE_MAX + 1;
+    assert_int_equal(proto_cluster_encode(&m, s_buf, sizeof s_buf, &n), -EINVAL);
+}
+
+static void state_request_and_snapshot_round_trip(void **state)
+{
+    (void) state;
+    static proto_cluster_msg_t m, d;
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_REQUEST);
+    strcpy(m.node, "c");
+    m.incarnation = 5;
+    m.request_id = 9;
+    strcpy(m.source, "a");
+    size_t n = s_encode(&m);
+    assert_int_equal(proto_cluster_decode(&d, s_buf, n), 0);
+    assert_int_equal(d.kind, PROTO_CLUSTER_STATE_REQUEST);
+    assert_string_equal(d.node, "c");
+    assert_true(d.incarnation == 5 && d.request_id == 9);
+    assert_string_equal(d.source, "a");
+
+    proto_cluster_msg_init(&m, PROTO_CLUSTER_STATE_SNAPSHOT);
+    strcpy(m.node, "b");
+    m.incarnation = 6;
+    m.request_id = 9;
+    strcpy(m.source, "a");
+    m.source_incarnation = 44;
+    m.seq = 123456;
+    m.lost_ms_ago = 1500;
+    m.source_done = true;
+    m.done = true;
+    m.entry_count = 2;
+    strcpy(m.entries[0].key, "s/00");
+    m.entries[0].value_len = 3;
+    memcpy(m.entries[0].value, "abc", 3);
+    m.entries[0].linger_ms = 7000;
+    strcpy(m.entries[1].key, "m/main/d:101");
+    n = s_encode(&m);
+    assert_int_equal(proto_cluster_decode(&d, s_buf, n), 0);
+    assert_int_equal(d.kind, PROTO_CLUSTER_STATE_SNAPSHOT);
+    assert_string_equal(d.node, "b");
+    assert_true(d.incarnation == 6 && d.request_id == 9);
+    assert_string_equal(d.source, "a");
+    assert_true(d.source_incarnation == 44 && d.seq == 123456 && d.lost_ms_ago == 1500);
+    assert_true(d.source_done && d.done);
+    assert_int_equal(d.entry_count, 2);
+    assert_string_equal(d.entries[0].key, "s/00");
+    assert_int_equal(d.entries[0].value_len, 3);
+    assert_memory_equal(d.entries[0].value, "abc", 3);
+    assert_int_equal(d.entries[0].linger_ms, 7000);
+    assert_string_equal(d.entries[1].key, "m/main/d:101");
+    assert_int_equal(d.entries[1].value_len, 0);
+    //  Every truncation of a snapshot: an error or a shorter valid message.
+    for (size_t cut = 0; cut < n; cut++) {
+        int rc = proto_cluster_decode(&d, s_buf, cut);
+        assert_true(rc == 0 || rc == -EBADMSG);
+    }
+}
+
+static void records_round_trip_and_bad_records_are_refused(void **state)
+{
+    (void) state;
+    uint8_t buf[PROTO_CLUSTER_VALUE_MAX];
+    size_t n = 0;
+    proto_state_record_t r, d;
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_SESSION;
+    strcpy(r.session, "a-3");
+    strcpy(r.user, "crm");
+    r.has_token = true;
+    for (int i = 0; i < PROTO_CLUSTER_HASH_LEN; i++)
+        r.token_sha256[i] = (uint8_t) (255 - i);
+    r.heartbeat_ms = 1000;
+    r.acked = 41;
+    r.seq_limit = 256;
+    r.cdr = true;
+    r.resumes = 2;
+    strcpy(r.client, "crm-connector 1.0");
+    assert_int_equal(proto_cluster_record_encode(&r, buf, sizeof buf, &n), 0);
+    assert_int_equal(proto_cluster_record_decode(&d, buf, n), 0);
+    assert_memory_equal(&d, &r, sizeof r);      //  every field, padding zeroed alike
+    assert_string_equal(proto_record_kind_str(d.kind), "session");
+
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_LINE;
+    strcpy(r.session_hash, "00112233445566778899aabbccddeeff");
+    strcpy(r.pbx, "main");
+    strcpy(r.line, "101");
+    strcpy(r.device, "d:101");
+    strcpy(r.failure_number, "199");
+    assert_int_equal(proto_cluster_record_encode(&r, buf, sizeof buf, &n), 0);
+    assert_int_equal(proto_cluster_record_decode(&d, buf, n), 0);
+    assert_memory_equal(&d, &r, sizeof r);
+
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_MONITOR;
+    strcpy(r.pbx, "main");
+    strcpy(r.device, "n:17891329");
+    r.count = 3;
+    assert_int_equal(proto_cluster_record_encode(&r, buf, sizeof buf, &n), 0);
+    assert_int_equal(proto_cluster_record_decode(&d, buf, n), 0);
+    assert_memory_equal(&d, &r, sizeof r);
+
+    r.kind = PROTO_RECORD_NONE;
+    assert_int_equal(proto_cluster_record_encode(&r, buf, sizeof buf, &n), -EINVAL);
+    r.kind = PROTO_RECORD_MONITOR;
+    assert_int_equal(proto_cluster_record_encode(&r, buf, 3, &n), -ENOSPC);
+    //  Not a record, an empty one (no kind), a token hash of 31 bytes.
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    assert_int_equal(proto_cluster_record_decode(&d, junk, sizeof junk), -EBADMSG);
+    assert_int_equal(proto_cluster_record_decode(&d, buf, 0), -EBADMSG);
+    static const uint8_t short_hash[] = {0x0a, 0x21, 0x1a, 0x1f};   //  session{token: 31 bytes}
+    uint8_t raw[64];
+    memcpy(raw, short_hash, sizeof short_hash);
+    memset(raw + sizeof short_hash, 1, 31);
+    assert_int_equal(proto_cluster_record_decode(&d, raw, sizeof short_hash + 31), -EMSGSIZE);
+    assert_int_equal(d.kind, PROTO_RECORD_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +528,9 @@ int main(void)
         cmocka_unit_test(decode_refuses_oversized_strings_and_lists),
         cmocka_unit_test(forwarding_bodies_round_trip),
         cmocka_unit_test(forwarding_limits),
+        cmocka_unit_test(state_update_round_trips_and_a_full_batch_fits_one_frame),
+        cmocka_unit_test(state_request_and_snapshot_round_trip),
+        cmocka_unit_test(records_round_trip_and_bad_records_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
