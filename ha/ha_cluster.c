@@ -23,6 +23,8 @@ typedef struct {
     zsock_t *dealer;
     bool seen;                      //  heard at least once since this node started
     int64_t last_seen;              //  zclock_mono of its last frame
+    int64_t joined_at;              //  zclock_mono when it became alive here (or restarted)
+    bool joining;                   //  ha_owner_peer_joining said so, not yet undone
     uint64_t incarnation;
 } s_peer_t;
 
@@ -217,6 +219,15 @@ static int s_pbx_index(const ha_cluster_t *self, const char *name)
     return -1;
 }
 
+//  A peer that just became alive here may not hear this node yet: for lost_after intervals
+//  its "no quorum" does not rule it out as a candidate (ha_owner_peer_joining).
+static void s_joining(ha_cluster_t *self, size_t i, int64_t now)
+{
+    self->peers[i].joined_at = now;
+    self->peers[i].joining = true;
+    ha_owner_peer_joining(self->owner, i, true);
+}
+
 //  Any valid frame from a peer is a sign of life.
 static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
 {
@@ -231,10 +242,12 @@ static void s_peer_heard(ha_cluster_t *self, size_t i, uint64_t incarnation)
         else
             s_log(self, HA_LOG_NOTICE, "peer joined peer=%s", p->cfg.id);
         ha_owner_peer_alive(self->owner, i, true);
+        s_joining(self, i, now);
     } else if (p->seen && incarnation != p->incarnation) {
         //  Restarted faster than it could be declared lost: forget what it said before.
         ha_owner_peer_alive(self->owner, i, false);
         ha_owner_peer_alive(self->owner, i, true);
+        s_joining(self, i, now);
     }
     p->seen = true;
     p->incarnation = incarnation;
@@ -375,6 +388,11 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
             s_log(self, HA_LOG_NOTICE, "peer lost peer=%s silent_ms=%" PRId64, p->cfg.id,
                   now - p->last_seen);
             ha_owner_peer_alive(self->owner, i, false);
+            p->joining = false;
+        }
+        if (p->joining && now - p->joined_at > lost_ms) {
+            p->joining = false;
+            ha_owner_peer_joining(self->owner, i, false);
         }
     }
     s_settle(self, now);

@@ -8,6 +8,7 @@
 typedef struct {
     bool alive;
     bool quorum;                            //  as its last heartbeat said
+    bool joining;                           //  just became reachable (ha_owner_peer_joining)
     bool yielded[HA_PBX_MAX];               //  released it; no candidate until it speaks again
     bool has[HA_PBX_MAX];                   //  it announced a view of this PBX
     ha_owner_view_t view[HA_PBX_MAX];
@@ -85,8 +86,15 @@ void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
         memset(p->view, 0, sizeof p->view);
         memset(p->yielded, 0, sizeof p->yielded);
         p->quorum = false;
+        p->joining = false;
     }
     p->alive = alive;
+}
+
+void ha_owner_peer_joining(ha_owner_t *self, size_t peer, bool joining)
+{
+    if (peer < self->cfg.peer_count)
+        self->peers[peer].joining = joining && self->peers[peer].alive;
 }
 
 static int s_pbx_index(const ha_owner_t *self, const char *name)
@@ -266,12 +274,13 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
 
     if (!self->settled || !quorum || best)
         return HA_OWNER_NOTHING;
-    //  Rank first among the candidates: this node and the live peers that have quorum and
-    //  announce this PBX.
+    //  Rank first among the candidates: this node and the live peers that announce this
+    //  PBX and have quorum, or are joining (their "no quorum" may only mean that they have
+    //  not heard this node yet).
     int mine = self->cfg.priority[pbx];
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
-        if (p->alive && p->quorum && p->has[pbx] && !p->yielded[pbx] &&
+        if (p->alive && (p->quorum || p->joining) && p->has[pbx] && !p->yielded[pbx] &&
             s_ranks_before(p->view[pbx].priority, self->cfg.peers[i], mine, me))
             return HA_OWNER_NOTHING;
     }

@@ -17,7 +17,9 @@
 //    has settled (after a start or a stall it first listens for lost_after intervals),
 //    has quorum, no live peer names a live owner (failback is manual: a recovered
 //    preferred node does not take the link from a live owner), and it ranks first among
-//    the candidates: itself and the live peers that have quorum and this PBX configured.
+//    the candidates: itself and the live peers that have this PBX configured and have
+//    quorum or are still joining (a peer that became reachable a moment ago may not have
+//    heard this node yet: its "no quorum" is stale).
 //  - The epoch to take with must be on disk before the claim is announced (the caller
 //    does that between ha_owner_decide and ha_owner_took).
 #ifndef HA_OWNER_H
@@ -68,6 +70,12 @@ void ha_owner_destroy(ha_owner_t **self_p);
 //  A peer became reachable (its first message) or was lost.  A lost peer's announcements
 //  are forgotten, but not the epochs they carried.
 void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive);
+//  A peer that became reachable a moment ago is joining: it may not have heard this node
+//  yet, so its heartbeats' "no quorum" does not take it out of the candidates (without
+//  this, a node that heard a restarted better peer before the peer heard it took the link,
+//  and so could another node, at once).  ha_cluster keeps a peer joining for lost_after
+//  intervals after it became alive here; a lost peer is no longer joining.
+void ha_owner_peer_joining(ha_owner_t *self, size_t peer, bool joining);
 //  A peer's heartbeat: its quorum flag and its view of each PBX, matched by name (PBXs
 //  this node does not have are ignored; a PBX it does not list has no view from it).
 //  The caller marks the peer alive first.

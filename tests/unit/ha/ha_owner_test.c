@@ -31,7 +31,11 @@ typedef struct {
     uint64_t disk[NODES_MAX];               //  each node's epoch on disk
     uint64_t issued_max;                    //  highest epoch any node took with
     int takes, drops;
+    int alive_rounds[NODES_MAX][NODES_MAX]; //  exchanges since i began to hear j again
 } sim_t;
+
+//  Exchanges a peer stays joining after it became reachable (ha_cluster: lost_after).
+#define S_JOINING_ROUNDS 5
 
 //  Index of node j among node i's peers.
 static size_t s_peer_of(size_t i, size_t j)
@@ -86,12 +90,20 @@ static void s_sim_free(sim_t *s)
         ha_owner_destroy(&s->node[i]);
 }
 
-//  Node j's heartbeat reaches node i.
+//  Node j's heartbeat reaches node i.  As ha_cluster does, a peer that becomes alive is
+//  joining for S_JOINING_ROUNDS exchanges.
 static void s_deliver(sim_t *s, size_t i, size_t j)
 {
     ha_owner_view_t v;
     ha_owner_view(s->node[j], 0, &v);
     const char *names[] = {"main"};
+    size_t peer = s_peer_of(i, j);
+    if (!ha_owner_peer_is_alive(s->node[i], peer)) {
+        ha_owner_peer_alive(s->node[i], peer, true);
+        ha_owner_peer_joining(s->node[i], peer, true);
+        s->alive_rounds[i][j] = 0;
+    } else if (++s->alive_rounds[i][j] == S_JOINING_ROUNDS)
+        ha_owner_peer_joining(s->node[i], peer, false);
     ha_owner_peer_alive(s->node[i], s_peer_of(i, j), true);
     ha_owner_heartbeat(s->node[i], s_peer_of(i, j), ha_owner_quorum(s->node[j]), names, &v, 1);
 }
@@ -441,6 +453,67 @@ static void three_nodes_no_quorum_no_take(void **state)
     s_sim_free(&s);
 }
 
+//  A peer's "no quorum" can be stale.  b comes back while c is alone; b's first heartbeat,
+//  sent before b heard c, reaches c.  c now has a majority, but b ranks first and is still
+//  joining: c must not take past it (judged on the stale flag, c took, and b could take a
+//  moment later too — found by the partition tests).  b takes once it hears c.
+static void three_nodes_joining_better_peer_without_quorum_defers_the_take(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20, 30};
+    sim_t s;
+    s_sim_init(&s, 3, prio);
+    s_settle_all(&s);
+    s_kill(&s, 0);
+    s_kill(&s, 1);
+    for (int r = 0; r < 3; r++)
+        s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 0);
+    s_restart(&s, 1);
+    ha_owner_settle(s.node[1], true);
+    s.link[1][2] = false;                   //  b does not hear c yet; c hears b
+    s_exchange(&s);
+    assert_true(ha_owner_quorum(s.node[2]));
+    assert_false(ha_owner_quorum(s.node[1]));
+    uint64_t epoch = 0;
+    assert_int_equal(s_act(&s, 2), HA_OWNER_NOTHING);
+    assert_int_equal(ha_owner_decide(s.node[1], 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    s.link[1][2] = true;
+    s_round(&s);
+    size_t who = 9;
+    assert_int_equal(s_holders(&s, &who), 1);
+    assert_int_equal(who, 1);
+    for (int r = 0; r < 3; r++)
+        s_round(&s);
+    assert_int_equal(s.takes, 1);
+    s_sim_free(&s);
+}
+
+//  Joining is bounded: a better peer that keeps announcing no quorum (it hears nobody, a
+//  one-way failure) blocks the others only while it is joining, then b takes.
+static void three_nodes_better_peer_without_quorum_blocks_only_while_joining(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20, 30};
+    sim_t s;
+    s_sim_init(&s, 3, prio);
+    s.link[0][1] = s.link[0][2] = false;    //  a hears nobody; b and c hear everyone
+    s_settle_all(&s);
+    for (int r = 0; r < S_JOINING_ROUNDS; r++) {
+        s_round(&s);
+        assert_int_equal(s_holders(&s, NULL), 0);
+    }
+    s_round(&s);
+    size_t who = 9;
+    assert_int_equal(s_holders(&s, &who), 1);
+    assert_int_equal(who, 1);
+    for (int r = 0; r < 3; r++)
+        s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 1);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 0);
+    s_sim_free(&s);
+}
+
 //  Epochs survive restarts through the disk: a node that restarts with its stored epoch
 //  takes a higher one, and ha_epochs keeps it across a reload (atomic file).
 static void epochs_persist_across_restart_and_are_never_reused(void **state)
@@ -584,6 +657,8 @@ int main(void)
         cmocka_unit_test(claim_and_release_messages_move_ownership_without_waiting),
         cmocka_unit_test(three_nodes_isolated_owner_drops_and_majority_takes_over),
         cmocka_unit_test(three_nodes_no_quorum_no_take),
+        cmocka_unit_test(three_nodes_joining_better_peer_without_quorum_defers_the_take),
+        cmocka_unit_test(three_nodes_better_peer_without_quorum_blocks_only_while_joining),
         cmocka_unit_test(epochs_persist_across_restart_and_are_never_reused),
         cmocka_unit_test(new_refuses_unusable_config),
         cmocka_unit_test(random_faults_keep_one_owner_and_growing_epochs),
