@@ -387,6 +387,36 @@ static void claim_and_release_messages_move_ownership_without_waiting(void **sta
     s_sim_free(&s);
 }
 
+//  Three nodes: the owner stops cleanly and releases.  b takes at once, although c's last
+//  heartbeat still names a (c relays what it saw while a was alive): the Release makes that
+//  relay old news.  Before, b and c kept naming a to each other until a was declared lost.
+static void three_nodes_release_moves_the_link_at_once(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20, 30};
+    sim_t s;
+    s_sim_running(&s, 3, prio);
+    s_round(&s);
+    ha_owner_view_t v;
+    ha_owner_view(s.node[2], 0, &v);
+    assert_string_equal(v.owner, "a");
+    ha_owner_dropped(s.node[0], 0);
+    ha_owner_release(s.node[1], 0, 0, 1);
+    ha_owner_release(s.node[2], s_peer_of(2, 0), 0, 1);
+    uint64_t epoch = 0;
+    char why[256];
+    assert_int_equal(ha_owner_decide(s.node[1], 0, &epoch, why, sizeof why), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 2);
+    assert_int_equal(ha_owner_decide(s.node[2], 0, &epoch, why, sizeof why), HA_OWNER_NOTHING);
+    //  A relay of an older epoch than released is dropped too, a newer claim is not.
+    ha_owner_took(s.node[1], 0, 2);
+    ha_owner_claim(s.node[2], s_peer_of(2, 1), 0, 2);
+    ha_owner_release(s.node[2], s_peer_of(2, 0), 0, 1);     //  a late duplicate
+    ha_owner_view(s.node[2], 0, &v);
+    assert_string_equal(v.owner, "b");
+    s_sim_free(&s);
+}
+
 //  Three nodes: the owner cut off from both others has no majority and drops its link;
 //  the two others (a majority) take it with a higher epoch; the isolated node never takes
 //  it back while isolated, even with the best priority.
@@ -656,6 +686,7 @@ int main(void)
         cmocka_unit_test(higher_epoch_or_lower_id_wins_no_double_ownership),
         cmocka_unit_test(claim_and_release_messages_move_ownership_without_waiting),
         cmocka_unit_test(three_nodes_isolated_owner_drops_and_majority_takes_over),
+        cmocka_unit_test(three_nodes_release_moves_the_link_at_once),
         cmocka_unit_test(three_nodes_no_quorum_no_take),
         cmocka_unit_test(three_nodes_joining_better_peer_without_quorum_defers_the_take),
         cmocka_unit_test(three_nodes_better_peer_without_quorum_blocks_only_while_joining),
