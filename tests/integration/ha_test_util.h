@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "test_ctim.h"
 #include "test_http.h"
 #include "test_netns.h"
 #include "test_pbxsim.h"
@@ -35,6 +36,7 @@ typedef struct {
     char id[8];
     int prio;
     int cluster_port, http_port;
+    int client_port;                //  0: no client API
     char config[128];
     bool stopped;                   //  SIGSTOP sent, no SIGCONT yet
     char host[32];                  //  its HTTP address (the test reaches it there)
@@ -63,11 +65,15 @@ static inline void ha_pace(int ms)
     nanosleep(&ts, NULL);
 }
 
-//  n nodes a, b, c with the given priorities, and pbxsim with extra arguments; with
-//  netns, each node in a namespace of its own (the test moves into the hub).
+#define HA_FX_NETNS 1u                //  each node in a namespace of its own (test_netns.h)
+#define HA_FX_CLIENTS 2u              //  client API on a free port, user crm (test_ctim.h)
+
+//  n nodes a, b, c with the given priorities, and pbxsim with extra arguments.  With
+//  HA_FX_NETNS the test moves into the namespaces' hub.
 static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const *pbxsim_args,
-                                    bool netns)
+                                    unsigned flags)
 {
+    bool netns = flags & HA_FX_NETNS;
     ha_fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->net.home_fd = -1;
@@ -96,6 +102,7 @@ static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const
         d->prio = prio[i];
         d->cluster_port = test_free_port();
         d->http_port = test_free_port();
+        d->client_port = flags & HA_FX_CLIENTS ? test_free_port() : 0;
         snprintf(d->config, sizeof d->config, "%s/%s.yaml", f->dir, d->id);
         snprintf(d->host, sizeof d->host, "127.0.0.1");
         snprintf(d->bus_host, sizeof d->bus_host, "127.0.0.1");
@@ -115,12 +122,14 @@ static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const
                 "pbx:\n  - name: main\n    host: %s\n    port: %d\n    priority: %d\n"
                 "    backoff_initial_ms: 100\n    backoff_max_ms: 5000\n"
                 "    connect_timeout_ms: 2000\n"
-                "csta_server: {tcp_port: 0}\nclient_api: {port: 0}\n"
+                "csta_server: {tcp_port: 0}\nclient_api: {listen: %s, port: %d}\n"
                 "http: {listen: %s, port: %d}\n"
+                "users:\n  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH
+                "\"\n    devices: [\"101-120\"]\n"
                 "cluster:\n  listen: %s\n  port: %d\n  state_dir: %s/state-%s\n"
                 "  peers:\n",
-                d->id, f->pbx_host, f->sim.port, d->prio, d->host, d->http_port, d->bus_host,
-                d->cluster_port, f->dir, d->id);
+                d->id, f->pbx_host, f->sim.port, d->prio, d->host, d->client_port, d->host,
+                d->http_port, d->bus_host, d->cluster_port, f->dir, d->id);
         for (size_t j = 0; j < n; j++)
             if (j != i)
                 fprintf(cfg, "    - {id: %s, endpoint: \"%s:%d\"}\n", f->node[j].id,
@@ -132,7 +141,7 @@ static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const
 
 static inline ha_fx_t *ha_fx_new(size_t n, const int *prio, const char *const *pbxsim_args)
 {
-    return ha_fx_new_in(n, prio, pbxsim_args, false);
+    return ha_fx_new_in(n, prio, pbxsim_args, 0);
 }
 
 static inline void ha_fx_free(ha_fx_t *f)
