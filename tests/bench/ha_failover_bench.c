@@ -25,18 +25,17 @@
 //    cmake --build build-bench -j2 --target pbxsim ctimd ha_failover_bench
 //    build-bench/tests/ha_failover_bench [--quick]      (--quick: 1000 devices only)
 //  It prints a table and one JSON line ({"bench":"ha_failover",...}); the run is bounded
-//  (alarm at 600 s, every wait has a deadline) and its children are killed on any exit.
-#include <errno.h>
+//  (alarm at 600 s, every wait has a deadline) and its children are killed on any exit
+//  (bench_util.h).
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "ctim.h"
 #include "test_http.h"
 #include "test_pbxsim.h"
@@ -67,51 +66,7 @@ typedef struct {
 static test_pbxsim_t s_sim = {.proc.pid = -1};
 static s_node_t s_nodes[2] = {{.proc.pid = -1, .id = "a", .prio = 10},
                               {.proc.pid = -1, .id = "b", .prio = 20}};
-static char s_dir[64];
 static char s_buf[1 << 16];
-static char s_phase[64] = "setup";
-
-static void s_cleanup(void)
-{
-    for (int i = 0; i < 2; i++)
-        if (s_nodes[i].proc.pid > 0)
-            test_proc_kill(&s_nodes[i].proc);
-    if (s_sim.proc.pid > 0)
-        test_pbxsim_stop(&s_sim);
-    if (s_dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "ha_failover_bench: could not remove %s\n", s_dir);
-        s_dir[0] = '\0';
-    }
-}
-
-static void s_on_signal(int sig)
-{
-    for (int i = 0; i < 2; i++)
-        if (s_nodes[i].proc.pid > 0)
-            kill(s_nodes[i].proc.pid, SIGKILL);
-    if (s_sim.proc.pid > 0)
-        kill(s_sim.proc.pid, SIGKILL);
-    static const char msg[] = "ha_failover_bench: time limit or signal; children killed\n";
-    if (write(2, msg, sizeof msg - 1) < 0)
-        _exit(3);
-    _exit(sig == SIGALRM ? 4 : 3);
-}
-
-static void s_die(const char *what)
-{
-    fprintf(stderr, "ha_failover_bench: [%s] %s\n", s_phase, what);
-    exit(1);        //  atexit: s_cleanup
-}
-
-static long long s_now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long) t.tv_sec * 1000000LL + t.tv_nsec / 1000;
-}
 
 //  ctimd with its stderr (the log) into node->log.
 static void s_node_start(s_node_t *n, int first_ext, int last_ext)
@@ -119,7 +74,7 @@ static void s_node_start(s_node_t *n, int first_ext, int last_ext)
     const s_node_t *peer = &s_nodes[n == &s_nodes[0]];
     FILE *f = fopen(n->config, "w");
     if (!f)
-        s_die("cannot write a config");
+        bench_die("cannot write a config");
     fprintf(f,
             "node:\n  id: %s\n  log_level: notice\n"
             "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n    priority: %d\n"
@@ -133,13 +88,13 @@ static void s_node_start(s_node_t *n, int first_ext, int last_ext)
             "  state_dir: %s/state-%s\n"
             "  peers:\n    - {id: %s, endpoint: \"127.0.0.1:%d\"}\n",
             n->id, s_sim.port, n->prio, n->client_port, n->http_port, S_HASH, first_ext,
-            last_ext, n->cluster_port, S_HEARTBEAT_MS, S_LOST_AFTER, s_dir, n->id, peer->id,
+            last_ext, n->cluster_port, S_HEARTBEAT_MS, S_LOST_AFTER, bench_dir, n->id, peer->id,
             peer->cluster_port);
     fclose(f);
     int log = open(n->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int saved = dup(STDERR_FILENO);
     if (log < 0 || saved < 0)
-        s_die("cannot open a node log");
+        bench_die("cannot open a node log");
     dup2(log, STDERR_FILENO);
     char *argv[] = {CTIM_CTIMD, "--config", n->config, NULL};
     int rc = test_proc_start(&n->proc, argv, "ctimd ready", 20000);
@@ -148,7 +103,7 @@ static void s_node_start(s_node_t *n, int first_ext, int last_ext)
     close(log);
     if (rc != 0) {
         n->proc.pid = -1;
-        s_die("cannot start ctimd");
+        bench_die("cannot start ctimd");
     }
 }
 
@@ -164,7 +119,7 @@ static int s_http(const s_node_t *n, const char *path)
 static long s_sim_stat(const char *key)
 {
     if (test_pbxsim_ctl(&s_sim, s_buf, sizeof s_buf, "stats") != 0)
-        s_die("pbxsim ctl stats");
+        bench_die("pbxsim ctl stats");
     return test_json_long(s_buf, key, -1);
 }
 
@@ -201,7 +156,7 @@ static void s_on_line(ctim_t *ctim, const char *line, bool in_service, void *arg
         return;
     a->up[i] = in_service;
     a->in_service += in_service ? 1 : -1;
-    long long now = s_now_us();
+    long long now = bench_now_us();
     if (s_failing_over && !in_service && !a->down_us)
         a->down_us = now;
     if (s_failing_over && in_service && a->down_us && a->in_service == a->count)
@@ -221,20 +176,16 @@ static void s_on_events_lost(ctim_t *ctim, uint64_t count, void *arg)
     ((s_app_t *) arg)->lost += (long long) count;
 }
 
+static ctim_t *s_app_ctim(int i, void *arg)
+{
+    (void) arg;
+    return s_apps[i].ctim;
+}
+
 //  One turn over every application: poll all (at most max_wait_ms), dispatch all.
 static void s_turn(int max_wait_ms)
 {
-    int wait = max_wait_ms;
-    for (int i = 0; i < S_APPS; i++) {
-        int t = ctim_timeout_ms(s_apps[i].ctim);
-        if (t >= 0 && t < wait)
-            wait = t;
-        s_pfd[i] = (struct pollfd){.fd = ctim_fd(s_apps[i].ctim), .events = POLLIN};
-    }
-    if (poll(s_pfd, S_APPS, wait) < 0 && errno != EINTR)
-        s_die("poll");
-    for (int i = 0; i < S_APPS; i++)
-        ctim_dispatch(s_apps[i].ctim);
+    bench_turn(S_APPS, s_app_ctim, NULL, s_pfd, max_wait_ms);
 }
 
 static int s_apps_in_service(void)
@@ -281,18 +232,18 @@ static void s_apps_new(int first_ext, int devices)
         cfg.arg = a;
         a->ctim = ctim_new(&cfg);
         if (!a->up || !a->ctim || ctim_connect(a->ctim) != 0)
-            s_die("ctim_new / ctim_connect");
+            bench_die("ctim_new / ctim_connect");
         for (int j = 0; j < per; j++) {
             char line[16];
             snprintf(line, sizeof line, "%d", a->first + j);
             if (ctim_open_line(a->ctim, line, NULL) <= 0)
-                s_die("ctim_open_line");
+                bench_die("ctim_open_line");
         }
     }
     long long deadline = test_now_ms() + 120000;
     while (s_apps_in_service() < S_APPS) {
         if (test_now_ms() > deadline)
-            s_die("the applications' lines did not come in service");
+            bench_die("the applications' lines did not come in service");
         s_turn(20);
     }
 }
@@ -304,12 +255,6 @@ static void s_apps_destroy(void)
         free(s_apps[i].up);
         s_apps[i].up = NULL;
     }
-}
-
-static int s_cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *) a, y = *(const long long *) b;
-    return x < y ? -1 : x > y;
 }
 
 //  --- One run ---------------------------------------------------------------------------------
@@ -348,37 +293,37 @@ static s_result_t s_run(int devices)
     int first = devices >= 10000 ? 10000 : 1000, last = first + devices - 1;
     char range[32];
     snprintf(range, sizeof range, "%d-%d", first, last);
-    snprintf(s_phase, sizeof s_phase, "%d devices: setup", devices);
+    snprintf(bench_phase, sizeof bench_phase, "%d devices: setup", devices);
     const char *args[] = {"--extensions", range, "--max-links", "1", "--status-interval-ms",
                           "3600000", NULL};
     if (test_pbxsim_start(&s_sim, args))
-        s_die("cannot start pbxsim");
+        bench_die("cannot start pbxsim");
     for (int i = 0; i < 2; i++) {
         s_node_t *n = &s_nodes[i];
         n->client_port = test_free_port();
         n->http_port = test_free_port();
         n->cluster_port = test_free_port();
-        snprintf(n->config, sizeof n->config, "%s/%s-%d.yaml", s_dir, n->id, devices);
-        snprintf(n->log, sizeof n->log, "%s/%s-%d.log", s_dir, n->id, devices);
+        snprintf(n->config, sizeof n->config, "%s/%s-%d.yaml", bench_dir, n->id, devices);
+        snprintf(n->log, sizeof n->log, "%s/%s-%d.log", bench_dir, n->id, devices);
     }
     s_node_start(&s_nodes[0], first, last);
     s_node_start(&s_nodes[1], first, last);
     long long deadline = test_now_ms() + S_WAIT_MS;
     while (s_http(&s_nodes[0], "/readyz") != 200)
         if (test_now_ms() > deadline)
-            s_die("a never held the link");
+            bench_die("a never held the link");
     s_apps_new(first, devices);
     deadline = test_now_ms() + S_WAIT_MS;
     while (s_sim_stat("monitors_active") != devices) {
         if (test_now_ms() > deadline)
-            s_die("not every device monitored");
+            bench_die("not every device monitored");
         s_turn(10);
     }
 
     //  Calls all along; a second of them before the kill.
-    snprintf(s_phase, sizeof s_phase, "%d devices: failover", devices);
+    snprintf(bench_phase, sizeof bench_phase, "%d devices: failover", devices);
     if (test_pbxsim_ctl(&s_sim, s_buf, sizeof s_buf, "traffic %d 60 200 1000", S_TRAFFIC_CPS))
-        s_die(s_buf);
+        bench_die(s_buf);
     for (long long until = test_now_ms() + 1000; test_now_ms() < until;)
         s_turn(10);
     long starts_before = s_sim_stat("monitor_starts");
@@ -388,29 +333,29 @@ static s_result_t s_run(int devices)
         events_before += s_apps[i].events;
 
     s_failing_over = true;
-    long long t0 = s_now_us(), detect = 0, link = 0, monitors = 0;
+    long long t0 = bench_now_us(), detect = 0, link = 0, monitors = 0;
     test_proc_kill(&s_nodes[0].proc);
     deadline = test_now_ms() + S_WAIT_MS;
     long long last_http = 0;
     while (s_apps_back() < S_APPS || !monitors) {
         if (test_now_ms() > deadline)
-            s_die("the failover did not complete");
+            bench_die("the failover did not complete");
         s_turn(5);
         if (placed_back < 0 && s_apps_back() == S_APPS)
             placed_back = s_sim_placed();
-        long long now = s_now_us();
+        long long now = bench_now_us();
         if (now - last_http < 5000)
             continue;
         last_http = now;
         if (!detect) {
             if (s_http(&s_nodes[1], "/metrics") == 200 &&
                 strstr(s_buf, "\nctim_ha_peers_alive 0\n"))
-                detect = s_now_us();
+                detect = bench_now_us();
         } else if (!link) {
             if (s_http(&s_nodes[1], "/readyz") == 200)
-                link = s_now_us();
+                link = bench_now_us();
         } else if (!monitors && s_sim_stat("monitors_active") == devices)
-            monitors = s_now_us();
+            monitors = bench_now_us();
     }
     long long down[S_APPS], up[S_APPS];
     for (int i = 0; i < S_APPS; i++) {
@@ -423,8 +368,8 @@ static s_result_t s_run(int devices)
     r.events_in_gap -= events_before;
     r.monitor_starts = s_sim_stat("monitor_starts") - starts_before;
     r.placed_in_gap = placed_back - placed_before;
-    qsort(down, S_APPS, sizeof *down, s_cmp_ll);
-    qsort(up, S_APPS, sizeof *up, s_cmp_ll);
+    qsort(down, S_APPS, sizeof *down, bench_cmp_ll);
+    qsort(up, S_APPS, sizeof *up, bench_cmp_ll);
     r.detect_ms = (double) (detect - t0) / 1000.0;
     r.link_up_ms = (double) (link - t0) / 1000.0;
     r.monitors_ms = (double) (monitors - t0) / 1000.0;
@@ -436,7 +381,7 @@ static s_result_t s_run(int devices)
     r.silent_ms = s_log_value(s_nodes[1].log, "peer lost peer=a", "silent_ms=");
 
     if (test_pbxsim_ctl(&s_sim, s_buf, sizeof s_buf, "traffic stop"))
-        s_die(s_buf);
+        bench_die(s_buf);
     s_apps_destroy();
     for (int i = 0; i < 2; i++)
         if (s_nodes[i].proc.pid > 0)
@@ -451,14 +396,10 @@ static s_result_t s_run(int devices)
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    signal(SIGALRM, s_on_signal);
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    alarm(600);
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-ha-bench-XXXXXX");
-    if (!mkdtemp(s_dir))
-        s_die("mkdtemp");
-    atexit(s_cleanup);
+    bench_begin("ha_failover_bench", 600);
+    bench_child(&s_sim.proc);
+    bench_child(&s_nodes[0].proc);
+    bench_child(&s_nodes[1].proc);
 
     static const int counts[S_RUNS_MAX] = {1000, 10000};
     s_result_t r[S_RUNS_MAX];

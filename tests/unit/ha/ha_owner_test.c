@@ -459,21 +459,29 @@ static void three_nodes_isolated_owner_drops_and_majority_takes_over(void **stat
     s_sim_free(&s);
 }
 
+//  Three settled nodes (priorities 10, 20, 30) of which only survivor is left running: it
+//  has no quorum and, after a few rounds, nobody holds the link.
+static void s_lone_survivor(sim_t *s, size_t survivor)
+{
+    static const int prio[] = {10, 20, 30};
+    s_sim_init(s, 3, prio);
+    s_settle_all(s);
+    for (size_t i = 0; i < 3; i++)
+        if (i != survivor)
+            s_kill(s, i);
+    for (int r = 0; r < 3; r++)
+        s_round(s);
+    assert_int_equal(s_holders(s, NULL), 0);
+    assert_false(ha_owner_quorum(s->node[survivor]));
+}
+
 //  A node without quorum takes nothing, even with no owner anywhere; the nodes with
 //  quorum do not count a peer without quorum as a candidate.
 static void three_nodes_no_quorum_no_take(void **state)
 {
     (void) state;
-    static const int prio[] = {10, 20, 30};
     sim_t s;
-    s_sim_init(&s, 3, prio);
-    s_settle_all(&s);
-    s_kill(&s, 1);
-    s_kill(&s, 2);
-    for (int r = 0; r < 3; r++)
-        s_round(&s);
-    assert_int_equal(s_holders(&s, NULL), 0);
-    assert_false(ha_owner_quorum(s.node[0]));
+    s_lone_survivor(&s, 0);
     //  c comes up: a and c are a majority, a ranks first.
     s.up[2] = true;
     s_round(&s);
@@ -490,15 +498,8 @@ static void three_nodes_no_quorum_no_take(void **state)
 static void three_nodes_joining_better_peer_without_quorum_defers_the_take(void **state)
 {
     (void) state;
-    static const int prio[] = {10, 20, 30};
     sim_t s;
-    s_sim_init(&s, 3, prio);
-    s_settle_all(&s);
-    s_kill(&s, 0);
-    s_kill(&s, 1);
-    for (int r = 0; r < 3; r++)
-        s_round(&s);
-    assert_int_equal(s_holders(&s, NULL), 0);
+    s_lone_survivor(&s, 2);
     s_restart(&s, 1);
     ha_owner_settle(s.node[1], true);
     s.link[1][2] = false;                   //  b does not hear c yet; c hears b
