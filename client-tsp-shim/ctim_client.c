@@ -389,16 +389,23 @@ static void s_server_lost(ctim_t *self, int64_t now, const char *why, s_then_t t
     s_next_server(self, now);
 }
 
-//  Logged in: send what waited, report lines.
-static void s_up(ctim_t *self, int64_t now, const char *text)
+//  The library's re-opens of a new session are on their way: the application's requests
+//  wait behind them, since most name a line that the node does not know as open until its
+//  re-open is answered (it would say LINE_NOT_OPEN to a line the application holds).
+static bool s_restoring(const ctim_t *self)
 {
-    self->state = CTIM_S_UP;
-    self->up_since = now;
-    self->backoff_ms = 0;
-    self->next_heartbeat = now + self->heartbeat_ms;
-    s_link_report(self, CTIM_LINK_UP, text);
-    //  Send what waited, oldest first as the application made them (the list is newest
-    //  first: reverse, send, reverse back).
+    for (const ctim_req_t *r = self->requests; r; r = r->next)
+        if (r->internal && r->sent && r->req.op == PROTO_OP_OPEN_LINE)
+            return true;
+    return false;
+}
+
+//  Send what waited, oldest first as the application made them (the list is newest first:
+//  reverse, send, reverse back); nothing while re-opens are on their way.
+static void s_send_waiting(ctim_t *self)
+{
+    if (self->state != CTIM_S_UP || s_restoring(self))
+        return;
     ctim_req_t *rev = NULL;
     while (self->requests) {
         ctim_req_t *r = self->requests;
@@ -420,6 +427,22 @@ static void s_up(ctim_t *self, int64_t now, const char *text)
     }
 }
 
+static void s_restore_session(ctim_t *self);
+
+//  Logged in: on a new session the lines are re-opened first (restore), then what waited
+//  is sent.
+static void s_up(ctim_t *self, int64_t now, const char *text, bool restore)
+{
+    self->state = CTIM_S_UP;
+    self->up_since = now;
+    self->backoff_ms = 0;
+    self->next_heartbeat = now + self->heartbeat_ms;
+    s_link_report(self, CTIM_LINK_UP, text);
+    if (restore)
+        s_restore_session(self);
+    s_send_waiting(self);
+}
+
 static ctim_req_t *s_request_new(ctim_t *self, proto_op_t op, bool internal)
 {
     ctim_req_t *r = calloc(1, sizeof *r);
@@ -439,7 +462,7 @@ static int s_request_submit(ctim_t *self, ctim_req_t *r)
     r->req.request_id = (uint32_t)r->id;
     r->next = self->requests;
     self->requests = r;
-    if (self->state == CTIM_S_UP)
+    if (self->state == CTIM_S_UP && (r->internal || !s_restoring(self)))
         s_send_request(self, r);
     return r->id;
 }
@@ -490,9 +513,7 @@ static void s_restore_session(ctim_t *self)
 static void s_new_session(ctim_t *self, int64_t now, const char *text, bool restore)
 {
     self->last_seq = 0;
-    s_up(self, now, text);
-    if (restore)
-        s_restore_session(self);
+    s_up(self, now, text, restore);
 }
 
 //  The line bookkeeping a successful open or close brings.
@@ -552,7 +573,10 @@ static void s_on_reply(ctim_t *self, const proto_reply_t *rep)
                 in_service = rep->lines[i].in_service;
         ctim_line_report(self, l, in_service);
     }
+    bool reopened = r->internal && r->req.op == PROTO_OP_OPEN_LINE;
     free(r);
+    if (reopened)
+        s_send_waiting(self);   //  the last re-open answered: what waited goes now
 }
 
 static void s_login_refused(ctim_t *self, const proto_error_t *e)
@@ -587,7 +611,7 @@ static void s_on_resume_result(ctim_t *self, const proto_resume_result_t *rr, in
     if (rr->outcome == PROTO_RESUME_RESUMED || rr->outcome == PROTO_RESUME_RESUMED_WITH_GAP) {
         //  The node kept our lines open (and our CDR claim): report them in service, no
         //  re-open storm.  Sequences go on: replays of what we processed are dropped.
-        s_up(self, now, "resumed");
+        s_up(self, now, "resumed", false);
         for (ctim_line_t *l = self->lines; l; l = l->next)
             if (l->open)
                 ctim_line_report(self, l, true);
@@ -767,6 +791,7 @@ static void s_timers(ctim_t *self, int64_t now)
             pp = &r->next;
     }
     s_answer_all(self, late, CTIM_RESULT_TIMEOUT, "no answer from the server");
+    s_send_waiting(self);       //  a re-open that timed out holds nothing back any more
 }
 
 int ctim_session_dispatch(ctim_t *self, int burst)

@@ -51,6 +51,7 @@ struct ha_cluster {
     int64_t settle_until;           //  settled at this time at the latest
     bool settle_by_peers;           //  ... or once every peer was heard (not after a stall)
     bool settled;
+    bool had_quorum;                //  at the last evaluation
     bool link_up[HA_PBX_MAX];
     long takeovers, drops, bad_messages, send_dropped;
     long bad_unlogged;              //  bad frames since the last warning about them
@@ -195,11 +196,32 @@ static void s_drop(ha_cluster_t *self, size_t pbx, const char *why)
           self->cfg.pbx[pbx], held, why);
 }
 
+//  Take nothing until lost_after intervals from now have passed (settled again then).
+static void s_unsettle(ha_cluster_t *self, int64_t now)
+{
+    self->settled = false;
+    self->settle_by_peers = false;
+    self->settle_until = now + (int64_t) self->cfg.heartbeat_ms * self->cfg.lost_after;
+    ha_owner_settle(self->owner, false);
+}
+
 //  Ask ha_owner about every PBX and carry its answers out.  Drops first, so that a link
 //  is never taken here while another is being given up.
 static void s_evaluate(ha_cluster_t *self)
 {
     bool changed = false;
+    //  Back in a majority (a partition healed): the first frames of a peer heard again can
+    //  be its backlog from while the network was cut — who held what back then.  Taken at
+    //  their word, a node cut off from the majority took the link again with the epoch the
+    //  majority's owner already had, and kept it on the tie (its id sorted first).  So it
+    //  listens again before taking anything, as after a stall.
+    bool quorum = ha_owner_quorum(self->owner);
+    if (quorum && !self->had_quorum && self->settled) {
+        s_log(self, HA_LOG_INFO, "quorum again (sees %zu of %zu nodes): listening before "
+              "taking any link", ha_owner_alive_count(self->owner) + 1, self->cfg.peer_count + 1);
+        s_unsettle(self, zclock_mono());
+    }
+    self->had_quorum = quorum;
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         uint64_t epoch = 0;
         char why[256];
@@ -798,10 +820,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
               "taking any link", now - self->last_tick);
         for (size_t i = 0; i < self->cfg.peer_count; i++)
             self->peers[i].last_seen = now;
-        self->settled = false;
-        self->settle_by_peers = false;
-        self->settle_until = now + lost_ms;
-        ha_owner_settle(self->owner, false);
+        s_unsettle(self, now);
     }
     self->last_tick = now;
     for (size_t i = 0; i < self->cfg.peer_count; i++) {

@@ -92,6 +92,7 @@ void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
     p->alive = alive;
 }
 
+
 static int s_pbx_index(const ha_owner_t *self, const char *name)
 {
     for (size_t i = 0; i < self->cfg.pbx_count; i++)
@@ -160,6 +161,15 @@ void ha_owner_release(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch)
         p->view[pbx].epoch <= epoch) {
         p->view[pbx].owner[0] = '\0';
         p->view[pbx].link_up = false;
+    }
+    //  What the other peers relay of its claim is old news too: they name it only because
+    //  they see it alive, and with three nodes two standbys relaying each other's "owner
+    //  is X" kept the released link from being taken until X was declared lost.
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        s_peer_t *q = &self->peers[i];
+        if (q != p && q->has[pbx] && strcmp(q->view[pbx].owner, self->cfg.peers[peer]) == 0 &&
+            q->view[pbx].epoch <= epoch)
+            q->view[pbx].owner[0] = '\0';
     }
     //  It is stopping (or handing over): not a candidate until its next heartbeat, so the
     //  next in rank takes the link now rather than after declaring it lost.
@@ -276,7 +286,7 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
     int mine = self->cfg.priority[pbx];
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
-        bool settling = !p->quorum && p->beats < self->cfg.settle_beats;
+        bool settling = !p->quorum && p->beats <= self->cfg.settle_beats;
         if (p->alive && (p->quorum || settling) && p->has[pbx] && !p->yielded[pbx] &&
             s_ranks_before(p->view[pbx].priority, self->cfg.peers[i], mine, me))
             return HA_OWNER_NOTHING;

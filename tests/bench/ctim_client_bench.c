@@ -16,10 +16,9 @@
 //    cmake --build build-bench -j2 --target pbxsim ctimd ctim_client_bench
 //    build-bench/tests/ctim_client_bench [--quick]
 //  It prints a table and one JSON line ({"bench":"ctim_client",...}); the run is bounded
-//  (alarm at 300 s, every wait has a deadline) and its children are killed on any exit.
-#include <errno.h>
+//  (alarm at 300 s, every wait has a deadline) and its children are killed on any exit
+//  (bench_util.h).
 #include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "csta.h"
 #include "csta_client.h"
 #include "ctim.h"
@@ -56,51 +56,7 @@ typedef struct {
 
 static test_pbxsim_t s_sim = {.proc.pid = -1};
 static s_node_t s_nodes[2] = {{.proc.pid = -1}, {.proc.pid = -1}};
-static char s_dir[64];
 static char s_reply[1 << 16];
-static char s_phase[64] = "setup";
-
-static void s_cleanup(void)
-{
-    for (int i = 0; i < 2; i++)
-        if (s_nodes[i].proc.pid > 0)
-            test_proc_stop(&s_nodes[i].proc);
-    if (s_sim.proc.pid > 0)
-        test_pbxsim_stop(&s_sim);
-    if (s_dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "ctim_client_bench: could not remove %s\n", s_dir);
-        s_dir[0] = '\0';
-    }
-}
-
-static void s_on_signal(int sig)
-{
-    for (int i = 0; i < 2; i++)
-        if (s_nodes[i].proc.pid > 0)
-            kill(s_nodes[i].proc.pid, SIGKILL);
-    if (s_sim.proc.pid > 0)
-        kill(s_sim.proc.pid, SIGKILL);
-    static const char msg[] = "ctim_client_bench: time limit or signal; children killed\n";
-    if (write(2, msg, sizeof msg - 1) < 0)
-        _exit(3);
-    _exit(sig == SIGALRM ? 4 : 3);
-}
-
-static void s_die(const char *what)
-{
-    fprintf(stderr, "ctim_client_bench: [%s] %s\n", s_phase, what);
-    exit(1);        //  atexit: s_cleanup
-}
-
-static long long s_now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long) t.tv_sec * 1000000LL + t.tv_nsec / 1000;
-}
 
 static void s_sim_start(int max_links)
 {
@@ -110,7 +66,7 @@ static void s_sim_start(int max_links)
     const char *args[] = {"--extensions", range, "--max-links", links,
                           "--status-interval-ms", "3600000", NULL};
     if (test_pbxsim_start(&s_sim, args))
-        s_die("cannot start pbxsim");
+        bench_die("cannot start pbxsim");
 }
 
 static void s_sim_stop(void)
@@ -123,14 +79,14 @@ static void s_sim_stop(void)
 //  up (a standby's link is refused by pbxsim until the holder goes).
 static void s_node_start(s_node_t *n, const char *id, bool wait_link)
 {
-    snprintf(n->config, sizeof n->config, "%s/%s.yaml", s_dir, id);
+    snprintf(n->config, sizeof n->config, "%s/%s.yaml", bench_dir, id);
     for (int attempt = 0; attempt < 5; attempt++) {
         n->client_port = test_free_port();
         n->http_port = test_free_port();
         n->csta_port = test_free_port();
         FILE *f = fopen(n->config, "w");
         if (!f)
-            s_die("cannot write a config");
+            bench_die("cannot write a config");
         fprintf(f,
                 "node:\n  id: %s\n  log_level: warning\n"
                 "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
@@ -148,7 +104,7 @@ static void s_node_start(s_node_t *n, const char *id, bool wait_link)
         n->proc.pid = -1;
     }
     if (n->proc.pid <= 0)
-        s_die("cannot start ctimd");
+        bench_die("cannot start ctimd");
     long long deadline = test_now_ms() + S_WAIT_MS;
     while (wait_link && test_now_ms() < deadline) {
         int status = -1;
@@ -159,7 +115,7 @@ static void s_node_start(s_node_t *n, const char *id, bool wait_link)
         nanosleep(&ts, NULL);   //  pacing polls of another process; the deadline bounds it
     }
     if (wait_link)
-        s_die("ctimd's PBX link did not come up");
+        bench_die("ctimd's PBX link did not come up");
 }
 
 static void s_node_stop(s_node_t *n)
@@ -213,7 +169,7 @@ static void s_on_line(ctim_t *ctim, const char *line, bool in_service, void *arg
             continue;
         c->in_service[i] = in_service;
         c->in_service_count += in_service ? 1 : -1;
-        long long now = s_now_us();
+        long long now = bench_now_us();
         if (!in_service && s_failing_over && !c->first_down_us)
             c->first_down_us = now;
         if (in_service && s_failing_over && c->first_down_us &&
@@ -229,22 +185,18 @@ static void s_on_events_lost(ctim_t *ctim, uint64_t count, void *arg)
     c->lost += (long long) count;
 }
 
+static ctim_t *s_client_ctim(int i, void *arg)
+{
+    (void) arg;
+    return s_clients[i].ctim;
+}
+
 //  One turn of the application loop over every client: poll all fds, dispatch all.
 static struct pollfd *s_pfd;
 
 static void s_turn(int max_wait_ms)
 {
-    int wait = max_wait_ms;
-    for (int i = 0; i < s_client_count; i++) {
-        int t = ctim_timeout_ms(s_clients[i].ctim);
-        if (t >= 0 && t < wait)
-            wait = t;
-        s_pfd[i] = (struct pollfd){.fd = ctim_fd(s_clients[i].ctim), .events = POLLIN};
-    }
-    if (poll(s_pfd, (nfds_t) s_client_count, wait) < 0 && errno != EINTR)
-        s_die("poll");
-    for (int i = 0; i < s_client_count; i++)
-        ctim_dispatch(s_clients[i].ctim);
+    bench_turn(s_client_count, s_client_ctim, NULL, s_pfd, max_wait_ms);
 }
 
 static void s_clients_new(int count, const char *servers, uint32_t heartbeat_ms)
@@ -252,7 +204,7 @@ static void s_clients_new(int count, const char *servers, uint32_t heartbeat_ms)
     s_clients = calloc((size_t) count, sizeof *s_clients);
     s_pfd = calloc((size_t) count, sizeof *s_pfd);
     if (!s_clients || !s_pfd)
-        s_die("out of memory");
+        bench_die("out of memory");
     s_client_count = count;
     for (int i = 0; i < count; i++) {
         s_client_t *c = &s_clients[i];
@@ -275,10 +227,10 @@ static void s_clients_new(int count, const char *servers, uint32_t heartbeat_ms)
         cfg.arg = c;
         c->ctim = ctim_new(&cfg);
         if (!c->ctim || ctim_connect(c->ctim) != 0)
-            s_die("ctim_new / ctim_connect");
+            bench_die("ctim_new / ctim_connect");
         for (int j = 0; j < S_LINES_PER_CLIENT; j++)
             if (ctim_open_line(c->ctim, c->lines[j], NULL) <= 0)
-                s_die("ctim_open_line");
+                bench_die("ctim_open_line");
     }
     //  Every line of every client in service (logins are PBKDF2: 1000 take seconds).
     long long deadline = test_now_ms() + 120000;
@@ -289,7 +241,7 @@ static void s_clients_new(int count, const char *servers, uint32_t heartbeat_ms)
         if (ready == count)
             break;
         if (test_now_ms() > deadline)
-            s_die("clients' lines did not come in service");
+            bench_die("clients' lines did not come in service");
         s_turn(20);
     }
 }
@@ -305,12 +257,6 @@ static void s_clients_destroy(void)
     s_client_count = 0;
 }
 
-static int s_cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *) a, y = *(const long long *) b;
-    return x < y ? -1 : x > y;
-}
-
 //  --- 1. Request round trip ------------------------------------------------------------------
 
 typedef struct {
@@ -319,7 +265,7 @@ typedef struct {
 
 static s_rtt_t s_stats(long long *v, int n)
 {
-    qsort(v, (size_t) n, sizeof *v, s_cmp_ll);
+    qsort(v, (size_t) n, sizeof *v, bench_cmp_ll);
     long long sum = 0;
     for (int i = 0; i < n; i++)
         sum += v[i];
@@ -332,23 +278,23 @@ static s_rtt_t s_rtt_lib(s_rtt_op_t op, int requests)
 {
     long long *v = calloc((size_t) requests, sizeof *v);
     if (!v)
-        s_die("out of memory");
+        bench_die("out of memory");
     s_client_t *c = &s_clients[0];
     for (int i = 0; i < requests; i++) {
-        long long t0 = s_now_us();
+        long long t0 = bench_now_us();
         int id = op == S_LIST_LINES ? ctim_list_lines(c->ctim)
                                     : ctim_get_address_status(c->ctim, c->lines[0]);
         if (id <= 0)
-            s_die("request not made");
+            bench_die("request not made");
         long long deadline = test_now_ms() + S_WAIT_MS;
         while (c->last_reply_id != id) {
             if (test_now_ms() > deadline)
-                s_die("no reply");
+                bench_die("no reply");
             s_turn(10);
         }
         if (c->last_result != CTIM_RESULT_OK)
-            s_die(ctim_result_str(c->last_result));
-        v[i] = s_now_us() - t0;
+            bench_die(ctim_result_str(c->last_result));
+        v[i] = bench_now_us() - t0;
     }
     s_rtt_t r = s_stats(v, requests);
     free(v);
@@ -361,19 +307,19 @@ static s_rtt_t s_rtt_direct(int requests)
     csta_client_cfg_t cfg = {.host = "127.0.0.1", .port = s_sim.port, .timeout_ms = 5000};
     csta_client_t *cc = csta_client_new(&cfg);
     if (!cc || csta_client_connect(cc) != 0)
-        s_die("csta_client to pbxsim");
+        bench_die("csta_client to pbxsim");
     long long *v = calloc((size_t) requests, sizeof *v);
     if (!v)
-        s_die("out of memory");
+        bench_die("out of memory");
     for (int i = 0; i < requests; i++) {
         csta_apdu_t invoke, reply;
         csta_apdu_init(&invoke, CSTA_APDU_INVOKE);
         invoke.opcode = CSTA_OP_GET_FORWARDING;
         csta_device_set(&invoke.svc.get_forwarding.device, "1000");
-        long long t0 = s_now_us();
+        long long t0 = bench_now_us();
         if (csta_client_call(cc, &invoke, &reply, 5000) != 0)
-            s_die("GetForwarding to pbxsim");
-        v[i] = s_now_us() - t0;
+            bench_die("GetForwarding to pbxsim");
+        v[i] = bench_now_us() - t0;
         csta_apdu_clear(&reply);
     }
     csta_client_destroy(&cc);
@@ -400,8 +346,8 @@ static s_fanout_t s_fanout(int clients, int cps, int seconds)
     char arg[64];
     snprintf(arg, sizeof arg, "%d %d 100 300", cps, seconds);
     if (test_pbxsim_ctl(&s_sim, s_reply, sizeof s_reply, "traffic %s", arg))
-        s_die(s_reply);
-    long long t0 = s_now_us(), last_event_us = t0;
+        bench_die(s_reply);
+    long long t0 = bench_now_us(), last_event_us = t0;
     long total = 0;
     //  Until the generator is done and no event came for 500 ms.
     for (;;) {
@@ -409,13 +355,13 @@ static s_fanout_t s_fanout(int clients, int cps, int seconds)
         long sum = 0;
         for (int i = 0; i < clients; i++)
             sum += s_clients[i].events;
-        long long now = s_now_us();
+        long long now = bench_now_us();
         if (sum != total) {
             total = sum;
             last_event_us = now;
         }
         if (now - t0 > (long long) (seconds + 30) * 1000000)
-            s_die("traffic did not finish");
+            bench_die("traffic did not finish");
         if (now - t0 > (long long) seconds * 1000000 && now - last_event_us > 500000)
             break;
     }
@@ -447,7 +393,7 @@ static s_failover_t s_failover(int heartbeat_ms)
              s_nodes[0].client_port, s_nodes[1].client_port);
     s_clients_new(S_FAILOVER_CLIENTS, servers, (uint32_t) heartbeat_ms);
     s_failing_over = true;
-    long long t0 = s_now_us();
+    long long t0 = bench_now_us();
     test_proc_kill(&s_nodes[0].proc);
     s_nodes[0].proc.pid = -1;
     long long deadline = test_now_ms() + S_WAIT_MS;
@@ -458,7 +404,7 @@ static s_failover_t s_failover(int heartbeat_ms)
         if (done == s_client_count)
             break;
         if (test_now_ms() > deadline)
-            s_die("not every client came back in service");
+            bench_die("not every client came back in service");
         s_turn(10);
     }
     s_failing_over = false;
@@ -468,8 +414,8 @@ static s_failover_t s_failover(int heartbeat_ms)
         up[i] = s_clients[i].all_up_us - t0;
     }
     int n = s_client_count;
-    qsort(down, (size_t) n, sizeof *down, s_cmp_ll);
-    qsort(up, (size_t) n, sizeof *up, s_cmp_ll);
+    qsort(down, (size_t) n, sizeof *down, bench_cmp_ll);
+    qsort(up, (size_t) n, sizeof *up, bench_cmp_ll);
     s_failover_t f = {.heartbeat_ms = heartbeat_ms};
     f.down_p50_ms = (double) down[n / 2] / 1000.0;
     f.down_max_ms = (double) down[n - 1] / 1000.0;
@@ -487,17 +433,13 @@ static s_failover_t s_failover(int heartbeat_ms)
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    signal(SIGALRM, s_on_signal);
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    alarm(300);
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-client-bench-XXXXXX");
-    if (!mkdtemp(s_dir))
-        s_die("mkdtemp");
-    atexit(s_cleanup);
+    bench_begin("ctim_client_bench", 300);
+    bench_child(&s_sim.proc);
+    bench_child(&s_nodes[0].proc);
+    bench_child(&s_nodes[1].proc);
 
     int requests = quick ? 300 : 3000;
-    snprintf(s_phase, sizeof s_phase, "rtt");
+    snprintf(bench_phase, sizeof bench_phase, "rtt");
     s_sim_start(2);
     s_node_start(&s_nodes[0], "a", true);
     char servers[64];
@@ -508,7 +450,7 @@ int main(int argc, char **argv)
     s_clients_destroy();
     s_rtt_t direct = s_rtt_direct(requests);
 
-    snprintf(s_phase, sizeof s_phase, "fanout");
+    snprintf(bench_phase, sizeof bench_phase, "fanout");
     static const int counts[] = {1, 100, 1000};
     s_fanout_t fan[3];
     int fan_n = quick ? 2 : 3;
@@ -517,7 +459,7 @@ int main(int argc, char **argv)
     s_node_stop(&s_nodes[0]);
     s_sim_stop();
 
-    snprintf(s_phase, sizeof s_phase, "failover");
+    snprintf(bench_phase, sizeof bench_phase, "failover");
     s_failover_t fo[2] = {s_failover(300), {0}};
     int fo_n = 1;
     if (!quick)

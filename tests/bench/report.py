@@ -16,6 +16,10 @@ import sys
 
 UP, DOWN = "higher", "lower"
 
+#  Every bench tests/bench/run runs, by the name of its output file.
+BENCHES = ("csta_codec", "pbxsim", "node_pbx_w1", "node_pbx_w32", "node_pbx_4000", "node_mux",
+           "node_e2e", "ctim_client", "ha_failover")
+
 
 def bench_json(out, name):
     """The last {"bench":...} line of OUT/NAME.txt."""
@@ -214,6 +218,33 @@ def build_tables(out):
         t.add(f"heartbeat {hb} ms: kill to every line back in service, max", "ms", DOWN,
               f["up_max_ms"])
     tables.append(t)
+
+    h = bench_json(out, "ha_failover")
+    unclustered = next((f for f in l["failover"] if f["heartbeat_ms"] == h["app_heartbeat_ms"]),
+                       None)
+    t = Table("Failover of a cluster pair (`ha_failover_bench`: pbxsim + 2 ctimd + libctim)",
+              f"pbxsim takes one link; ctimd a holds it, b stands by (cluster heartbeat "
+              f"{h['heartbeat_ms']} ms, lost after {h['lost_after']}); {h['apps']} library "
+              f"clients (heartbeat {h['app_heartbeat_ms']} ms, list \"a,b\") share the "
+              f"monitored devices while pbxsim places {h['cps']} calls/s; a is killed (kill "
+              "-9); times from the kill.  Baseline for 1000 devices: the same clients on two "
+              "nodes without a cluster (`ctim_client_bench`): the survivor connects as soon as "
+              "the PBX frees the link instead of declaring its peer lost first; in both the "
+              "clients' own detection (two heartbeats) sets the pace.  Calls placed in the gap "
+              "are the events the applications missed (each re-opened line gets a snapshot of "
+              "its calls); libctim counts lost events by sequence only across a resume.")
+    for r in h["runs"]:
+        d = f"{r['devices']} devices"
+        t.add(f"{d}: loss detected by the standby", "ms", DOWN, r["detect_ms"])
+        t.add(f"{d}: link up on the standby", "ms", DOWN, r["link_up_ms"])
+        t.add(f"{d}: all monitors restored at pbxsim", "ms", DOWN, r["monitors_ms"])
+        base = unclustered if r["devices"] == 1000 else None
+        t.add(f"{d}: all applications in service", "ms", DOWN, r["up_max_ms"],
+              base and "no cluster", base and base["up_max_ms"])
+        t.add(f"{d}: calls placed during the gap (events missed)", "calls", DOWN,
+              r["placed_in_gap"])
+        t.add(f"{d}: events reported lost by sequence", "events", DOWN, r["events_lost"])
+    tables.append(t)
     return tables
 
 
@@ -250,8 +281,7 @@ def main():
                       f"{ratio} | {mach['short']} |")
         md.append("")
     md += ["## Raw output", ""]
-    for name in ("csta_codec", "pbxsim", "node_pbx_w1", "node_pbx_w32", "node_pbx_4000",
-                 "node_mux", "node_e2e", "ctim_client"):
+    for name in BENCHES:
         with open(os.path.join(out, name + ".txt")) as f:
             text = "".join(l for l in f if not l.startswith('{"bench"')).rstrip()
         md += [f"<details><summary>{name}</summary>", "", "```", text, "```", "",
@@ -261,9 +291,7 @@ def main():
 
     doc = {"generated": when, "commit": commit, "machine": mach,
            "tables": [{"title": t.title, "rows": t.rows} for t in tables],
-           "raw": {n: bench_json(out, n) for n in ("csta_codec", "pbxsim", "node_pbx_w1",
-                                                   "node_pbx_w32", "node_pbx_4000",
-                                                   "node_mux", "node_e2e", "ctim_client")}}
+           "raw": {n: bench_json(out, n) for n in BENCHES}}
     with open(json_path, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")

@@ -1,8 +1,9 @@
-//  ha_test_util: a cluster of real ctimd processes on 127.0.0.1 for the ha integration
-//  tests — pbxsim on a free port, nodes with free cluster and HTTP ports and their own
-//  state folders, /status read over HTTP, pbxsim's link history checked for overlaps.
-//  Every wait is a condition polled with a deadline; teardown kills what is left, stopped
-//  processes included, also after a failed test.
+//  ha_test_util: a cluster of real ctimd processes for the ha integration tests — pbxsim on
+//  a free port, nodes with free cluster and HTTP ports and their own state folders, /status
+//  read over HTTP, pbxsim's link history checked for overlaps.  On 127.0.0.1 (ha_fx_new),
+//  or each node in a network namespace of its own whose cluster wire a test can cut
+//  (ha_fx_new_netns, test_netns.h).  Every wait is a condition polled with a deadline;
+//  teardown kills what is left, stopped processes included, also after a failed test.
 #ifndef HA_TEST_UTIL_H
 #define HA_TEST_UTIL_H
 
@@ -21,7 +22,9 @@
 
 #include <cmocka.h>
 
+#include "test_ctim.h"
 #include "test_http.h"
+#include "test_netns.h"
 #include "test_pbxsim.h"
 #include "test_proc.h"
 
@@ -33,8 +36,12 @@ typedef struct {
     char id[8];
     int prio;
     int cluster_port, http_port;
+    int client_port;                //  0: no client API
     char config[128];
     bool stopped;                   //  SIGSTOP sent, no SIGCONT yet
+    char host[32];                  //  its HTTP address (the test reaches it there)
+    char bus_host[32];              //  its cluster bus address
+    char netns[64];                 //  "" = the test's own network
 } ha_node_t;
 
 typedef struct {
@@ -43,6 +50,8 @@ typedef struct {
     size_t n;
     ha_node_t node[HA_NODES_MAX];
     char dir[64];
+    char pbx_host[32];              //  where pbxsim listens
+    test_netns_t net;               //  name "" without namespaces
     char body[65536];
     char links[65536];
 } ha_fx_t;
@@ -56,16 +65,35 @@ static inline void ha_pace(int ms)
     nanosleep(&ts, NULL);
 }
 
-//  n nodes a, b, c with the given priorities, and pbxsim with extra arguments.
-static inline ha_fx_t *ha_fx_new(size_t n, const int *prio, const char *const *pbxsim_args)
+#define HA_FX_NETNS 1u                //  each node in a namespace of its own (test_netns.h)
+#define HA_FX_CLIENTS 2u              //  client API on a free port, user crm (test_ctim.h)
+
+//  n nodes a, b, c with the given priorities, and pbxsim with extra arguments.  With
+//  HA_FX_NETNS the test moves into the namespaces' hub.
+static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const *pbxsim_args,
+                                    unsigned flags)
 {
+    bool netns = flags & HA_FX_NETNS;
     ha_fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    f->net.home_fd = -1;
     s_fx = f;
     f->n = n;
     snprintf(f->dir, sizeof f->dir, "/tmp/ctim-ha-it-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(test_pbxsim_start(&f->sim, pbxsim_args), 0);
+    snprintf(f->pbx_host, sizeof f->pbx_host, "127.0.0.1");
+    const char *args[32];
+    size_t argc = 0;
+    for (; pbxsim_args && pbxsim_args[argc] && argc < 28; argc++)
+        args[argc] = pbxsim_args[argc];
+    if (netns) {
+        assert_int_equal(test_netns_up(&f->net, (int) n), 0);
+        snprintf(f->pbx_host, sizeof f->pbx_host, "%s", TEST_NETNS_PBX_HOST);
+        args[argc++] = "--listen";      //  the last --listen wins
+        args[argc++] = TEST_NETNS_PBX_HOST ":0";
+    }
+    args[argc] = NULL;
+    assert_int_equal(test_pbxsim_start(&f->sim, args), 0);
     f->sim_running = true;
     for (size_t i = 0; i < n; i++) {
         ha_node_t *d = &f->node[i];
@@ -74,7 +102,15 @@ static inline ha_fx_t *ha_fx_new(size_t n, const int *prio, const char *const *p
         d->prio = prio[i];
         d->cluster_port = test_free_port();
         d->http_port = test_free_port();
+        d->client_port = flags & HA_FX_CLIENTS ? test_free_port() : 0;
         snprintf(d->config, sizeof d->config, "%s/%s.yaml", f->dir, d->id);
+        snprintf(d->host, sizeof d->host, "127.0.0.1");
+        snprintf(d->bus_host, sizeof d->bus_host, "127.0.0.1");
+        if (netns) {
+            test_netns_node(&f->net, (int) i, d->netns, sizeof d->netns);
+            test_netns_pbx_addr((int) i, d->host, sizeof d->host);
+            test_netns_bus_addr((int) i, d->bus_host, sizeof d->bus_host);
+        }
     }
     //  Every node's file lists the others, so every port is known before any starts.
     for (size_t i = 0; i < n; i++) {
@@ -83,21 +119,29 @@ static inline ha_fx_t *ha_fx_new(size_t n, const int *prio, const char *const *p
         assert_non_null(cfg);
         fprintf(cfg,
                 "node: {id: %s, log_level: notice}\n"
-                "pbx:\n  - name: main\n    port: %d\n    priority: %d\n"
+                "pbx:\n  - name: main\n    host: %s\n    port: %d\n    priority: %d\n"
                 "    backoff_initial_ms: 100\n    backoff_max_ms: 5000\n"
                 "    connect_timeout_ms: 2000\n"
-                "csta_server: {tcp_port: 0}\nclient_api: {port: 0}\n"
-                "http: {listen: 127.0.0.1, port: %d}\n"
-                "cluster:\n  listen: 127.0.0.1\n  port: %d\n  state_dir: %s/state-%s\n"
+                "csta_server: {tcp_port: 0}\nclient_api: {listen: %s, port: %d}\n"
+                "http: {listen: %s, port: %d}\n"
+                "users:\n  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH
+                "\"\n    devices: [\"101-120\"]\n"
+                "cluster:\n  listen: %s\n  port: %d\n  state_dir: %s/state-%s\n"
                 "  peers:\n",
-                d->id, f->sim.port, d->prio, d->http_port, d->cluster_port, f->dir, d->id);
+                d->id, f->pbx_host, f->sim.port, d->prio, d->host, d->client_port, d->host,
+                d->http_port, d->bus_host, d->cluster_port, f->dir, d->id);
         for (size_t j = 0; j < n; j++)
             if (j != i)
-                fprintf(cfg, "    - {id: %s, endpoint: \"127.0.0.1:%d\"}\n", f->node[j].id,
-                        f->node[j].cluster_port);
+                fprintf(cfg, "    - {id: %s, endpoint: \"%s:%d\"}\n", f->node[j].id,
+                        f->node[j].bus_host, f->node[j].cluster_port);
         fclose(cfg);
     }
     return f;
+}
+
+static inline ha_fx_t *ha_fx_new(size_t n, const int *prio, const char *const *pbxsim_args)
+{
+    return ha_fx_new_in(n, prio, pbxsim_args, 0);
 }
 
 static inline void ha_fx_free(ha_fx_t *f)
@@ -109,6 +153,7 @@ static inline void ha_fx_free(ha_fx_t *f)
             test_proc_kill(&f->node[i].proc);   //  SIGKILL ends stopped ones too
     if (f->sim_running)
         test_pbxsim_stop(&f->sim);
+    test_netns_down(&f->net);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
@@ -126,8 +171,13 @@ static inline int ha_teardown(void **state)
 
 static inline void ha_node_start(ha_fx_t *f, size_t i)
 {
-    char *argv[] = {CTIM_CTIMD, "--config", f->node[i].config, NULL};
-    assert_int_equal(test_proc_start(&f->node[i].proc, argv, "ctimd ready", 20000), 0);
+    ha_node_t *d = &f->node[i];
+    char *argv[] = {CTIM_CTIMD, "--config", d->config, NULL};
+    //  ip netns exec runs ctimd in place (exec, no fork): the pid is ctimd's.
+    char *in_ns[] = {(char *) test_netns_ip(), "netns", "exec", d->netns,
+                     CTIM_CTIMD, "--config", d->config, NULL};
+    assert_int_equal(test_proc_start(&d->proc, d->netns[0] ? in_ns : argv, "ctimd ready", 20000),
+                     0);
 }
 
 static inline void ha_node_kill(ha_fx_t *f, size_t i)
@@ -145,7 +195,7 @@ static inline void ha_node_signal(ha_fx_t *f, size_t i, int sig)
 static inline bool ha_status(ha_fx_t *f, size_t i)
 {
     int code = 0;
-    return test_http_get("127.0.0.1", f->node[i].http_port, "/status", 2000, &code, f->body,
+    return test_http_get(f->node[i].host, f->node[i].http_port, "/status", 2000, &code, f->body,
                          sizeof f->body) == 0 &&
            code == 200;
 }
@@ -271,43 +321,68 @@ static inline void ha_report(const char *what, long long ms)
     fflush(stdout);
 }
 
-//  pbxsim's link history: how many links it accepted and refused, and whether two
-//  accepted links were ever open at the same time (a link still open counts as open
-//  until now).  Fails the test on an overlap, naming both.
+//  pbxsim's link history: how many links it accepted and refused, how many are open, and
+//  for how long two accepted links were open at the same time (a link still open counts
+//  as open until now; overlaps summed over every pair).  first_overlap names the first
+//  pair that overlapped, "" if none.
 typedef struct {
     int accepted, refused, open;
     int entries;
+    long long overlap_ms;
+    char first_overlap[96];
 } ha_links_t;
 
-static inline ha_links_t ha_links(ha_fx_t *f)
+static inline ha_links_t ha_links_scan(ha_fx_t *f)
 {
     if (test_pbxsim_ctl(&f->sim, f->links, sizeof f->links, "links") != 0)
         fail_msg("pbxsim ctl links: %s", f->links);
+    //  pbxsim's times are CLOCK_MONOTONIC milliseconds, as test_now_ms.
     struct {
         int id;
         long long opened, closed;
     } acc[256];
     ha_links_t r = {0};
+    long long now = test_now_ms() + 1;
     for (const char *p = strstr(f->links, "{\"id\":"); p; p = strstr(p + 1, "{\"id\":")) {
         r.entries++;
+        long long opened = test_json_long(p, "opened_ms", -1);
+        long long closed = test_json_long(p, "closed_ms", 0);
         if (ha_json_true(p, "refused")) {
             r.refused++;
             continue;
         }
         if (r.accepted < 256) {
             acc[r.accepted].id = (int) test_json_long(p, "id", -1);
-            acc[r.accepted].opened = test_json_long(p, "opened_ms", -1);
-            long long closed = test_json_long(p, "closed_ms", 0);
-            acc[r.accepted].closed = closed ? closed : 1LL << 62;
+            acc[r.accepted].opened = opened;
+            acc[r.accepted].closed = closed ? closed : -1;
             r.open += closed == 0;
         }
         r.accepted++;
     }
     for (int a = 0; a < r.accepted && a < 256; a++)
-        for (int b = a + 1; b < r.accepted && b < 256; b++)
-            if (acc[a].opened < acc[b].closed && acc[b].opened < acc[a].closed)
-                fail_msg("links %d and %d were open at the same time: %s", acc[a].id, acc[b].id,
-                         f->links);
+        if (acc[a].closed < 0)
+            acc[a].closed = now;
+    for (int a = 0; a < r.accepted && a < 256; a++)
+        for (int b = a + 1; b < r.accepted && b < 256; b++) {
+            long long from = acc[a].opened > acc[b].opened ? acc[a].opened : acc[b].opened;
+            long long to = acc[a].closed < acc[b].closed ? acc[a].closed : acc[b].closed;
+            if (from >= to)
+                continue;
+            if (!r.first_overlap[0])
+                snprintf(r.first_overlap, sizeof r.first_overlap,
+                         "links %d and %d open together for %lld ms", acc[a].id, acc[b].id,
+                         to - from);
+            r.overlap_ms += to - from;
+        }
+    return r;
+}
+
+//  As ha_links_scan, and fails the test if two accepted links were ever open at once.
+static inline ha_links_t ha_links(ha_fx_t *f)
+{
+    ha_links_t r = ha_links_scan(f);
+    if (r.first_overlap[0])
+        fail_msg("%s: %s", r.first_overlap, f->links);
     return r;
 }
 

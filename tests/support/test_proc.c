@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,8 +20,7 @@ long long test_now_ms(void)
     return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int test_proc_start(test_proc_t *proc, char *const argv[], const char *ready_prefix,
-                    int timeout_ms)
+int test_proc_spawn(test_proc_t *proc, char *const argv[])
 {
     memset(proc, 0, sizeof *proc);
     proc->pid = -1;
@@ -28,11 +28,16 @@ int test_proc_start(test_proc_t *proc, char *const argv[], const char *ready_pre
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return -1;
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
         return -1;
+    }
     if (pid == 0) {
         dup2(pipefd[1], STDOUT_FILENO);
-        //  Die with the test runner, so a crashed test leaves no process behind.
+        //  Die with the test runner (CTest's timeout kills only the test), so a killed test
+        //  leaves no process behind.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execv(argv[0], argv);
         fprintf(stderr, "test_proc: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -40,33 +45,69 @@ int test_proc_start(test_proc_t *proc, char *const argv[], const char *ready_pre
     close(pipefd[1]);
     proc->pid = pid;
     proc->out_fd = pipefd[0];
-    long long deadline = test_now_ms() + timeout_ms;
-    char line[512];
-    size_t used = 0;
-    while (test_now_ms() < deadline) {
+    return 0;
+}
+
+int test_proc_poll_ready(test_proc_t *proc, const char *ready_prefix)
+{
+    for (;;) {
         struct pollfd p = {.fd = proc->out_fd, .events = POLLIN};
-        int n = poll(&p, 1, (int) (deadline - test_now_ms()));
-        if (n <= 0)
-            break;
+        if (poll(&p, 1, 0) <= 0)
+            return 0;
         char ch;
         if (read(proc->out_fd, &ch, 1) != 1)
-            break;      //  the child exited before it was ready
+            return -1;      //  the child exited before it was ready
         if (ch != '\n') {
-            if (used < sizeof line - 1)
-                line[used++] = ch;
+            if (proc->line_used < sizeof proc->line - 1)
+                proc->line[proc->line_used++] = ch;
             continue;
         }
-        line[used] = '\0';
-        used = 0;
-        if (strncmp(line, ready_prefix, strlen(ready_prefix)) == 0) {
-            snprintf(proc->ready, sizeof proc->ready, "%s", line);
-            return 0;
+        proc->line[proc->line_used] = '\0';
+        proc->line_used = 0;
+        if (strncmp(proc->line, ready_prefix, strlen(ready_prefix)) == 0) {
+            snprintf(proc->ready, sizeof proc->ready, "%s", proc->line);
+            return 1;
         }
+    }
+}
+
+int test_proc_start(test_proc_t *proc, char *const argv[], const char *ready_prefix,
+                    int timeout_ms)
+{
+    if (test_proc_spawn(proc, argv) != 0)
+        return -1;
+    long long deadline = test_now_ms() + timeout_ms;
+    while (test_now_ms() < deadline) {
+        struct pollfd p = {.fd = proc->out_fd, .events = POLLIN};
+        if (poll(&p, 1, (int) (deadline - test_now_ms())) <= 0)
+            break;
+        int rc = test_proc_poll_ready(proc, ready_prefix);
+        if (rc == 1)
+            return 0;
+        if (rc < 0)
+            break;
     }
     fprintf(stderr, "test_proc: %s did not print '%s' within %d ms\n", argv[0], ready_prefix,
             timeout_ms);
     test_proc_stop(proc);
     return -1;
+}
+
+int test_proc_reap(test_proc_t *proc, int *status)
+{
+    if (proc->pid <= 0)
+        return -1;
+    int st = 0;
+    pid_t r = waitpid(proc->pid, &st, WNOHANG);
+    if (r == 0)
+        return 0;
+    if (r != proc->pid)
+        return -1;
+    if (status)
+        *status = st;
+    close(proc->out_fd);
+    proc->pid = -1;
+    return 1;
 }
 
 int test_proc_stop(test_proc_t *proc)

@@ -442,6 +442,53 @@ static void request_during_failover_is_sent_to_next_server(void **state)
     fake_stop(&b);
 }
 
+//  A new session after a failover: the library re-opens its line, and a request the
+//  application made meanwhile waits until that re-open is answered -- the node would
+//  answer LINE_NOT_OPEN for a line it does not know as open yet (found by the rolling
+//  restart test against real nodes).
+static void request_waits_for_the_reopen_of_a_new_session(void **state)
+{
+    (void)state;
+    fake_node_t a, b;
+    fake_start(&a, "a");
+    fake_start(&b, "b");
+    b.resume = PROTO_RESUME_NEW_SESSION;
+    b.hold_requests = true;             //  the re-open stays unanswered until we say so
+    char servers[160];
+    snprintf(servers, sizeof servers, "%s,%s", a.endpoint, b.endpoint);
+    app_t app = {.nodes = {&a, &b}, .node_count = 2};
+    ctim_t *c = s_new(&app, servers);
+    s_login_and_open(c, &app);
+    a.silent = true;
+    assert_true(s_run_until(c, &app, s_line_is, &(bool){false}, 2000));
+    int id = ctim_get_address_status(c, "101");
+    assert_true(id > 0);
+    s_run_until(c, &app, NULL, NULL, 3 * HB_MS);
+    assert_int_equal(b.opens, 1);
+    assert_int_equal(b.requests, 1);    //  only the re-open: the request waits behind it
+    assert_int_equal(s_reply_index(&app, id), -1);
+    //  Made while the re-open is on its way: it waits too.
+    int id2 = ctim_list_lines(c);
+    s_run_until(c, &app, NULL, NULL, HB_MS);
+    assert_int_equal(b.requests, 1);
+    //  The re-open is answered: both go, oldest first, and are answered.
+    b.hold_requests = false;
+    proto_client_msg_t out;
+    proto_client_msg_init(&out, PROTO_MSG_REPLY);
+    out.reply.request_id = b.last_of_op[PROTO_OP_OPEN_LINE].request_id;
+    out.reply.result = PROTO_RESULT_OK;
+    fake_send(&b, b.peer, &out);
+    assert_true(s_run_until(c, &app, s_has_reply, &id2, 2000));
+    assert_true(s_run_until(c, &app, s_has_reply, &id, 2000));
+    assert_int_equal(app.reply_result[s_reply_index(&app, id)], CTIM_RESULT_OK);
+    assert_int_equal(b.op_count[PROTO_OP_GET_ADDRESS_STATUS], 1);
+    assert_int_equal(b.last_op, PROTO_OP_LIST_LINES);
+    assert_true(s_run_until(c, &app, s_line_is, &(bool){true}, 1000));
+    ctim_destroy(&c);
+    fake_stop(&a);
+    fake_stop(&b);
+}
+
 //  Service events move a line; answer and hang up reach the node; a closed line is no
 //  longer reported on a server loss.
 static void service_events_call_ops_and_close_line(void **state)
@@ -529,6 +576,7 @@ int main(void)
         cmocka_unit_test(login_refused_stops_and_answers_outstanding_requests),
         cmocka_unit_test(request_without_any_server_times_out),
         cmocka_unit_test(request_during_failover_is_sent_to_next_server),
+        cmocka_unit_test(request_waits_for_the_reopen_of_a_new_session),
         cmocka_unit_test(service_events_call_ops_and_close_line),
         cmocka_unit_test(server_that_forgot_the_session_is_logged_in_again),
     };

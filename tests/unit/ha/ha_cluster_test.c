@@ -151,17 +151,22 @@ static int s_teardown(void **state)
     return 0;
 }
 
-//  Member i of a cluster with one peer (id peer_id on peer_port), priority prio.
-static void s_member(fx_t *f, int i, const char *id, int prio, const char *peer_id, int peer_port)
+//  Member i of a cluster with one peer (id peer_id on peer_port), priority prio; with
+//  silent_peer, also a third node "x" that never answers (a port nobody listens on).
+static void s_member_of(fx_t *f, int i, const char *id, int prio, const char *peer_id,
+                        int peer_port, bool silent_peer)
 {
     ha_cluster_cfg_t cfg;
     memset(&cfg, 0, sizeof cfg);
     snprintf(cfg.node_id, sizeof cfg.node_id, "%s", id);
     snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1");
     cfg.port = f->ports[i];
-    cfg.peer_count = 1;
+    cfg.peer_count = silent_peer ? 2 : 1;
     snprintf(cfg.peers[0].id, sizeof cfg.peers[0].id, "%s", peer_id);
     snprintf(cfg.peers[0].endpoint, sizeof cfg.peers[0].endpoint, "127.0.0.1:%d", peer_port);
+    snprintf(cfg.peers[1].id, sizeof cfg.peers[1].id, "x");
+    snprintf(cfg.peers[1].endpoint, sizeof cfg.peers[1].endpoint, "127.0.0.1:%d",
+             f->ports[1]);
     cfg.heartbeat_ms = HB_MS;
     cfg.lost_after = LOST_AFTER;
     snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", f->m[i].state_dir);
@@ -184,6 +189,11 @@ static void s_member(fx_t *f, int i, const char *id, int prio, const char *peer_
         struct timespec ts = {0, 25 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+static void s_member(fx_t *f, int i, const char *id, int prio, const char *peer_id, int peer_port)
+{
+    s_member_of(f, i, id, prio, peer_id, peer_port, false);
 }
 
 //  --- The scripted peer ----------------------------------------------------------------------
@@ -525,6 +535,34 @@ static void stalled_loop_keeps_peers_and_listens_again(void **state)
     s_beat = NULL;
 }
 
+//  Three nodes; n (priority 10) settles alone, without quorum.  The scripted peer f comes
+//  back: its first heartbeat (a backlog from the partition) names no owner, the next ones
+//  name f as the owner with epoch 3.  n, back in a majority, listens for lost_after
+//  intervals before taking anything: it never takes, and stands by for f.  (Before, it
+//  took epoch 1 on the first, stale heartbeat.)
+static void regained_quorum_listens_again_before_taking(void **state)
+{
+    fx_t *f = *state;
+    s_peer_start(f);
+    s_member_of(f, 0, "n", 10, "f", f->port, true);
+    s_run(f, (LOST_AFTER + 2) * HB_MS);
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_true(st.settled);
+    assert_false(st.quorum);
+    s_peer_heartbeat(f, 20, NULL, 0, false);
+    s_run(f, HB_MS / 2);
+    s_peer_beats(20, "f", 3);
+    s_run(f, 2 * LOST_AFTER * HB_MS);
+    s_beat = NULL;
+    assert_int_equal(f->m[0].takes, 0);
+    assert_true(s_logged(&f->m[0], "quorum again (sees 2 of 3 nodes)"));
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_true(st.quorum);
+    assert_string_equal(st.pbx[0].owner, "f");
+    assert_int_equal(st.pbx[0].epoch, 3);
+}
+
 //  Two real members: the preferred one takes; destroying it (a clean stop) releases the
 //  link and the other takes over at once; a restart of the first never reuses an epoch
 //  and does not take the link back.
@@ -826,6 +864,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(bad_frames_are_counted_and_ignored, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(stalled_loop_keeps_peers_and_listens_again, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(regained_quorum_listens_again_before_taking, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(pair_of_members_hands_over_on_clean_stop, s_setup,
                                         s_teardown),

@@ -33,6 +33,9 @@ typedef struct {
     int takes, drops;
 } sim_t;
 
+//  Exchanges a peer stays joining after it became reachable (ha_cluster: lost_after).
+#define S_JOINING_ROUNDS 5
+
 //  Index of node j among node i's peers.
 static size_t s_peer_of(size_t i, size_t j)
 {
@@ -51,6 +54,7 @@ static ha_owner_t *s_new_node(sim_t *s, size_t i)
     snprintf(cfg.pbx[0], HA_NAME_MAX, "main");
     cfg.priority[0] = s->priority[i];
     cfg.epoch[0] = s->disk[i];
+    cfg.settle_beats = S_JOINING_ROUNDS;
     ha_owner_t *o = ha_owner_new(&cfg);
     assert_non_null(o);
     return o;
@@ -86,7 +90,8 @@ static void s_sim_free(sim_t *s)
         ha_owner_destroy(&s->node[i]);
 }
 
-//  Node j's heartbeat reaches node i.
+//  Node j's heartbeat reaches node i.  (A peer that becomes alive counts as a candidate
+//  for its first S_JOINING_ROUNDS heartbeats: cfg.settle_beats, as ha_cluster sets it.)
 static void s_deliver(sim_t *s, size_t i, size_t j)
 {
     ha_owner_view_t v;
@@ -375,6 +380,36 @@ static void claim_and_release_messages_move_ownership_without_waiting(void **sta
     s_sim_free(&s);
 }
 
+//  Three nodes: the owner stops cleanly and releases.  b takes at once, although c's last
+//  heartbeat still names a (c relays what it saw while a was alive): the Release makes that
+//  relay old news.  Before, b and c kept naming a to each other until a was declared lost.
+static void three_nodes_release_moves_the_link_at_once(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20, 30};
+    sim_t s;
+    s_sim_running(&s, 3, prio);
+    s_round(&s);
+    ha_owner_view_t v;
+    ha_owner_view(s.node[2], 0, &v);
+    assert_string_equal(v.owner, "a");
+    ha_owner_dropped(s.node[0], 0);
+    ha_owner_release(s.node[1], 0, 0, 1);
+    ha_owner_release(s.node[2], s_peer_of(2, 0), 0, 1);
+    uint64_t epoch = 0;
+    char why[256];
+    assert_int_equal(ha_owner_decide(s.node[1], 0, &epoch, why, sizeof why), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 2);
+    assert_int_equal(ha_owner_decide(s.node[2], 0, &epoch, why, sizeof why), HA_OWNER_NOTHING);
+    //  A relay of an older epoch than released is dropped too, a newer claim is not.
+    ha_owner_took(s.node[1], 0, 2);
+    ha_owner_claim(s.node[2], s_peer_of(2, 1), 0, 2);
+    ha_owner_release(s.node[2], s_peer_of(2, 0), 0, 1);     //  a late duplicate
+    ha_owner_view(s.node[2], 0, &v);
+    assert_string_equal(v.owner, "b");
+    s_sim_free(&s);
+}
+
 //  Three nodes: the owner cut off from both others has no majority and drops its link;
 //  the two others (a majority) take it with a higher epoch; the isolated node never takes
 //  it back while isolated, even with the best priority.
@@ -417,21 +452,29 @@ static void three_nodes_isolated_owner_drops_and_majority_takes_over(void **stat
     s_sim_free(&s);
 }
 
+//  Three settled nodes (priorities 10, 20, 30) of which only survivor is left running: it
+//  has no quorum and, after a few rounds, nobody holds the link.
+static void s_lone_survivor(sim_t *s, size_t survivor)
+{
+    static const int prio[] = {10, 20, 30};
+    s_sim_init(s, 3, prio);
+    s_settle_all(s);
+    for (size_t i = 0; i < 3; i++)
+        if (i != survivor)
+            s_kill(s, i);
+    for (int r = 0; r < 3; r++)
+        s_round(s);
+    assert_int_equal(s_holders(s, NULL), 0);
+    assert_false(ha_owner_quorum(s->node[survivor]));
+}
+
 //  A node without quorum takes nothing, even with no owner anywhere; the nodes with
 //  quorum do not count a peer without quorum as a candidate.
 static void three_nodes_no_quorum_no_take(void **state)
 {
     (void) state;
-    static const int prio[] = {10, 20, 30};
     sim_t s;
-    s_sim_init(&s, 3, prio);
-    s_settle_all(&s);
-    s_kill(&s, 1);
-    s_kill(&s, 2);
-    for (int r = 0; r < 3; r++)
-        s_round(&s);
-    assert_int_equal(s_holders(&s, NULL), 0);
-    assert_false(ha_owner_quorum(s.node[0]));
+    s_lone_survivor(&s, 0);
     //  c comes up: a and c are a majority, a ranks first.
     s.up[2] = true;
     s_round(&s);
@@ -468,8 +511,8 @@ static void returning_better_node_is_waited_for_while_it_settles(void **state)
         for (int beat = 1; beat <= 6; beat++) {
             ha_owner_heartbeat(c, 1, false, names, &b_view, 1);
             ha_owner_action_t a = ha_owner_decide(c, 0, &epoch, NULL, 0);
-            //  Without the wait c takes at once; with it, after b's fifth heartbeat.
-            assert_int_equal(a, !wait || beat >= 5 ? HA_OWNER_TAKE : HA_OWNER_NOTHING);
+            //  Without the wait c takes at once; with it, after b's first five heartbeats.
+            assert_int_equal(a, !wait || beat > 5 ? HA_OWNER_TAKE : HA_OWNER_NOTHING);
         }
         //  b got quorum in time: it ranks first, c stands by.
         ha_owner_peer_alive(c, 1, false);
@@ -479,6 +522,60 @@ static void returning_better_node_is_waited_for_while_it_settles(void **state)
         assert_int_equal(ha_owner_decide(c, 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
         ha_owner_destroy(&c);
     }
+}
+
+//  A peer's "no quorum" can be stale.  b comes back while c is alone; b's first heartbeat,
+//  sent before b heard c, reaches c.  c now has a majority, but b ranks first and is still
+//  joining: c must not take past it (judged on the stale flag, c took, and b could take a
+//  moment later too — found by the partition tests).  b takes once it hears c.
+static void three_nodes_joining_better_peer_without_quorum_defers_the_take(void **state)
+{
+    (void) state;
+    sim_t s;
+    s_lone_survivor(&s, 2);
+    s_restart(&s, 1);
+    ha_owner_settle(s.node[1], true);
+    s.link[1][2] = false;                   //  b does not hear c yet; c hears b
+    s_exchange(&s);
+    assert_true(ha_owner_quorum(s.node[2]));
+    assert_false(ha_owner_quorum(s.node[1]));
+    uint64_t epoch = 0;
+    assert_int_equal(s_act(&s, 2), HA_OWNER_NOTHING);
+    assert_int_equal(ha_owner_decide(s.node[1], 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    s.link[1][2] = true;
+    s_round(&s);
+    size_t who = 9;
+    assert_int_equal(s_holders(&s, &who), 1);
+    assert_int_equal(who, 1);
+    for (int r = 0; r < 3; r++)
+        s_round(&s);
+    assert_int_equal(s.takes, 1);
+    s_sim_free(&s);
+}
+
+//  Joining is bounded: a better peer that keeps announcing no quorum (it hears nobody, a
+//  one-way failure) blocks the others only while it is joining, then b takes.
+static void three_nodes_better_peer_without_quorum_blocks_only_while_joining(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20, 30};
+    sim_t s;
+    s_sim_init(&s, 3, prio);
+    s.link[0][1] = s.link[0][2] = false;    //  a hears nobody; b and c hear everyone
+    s_settle_all(&s);
+    for (int r = 0; r < S_JOINING_ROUNDS; r++) {
+        s_round(&s);
+        assert_int_equal(s_holders(&s, NULL), 0);
+    }
+    s_round(&s);
+    size_t who = 9;
+    assert_int_equal(s_holders(&s, &who), 1);
+    assert_int_equal(who, 1);
+    for (int r = 0; r < 3; r++)
+        s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 1);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 0);
+    s_sim_free(&s);
 }
 
 //  Epochs survive restarts through the disk: a node that restarts with its stored epoch
@@ -623,8 +720,11 @@ int main(void)
         cmocka_unit_test(higher_epoch_or_lower_id_wins_no_double_ownership),
         cmocka_unit_test(claim_and_release_messages_move_ownership_without_waiting),
         cmocka_unit_test(three_nodes_isolated_owner_drops_and_majority_takes_over),
+        cmocka_unit_test(three_nodes_release_moves_the_link_at_once),
         cmocka_unit_test(three_nodes_no_quorum_no_take),
         cmocka_unit_test(returning_better_node_is_waited_for_while_it_settles),
+        cmocka_unit_test(three_nodes_joining_better_peer_without_quorum_defers_the_take),
+        cmocka_unit_test(three_nodes_better_peer_without_quorum_blocks_only_while_joining),
         cmocka_unit_test(epochs_persist_across_restart_and_are_never_reused),
         cmocka_unit_test(new_refuses_unusable_config),
         cmocka_unit_test(random_faults_keep_one_owner_and_growing_epochs),
