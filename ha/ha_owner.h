@@ -20,6 +20,9 @@
 //    the candidates: itself and the live peers that have quorum and this PBX configured —
 //    and, for their first settle_beats heartbeats, live peers without quorum yet (a node
 //    that just came back would otherwise lose a race it is meant to win).
+//  - Handover: a Release naming a target makes the target take at once whatever its rank;
+//    every other node (the releaser too) stands aside until the target claims, is lost, or
+//    has sent 3 heartbeats without claiming.
 //  - The epoch to take with must be on disk before the claim is announced (the caller
 //    does that between ha_owner_decide and ha_owner_took).
 #ifndef HA_OWNER_H

@@ -238,6 +238,20 @@ static long s_handover(ho_t *t, const char *to)
     return ms;
 }
 
+//  After a handover to node `to`: it serves main on its link, the other through it, the
+//  application's lines are in service, the cluster names it owner with epoch.
+static void s_after_handover(ho_t *t, size_t to, int epoch, const char *const *lines)
+{
+    s_wait_serving(t, to, "local", s_ids[to]);
+    s_wait_serving(t, 1 - to, "forwarded", s_ids[to]);
+    for (size_t i = 0; i < 2; i++)
+        assert_true(test_app_wait_service(&t->app, lines[i], true, test_now_ms() + WAIT_MS));
+    char want[64];
+    snprintf(want, sizeof want, "\"owner\":\"%s\",\"epoch\":%d", s_ids[to], epoch);
+    assert_int_equal(s_http(t, to, "GET", "/status"), 200);
+    assert_non_null(strstr(t->body, want));
+}
+
 static void handover_there_and_back_answers_every_request(void **state)
 {
     ho_t *t = *state;
@@ -256,20 +270,9 @@ static void handover_there_and_back_answers_every_request(void **state)
     }
 
     s_handover(t, "b");
-    s_wait_serving(t, 1, "local", "b");
-    s_wait_serving(t, 0, "forwarded", "b");
-    for (size_t i = 0; i < 2; i++)
-        assert_true(test_app_wait_service(&t->app, lines[i], true, test_now_ms() + WAIT_MS));
-    assert_int_equal(s_http(t, 1, "GET", "/status"), 200);
-    assert_non_null(strstr(t->body, "\"owner\":\"b\",\"epoch\":2"));
-
+    s_after_handover(t, 1, 2, lines);
     s_handover(t, "a");
-    s_wait_serving(t, 0, "local", "a");
-    s_wait_serving(t, 1, "forwarded", "a");
-    for (size_t i = 0; i < 2; i++)
-        assert_true(test_app_wait_service(&t->app, lines[i], true, test_now_ms() + WAIT_MS));
-    assert_int_equal(s_http(t, 0, "GET", "/status"), 200);
-    assert_non_null(strstr(t->body, "\"owner\":\"a\",\"epoch\":3"));
+    s_after_handover(t, 0, 3, lines);
 
     printf("requests: %zu made, %ld OK, %ld LINK_DOWN (retryable), %ld other\n", t->n_issued,
            t->ok, t->link_down, t->other);
