@@ -321,6 +321,18 @@ static void handover_http_errors(void **state)
     assert_int_equal(test_tool_exit(tool), 0);
     assert_non_null(strstr(tool->out, "a holds it already"));
     test_tool_free(&tool);
+    tool = test_tool_run(&t->env, "cluster", "handover", "main", "a", "--http", http, "--json",
+                         NULL);
+    assert_non_null(tool);
+    assert_int_equal(test_tool_exit(tool), 0);
+    assert_non_null(strstr(tool->out, "{\"pbx\":\"main\",\"owner\":\"a\",\"ms\":0,"
+                                      "\"result\":\"already\"}"));
+    test_tool_free(&tool);
+    //  Usage: no --http (2).
+    tool = test_tool_run(&t->env, "cluster", "handover", "main", "a", NULL);
+    assert_non_null(tool);
+    assert_int_equal(test_tool_exit(tool), 2);
+    test_tool_free(&tool);
 
     //  A second handover while the first drains: pbxsim holds its answers, so a request
     //  of an application on a stays at the link.
