@@ -1104,6 +1104,11 @@ int ha_cluster_handover_check(const ha_cluster_t *self, const char *pbx, const c
     return i;
 }
 
+bool ha_cluster_took_by_handover(const ha_cluster_t *self, size_t pbx)
+{
+    return ha_owner_took_by_handover(self->owner, pbx);
+}
+
 int ha_cluster_handover(ha_cluster_t *self, const char *pbx, const char *to, char *why,
                         size_t why_cap)
 {

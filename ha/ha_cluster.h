@@ -130,6 +130,9 @@ int ha_cluster_handover_check(const ha_cluster_t *self, const char *pbx, const c
 //  check's errno.  Not from inside the listener's callbacks.
 int ha_cluster_handover(ha_cluster_t *self, const char *pbx, const char *to, char *why,
                         size_t why_cap);
+//  This node holds pbx since it took it as a handover's target (the listener's take may
+//  ask: the node holds its applications' requests until the link is up).
+bool ha_cluster_took_by_handover(const ha_cluster_t *self, size_t pbx);
 //  This process's incarnation (random per start), as its messages carry it.
 uint64_t ha_cluster_incarnation(const ha_cluster_t *self);
 

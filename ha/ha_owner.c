@@ -30,6 +30,7 @@ struct ha_owner {
     int handover_to[HA_PBX_MAX];
     unsigned handover_beats[HA_PBX_MAX];
     bool handed_to_me[HA_PBX_MAX];          //  the holder released it naming this node
+    bool took_handed[HA_PBX_MAX];           //  held since a take of a handover
 };
 
 #define S_HANDOVER_BEATS 3
@@ -351,6 +352,7 @@ void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch)
     self->held[pbx] = epoch;
     self->link_up[pbx] = false;
     self->kick[pbx] = false;
+    self->took_handed[pbx] = self->handed_to_me[pbx];
     self->handed_to_me[pbx] = false;
     s_see_epoch(self, pbx, epoch);
 }
@@ -376,6 +378,11 @@ int ha_owner_hand_over(ha_owner_t *self, size_t pbx, size_t peer)
     self->handover_to[pbx] = (int) peer;
     self->handover_beats[pbx] = 0;
     return 0;
+}
+
+bool ha_owner_took_by_handover(const ha_owner_t *self, size_t pbx)
+{
+    return pbx < self->cfg.pbx_count && self->held[pbx] && self->took_handed[pbx];
 }
 
 int ha_owner_handover_target(const ha_owner_t *self, size_t pbx)

@@ -116,6 +116,8 @@ void ha_owner_dropped(ha_owner_t *self, size_t pbx);
 //  until the peer claims it, is lost, or has sent 3 heartbeats without claiming it.
 //  Returns 0, -EPERM (not held), -EHOSTUNREACH (peer not alive), -EINVAL.
 int ha_owner_hand_over(ha_owner_t *self, size_t pbx, size_t peer);
+//  This node holds pbx since it took it as a handover's target.
+bool ha_owner_took_by_handover(const ha_owner_t *self, size_t pbx);
 //  The peer a handover of pbx is waiting for (this node's or a peer's), -1 none.
 int ha_owner_handover_target(const ha_owner_t *self, size_t pbx);
 //  True once after a peer let go of pbx (its link went down, it released it, or it came

@@ -54,6 +54,7 @@ typedef enum {
     S_HO_NONE,
     S_HO_DRAINING,          //  the service is paused: requests at the link complete
     S_HO_HANDED,            //  the link is given up: requests wait for the new owner
+    S_HO_TAKING,            //  the target: requests wait for this node's link
 } s_ho_stage_t;
 
 typedef struct {
@@ -112,6 +113,8 @@ struct ctimd {
 static void s_cluster_collect(ctimd_t *self);
 static bool s_cluster_standby(const ctimd_t *self, size_t i);
 static void s_handover_state(ctimd_t *self, size_t i, bool up);
+static void s_handover_taking(ctimd_t *self, size_t i);
+static void s_handover_finish(ctimd_t *self, size_t i, const char *how);
 
 //  The first PBX's listener callbacks go to both front ends (CSTA, then client API).
 static void s_front_ends(const ctimd_t *self, size_t i, size_t *count,
@@ -358,6 +361,8 @@ static void s_cluster_take(void *ctx, size_t i, uint64_t epoch)
     size_t n = s_takeover_sync(self, i);
     node_notice("ha", "pbx=%s epoch=%" PRIu64 ": monitoring %zu devices of the cluster's "
                 "applications once the link is up", self->cfg.pbx[i].name, epoch, n);
+    if (ha_cluster_took_by_handover(self->cluster, i))
+        s_handover_taking(self, i);
     node_pbx_start(self->pbx[i]);
 }
 
@@ -371,6 +376,9 @@ static void s_cluster_drop(void *ctx, size_t i, const char *why)
     if (i >= self->cfg.pbx_count || !self->pbx[i])
         return;
     node_pbx_stop(self->pbx[i]);
+    //  Taken by a handover and dropped before its link came up: what waited goes on.
+    if (self->handover[i].stage == S_HO_TAKING)
+        s_handover_finish(self, i, "given up");
     //  The new holder monitors them now; our own applications keep their watches.
     node_takeover_clear(self->takeover, i, self->pbx[i]);
 }
@@ -401,7 +409,8 @@ static void s_handover_finish(ctimd_t *self, size_t i, const char *how)
     size_t queued = node_pbx_queued(self->pbx[i]);
     node_pbx_resume(self->pbx[i]);
     node_notice("ha", "handover pbx=%s to %s %s in %" PRId64 " ms; %zu requests that waited go "
-                "on", self->cfg.pbx[i].name, h->to, how, zclock_mono() - h->started, queued);
+                "on", self->cfg.pbx[i].name, h->stage == S_HO_TAKING ? "this node" : h->to, how,
+                zclock_mono() - h->started, queued);
     h->stage = S_HO_NONE;
 }
 
@@ -409,8 +418,28 @@ static void s_handover_finish(ctimd_t *self, size_t i, const char *how)
 //  could not take and the link came back here).
 static void s_handover_state(ctimd_t *self, size_t i, bool up)
 {
-    if (up && self->handover[i].stage == S_HO_HANDED)
+    s_handover_t *h = &self->handover[i];
+    if (up && h->stage == S_HO_HANDED)
         s_handover_finish(self, i, node_pbx_is_remote(self->pbx[i]) ? "done" : "taken back");
+    else if (up && h->stage == S_HO_TAKING && !node_pbx_is_remote(self->pbx[i]))
+        s_handover_finish(self, i, "link up");
+}
+
+static int s_on_handover_deadline(zloop_t *loop, int timer_id, void *arg);
+
+//  The target of a handover: its applications' requests (and the peers') wait for its
+//  link, which comes up in a few ms, instead of failing while it connects.  Bounded by
+//  request_timeout_ms like the holder's wait.
+static void s_handover_taking(ctimd_t *self, size_t i)
+{
+    s_handover_t *h = &self->handover[i];
+    if (h->stage != S_HO_NONE || node_pbx_pause(self->pbx[i], 0, NULL, NULL) != 0)
+        return;
+    h->stage = S_HO_TAKING;
+    snprintf(h->to, sizeof h->to, "%s", self->cfg.node_id);
+    h->started = zclock_mono();
+    h->timer = zloop_timer(self->loop, (size_t) self->cfg.pbx[i].request_timeout_ms, 1,
+                           s_on_handover_deadline, &self->pbx_ctx[i]);
 }
 
 static int s_on_handover_deadline(zloop_t *loop, int timer_id, void *arg)
@@ -958,7 +987,9 @@ static char *s_status(void *ctx)
         if (h->stage != S_HO_NONE) {
             fprintf(out, ",\"handover\":{\"to\":");
             node_http_json_str(out, h->to);
-            fprintf(out, ",\"stage\":\"%s\"}", h->stage == S_HO_DRAINING ? "draining" : "handed");
+            fprintf(out, ",\"stage\":\"%s\"}", h->stage == S_HO_DRAINING ? "draining"
+                                                 : h->stage == S_HO_HANDED  ? "handed"
+                                                                            : "taking");
         }
         fprintf(out, "}");
     }
