@@ -525,17 +525,23 @@ static void stalled_loop_keeps_peers_and_listens_again(void **state)
     s_beat = NULL;
 }
 
+//  Two real members n (preferred) and o; n has taken the link, o has not.
+static void s_pair_running(fx_t *f)
+{
+    s_member(f, 0, "n", 10, "o", f->ports[1]);
+    s_member(f, 1, "o", 20, "n", f->ports[0]);
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    s_run(f, 3 * HB_MS);
+    assert_int_equal(f->m[1].takes, 0);
+}
+
 //  Two real members: the preferred one takes; destroying it (a clean stop) releases the
 //  link and the other takes over at once; a restart of the first never reuses an epoch
 //  and does not take the link back.
 static void pair_of_members_hands_over_on_clean_stop(void **state)
 {
     fx_t *f = *state;
-    s_member(f, 0, "n", 10, "o", f->ports[1]);
-    s_member(f, 1, "o", 20, "n", f->ports[0]);
-    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
-    s_run(f, 3 * HB_MS);
-    assert_int_equal(f->m[1].takes, 0);
+    s_pair_running(f);
     ha_cluster_stats_t st;
     ha_cluster_stats(f->m[1].cluster, &st);
     assert_string_equal(st.pbx[0].owner, "n");
@@ -568,10 +574,7 @@ static void pair_of_members_hands_over_on_clean_stop(void **state)
 static void pair_of_members_hands_over_on_request_and_back(void **state)
 {
     fx_t *f = *state;
-    s_member(f, 0, "n", 10, "o", f->ports[1]);
-    s_member(f, 1, "o", 20, "n", f->ports[0]);
-    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
-    s_run(f, 2 * HB_MS);
+    s_pair_running(f);
     char why[256];
     assert_int_equal(ha_cluster_handover_check(f->m[0].cluster, "nope", "o", why, sizeof why),
                      -ENOENT);
