@@ -157,7 +157,9 @@ static void s_send_heartbeat(ha_cluster_t *self)
     s_broadcast(self, &m);
 }
 
-static void s_send_link(ha_cluster_t *self, proto_cluster_kind_t kind, size_t pbx, uint64_t epoch)
+//  A Claim or a Release (to: a handover's target, "" none) of pbx to every peer.
+static void s_send_link(ha_cluster_t *self, proto_cluster_kind_t kind, size_t pbx, uint64_t epoch,
+                        const char *to)
 {
     proto_cluster_msg_t m;
     proto_cluster_msg_init(&m, kind);
@@ -165,6 +167,7 @@ static void s_send_link(ha_cluster_t *self, proto_cluster_kind_t kind, size_t pb
     m.incarnation = self->incarnation;
     snprintf(m.link_pbx, sizeof m.link_pbx, "%s", self->cfg.pbx[pbx]);
     m.epoch = epoch;
+    snprintf(m.release_to, sizeof m.release_to, "%s", to);
     s_broadcast(self, &m);
 }
 
@@ -242,7 +245,7 @@ static void s_evaluate(ha_cluster_t *self)
             self->takeovers++;
             s_log(self, HA_LOG_NOTICE, "took link pbx=%s epoch=%" PRIu64 " reason=%s",
                   self->cfg.pbx[i], epoch, why);
-            s_send_link(self, PROTO_CLUSTER_CLAIM, i, epoch);
+            s_send_link(self, PROTO_CLUSTER_CLAIM, i, epoch, "");
             if (self->listener.take)
                 self->listener.take(self->listener.ctx, i, epoch);
             changed = true;
@@ -729,7 +732,10 @@ static void s_on_frame(ha_cluster_t *self, const uint8_t *buf, size_t len)
     } else {
         s_log(self, HA_LOG_INFO, "release pbx=%s epoch=%" PRIu64 " by %s", m->link_pbx, m->epoch,
               m->node);
-        ha_owner_release(self->owner, (size_t) peer, (size_t) pbx, m->epoch);
+        if (*m->release_to)
+            s_log(self, HA_LOG_NOTICE, "pbx=%s handed over by %s to %s (epoch %" PRIu64 ")",
+                  m->link_pbx, m->node, m->release_to, m->epoch);
+        ha_owner_release_to(self->owner, (size_t) peer, (size_t) pbx, m->epoch, m->release_to);
     }
 }
 
@@ -945,7 +951,7 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
             continue;
         s_drop(self, i, "shutdown");
         //  Standbys take over at once instead of after lost_after intervals.
-        s_send_link(self, PROTO_CLUSTER_RELEASE, i, held);
+        s_send_link(self, PROTO_CLUSTER_RELEASE, i, held, "");
     }
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         if (self->peers[i].dealer)
@@ -1073,6 +1079,78 @@ bool ha_cluster_pbx_owner(const ha_cluster_t *self, size_t pbx, char *owner, siz
     if (peer >= 0 && ha_owner_peer_view(self->owner, (size_t) peer, pbx, &pv))
         *link_up = pv.link_up && strcmp(pv.owner, v.owner) == 0;
     return true;
+}
+
+//  --- Handover ---------------------------------------------------------------------------------
+
+int ha_cluster_handover_check(const ha_cluster_t *self, const char *pbx, const char *to,
+                              char *why, size_t why_cap)
+{
+    int i = s_pbx_index(self, pbx);
+    if (i < 0) {
+        snprintf(why, why_cap, "unknown pbx %s", pbx);
+        return -ENOENT;
+    }
+    int peer = s_peer_index(self, to);
+    if (peer < 0 && strcmp(to, self->cfg.node_id) != 0) {
+        snprintf(why, why_cap, "unknown node %s", to);
+        return -ESRCH;
+    }
+    if (!ha_owner_held(self->owner, (size_t) i)) {
+        char owner[HA_NAME_MAX];
+        uint64_t epoch;
+        bool up;
+        if (ha_cluster_pbx_owner(self, (size_t) i, owner, sizeof owner, &epoch, &up))
+            snprintf(why, why_cap, "this node does not hold pbx %s: %s does", pbx, owner);
+        else
+            snprintf(why, why_cap, "this node does not hold pbx %s: nobody does", pbx);
+        return -EREMOTE;
+    }
+    if (peer < 0) {
+        snprintf(why, why_cap, "%s holds pbx %s already", to, pbx);
+        return -EALREADY;
+    }
+    if (!ha_owner_quorum(self->owner)) {
+        snprintf(why, why_cap, "no quorum");
+        return -ENOLINK;
+    }
+    ha_owner_view_t v;
+    if (!ha_owner_peer_view(self->owner, (size_t) peer, (size_t) i, &v)) {
+        snprintf(why, why_cap, "%s is not alive or does not serve pbx %s", to, pbx);
+        return -EHOSTUNREACH;
+    }
+    *why = '\0';
+    return i;
+}
+
+bool ha_cluster_took_by_handover(const ha_cluster_t *self, size_t pbx)
+{
+    return ha_owner_took_by_handover(self->owner, pbx);
+}
+
+int ha_cluster_handover(ha_cluster_t *self, const char *pbx, const char *to, char *why,
+                        size_t why_cap)
+{
+    int i = ha_cluster_handover_check(self, pbx, to, why, why_cap);
+    if (i < 0)
+        return i;
+    uint64_t held = ha_owner_held(self->owner, (size_t) i);
+    char reason[HA_NAME_MAX + 32];
+    snprintf(reason, sizeof reason, "handover to %s", to);
+    //  The link goes before anyone hears of it: the target's link must find the PBX free
+    //  (a PBX with one connection refuses a second one).
+    if (self->listener.drop)
+        self->listener.drop(self->listener.ctx, (size_t) i, reason);
+    int rc = ha_owner_hand_over(self->owner, (size_t) i, (size_t) s_peer_index(self, to));
+    if (rc < 0)
+        ha_owner_dropped(self->owner, (size_t) i);     //  (checked above: not reached)
+    self->link_up[i] = false;
+    s_log(self, HA_LOG_NOTICE, "dropped link pbx=%s epoch=%" PRIu64 " reason=%s",
+          self->cfg.pbx[i], held, reason);
+    s_send_link(self, PROTO_CLUSTER_RELEASE, (size_t) i, held, to);
+    s_send_heartbeat(self);
+    s_ext_change(self);
+    return 0;
 }
 
 uint64_t ha_cluster_incarnation(const ha_cluster_t *self)

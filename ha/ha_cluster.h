@@ -115,6 +115,24 @@ int ha_cluster_extend(ha_cluster_t *self, const ha_cluster_ext_t *ext);
 //  Returns false (owner "", link_up false, epoch the highest seen) when nobody holds it.
 bool ha_cluster_pbx_owner(const ha_cluster_t *self, size_t pbx, char *owner, size_t cap,
                           uint64_t *epoch, bool *link_up);
+//  --- Handover (ha/README.md "Handover") --------------------------------------------------------
+
+//  Whether pbx can be handed over from this node to node `to` now: the PBX's index, or a
+//  negative errno with a reason in why: -ENOENT unknown PBX, -ESRCH unknown node, -EREMOTE
+//  this node does not hold it (why names the holder), -EALREADY `to` is this node (it holds
+//  it already), -ENOLINK no quorum, -EHOSTUNREACH `to` is not alive or does not serve pbx.
+int ha_cluster_handover_check(const ha_cluster_t *self, const char *pbx, const char *to,
+                              char *why, size_t why_cap);
+//  Hand pbx over to `to` (checked as above): the listener's drop ("handover to X") stops
+//  the link, a Release naming `to` leaves for every peer, and a heartbeat: `to` takes the
+//  link at once with the next epoch, the others (this node included) stand aside until
+//  it has claimed (or is lost, or sent 3 heartbeats without claiming).  Returns 0 or the
+//  check's errno.  Not from inside the listener's callbacks.
+int ha_cluster_handover(ha_cluster_t *self, const char *pbx, const char *to, char *why,
+                        size_t why_cap);
+//  This node holds pbx since it took it as a handover's target (the listener's take may
+//  ask: the node holds its applications' requests until the link is up).
+bool ha_cluster_took_by_handover(const ha_cluster_t *self, size_t pbx);
 //  This process's incarnation (random per start), as its messages carry it.
 uint64_t ha_cluster_incarnation(const ha_cluster_t *self);
 

@@ -1,4 +1,5 @@
 //  ha_owner: the ownership rules as a pure state machine (ha_owner.h has the rules).
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@ typedef struct {
     bool quorum;                            //  as its last heartbeat said
     unsigned beats;                         //  heartbeats since it (last) came alive
     bool yielded[HA_PBX_MAX];               //  released it; no candidate until it speaks again
+    uint64_t yielded_epoch[HA_PBX_MAX];     //  ... the epoch it released
     bool has[HA_PBX_MAX];                   //  it announced a view of this PBX
     ha_owner_view_t view[HA_PBX_MAX];
 } s_peer_t;
@@ -22,7 +24,16 @@ struct ha_owner {
     uint64_t held[HA_PBX_MAX];              //  0: not held
     bool link_up[HA_PBX_MAX];
     bool kick[HA_PBX_MAX];
+    //  A handover of the PBX is under way to this peer (index; -1 none): this node is no
+    //  candidate until the target claims it, is lost, or has spoken S_HANDOVER_BEATS times
+    //  without claiming (it could not take: the normal rules resume).
+    int handover_to[HA_PBX_MAX];
+    unsigned handover_beats[HA_PBX_MAX];
+    bool handed_to_me[HA_PBX_MAX];          //  the holder released it naming this node
+    bool took_handed[HA_PBX_MAX];           //  held since a take of a handover
 };
+
+#define S_HANDOVER_BEATS 3
 
 const char *ha_owner_action_str(ha_owner_action_t action)
 {
@@ -47,6 +58,8 @@ ha_owner_t *ha_owner_new(const ha_owner_cfg_t *cfg)
         return NULL;
     self->cfg = *cfg;
     memcpy(self->max_epoch, cfg->epoch, sizeof self->max_epoch);
+    for (size_t i = 0; i < HA_PBX_MAX; i++)
+        self->handover_to[i] = -1;
     return self;
 }
 
@@ -57,6 +70,8 @@ void ha_owner_destroy(ha_owner_t **self_p)
     free(*self_p);
     *self_p = NULL;
 }
+
+static int s_peer_index(const ha_owner_t *self, const char *id);
 
 //  --- Inputs ---------------------------------------------------------------------------------
 
@@ -86,6 +101,11 @@ void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
         memset(p->view, 0, sizeof p->view);
         memset(p->yielded, 0, sizeof p->yielded);
         p->quorum = false;
+        for (size_t i = 0; i < self->cfg.pbx_count; i++)
+            if (self->handover_to[i] == (int) peer)
+                self->handover_to[i] = -1;
+        //  The holder that named this node is gone: the normal rules decide.
+        memset(self->handed_to_me, 0, sizeof self->handed_to_me);
     }
     if (!p->alive && alive)
         p->beats = 0;
@@ -127,6 +147,12 @@ void ha_owner_heartbeat(ha_owner_t *self, size_t peer, bool quorum, const char *
         s_see_epoch(self, (size_t) i, views[k].epoch);
     }
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+        //  A handover to this peer ends when it names itself owner, or after a few of its
+        //  heartbeats without (it could not take; the normal rules resume).
+        if (self->handover_to[i] == (int) peer &&
+            ((p->has[i] && strcmp(p->view[i].owner, self->cfg.peers[peer]) == 0) ||
+             ++self->handover_beats[i] >= S_HANDOVER_BEATS))
+            self->handover_to[i] = -1;
         if (had[i] && !p->has[i])
             memset(&p->view[i], 0, sizeof p->view[i]);
         //  Its link went down, or it speaks again (back from a stop or a partition) without
@@ -149,12 +175,32 @@ void ha_owner_claim(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch)
     p->has[pbx] = true;
     memcpy(p->view[pbx].owner, self->cfg.peers[peer], sizeof p->view[pbx].owner);
     p->view[pbx].epoch = epoch;
+    if (self->handover_to[pbx] == (int) peer)
+        self->handover_to[pbx] = -1;
+    self->handed_to_me[pbx] = false;
 }
 
 void ha_owner_release(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch)
 {
+    ha_owner_release_to(self, peer, pbx, epoch, NULL);
+}
+
+void ha_owner_release_to(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch,
+                         const char *to)
+{
     if (peer >= self->cfg.peer_count || pbx >= self->cfg.pbx_count)
         return;
+    if (to && *to) {
+        //  A handover: the target takes at once whatever its rank; every other node stands
+        //  aside until the target has claimed (or could not).
+        int target = s_peer_index(self, to);
+        if (strcmp(to, self->cfg.self) == 0)
+            self->handed_to_me[pbx] = true;
+        else if (target >= 0 && self->peers[target].alive) {
+            self->handover_to[pbx] = target;
+            self->handover_beats[pbx] = 0;
+        }
+    }
     s_peer_t *p = &self->peers[peer];
     s_see_epoch(self, pbx, epoch);
     if (p->has[pbx] && strcmp(p->view[pbx].owner, self->cfg.peers[peer]) == 0 &&
@@ -174,6 +220,7 @@ void ha_owner_release(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch)
     //  It is stopping (or handing over): not a candidate until its next heartbeat, so the
     //  next in rank takes the link now rather than after declaring it lost.
     p->yielded[pbx] = true;
+    p->yielded_epoch[pbx] = epoch;
     s_let_go(self, pbx);
 }
 
@@ -248,6 +295,12 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
         if (!p->alive || !p->has[pbx] || !*p->view[pbx].owner ||
             strcmp(p->view[pbx].owner, me) == 0)
             continue;
+        //  A claim relayed for a node that has since released it (its own word, newer than
+        //  the relayer's heartbeat) is over.
+        int o = s_peer_index(self, p->view[pbx].owner);
+        if (o >= 0 && self->peers[o].yielded[pbx] &&
+            p->view[pbx].epoch <= self->peers[o].yielded_epoch[pbx])
+            continue;
         //  Of equal claims the owner's own word is kept (for the log line).
         bool direct = strcmp(p->view[pbx].owner, self->cfg.peers[i]) == 0;
         if (!best || s_beats(p->view[pbx].epoch, p->view[pbx].owner, best->epoch, best->owner) ||
@@ -279,8 +332,13 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
         return HA_OWNER_NOTHING;
     }
 
-    if (!self->settled || !quorum || best)
+    if (!self->settled || !quorum || best || self->handover_to[pbx] >= 0)
         return HA_OWNER_NOTHING;
+    if (self->handed_to_me[pbx]) {
+        *epoch = self->max_epoch[pbx] + 1;
+        snprintf(why, why_cap, "handed over to this node");
+        return HA_OWNER_TAKE;
+    }
     //  Rank first among the candidates: this node and the live peers that have quorum (or
     //  were just heard, and may not have heard the others yet) and announce this PBX.
     int mine = self->cfg.priority[pbx];
@@ -304,6 +362,8 @@ void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch)
     self->held[pbx] = epoch;
     self->link_up[pbx] = false;
     self->kick[pbx] = false;
+    self->took_handed[pbx] = self->handed_to_me[pbx];
+    self->handed_to_me[pbx] = false;
     s_see_epoch(self, pbx, epoch);
 }
 
@@ -314,6 +374,30 @@ void ha_owner_dropped(ha_owner_t *self, size_t pbx)
     self->held[pbx] = 0;
     self->link_up[pbx] = false;
     self->kick[pbx] = false;
+}
+
+int ha_owner_hand_over(ha_owner_t *self, size_t pbx, size_t peer)
+{
+    if (pbx >= self->cfg.pbx_count || peer >= self->cfg.peer_count)
+        return -EINVAL;
+    if (!self->held[pbx])
+        return -EPERM;
+    if (!self->peers[peer].alive)
+        return -EHOSTUNREACH;
+    ha_owner_dropped(self, pbx);
+    self->handover_to[pbx] = (int) peer;
+    self->handover_beats[pbx] = 0;
+    return 0;
+}
+
+bool ha_owner_took_by_handover(const ha_owner_t *self, size_t pbx)
+{
+    return pbx < self->cfg.pbx_count && self->held[pbx] && self->took_handed[pbx];
+}
+
+int ha_owner_handover_target(const ha_owner_t *self, size_t pbx)
+{
+    return pbx < self->cfg.pbx_count ? self->handover_to[pbx] : -1;
 }
 
 bool ha_owner_take_kick(ha_owner_t *self, size_t pbx)

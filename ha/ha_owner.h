@@ -20,6 +20,9 @@
 //    the candidates: itself and the live peers that have quorum and this PBX configured —
 //    and, for their first settle_beats heartbeats, live peers without quorum yet (a node
 //    that just came back would otherwise lose a race it is meant to win).
+//  - Handover: a Release naming a target makes the target take at once whatever its rank;
+//    every other node (the releaser too) stands aside until the target claims, is lost, or
+//    has sent 3 heartbeats without claiming.
 //  - The epoch to take with must be on disk before the claim is announced (the caller
 //    does that between ha_owner_decide and ha_owner_took).
 #ifndef HA_OWNER_H
@@ -85,6 +88,12 @@ void ha_owner_claim(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch);
 //  A peer's Release: it gave pbx up (it held it with epoch).  Until its next heartbeat it
 //  is no candidate for pbx, so the next in rank takes the link at once.
 void ha_owner_release(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch);
+//  A Release naming a target node (a handover; `to` NULL or "": ha_owner_release).  The
+//  target, if it is this node, takes pbx at once whatever its rank (settled and with
+//  quorum, no live peer naming an owner); any other node is no candidate for pbx until
+//  the target claims it, is lost, or has sent 3 heartbeats without claiming it.
+void ha_owner_release_to(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch,
+                         const char *to);
 //  This node's link to pbx is up (associated) or not.
 void ha_owner_link(ha_owner_t *self, size_t pbx, bool up);
 //  Settled: this node has listened long enough since it started (or since its loop
@@ -102,6 +111,15 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
 void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch);
 //  The caller stopped the link: pbx is no longer held.
 void ha_owner_dropped(ha_owner_t *self, size_t pbx);
+//  This node hands pbx over to peer: it is no longer held (as ha_owner_dropped; the caller
+//  stopped the link and sends a Release naming the peer), and this node is no candidate
+//  until the peer claims it, is lost, or has sent 3 heartbeats without claiming it.
+//  Returns 0, -EPERM (not held), -EHOSTUNREACH (peer not alive), -EINVAL.
+int ha_owner_hand_over(ha_owner_t *self, size_t pbx, size_t peer);
+//  This node holds pbx since it took it as a handover's target.
+bool ha_owner_took_by_handover(const ha_owner_t *self, size_t pbx);
+//  The peer a handover of pbx is waiting for (this node's or a peer's), -1 none.
+int ha_owner_handover_target(const ha_owner_t *self, size_t pbx);
 //  True once after a peer let go of pbx (its link went down, it released it, or it came
 //  back without a link) while this node holds it without a link: the caller retries its
 //  link now rather than after its back-off.

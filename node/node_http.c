@@ -101,10 +101,19 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     unsigned code;
     enum MHD_Result rc;
     const char *text = "text/plain; charset=utf-8";
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/cluster/handover") == 0 &&
+        self->handlers.handover) {
+        *upload_data_size = 0;      //  the query says it all; a body is dropped unread
+        path = "/cluster/handover";
+        char *body = NULL;
+        const char *pbx = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "pbx");
+        const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
+        code = (unsigned) self->handlers.handover(self->handlers.ctx, pbx, to, &body);
+        rc = s_reply(conn, code, "application/json", body ? body : strdup("{}\n"));
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         *upload_data_size = 0;      //  any body is dropped unread
         code = MHD_HTTP_METHOD_NOT_ALLOWED;
-        rc = s_reply(conn, code, text, strdup("only GET\n"));
+        rc = s_reply(conn, code, text, strdup("only GET (and POST /cluster/handover)\n"));
     } else if (strcmp(url, "/metrics") == 0) {
         path = "/metrics";
         code = MHD_HTTP_OK;

@@ -3,7 +3,8 @@
 //    GET /livez     200 while the process runs its loop
 //    GET /readyz    200 when the ready callback says so, else 503 with the reason
 //    GET /status    the JSON the status callback returns
-//  anything else 404 (405 for methods other than GET and HEAD).
+//    POST /cluster/handover?pbx=NAME&to=NODE   the handover callback's code and JSON
+//  anything else 404 (405 for other methods; POST on other paths).
 //
 //  libmicrohttpd runs in its external epoll mode: one epoll fd in the node's zloop and a
 //  timer for its connection timeouts, so every callback runs on the loop's thread and
@@ -31,6 +32,9 @@ typedef struct {
     //  GET /lines: the node's lines as text ("number,name" per line), a new string the caller
     //  frees.  May be NULL (404).
     char *(*lines)(void *ctx);
+    //  POST /cluster/handover: pbx and to are the query's (NULL when absent); returns the
+    //  HTTP code and sets *body to a new JSON string the caller frees.  May be NULL (404).
+    int (*handover)(void *ctx, const char *pbx, const char *to, char **body);
 } node_http_handlers_t;
 
 //  Serve cfg->listen:cfg->port (port 0: a free port, see node_http_port; ctimd does not

@@ -49,6 +49,21 @@
 
 typedef struct ctimd ctimd_t;
 
+//  A handover of one PBX link to another node (section "Handover" below).
+typedef enum {
+    S_HO_NONE,
+    S_HO_DRAINING,          //  the service is paused: requests at the link complete
+    S_HO_HANDED,            //  the link is given up: requests wait for the new owner
+    S_HO_TAKING,            //  the target: requests wait for this node's link
+} s_ho_stage_t;
+
+typedef struct {
+    s_ho_stage_t stage;
+    char to[NODE_NAME_MAX];
+    int64_t started;        //  zclock_mono at the request
+    int timer;              //  S_HO_HANDED: the deadline for the new owner
+} s_handover_t;
+
 //  What a PBX service's listener needs to find its PBX: the program and the index.
 typedef struct {
     ctimd_t *self;
@@ -92,10 +107,14 @@ struct ctimd {
     bool state_moved;               //  another node's session changed: did ours move?
     node_metric_t *ha_state_keys, *ha_state_updates, *ha_state_gaps, *ha_state_snapshots;
     node_metric_t *ha_state_expired, *ha_takeover_devices;
+    s_handover_t handover[NODE_PBX_MAX];
 };
 
 static void s_cluster_collect(ctimd_t *self);
 static bool s_cluster_standby(const ctimd_t *self, size_t i);
+static void s_handover_state(ctimd_t *self, size_t i, bool up);
+static void s_handover_taking(ctimd_t *self, size_t i);
+static void s_handover_finish(ctimd_t *self, size_t i, const char *how);
 
 //  The first PBX's listener callbacks go to both front ends (CSTA, then client API).
 static void s_front_ends(const ctimd_t *self, size_t i, size_t *count,
@@ -157,6 +176,7 @@ static void s_pbx_state_changed(ctimd_t *self, size_t i, bool up)
         node_systemd_status("pbx %s link %s", self->cfg.pbx[i].name, up ? "up" : "down");
         ha_cluster_link_state(self->cluster, i, up);    //  (a no-op for a single node)
     }
+    s_handover_state(self, i, up);
 }
 
 static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
@@ -341,6 +361,8 @@ static void s_cluster_take(void *ctx, size_t i, uint64_t epoch)
     size_t n = s_takeover_sync(self, i);
     node_notice("ha", "pbx=%s epoch=%" PRIu64 ": monitoring %zu devices of the cluster's "
                 "applications once the link is up", self->cfg.pbx[i].name, epoch, n);
+    if (ha_cluster_took_by_handover(self->cluster, i))
+        s_handover_taking(self, i);
     node_pbx_start(self->pbx[i]);
 }
 
@@ -354,6 +376,9 @@ static void s_cluster_drop(void *ctx, size_t i, const char *why)
     if (i >= self->cfg.pbx_count || !self->pbx[i])
         return;
     node_pbx_stop(self->pbx[i]);
+    //  Taken by a handover and dropped before its link came up: what waited goes on.
+    if (self->handover[i].stage == S_HO_TAKING)
+        s_handover_finish(self, i, "given up");
     //  The new holder monitors them now; our own applications keep their watches.
     node_takeover_clear(self->takeover, i, self->pbx[i]);
 }
@@ -363,6 +388,167 @@ static void s_cluster_retry(void *ctx, size_t i)
     ctimd_t *self = ctx;
     if (i < self->cfg.pbx_count && self->pbx[i])
         node_pbx_connect_now(self->pbx[i]);
+}
+
+//  --- Handover (ha/README.md "Handover") ------------------------------------------------------
+//  POST /cluster/handover?pbx=NAME&to=NODE on the holder: pause the PBX service (requests
+//  wait, those at the link complete, bounded by request_timeout_ms), then give the link up
+//  with a Release naming NODE (ha_cluster_handover: NODE takes at once), then, once the
+//  service reaches the PBX through the new owner (or after request_timeout_ms), send the
+//  requests that waited through it.  Every request gets one reply: the owner's answer, or
+//  a retryable error (-ENOTCONN) when forwarding fails.
+
+static void s_handover_finish(ctimd_t *self, size_t i, const char *how)
+{
+    s_handover_t *h = &self->handover[i];
+    if (h->stage == S_HO_NONE)
+        return;
+    if (h->timer > 0)
+        zloop_timer_end(self->loop, h->timer);
+    h->timer = 0;
+    size_t queued = node_pbx_queued(self->pbx[i]);
+    node_pbx_resume(self->pbx[i]);
+    node_notice("ha", "handover pbx=%s to %s %s in %" PRId64 " ms; %zu requests that waited go "
+                "on", self->cfg.pbx[i].name, h->stage == S_HO_TAKING ? "this node" : h->to, how,
+                zclock_mono() - h->started, queued);
+    h->stage = S_HO_NONE;
+}
+
+//  The service is up again: through the new owner, or on this node's own link (the target
+//  could not take and the link came back here).
+static void s_handover_state(ctimd_t *self, size_t i, bool up)
+{
+    s_handover_t *h = &self->handover[i];
+    if (up && h->stage == S_HO_HANDED)
+        s_handover_finish(self, i, node_pbx_is_remote(self->pbx[i]) ? "done" : "taken back");
+    else if (up && h->stage == S_HO_TAKING && !node_pbx_is_remote(self->pbx[i]))
+        s_handover_finish(self, i, "link up");
+}
+
+static int s_on_handover_deadline(zloop_t *loop, int timer_id, void *arg);
+
+//  The target of a handover: its applications' requests (and the peers') wait for its
+//  link, which comes up in a few ms, instead of failing while it connects.  Bounded by
+//  request_timeout_ms like the holder's wait.
+static void s_handover_taking(ctimd_t *self, size_t i)
+{
+    s_handover_t *h = &self->handover[i];
+    if (h->stage != S_HO_NONE || node_pbx_pause(self->pbx[i], 0, NULL, NULL) != 0)
+        return;
+    h->stage = S_HO_TAKING;
+    snprintf(h->to, sizeof h->to, "%s", self->cfg.node_id);
+    h->started = zclock_mono();
+    h->timer = zloop_timer(self->loop, (size_t) self->cfg.pbx[i].request_timeout_ms, 1,
+                           s_on_handover_deadline, &self->pbx_ctx[i]);
+}
+
+static int s_on_handover_deadline(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_pbx_ctx_t *c = arg;
+    c->self->handover[c->i].timer = 0;  //  one-shot
+    node_warning("ha", "handover pbx=%s to %s: the PBX is not reachable after %d ms; the "
+                 "requests that waited go on and may fail (retryable)", c->self->cfg.pbx[c->i].name,
+                 c->self->handover[c->i].to, c->self->cfg.pbx[c->i].request_timeout_ms);
+    s_handover_finish(c->self, c->i, "timed out");
+    return 0;
+}
+
+static void s_on_drained(void *arg, int outstanding)
+{
+    s_pbx_ctx_t *c = arg;
+    ctimd_t *self = c->self;
+    s_handover_t *h = &self->handover[c->i];
+    if (h->stage != S_HO_DRAINING)
+        return;
+    if (outstanding > 0)
+        node_warning("ha", "handover pbx=%s: %d requests still at the link after %d ms get a "
+                     "retryable error", self->cfg.pbx[c->i].name, outstanding,
+                     self->cfg.pbx[c->i].request_timeout_ms);
+    char why[256];
+    int rc = ha_cluster_handover(self->cluster, self->cfg.pbx[c->i].name, h->to, why, sizeof why);
+    if (rc < 0) {
+        //  The target went away while draining: keep the link, let the requests go.
+        node_warning("ha", "handover pbx=%s to %s abandoned: %s", self->cfg.pbx[c->i].name, h->to,
+                     why);
+        h->stage = S_HO_HANDED;
+        s_handover_finish(self, c->i, "abandoned");
+        return;
+    }
+    node_info("ha", "handover pbx=%s: drained in %" PRId64 " ms, link released to %s",
+              self->cfg.pbx[c->i].name, zclock_mono() - h->started, h->to);
+    h->stage = S_HO_HANDED;
+    h->timer = zloop_timer(self->loop, (size_t) self->cfg.pbx[c->i].request_timeout_ms, 1,
+                           s_on_handover_deadline, c);
+    if (s_pbx_is_up(self, c->i))
+        s_handover_finish(self, c->i, "done");
+}
+
+//  HTTP POST /cluster/handover: the answer's code and a JSON body (*body, the caller frees).
+static int s_handover(void *ctx, const char *pbx, const char *to, char **body)
+{
+    ctimd_t *self = ctx;
+    char why[256] = "";
+    int code = 202;
+    int i = -1;
+    if (!pbx || !*pbx || !to || !*to) {
+        code = 400;
+        snprintf(why, sizeof why, "give pbx=NAME and to=NODE");
+    } else if (!self->cluster) {
+        code = 409;
+        snprintf(why, sizeof why, "this node is not in a cluster");
+    } else {
+        i = ha_cluster_handover_check(self->cluster, pbx, to, why, sizeof why);
+        if (i >= 0 && self->handover[i].stage != S_HO_NONE) {
+            snprintf(why, sizeof why, "a handover of pbx %s to %s is already running", pbx,
+                     self->handover[i].to);
+            i = -EINPROGRESS;
+        }
+        code = i >= 0 ? 202 : i == -ENOENT || i == -ESRCH ? 404 : 409;
+    }
+    char owner[HA_NAME_MAX] = "";
+    if (self->cluster && pbx) {
+        for (size_t k = 0; k < self->cfg.pbx_count; k++) {
+            uint64_t epoch;
+            bool up;
+            if (strcmp(self->cfg.pbx[k].name, pbx) == 0)
+                ha_cluster_pbx_owner(self->cluster, k, owner, sizeof owner, &epoch, &up);
+        }
+    }
+    size_t len = 0;
+    FILE *out = open_memstream(body, &len);
+    if (!out)
+        return 500;
+    fprintf(out, "{\"node\":");
+    node_http_json_str(out, self->cfg.node_id);
+    fprintf(out, ",\"pbx\":");
+    node_http_json_str(out, pbx ? pbx : "");
+    fprintf(out, ",\"to\":");
+    node_http_json_str(out, to ? to : "");
+    fprintf(out, ",\"owner\":");
+    node_http_json_str(out, owner);
+    if (code != 202) {
+        fprintf(out, ",\"error\":");
+        node_http_json_str(out, why);
+        fprintf(out, "}\n");
+        fclose(out);
+        node_warning("ha", "handover pbx=%s to %s refused (%d): %s", pbx ? pbx : "",
+                     to ? to : "", code, why);
+        return code;
+    }
+    fprintf(out, ",\"state\":\"draining\"}\n");
+    fclose(out);
+    s_handover_t *h = &self->handover[i];
+    h->stage = S_HO_DRAINING;
+    snprintf(h->to, sizeof h->to, "%s", to);
+    h->started = zclock_mono();
+    node_notice("ha", "handover pbx=%s to %s: draining (at most %d ms)", pbx, to,
+                self->cfg.pbx[i].request_timeout_ms);
+    if (node_pbx_pause(self->pbx[i], self->cfg.pbx[i].request_timeout_ms, s_on_drained,
+                       &self->pbx_ctx[i]) != 0)
+        s_on_drained(&self->pbx_ctx[i], 0);     //  (not reached: one handover at a time)
+    return code;
 }
 
 //  --- The cluster's state (ha_registry) -------------------------------------------------------
@@ -797,6 +983,14 @@ static char *s_status(void *ctx)
         bool remote = self->pbx[i] && node_pbx_is_remote(self->pbx[i]);
         fprintf(out, ",\"via\":\"%s\",\"owner\":", remote ? "forwarded" : "local");
         node_http_json_str(out, remote ? node_pbx_remote_owner(self->pbx[i]) : self->cfg.node_id);
+        const s_handover_t *h = &self->handover[i];
+        if (h->stage != S_HO_NONE) {
+            fprintf(out, ",\"handover\":{\"to\":");
+            node_http_json_str(out, h->to);
+            fprintf(out, ",\"stage\":\"%s\"}", h->stage == S_HO_DRAINING ? "draining"
+                                                 : h->stage == S_HO_HANDED  ? "handed"
+                                                                            : "taking");
+        }
         fprintf(out, "}");
     }
     fprintf(out, "],\"csta_server\":{\"running\":%s,\"tcp_port\":%d,\"tls_port\":%d",
@@ -1129,7 +1323,8 @@ static int s_run(const char *path)
 
     char http_where[NODE_NAME_MAX + 16] = "off";
     if (self->cfg.http.port != 0) {
-        node_http_handlers_t handlers = {self, s_ready, s_status, s_collect_metrics, s_lines_text};
+        node_http_handlers_t handlers = {self, s_ready, s_status, s_collect_metrics, s_lines_text,
+                                         s_handover};
         self->http = node_http_new(self->loop, &self->cfg.http, self->metrics, &handlers);
         int hrc = self->http ? node_http_start(self->http) : -ENOMEM;
         if (hrc != 0) {

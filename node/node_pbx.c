@@ -50,6 +50,17 @@ typedef struct {
     size_t start_cdr_len;           //  link loss), else NULL
 } s_request_t;
 
+//  A front end's request held while the service is paused.
+typedef struct s_queued {
+    struct s_queued *next;
+    node_pbx_reply_fn *reply;
+    node_pbx_followup_fn *followup;
+    void *arg;
+    int timeout_ms;
+    size_t len;
+    uint8_t apdu[];
+} s_queued_t;
+
 struct node_pbx {
     zloop_t *loop;
     node_pbx_cfg_t cfg;
@@ -80,6 +91,15 @@ struct node_pbx {
 
     node_pbx_stats_t stats;
 
+    //  Paused (node_pbx_pause): front ends' requests wait here, in order, until resume.
+    int fe_outstanding;             //  front ends' requests at the local link now
+    bool paused;
+    s_queued_t *queue_head, *queue_tail;
+    size_t queued;
+    int pause_timer, resume_timer;
+    node_pbx_drained_fn *drained;
+    void *drained_arg;
+
     //  The remote backing (node_pbx_remote.h): serves while the link is not started.
     bool has_remote;
     node_pbx_remote_t remote;
@@ -88,6 +108,9 @@ struct node_pbx {
 };
 
 static void s_device_sync(node_pbx_t *self, node_pbx_device_t *dev);
+static void s_drain_check(node_pbx_t *self);
+static int s_queue(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                   node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg);
 static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev);
 static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
                             const csta_peek_t *keys, node_pbx_reply_fn *reply,
@@ -849,6 +872,9 @@ static void s_on_request_reply(void *arg, int status, const uint8_t *apdu, size_
 {
     s_request_t *req = arg;
     node_pbx_t *self = req->pbx;
+    self->fe_outstanding--;
+    if (self->paused && self->fe_outstanding == 0 && !self->destroying)
+        s_drain_check(self);
     if (!self->destroying && status == 0 && keys->kind == CSTA_APDU_RESULT) {
         csta_apdu_t a;
         switch (req->opcode) {
@@ -898,6 +924,8 @@ int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
     if (keys.opcode == CSTA_OP_MONITOR_START || keys.opcode == CSTA_OP_MONITOR_STOP ||
         keys.opcode == CSTA_OP_CHANGE_MONITOR_FILTER)
         return -EINVAL;     //  PBX monitors are shared: node_pbx_watch
+    if (self->paused)
+        return s_queue(self, apdu, len, timeout_ms, reply, followup, arg);
     if (s_remote(self))
         return s_remote_request(self, apdu, len, timeout_ms, &keys, reply, followup, arg);
     s_request_t *req = calloc(1, sizeof *req);
@@ -917,8 +945,115 @@ int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
     if (rc) {
         free(req->start_cdr);
         free(req);
-    }
+    } else
+        self->fe_outstanding++;
     return rc;
+}
+
+//  --- Pause (a handover's drain) -------------------------------------------------------------------
+
+static int s_queue(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                   node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg)
+{
+    s_queued_t *q = malloc(sizeof *q + len);
+    if (!q)
+        return -ENOMEM;
+    *q = (s_queued_t){NULL, reply, followup, arg, timeout_ms, len};
+    memcpy(q->apdu, apdu, len);
+    if (self->queue_tail)
+        self->queue_tail->next = q;
+    else
+        self->queue_head = q;
+    self->queue_tail = q;
+    self->queued++;
+    return 0;
+}
+
+static void s_drained(node_pbx_t *self)
+{
+    if (self->pause_timer > 0)
+        zloop_timer_end(self->loop, self->pause_timer);
+    self->pause_timer = 0;
+    node_pbx_drained_fn *fn = self->drained;
+    self->drained = NULL;
+    if (fn)
+        fn(self->drained_arg, self->fe_outstanding);
+}
+
+static int s_on_drained_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    node_pbx_t *self = arg;
+    self->pause_timer = 0;      //  a one-shot timer ends itself
+    s_drained(self);
+    return 0;
+}
+
+//  Nothing of the front ends' is at the link any more: tell the pauser from the loop.
+static void s_drain_check(node_pbx_t *self)
+{
+    if (!self->drained)
+        return;
+    if (self->pause_timer > 0)
+        zloop_timer_end(self->loop, self->pause_timer);
+    self->pause_timer = zloop_timer(self->loop, 0, 1, s_on_drained_timer, self);
+}
+
+int node_pbx_pause(node_pbx_t *self, int timeout_ms, node_pbx_drained_fn *drained, void *arg)
+{
+    if (self->paused)
+        return -EALREADY;
+    self->paused = true;
+    self->drained = drained;
+    self->drained_arg = arg;
+    if (self->fe_outstanding == 0 || s_remote(self))
+        s_drain_check(self);
+    else
+        self->pause_timer = zloop_timer(self->loop, (size_t) (timeout_ms > 0 ? timeout_ms : 1), 1,
+                                        s_on_drained_timer, self);
+    return 0;
+}
+
+//  Send what waited, in order, through whichever backing serves now; a request that cannot
+//  be sent gets its error here (from the loop, never from inside node_pbx_request).
+static int s_on_resume_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    node_pbx_t *self = arg;
+    self->resume_timer = 0;
+    while (self->queue_head && !self->paused) {
+        s_queued_t *q = self->queue_head;
+        self->queue_head = q->next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        self->queued--;
+        int rc = node_pbx_request(self, q->apdu, q->len, q->timeout_ms, q->reply, q->followup,
+                                  q->arg);
+        if (rc < 0)
+            q->reply(q->arg, rc, NULL, 0);
+        free(q);
+    }
+    return 0;
+}
+
+void node_pbx_resume(node_pbx_t *self)
+{
+    if (!self->paused)
+        return;
+    self->paused = false;
+    self->drained = NULL;
+    if (self->pause_timer > 0)
+        zloop_timer_end(self->loop, self->pause_timer);
+    self->pause_timer = 0;
+    if (self->queue_head && self->resume_timer <= 0)
+        self->resume_timer = zloop_timer(self->loop, 0, 1, s_on_resume_timer, self);
+}
+
+size_t node_pbx_queued(const node_pbx_t *self)
+{
+    return self->queued;
 }
 
 //  --- Watches ------------------------------------------------------------------------------------
@@ -1036,12 +1171,19 @@ void node_pbx_destroy(node_pbx_t **self_p)
     *self_p = NULL;
     self->destroying = true;
     int *timers[] = {&self->done_timer, &self->housekeeping_timer, &self->retry_timer,
-                     &self->validate_timer};
+                     &self->validate_timer, &self->pause_timer, &self->resume_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (*timers[i] > 0)
             zloop_timer_end(self->loop, *timers[i]);
-    //  The link answers what is still open (-ENOTCONN), front ends' requests included.
+    //  The link answers what is still open (-ENOTCONN), front ends' requests included;
+    //  what waited for a resume too.
     node_pbx_link_destroy(&self->link);
+    while (self->queue_head) {
+        s_queued_t *q = self->queue_head;
+        self->queue_head = q->next;
+        q->reply(q->arg, -ENOTCONN, NULL, 0);
+        free(q);
+    }
     while (self->followups) {
         s_followup_t *f = self->followups;
         self->followups = f->next;

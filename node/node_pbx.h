@@ -86,6 +86,22 @@ node_pbx_state_t node_pbx_state(const node_pbx_t *self);
 int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
                      node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg);
 
+//  Pause (a handover's drain, ha/README.md "Handover"): from now on front ends'
+//  requests are kept here, in order, not sent (node_pbx_request returns 0 for them as
+//  usual), while those already at the link complete.  drained(arg, outstanding) is called
+//  once, from the loop, when none is left at the link (outstanding 0) or after timeout_ms
+//  (how many are still out).  Watches, monitors and node_pbx's own requests go on as
+//  before.  Returns 0 or -EALREADY (paused already).
+typedef void (node_pbx_drained_fn)(void *arg, int outstanding);
+int node_pbx_pause(node_pbx_t *self, int timeout_ms, node_pbx_drained_fn *drained, void *arg);
+//  Resume: the kept requests go out, in order, through whichever backing serves now (the
+//  remote one after node_pbx_stop: forwarding to the new owner); one that cannot be sent
+//  gets its error as its reply, from the loop.  The drained callback is not called any
+//  more.  Requests still kept at node_pbx_destroy get -ENOTCONN.  A no-op when not paused.
+void node_pbx_resume(node_pbx_t *self);
+//  Requests kept by a pause now.
+size_t node_pbx_queued(const node_pbx_t *self);
+
 //  Watch a device (device id as dialing number or deviceNumber).  The first watch of a
 //  device sends MonitorStart to the PBX; `done` is called once with 0 (monitored: events
 //  flow to on_event with watch_arg) or a negative errno: -ENOTCONN (link down),

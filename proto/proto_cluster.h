@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define PROTO_CLUSTER_MAJOR 1           //  envelope major this library speaks
-#define PROTO_CLUSTER_MINOR 1           //  1: forwarding bodies, replicated state
+#define PROTO_CLUSTER_MINOR 2           //  1: forwarding bodies, replicated state; 2: Release.to
 #define PROTO_CLUSTER_PORT 2749         //  default cluster ROUTER port
 #define PROTO_CLUSTER_NAME_MAX 64       //  node ids and PBX names (as NODE_NAME_MAX)
 #define PROTO_CLUSTER_PBX_MAX 32        //  PBX entries in one heartbeat
@@ -108,6 +108,7 @@ typedef struct {
     //  PROTO_CLUSTER_CLAIM, PROTO_CLUSTER_RELEASE
     char link_pbx[PROTO_CLUSTER_NAME_MAX];
     uint64_t epoch;
+    char release_to[PROTO_CLUSTER_NAME_MAX];    //  PROTO_CLUSTER_RELEASE: a handover's target
     //  The forwarding kinds
     proto_fwd_t fwd;
     //  PROTO_CLUSTER_STATE_*: request_id (request, snapshot); source (request: "" all;

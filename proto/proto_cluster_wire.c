@@ -181,6 +181,7 @@ int proto_cluster_encode(const proto_cluster_msg_t *m, uint8_t *out, size_t cap,
         release.incarnation = m->incarnation;
         release.pbx = (char *) m->link_pbx;
         release.epoch = m->epoch;
+        release.to = (char *) m->release_to;
         env.body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_RELEASE;
         env.release = &release;
         break;
@@ -377,7 +378,8 @@ static int s_dec_body(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelo
         m->kind = PROTO_CLUSTER_RELEASE;
         m->incarnation = env->release->incarnation;
         m->epoch = env->release->epoch;
-        if (s_copy(m->node, sizeof m->node, env->release->node) < 0)
+        if (s_copy(m->node, sizeof m->node, env->release->node) < 0 ||
+            s_copy(m->release_to, sizeof m->release_to, env->release->to) < 0)
             return -EMSGSIZE;
         return s_copy(m->link_pbx, sizeof m->link_pbx, env->release->pbx);
     case CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_STATE_UPDATE: {

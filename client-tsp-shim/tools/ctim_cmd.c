@@ -107,6 +107,11 @@ void ctim_cmd_help(FILE *out)
     }
     fprintf(out,
             "\n"
+            "  cluster handover PBX NODE --http HOST:PORT[,HOST:PORT...] [--timeout MS] [--json]\n"
+            "        move PBX's link to NODE gracefully (drain, hand over, no lost request)\n"
+            "        through the nodes' HTTP endpoints (no login); waits until NODE holds\n"
+            "        it with its link up and prints how long it took (--timeout default 10000)\n"
+            "\n"
             "    Without CALLID a command acts on the line's call in the state it needs\n"
             "    (offering, active or held), as the node's snapshot reports it after the line\n"
             "    opens; none, or two active or held calls, is an error that names them.\n"

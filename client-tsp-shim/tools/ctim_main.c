@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "ctim_cluster.h"
 #include "ctim_cmd.h"
 #include "ctim_run.h"
 
@@ -14,6 +15,9 @@ int main(int argc, char *argv[])
 {
     //  Events are read by people and scripts as they happen, even through a pipe.
     setvbuf(stdout, NULL, _IOLBF, 0);
+    //  Operator commands on the nodes' HTTP endpoints, not the client API: no login.
+    if (ctim_cluster_is_cluster(argc, argv))
+        return ctim_cluster_main(argc, argv, stdout, stderr);
     ctim_cmd_env_t env = {
         .servers = getenv("CTIM_SERVERS"),
         .user = getenv("CTIM_USER"),

@@ -243,7 +243,10 @@ def build_tables(out):
               base and "no cluster", base and base["up_max_ms"])
         t.add(f"{d}: calls placed during the gap (events missed)", "calls", DOWN,
               r["placed_in_gap"])
-        t.add(f"{d}: events reported lost by sequence", "events", DOWN, r["events_lost"])
+        #  After a resume on another node the node can only bound the gap (the application's
+        #  last sequence is not in Hello): an upper bound, not a count.
+        t.add(f"{d}: events libctim was told may be lost (upper bound after a resume "
+              "elsewhere)", "events", DOWN, r["events_lost"])
     tables.append(t)
     return tables
 

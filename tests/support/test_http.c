@@ -25,6 +25,12 @@ static int s_wait(int fd, short events, long long deadline)
 int test_http_get(const char *host, int port, const char *path, int timeout_ms, int *status,
                   char *body, size_t cap)
 {
+    return test_http_request(host, port, "GET", path, timeout_ms, status, body, cap);
+}
+
+int test_http_request(const char *host, int port, const char *method, const char *path,
+                      int timeout_ms, int *status, char *body, size_t cap)
+{
     long long deadline = test_now_ms() + timeout_ms;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
@@ -42,7 +48,8 @@ int test_http_get(const char *host, int port, const char *path, int timeout_ms, 
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
         goto done;
     char req[512];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, host);
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: %s\r\nContent-Length: 0\r\n\r\n",
+                     method, path, host);
     if (s_wait(fd, POLLOUT, deadline) < 0 || send(fd, req, (size_t) n, MSG_NOSIGNAL) != n)
         goto done;
     size_t used = 0, size = 65536;

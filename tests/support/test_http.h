@@ -11,6 +11,10 @@
 int test_http_get(const char *host, int port, const char *path, int timeout_ms, int *status,
                   char *body, size_t cap);
 
+//  As test_http_get with another method (no body: Content-Length 0), e.g. "POST".
+int test_http_request(const char *host, int port, const char *method, const char *path,
+                      int timeout_ms, int *status, char *body, size_t cap);
+
 //  A free TCP port on 127.0.0.1 right now (bind to port 0, read it, close).
 int test_free_port(void);
 

@@ -563,17 +563,23 @@ static void regained_quorum_listens_again_before_taking(void **state)
     assert_int_equal(st.pbx[0].epoch, 3);
 }
 
+//  Two real members n (preferred) and o; n has taken the link, o has not.
+static void s_pair_running(fx_t *f)
+{
+    s_member(f, 0, "n", 10, "o", f->ports[1]);
+    s_member(f, 1, "o", 20, "n", f->ports[0]);
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    s_run(f, 3 * HB_MS);
+    assert_int_equal(f->m[1].takes, 0);
+}
+
 //  Two real members: the preferred one takes; destroying it (a clean stop) releases the
 //  link and the other takes over at once; a restart of the first never reuses an epoch
 //  and does not take the link back.
 static void pair_of_members_hands_over_on_clean_stop(void **state)
 {
     fx_t *f = *state;
-    s_member(f, 0, "n", 10, "o", f->ports[1]);
-    s_member(f, 1, "o", 20, "n", f->ports[0]);
-    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
-    s_run(f, 3 * HB_MS);
-    assert_int_equal(f->m[1].takes, 0);
+    s_pair_running(f);
     ha_cluster_stats_t st;
     ha_cluster_stats(f->m[1].cluster, &st);
     assert_string_equal(st.pbx[0].owner, "n");
@@ -598,6 +604,49 @@ static void pair_of_members_hands_over_on_clean_stop(void **state)
     uint64_t disk = 0;
     assert_int_equal(ha_epochs_load(f->m[0].state_dir, "main", &disk), 0);
     assert_int_equal(disk, 2);
+}
+
+//  Two real members hand the link over on request and back: the refusals first, then
+//  n -> o (o, last in rank, takes at once with epoch 2; n does not take it back) and
+//  o -> n (epoch 3).
+static void pair_of_members_hands_over_on_request_and_back(void **state)
+{
+    fx_t *f = *state;
+    s_pair_running(f);
+    char why[256];
+    assert_int_equal(ha_cluster_handover_check(f->m[0].cluster, "nope", "o", why, sizeof why),
+                     -ENOENT);
+    assert_int_equal(ha_cluster_handover_check(f->m[0].cluster, "main", "zz", why, sizeof why),
+                     -ESRCH);
+    assert_int_equal(ha_cluster_handover(f->m[0].cluster, "main", "n", why, sizeof why),
+                     -EALREADY);
+    assert_int_equal(ha_cluster_handover(f->m[1].cluster, "main", "n", why, sizeof why),
+                     -EREMOTE);
+    assert_string_equal(why, "this node does not hold pbx main: n does");
+    assert_int_equal(f->m[0].drops, 0);
+
+    int64_t t0 = zclock_mono();
+    assert_int_equal(ha_cluster_handover(f->m[0].cluster, "main", "o", why, sizeof why), 0);
+    assert_int_equal(f->m[0].drops, 1);
+    assert_string_equal(f->m[0].drop_why, "handover to o");
+    assert_true(s_wait_int(f, &f->m[1].takes, 1, WAIT_MS));
+    fprintf(stderr, "  handover on request in %lld ms\n", (long long) (f->m[1].took_at - t0));
+    assert_true(f->m[1].took_at - t0 < HB_MS);
+    assert_int_equal(f->m[1].took_epoch, 2);
+    assert_true(s_logged(&f->m[1], "pbx=main handed over by n to o (epoch 1)"));
+    assert_true(s_logged(&f->m[1], "reason=handed over to this node"));
+    s_run(f, 2 * HB_MS * LOST_AFTER);
+    assert_int_equal(f->m[0].takes, 1);         //  failback is manual
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_string_equal(st.pbx[0].owner, "o");
+
+    assert_int_equal(ha_cluster_handover(f->m[1].cluster, "main", "n", why, sizeof why), 0);
+    assert_true(s_wait_int(f, &f->m[0].takes, 2, WAIT_MS));
+    assert_int_equal(f->m[0].took_epoch, 3);
+    s_run(f, 2 * HB_MS);
+    assert_int_equal(f->m[1].takes, 1);
+    assert_int_equal(f->m[1].drops, 1);
 }
 
 static void new_refuses_a_corrupt_epoch_file(void **state)
@@ -866,6 +915,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(stalled_loop_keeps_peers_and_listens_again, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(regained_quorum_listens_again_before_taking, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(pair_of_members_hands_over_on_request_and_back, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(pair_of_members_hands_over_on_clean_stop, s_setup,
                                         s_teardown),

@@ -410,6 +410,84 @@ static void three_nodes_release_moves_the_link_at_once(void **state)
     s_sim_free(&s);
 }
 
+//  A handover: the holder (a, the preferred node) hands the link to c, which ranks last
+//  of three; a and b stand aside until c claims, c takes at once with epoch + 1; back
+//  from c to a the same way.  A handover whose target never claims ends after its third
+//  heartbeat, and one to a node that is lost ends at once (the normal rules resume).
+static void release_naming_a_target_makes_it_take_and_the_others_wait(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20, 30};
+    sim_t s;
+    s_sim_running(&s, 3, prio);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 1);
+    uint64_t epoch = 0;
+    assert_int_equal(ha_owner_hand_over(s.node[0], 0, s_peer_of(0, 1) + 5), -EINVAL);
+    assert_int_equal(ha_owner_hand_over(s.node[1], 0, s_peer_of(1, 2)), -EPERM);
+    assert_int_equal(ha_owner_hand_over(s.node[0], 0, s_peer_of(0, 2)), 0);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 0);
+    assert_int_equal(ha_owner_handover_target(s.node[0], 0), (int) s_peer_of(0, 2));
+    //  a, though first in rank and holding nothing now, does not take it back.
+    assert_int_equal(ha_owner_decide(s.node[0], 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    //  The Release naming c reaches b and c.
+    ha_owner_release_to(s.node[1], s_peer_of(1, 0), 0, 1, "c");
+    ha_owner_release_to(s.node[2], s_peer_of(2, 0), 0, 1, "c");
+    assert_int_equal(ha_owner_decide(s.node[1], 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    char why[128];
+    assert_int_equal(ha_owner_decide(s.node[2], 0, &epoch, why, sizeof why), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 2);
+    assert_string_equal(why, "handed over to this node");
+    ha_owner_took(s.node[2], 0, epoch);
+    ha_owner_claim(s.node[0], s_peer_of(0, 2), 0, 2);
+    ha_owner_claim(s.node[1], s_peer_of(1, 2), 0, 2);
+    assert_int_equal(ha_owner_handover_target(s.node[0], 0), -1);
+    //  Rounds later c still holds it: failback is manual.
+    for (int r = 0; r < 5; r++)
+        s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[2], 0), 2);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 0);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 0);
+
+    //  Back to a: the manual failback.
+    assert_int_equal(ha_owner_hand_over(s.node[2], 0, s_peer_of(2, 0)), 0);
+    ha_owner_release_to(s.node[0], s_peer_of(0, 2), 0, 2, "a");
+    ha_owner_release_to(s.node[1], s_peer_of(1, 2), 0, 2, "a");
+    assert_int_equal(ha_owner_decide(s.node[2], 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    assert_int_equal(ha_owner_decide(s.node[0], 0, &epoch, NULL, 0), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 3);
+    ha_owner_took(s.node[0], 0, epoch);
+    for (int r = 0; r < 3; r++)
+        s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 3);
+    assert_int_equal(ha_owner_held(s.node[2], 0), 0);
+
+    //  A target that never claims: b stands aside for three of its heartbeats, then the
+    //  normal rules give the link to the first in rank (a, which handed it over).
+    assert_int_equal(ha_owner_hand_over(s.node[0], 0, s_peer_of(0, 1)), 0);
+    ha_owner_release_to(s.node[2], s_peer_of(2, 0), 0, 3, "b");
+    for (int beat = 0; beat < 2; beat++) {
+        s_deliver(&s, 0, 1);
+        assert_int_equal(ha_owner_decide(s.node[0], 0, &epoch, NULL, 0), HA_OWNER_NOTHING);
+    }
+    s_deliver(&s, 0, 1);
+    assert_int_equal(ha_owner_handover_target(s.node[0], 0), -1);
+    assert_int_equal(ha_owner_decide(s.node[0], 0, &epoch, NULL, 0), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 4);
+    ha_owner_took(s.node[0], 0, epoch);
+    s_round(&s);
+
+    //  A target lost during the handover ends it at once.
+    assert_int_equal(ha_owner_hand_over(s.node[0], 0, s_peer_of(0, 2)), 0);
+    ha_owner_peer_alive(s.node[0], s_peer_of(0, 2), false);
+    assert_int_equal(ha_owner_handover_target(s.node[0], 0), -1);
+    assert_int_equal(ha_owner_decide(s.node[0], 0, &epoch, NULL, 0), HA_OWNER_TAKE);
+    //  ... and one to a node not alive is refused.
+    assert_int_equal(ha_owner_hand_over(s.node[0], 0, s_peer_of(0, 2)), -EPERM);
+    ha_owner_took(s.node[0], 0, epoch);
+    assert_int_equal(ha_owner_hand_over(s.node[0], 0, s_peer_of(0, 2)), -EHOSTUNREACH);
+    s_sim_free(&s);
+}
+
 //  Three nodes: the owner cut off from both others has no majority and drops its link;
 //  the two others (a majority) take it with a higher epoch; the isolated node never takes
 //  it back while isolated, even with the best priority.
@@ -719,6 +797,7 @@ int main(void)
         cmocka_unit_test(pair_partition_heals_with_one_owner_the_higher_epoch),
         cmocka_unit_test(higher_epoch_or_lower_id_wins_no_double_ownership),
         cmocka_unit_test(claim_and_release_messages_move_ownership_without_waiting),
+        cmocka_unit_test(release_naming_a_target_makes_it_take_and_the_others_wait),
         cmocka_unit_test(three_nodes_isolated_owner_drops_and_majority_takes_over),
         cmocka_unit_test(three_nodes_release_moves_the_link_at_once),
         cmocka_unit_test(three_nodes_no_quorum_no_take),

@@ -44,6 +44,8 @@ typedef struct {
     int events[CALLS_MAX];
     int last_event_type;
     int replies, reply_status, followups;
+    int drained, drained_outstanding;
+    void *req_args[CALLS_MAX];      //  every request's arg, in order
 } fx_t;
 
 static fx_t *s_fx;
@@ -62,6 +64,8 @@ static int s_request(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
     f->followup = followup;
     f->end = end;
     f->req_arg = arg;
+    if (f->requests <= CALLS_MAX)
+        f->req_args[f->requests - 1] = arg;
     return 0;
 }
 
@@ -394,6 +398,66 @@ static void switching_backings_keeps_the_watches(void **state)
     assert_int_equal(f->watch_off, 2);
 }
 
+static void s_drained(void *arg, int outstanding)
+{
+    fx_t *f = arg;
+    f->drained++;
+    f->drained_outstanding = outstanding;
+}
+
+//  A handover's drain: paused, the service keeps the front ends' requests (no reply, the
+//  backing hears nothing) and says drained from the loop; after the switch to the remote
+//  backing, resume sends them, in order, from the loop; one the backing refuses gets its
+//  error as its reply; a request still kept when the service goes gets -ENOTCONN.
+static void pause_keeps_requests_and_resume_sends_them_through_the_new_backing(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(node_pbx_start(f->pbx), 0);    //  this node holds the link
+    assert_int_equal(node_pbx_pause(f->pbx, 1000, s_drained, f), 0);
+    assert_int_equal(node_pbx_pause(f->pbx, 1000, s_drained, f), -EALREADY);
+    assert_int_equal(f->drained, 0);                //  never from inside the call
+    uint8_t buf[128];
+    size_t n = s_invoke(buf, sizeof buf, CSTA_OP_SNAPSHOT_DEVICE);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), 0);
+    assert_int_equal(node_pbx_queued(f->pbx), 3);
+    s_turn(f);
+    assert_int_equal(f->drained, 1);
+    assert_int_equal(f->drained_outstanding, 0);
+    assert_int_equal(f->replies, 0);
+    assert_int_equal(f->requests, 0);
+
+    //  The link is handed over: the owner is b; what waited goes to it.
+    assert_int_equal(node_pbx_stop(f->pbx), 0);
+    node_pbx_remote_state(f->pbx, true, "b");
+    node_pbx_resume(f->pbx);
+    assert_int_equal(f->requests, 0);               //  from the loop, not from resume
+    s_turn(f);
+    assert_int_equal(f->requests, 3);
+    assert_int_equal(node_pbx_queued(f->pbx), 0);
+    for (int k = 0; k < 3; k++) {                   //  answered: one reply each
+        f->reply(f->req_args[k], k == 2 ? -ENOTCONN : 0, NULL, 0);
+        f->end(f->req_args[k]);
+    }
+    assert_int_equal(f->replies, 3);
+
+    //  Refused by the backing at resume: the error is its reply.
+    assert_int_equal(node_pbx_pause(f->pbx, 1000, s_drained, f), 0);
+    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), 0);
+    f->request_rc = -ENOBUFS;
+    node_pbx_resume(f->pbx);
+    s_turn(f);
+    assert_int_equal(f->replies, 4);
+    assert_int_equal(f->reply_status, -ENOBUFS);
+
+    //  Kept at destroy: -ENOTCONN.
+    assert_int_equal(node_pbx_pause(f->pbx, 1000, s_drained, f), 0);
+    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), 0);
+    node_pbx_destroy(&f->pbx);
+    assert_int_equal(f->replies, 5);
+    assert_int_equal(f->reply_status, -ENOTCONN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +468,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(requests_are_forwarded_with_their_deadline_and_replied_once,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(switching_backings_keeps_the_watches, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            pause_keeps_requests_and_resume_sends_them_through_the_new_backing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

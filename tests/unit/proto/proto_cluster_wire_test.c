@@ -75,9 +75,12 @@ static void claim_and_release_round_trip(void **state)
         m.incarnation = 42;
         strcpy(m.link_pbx, "main");
         m.epoch = 12345678901ULL;
+        if (k)
+            strcpy(m.release_to, "c");      //  a handover (minor 2)
         size_t n = s_encode(&m);
         assert_int_equal(proto_cluster_decode(&d, s_buf, n), 0);
         assert_int_equal(d.kind, kind);
+        assert_string_equal(d.release_to, k ? "c" : "");
         assert_string_equal(d.node, "b");
         assert_true(d.incarnation == 42);
         assert_string_equal(d.link_pbx, "main");
