@@ -47,16 +47,13 @@ static char s_dir[64];
 static int group_setup(void **state)
 {
     (void) state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-e2e-XXXXXX");
-    return mkdtemp(s_dir) ? 0 : -1;
+    return test_ctim_dir_make(s_dir, sizeof s_dir, "e2e");
 }
 
 static int group_teardown(void **state)
 {
     (void) state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_ctim_dir_remove(s_dir);
 }
 
 static int setup(void **state)
