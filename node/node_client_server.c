@@ -27,6 +27,7 @@
 #include "node_log.h"
 #include "node_ptrmap.h"
 #include "node_numfmt.h"
+#include "node_pbx_remote.h"
 #include "proto.h"
 
 #define S_SUB "client"
@@ -53,6 +54,8 @@ typedef struct {
     node_client_calls_t *calls;     //  the calls at the line as the application sees them
     bool snapshot;                  //  call events now going out are a snapshot
     bool out_of_service;            //  the PBX said OutOfService (until BackInService)
+    bool monitored;                 //  the PBX monitors it now (done(0) or re-monitored;
+                                    //  false from link down until node_pbx says so again)
 } s_line_t;
 
 //  A control frame (Reply, Error, ...) ZeroMQ would not take yet.  It goes out after the
@@ -559,9 +562,12 @@ static void s_emit_call(void *arg, const proto_call_info_t *info)
     s_send_event(line->server, line->session, &m);
 }
 
+//  In service: the link is up AND the device is monitored (again): an application told so
+//  before the re-monitor would miss the events in between (DESIGN.md invariant 2).
 static bool s_in_service(const node_client_server_t *self, const s_line_t *line)
 {
-    return self->pbx && node_pbx_state(self->pbx) == NODE_PBX_UP && !line->out_of_service;
+    return self->pbx && node_pbx_state(self->pbx) == NODE_PBX_UP && line->monitored &&
+           !line->out_of_service;
 }
 
 //  --- Events ----------------------------------------------------------------------------------
@@ -629,27 +635,61 @@ static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, cons
 
 static void s_snapshot_line(node_client_server_t *self, s_session_t *s, s_line_t *line);
 
-//  The link went down or came back: every open line is out of / back in service.  Back
-//  up, each line is snapshotted: calls that ended while the link was down go idle.
+//  An active line is back in service (link up and monitored again): tell the application,
+//  then snapshot it: calls that ended while the link was down go idle.
+static void s_back_in_service(node_client_server_t *self, s_session_t *s, s_line_t *line)
+{
+    proto_client_msg_t m;
+    s_event_init(&m, line, PROTO_EVENT_SERVICE);
+    m.event.in_service = true;
+    s_send_event(self, s, &m);
+    s_snapshot_line(self, s, line);
+}
+
+//  The link went down: every open line is out of service at once, and unmonitored (the PBX
+//  forgot its monitors).  The link came back: a line is in service only when node_pbx has
+//  monitored its device again (s_on_watch_monitored), not now.  Through the link's owner
+//  (remote backing) the owner keeps or re-makes the monitors and may not answer again, so
+//  there reachability is enough, as before.
 static void s_on_state(void *ctx, node_pbx_state_t state)
 {
     node_client_server_t *self = ctx;
+    bool remote = self->pbx && node_pbx_is_remote(self->pbx);
     for (size_t i = 0; i < self->count; i++) {
         s_session_t *s = self->sessions[i];
         for (size_t j = 0; j < s->line_count; j++) {
-            if (!s->lines[j]->active)
+            s_line_t *line = s->lines[j];
+            if (state == NODE_PBX_DOWN)
+                line->monitored = false;
+            else if (remote && line->active)
+                line->monitored = true;
+            if (!line->active)
                 continue;
-            proto_client_msg_t m;
-            proto_client_msg_init(&m, PROTO_MSG_EVENT);
-            m.event.seq = ++s->seq;
-            m.event.kind = PROTO_EVENT_SERVICE;
-            m.event.in_service = state == NODE_PBX_UP;
-            snprintf(m.event.line, sizeof m.event.line, "%s", s->lines[j]->number);
-            s_send(self, s, &m);
-            if (state == NODE_PBX_UP)
-                s_snapshot_line(self, s, s->lines[j]);
+            if (state == NODE_PBX_UP && line->monitored)
+                s_back_in_service(self, s, line);
+            else if (state == NODE_PBX_DOWN) {
+                proto_client_msg_t m;
+                s_event_init(&m, line, PROTO_EVENT_SERVICE);
+                m.event.in_service = false;
+                s_send_event(self, s, &m);
+            }
         }
     }
+}
+
+//  node_pbx monitors a line's device again (after a link loss, or a refused MonitorStart
+//  retried): with the link up, the line is back in service.
+static void s_on_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) watch_arg;
+    node_client_server_t *self = ctx;
+    s_line_t *line = zhashx_lookup(self->watches, watch);
+    if (!line || line->monitored)
+        return;
+    line->monitored = true;
+    line->out_of_service = false;   //  a new monitor: the old OutOfService is history
+    if (line->active && self->pbx && node_pbx_state(self->pbx) == NODE_PBX_UP)
+        s_back_in_service(self, line->session, line);
 }
 
 //  The PBX's SystemStatus reaches the applications as in_service (on_state); a
@@ -870,6 +910,7 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
         //  returns, and on_state then reports the line in service with a snapshot.  An
         //  application failing over to a node whose link is still coming up keeps its lines.
         line->active = true;
+        line->monitored = status == 0;
         node_client_guard_release(self->guard, line->number);   //  an application holds it
         s_publish_line(self, s, line->number, line->failure_number, true);
         if (!rid) {
@@ -1798,6 +1839,13 @@ static void s_dispatch_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg
         s_on_event(ctx, watch, watch_arg, apdu, len, keys);
 }
 
+static void s_dispatch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    node_client_server_t *self = ctx;
+    if (!node_client_guard_owns(self->guard, watch))
+        s_on_watch_monitored(ctx, watch, watch_arg);
+}
+
 static void s_dispatch_state(void *ctx, node_pbx_state_t state)
 {
     node_client_server_t *self = ctx;
@@ -2193,7 +2241,8 @@ void node_client_server_listener(node_client_server_t *self, node_pbx_listener_t
     *listener = (node_pbx_listener_t){.ctx = self,
                                       .on_event = s_dispatch_event,
                                       .on_state = s_dispatch_state,
-                                      .on_broadcast = s_on_broadcast};
+                                      .on_broadcast = s_on_broadcast,
+                                      .on_watch_monitored = s_dispatch_monitored};
 }
 
 void node_client_server_attach(node_client_server_t *self, node_pbx_t *pbx, int request_timeout_ms)

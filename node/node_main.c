@@ -216,6 +216,22 @@ static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
         l->on_event(l->ctx, watch, watch_arg, apdu, len, keys);
 }
 
+//  A watch monitored again after a link loss: to the front end that owns it, as events go.
+//  The peers' watches (node_forward) and the cluster's (node_takeover) need no word: the
+//  peers learn the owner's state from the cluster.
+static void s_pbx_on_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    s_pbx_ctx_t *c = ctx;
+    if (c->i != 0 || node_forward_owns(c->self->forward, watch) ||
+        node_takeover_owns(c->self->takeover, watch))
+        return;
+    const node_pbx_listener_t *l = node_client_server_owns(c->self->client_server, watch)
+                                       ? &c->self->client_listener
+                                       : &c->self->csta_listener;
+    if (l->on_watch_monitored)
+        l->on_watch_monitored(l->ctx, watch, watch_arg);
+}
+
 static void s_pbx_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     s_pbx_ctx_t *c = ctx;
@@ -237,7 +253,8 @@ static int s_pbx_start(ctimd_t *self)
         node_pbx_listener_t listener = {.ctx = &self->pbx_ctx[i],
                                         .on_event = s_pbx_on_event,
                                         .on_state = s_pbx_on_state,
-                                        .on_broadcast = s_pbx_on_broadcast};
+                                        .on_broadcast = s_pbx_on_broadcast,
+                                        .on_watch_monitored = s_pbx_on_watch_monitored};
         self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
         if (!self->pbx[i]) {
             node_error("main", "pbx %s: the PBX service cannot be made from its config",

@@ -207,20 +207,28 @@ static void s_sweep_dead(node_pbx_device_t *dev)
     }
 }
 
-//  Tell the device's waiting watches how their MonitorStart went.
+//  Tell the device's waiting watches how their MonitorStart went; after a success, the
+//  watches told before (a re-monitor after link loss or retry) hear on_watch_monitored.
 static void s_watches_done(node_pbx_t *self, node_pbx_device_t *dev, int status,
                            const uint8_t *apdu, size_t len)
 {
     dev->dispatching++;
     for (node_pbx_watch_t *w = dev->watches; w; w = w->next) {
-        if (w->dead || !w->done_pending || w->done_queued)
+        if (w->dead)
             continue;
-        w->done_pending = false;
-        if (w->done)
-            w->done(w->arg, status, apdu, len);
+        if (w->done_queued) {
+            if (status == 0)
+                w->done_status = 0;     //  its done, still to come, says what holds now
+            continue;
+        }
+        if (w->done_pending) {
+            w->done_pending = false;
+            if (w->done)
+                w->done(w->arg, status, apdu, len);
+        } else if (status == 0 && self->listener.on_watch_monitored)
+            self->listener.on_watch_monitored(self->listener.ctx, w, w->arg);
     }
     dev->dispatching--;
-    (void) self;
 }
 
 //  --- Work queue: devices waiting for a slot -----------------------------------------------------

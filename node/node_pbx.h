@@ -41,6 +41,12 @@ typedef struct {
     //  An invoke from the PBX meant for every application: SystemStatus (already
     //  answered), SwitchingFunctionDevicesChanged (already answered).
     void (*on_broadcast)(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys);
+    //  A watch whose done came earlier is monitored again (may be NULL): its device's
+    //  MonitorStart succeeded after a link loss (re-monitor after link-up, DESIGN.md
+    //  invariant 2), after a refused or failed one was retried, or the owner answered OK
+    //  (remote backing).  on_state UP comes before the re-monitoring, so a front end that
+    //  tells its applications "in service" waits for this per watch.
+    void (*on_watch_monitored)(void *ctx, node_pbx_watch_t *watch, void *watch_arg);
 } node_pbx_listener_t;
 
 //  The reply to a request: a ROSE result, error or reject from the PBX (invoke id is the
@@ -108,7 +114,9 @@ size_t node_pbx_queued(const node_pbx_t *self);
 //  -ETIMEDOUT, -ENOBUFS, or -EREMOTEIO with the PBX's ReturnError/Reject APDU.  A watch
 //  survives link loss and failure: the device is monitored again when the link returns,
 //  and a refused MonitorStart is retried every monitor_retry_ms while watches remain.
-//  Events reach a watch only after its done(0).  Returns NULL for a device id of another
+//  Events reach a watch only after its done(0).  Once done was called, each later
+//  successful MonitorStart of the device (a re-monitor) is told by on_watch_monitored
+//  instead.  Returns NULL for a device id of another
 //  form, or when memory runs out.
 typedef void (node_pbx_watch_done_fn)(void *watch_arg, int status, const uint8_t *error_apdu,
                                       size_t len);

@@ -754,6 +754,50 @@ static void test_list_lines(void **state)
     proto_client_msg_clear(&m);
 }
 
+//  After a link drop a line is out of service at once and back in service only when its
+//  device is monitored again (DESIGN.md invariant 2): pbxsim holds its answers back, so the
+//  MonitorStart it has taken is not answered yet, and neither the event nor list_lines may
+//  say "in service" before the answer.
+static void test_in_service_after_remonitor(void **state)
+{
+    ct_t *t = *state;
+    test_client_t *d = s_app(t, 0, "desk");
+    s_open(d, "101");
+    s_ctl(t, "drop%s%s", "", "");
+    s_ctl(t, "delay %s%s", "2000", "");     //  the association is answered at once
+    proto_event_t e;
+    assert_int_equal(test_client_next_kind(d, "101", PROTO_EVENT_SERVICE, &e, WAIT_MS), 0);
+    assert_false(e.in_service);
+    //  pbxsim has taken the MonitorStart of the new link (monitors counts it).
+    long long deadline = test_now_ms() + WAIT_MS;
+    for (;;) {
+        s_ctl(t, "monitors %s%s", "101", "");
+        if (test_json_long(t->reply, "monitors", -1) == 1)
+            break;
+        assert_true(test_now_ms() < deadline);
+        s_pace();
+    }
+    long long answer_at = test_now_ms() + 2000;    //  not before: pbxsim holds it 2 s
+    proto_request_t ll = {.op = PROTO_OP_LIST_LINES};
+    proto_client_msg_t m;
+    assert_int_equal(test_client_call(d, &ll, &m, WAIT_MS), PROTO_RESULT_OK);
+    for (size_t i = 0; i < m.reply.line_count; i++)
+        if (strcmp(m.reply.lines[i].line, "101") == 0) {
+            assert_true(m.reply.lines[i].open);
+            assert_false(m.reply.lines[i].in_service);
+        }
+    proto_client_msg_clear(&m);
+    assert_int_equal(test_client_next_kind(d, "101", PROTO_EVENT_SERVICE, &e, WAIT_MS), 0);
+    assert_true(e.in_service);
+    assert_true(test_now_ms() >= answer_at - 1000);     //  slack for our own polling
+    s_ctl(t, "delay %s%s", "0", "");
+    //  Monitored: events flow again (after the line's snapshot, flagged so).
+    s_ctl(t, "dial %s %s", "101", "102");
+    do
+        assert_int_equal(test_client_next_call(d, "101", &e, WAIT_MS), 0);
+    while (e.snapshot);
+}
+
 //  CDR: one owner at a time; records go to the owner only; released with the session.
 static void test_cdr(void **state)
 {
@@ -878,6 +922,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_forwarding_dnd_address_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_in_service_after_remonitor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cdr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outside_calls_and_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

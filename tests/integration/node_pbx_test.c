@@ -30,6 +30,7 @@ typedef struct {
     int done_calls;
     int done_status;
     size_t done_error_len;
+    int monitored;              //  on_watch_monitored calls (re-monitored after done)
     int events;
     int types[EVENTS_MAX];
 } s_watch_rec_t;
@@ -331,6 +332,13 @@ static void s_on_done(void *watch_arg, int status, const uint8_t *error_apdu, si
     w->done_error_len = error_apdu ? len : 0;
 }
 
+static void s_on_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) ctx;
+    (void) watch;
+    ((s_watch_rec_t *) watch_arg)->monitored++;
+}
+
 static void s_on_reply(void *arg, int status, const uint8_t *apdu, size_t len)
 {
     s_req_rec_t *r = arg;
@@ -365,7 +373,8 @@ static void s_pbx_start(fx_t *f)
     node_pbx_listener_t l = {.ctx = f,
                              .on_event = s_on_event,
                              .on_state = s_on_state,
-                             .on_broadcast = s_on_broadcast};
+                             .on_broadcast = s_on_broadcast,
+                             .on_watch_monitored = s_on_watch_monitored};
     f->pbx = node_pbx_new(f->loop, &f->cfg, &l);
     assert_non_null(f->pbx);
     assert_int_equal(node_pbx_start(f->pbx), 0);
@@ -989,6 +998,37 @@ static void pbx_link_drop_fails_requests_and_remonitors(void **state)
     node_pbx_unwatch(f->pbx, &w);
 }
 
+//  After a link drop each watch hears on_watch_monitored once its device's MonitorStart is
+//  answered again (not at link-up: the answers are held back here), and done only once.
+static void pbx_remonitor_after_link_drop_tells_each_watch(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    node_pbx_watch_t *w[3] = {s_watch_monitored(f, 0, "101"), s_watch_monitored(f, 1, "101"),
+                              s_watch_monitored(f, 2, "102")};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(f->watch[i].monitored, 0);     //  done(0) said it the first time
+    s_ctl(f, "drop");
+    s_ctl(f, "delay 1500");     //  the association is answered at once, MonitorStarts late
+    assert_true(s_wait_int(f, &f->ups, 2));
+    assert_true(s_wait_ctl(f, "monitors 102", "monitors", 1, 1));
+    assert_true(s_wait_ctl(f, "monitors 101", "monitors", 1, 1));
+    //  pbxsim has both monitors, its answers are still on their way: nobody told yet.
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(f->watch[i].monitored, 0);
+    for (int i = 0; i < 3; i++)
+        assert_true(s_wait_int(f, &f->watch[i].monitored, 1));
+    s_ctl(f, "delay 0");
+    s_ctl(f, "dial 101 102");
+    assert_true(s_wait_event(f, &f->watch[2], CSTA_EV_DELIVERED));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f->watch[i].monitored, 1);
+        assert_int_equal(f->watch[i].done_calls, 1);
+        node_pbx_unwatch(f->pbx, &w[i]);
+    }
+}
+
 //  node_pbx_stop: the link goes at once (on_state DOWN, the PBX monitor gone with it), the
 //  watch stays; start brings the link back and 101 is monitored again, events flow.
 static void pbx_stop_keeps_watches_and_start_remonitors(void **state)
@@ -1305,6 +1345,7 @@ int main(void)
         cmocka_unit_test_teardown(pbx_two_watches_share_one_monitor, s_teardown),
         cmocka_unit_test_teardown(pbx_link_drop_fails_requests_and_remonitors, s_teardown),
         cmocka_unit_test_teardown(pbx_stop_keeps_watches_and_start_remonitors, s_teardown),
+        cmocka_unit_test_teardown(pbx_remonitor_after_link_drop_tells_each_watch, s_teardown),
         cmocka_unit_test_teardown(pbx_switching_function_devices_followups_reach_the_requester,
                                   s_teardown),
         cmocka_unit_test_teardown(pbx_cdr_reports_reach_their_receiver_and_are_acknowledged,
