@@ -609,12 +609,17 @@ static void s_on_resume_result(ctim_t *self, const proto_resume_result_t *rr, in
 {
     self->last_rx = now;
     if (rr->outcome == PROTO_RESUME_RESUMED || rr->outcome == PROTO_RESUME_RESUMED_WITH_GAP) {
-        //  The node kept our lines open (and our CDR claim): report them in service, no
-        //  re-open storm.  Sequences go on: replays of what we processed are dropped.
+        //  The node kept our lines open (and our CDR claim): no re-open storm.  Sequences
+        //  go on: replays of what we processed are dropped.  Resumed in full, the lines
+        //  are as they were (the replay brings any change); resumed with a gap (another
+        //  node adopted the session, or the replay buffer ran short), the node's snapshot
+        //  says per line whether it is in service — it may still be monitoring the
+        //  devices again, and a line is in service only once it is.
         s_up(self, now, "resumed", false);
-        for (ctim_line_t *l = self->lines; l; l = l->next)
-            if (l->open)
-                ctim_line_report(self, l, true);
+        if (rr->outcome == PROTO_RESUME_RESUMED)
+            for (ctim_line_t *l = self->lines; l; l = l->next)
+                if (l->open)
+                    ctim_line_report(self, l, true);
     } else
         s_new_session(self, now, "new session", true);
 }

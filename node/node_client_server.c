@@ -1324,6 +1324,13 @@ static void s_line_request(node_client_server_t *self, s_session_t *s, const pro
 {
     const char *number = node_client_ops_line(rq);
     s_line_t *line = s_line_find(s, number, NULL);
+    if (line && !line->active && !line->open_request_id) {
+        //  A line of an adopted session whose watch is not answered yet: open for the
+        //  application, not yet in service here.  An error it may retry, not "not open".
+        s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_LINK_DOWN,
+                "the line is not in service yet (its device is being monitored again)", NULL);
+        return;
+    }
     if (!line || !line->active) {
         s_reply(self, s, rq->request_id, rq->op, PROTO_RESULT_LINE_NOT_OPEN,
                 *number ? "open the line first" : "no line", NULL);
