@@ -16,9 +16,9 @@
 //  and what the applications missed: calls pbxsim placed between the kill and the last
 //  application back in service (their events went nowhere), the events libctim reported
 //  lost by sequence number (on_events_lost), and the call events delivered meanwhile.
-//  Until sessions are replicated between nodes an application's move to b is a new session
-//  (its lines re-opened, each with a snapshot of the calls there now), so a gap is not
-//  counted by sequence numbers: the calls placed in the gap are the measure of it.
+//  An application's move to b resumes its session from the replicated state
+//  (RESUMED_WITH_GAP): b can only bound the gap (512 a session), so the calls placed in
+//  the gap are the measure of what the applications missed.
 //
 //  Build and run it from a Release tree without sanitizers:
 //    cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
