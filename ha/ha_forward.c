@@ -87,6 +87,7 @@ struct ha_forward {
     uint64_t next_id, next_handle;
     bool started;
     ha_cluster_t *cluster;          //  attached to (owner views come from it)
+    bool peer_lost[HA_PEERS_MAX];   //  lost (ha_forward_peer false) and not heard since
 };
 
 static void s_log(ha_forward_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -151,6 +152,12 @@ static int s_pbx_index(const ha_forward_t *self, const char *name)
 static bool s_is_self(const ha_forward_t *self, const char *node)
 {
     return strcmp(node, self->cfg.node_id) == 0;
+}
+
+static bool s_peer_is_lost(const ha_forward_t *self, const char *node)
+{
+    int peer = s_peer_index(self, node);
+    return peer < 0 || self->peer_lost[peer];
 }
 
 //  Another node holds pbx's link (as this node sees it).
@@ -383,9 +390,13 @@ void ha_forward_owner(ha_forward_t *self, size_t pbx, const char *owner, uint64_
         s_log(self, HA_LOG_INFO, "pbx=%s: %s%s epoch=%" PRIu64 " (was %s)", self->cfg.pbx[pbx],
               !*owner ? "no owner" : s_is_self(self, owner) ? "held here" : "forwarding to ",
               s_remote(p, self) ? owner : "", epoch, *old ? old : "none");
-        //  Requests the old owner will not answer now get an error the application may
-        //  retry (invariant 5): its link went with it, or to another node.
-        if (*old && !s_is_self(self, old))
+        //  Requests out to an old owner that is still alive stay with it: it answers each
+        //  one itself — with the PBX's answer, through the new owner when it handed the
+        //  link over (it relays what it kept while draining), or LINK_DOWN when it lost
+        //  its link.  Only a lost old owner's requests end here (ha_forward_peer ends them
+        //  when the loss is reported; this covers one lost before it was an owner here),
+        //  and a silent one's at their deadline.  Invariant 5 either way.
+        if (*old && !s_is_self(self, old) && s_peer_is_lost(self, old))
             s_end_list(self, s_take_reqs(self, pbx, old), -ENOTCONN, true);
         if (*old && s_is_self(self, old))
             s_release_watches(self, pbx, NULL, false);
@@ -400,11 +411,17 @@ void ha_forward_owner(ha_forward_t *self, size_t pbx, const char *owner, uint64_
 
 void ha_forward_peer(ha_forward_t *self, const char *node, bool alive)
 {
-    if (alive)
-        return;
     int peer = s_peer_index(self, node);
     if (peer < 0)
         return;
+    self->peer_lost[peer] = !alive;
+    if (alive)
+        return;
+    //  What this node asked of it will not be answered now (a restarted node does not know
+    //  the old one's requests): an error the application may retry, whether or not it
+    //  still owns the link (invariant 5).
+    for (size_t i = 0; i < self->cfg.pbx_count; i++)
+        s_end_list(self, s_take_reqs(self, i, node), -ENOTCONN, true);
     //  Its watches end here; a peer that comes back sends its set again.  Its requests
     //  still being performed are answered into the void.
     s_release_watches(self, 0, node, true);
@@ -433,7 +450,13 @@ static void s_on_forward_request(ha_forward_t *self, size_t pbx, const proto_clu
     proto_cluster_msg_t r;
     proto_cluster_msg_init(&r, PROTO_CLUSTER_FORWARD_REPLY);
     r.fwd.id = m->fwd.id;
-    if (!s_is_self(self, p->owner) || !self->listener.serve_request) {
+    //  A node that does not hold the link passes a requester's request on, once: the
+    //  requester's view is behind (a handover just moved the link; the requester waits for
+    //  this node's answer, which the new owner's will be).  The node relays it through its
+    //  PBX service, so it waits in order with the rest while a handover drains.  A relayed
+    //  request is not passed on again: no loops while the views differ.
+    bool owner = s_is_self(self, p->owner);
+    if (!self->listener.serve_request || (!owner && m->fwd.relayed)) {
         r.fwd.status = PROTO_FWD_NOT_OWNER;
         s_send(self, pbx, m->node, &r);
         return;
@@ -453,6 +476,8 @@ static void s_on_forward_request(ha_forward_t *self, size_t pbx, const proto_clu
     s->expires_at = zclock_mono() + timeout + self->cfg.followup_ms + self->cfg.slack_ms;
     zhashx_insert(self->served, s_key(s->handle), s);
     p->st.served++;
+    if (!owner)
+        p->st.relayed++;
     self->listener.serve_request(self->listener.ctx, pbx, s->handle, m->fwd.apdu,
                                  m->fwd.apdu_len, timeout);
 }
@@ -633,9 +658,9 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 
 //  --- Requester API --------------------------------------------------------------------------
 
-int ha_forward_request(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len,
-                       int timeout_ms, ha_forward_reply_fn *reply, ha_forward_followup_fn *followup,
-                       ha_forward_end_fn *end, void *arg)
+static int s_request(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len,
+                     int timeout_ms, bool relayed, ha_forward_reply_fn *reply,
+                     ha_forward_followup_fn *followup, ha_forward_end_fn *end, void *arg)
 {
     if (pbx >= self->cfg.pbx_count || !apdu || !len || timeout_ms <= 0 || !reply)
         return -EINVAL;
@@ -663,6 +688,7 @@ int ha_forward_request(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size
     proto_cluster_msg_init(&m, PROTO_CLUSTER_FORWARD_REQUEST);
     m.fwd.id = r->id;
     m.fwd.timeout_ms = (uint32_t) timeout_ms;
+    m.fwd.relayed = relayed;
     m.fwd.apdu = apdu;
     m.fwd.apdu_len = len;
     int rc = s_send(self, pbx, p->owner, &m);
@@ -673,6 +699,20 @@ int ha_forward_request(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size
     }
     zhashx_insert(self->reqs, s_key(r->id), r);
     return 0;
+}
+
+int ha_forward_request(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len,
+                       int timeout_ms, ha_forward_reply_fn *reply, ha_forward_followup_fn *followup,
+                       ha_forward_end_fn *end, void *arg)
+{
+    return s_request(self, pbx, apdu, len, timeout_ms, false, reply, followup, end, arg);
+}
+
+int ha_forward_relay(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len,
+                     int timeout_ms, ha_forward_reply_fn *reply, ha_forward_followup_fn *followup,
+                     ha_forward_end_fn *end, void *arg)
+{
+    return s_request(self, pbx, apdu, len, timeout_ms, true, reply, followup, end, arg);
 }
 
 int ha_forward_watch(ha_forward_t *self, size_t pbx, const char *device, bool on)
@@ -965,12 +1005,13 @@ char *ha_forward_status_json(const ha_forward_t *self)
                 "\"replies\":%ld,\"errors_no_owner\":%ld,\"errors_owner_changed\":%ld,"
                 "\"errors_timeout\":%ld,\"pending\":%ld,\"watches\":%ld,\"events_in\":%ld,"
                 "\"event_gaps\":%ld,\"events_lost\":%ld,\"served\":%ld,"
-                "\"served_watches\":%ld,\"events_out\":%ld,\"send_failures\":%ld}",
+                "\"served_watches\":%ld,\"events_out\":%ld,\"send_failures\":%ld,"
+                "\"relayed\":%ld}",
                 st.epoch, st.remote ? "forwarded" : *st.owner ? "local" : "none",
                 st.up ? "true" : "false", st.requests, st.replies, st.errors_no_owner,
                 st.errors_owner_changed, st.errors_timeout, st.pending, st.watches, st.events_in,
                 st.event_gaps, st.events_lost, st.served, st.served_watches, st.events_out,
-                st.send_failures);
+                st.send_failures, st.relayed);
     }
     fprintf(out, "]}");
     fclose(out);

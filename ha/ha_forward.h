@@ -5,9 +5,11 @@
 //
 //  As a requester (another node holds the link of a PBX):
 //  - ha_forward_request sends an encoded invoke to the owner; reply is called exactly once
-//    (DESIGN.md invariant 5): with the owner's answer, or -ENOTCONN when there is no owner to
-//    ask (or it cannot be reached), or the owner changes or is lost before it answers, or
-//    -ETIMEDOUT when the owner stays silent past the request's deadline plus slack_ms.
+//    (DESIGN.md invariant 5): with the answer of the node it went to — which still answers
+//    when the link moves on meanwhile (it relays the request to the new owner, or says
+//    LINK_DOWN when it lost the link) —, or -ENOTCONN when there is no owner to ask (or it
+//    cannot be reached), or the node it went to is lost (or restarts) before it answers,
+//    or -ETIMEDOUT when that node stays silent past the request's deadline plus slack_ms.
 //    Followups (segments the PBX sends after the answer) go to followup until the owner
 //    changes or none came for followup_ms; then end (once, always last) frees the arg.
 //  - ha_forward_watch keeps the set of devices this node's applications watch; the set is
@@ -19,6 +21,11 @@
 //  As the owner (this node holds the link):
 //  - peers' requests come to serve_request with a handle; the node answers each exactly
 //    once (ha_forward_answer) and passes its followups on (ha_forward_followup);
+//  As a node that no longer (or never) held the link but gets a request whose sender
+//  thinks it does (the link just moved): the request comes to serve_request all the same,
+//  and the node relays it through its PBX service (ha_forward_relay once the service
+//  forwards); a relayed request that reaches a node without the link is answered NOT_OWNER
+//  (-ENOTCONN), never passed on again (ForwardRequest.relayed, cluster.proto minor 3).
 //  - peers' watches come to serve_watch (on / off); the node answers a watch
 //    (ha_forward_watch_answer) and publishes each event of the device to that peer
 //    (ha_forward_publish).  A peer's watches end (serve_watch off) when it unwatches, is
@@ -82,8 +89,10 @@ typedef struct {
     void (*on_event)(void *ctx, size_t pbx, const char *device, const uint8_t *apdu,
                      size_t len);
     //  --- this node holds the link
-    //  Perform a peer's request on the local link (timeout_ms at the PBX); answer it once
-    //  with ha_forward_answer(handle, ...), maybe from inside this call.
+    //  Perform a peer's request on the local link (timeout_ms at the PBX), or, when this node
+    //  does not hold the link (the peer's view is behind), pass it on with ha_forward_relay
+    //  through the PBX service; answer it once with ha_forward_answer(handle, ...), maybe
+    //  from inside this call.
     void (*serve_request)(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
                           size_t len, int timeout_ms);
     //  Peer node watches device (on; again after a failed answer: try once more), or no
@@ -125,6 +134,11 @@ void ha_forward_receive(ha_forward_t *self, const proto_cluster_msg_t *m);
 int ha_forward_request(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len,
                        int timeout_ms, ha_forward_reply_fn *reply, ha_forward_followup_fn *followup,
                        ha_forward_end_fn *end, void *arg);
+//  The same for a peer's request this node passes on (serve_request; marked relayed, so
+//  that a receiver without the link refuses it instead of passing it on again).
+int ha_forward_relay(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len,
+                     int timeout_ms, ha_forward_reply_fn *reply, ha_forward_followup_fn *followup,
+                     ha_forward_end_fn *end, void *arg);
 //  This node's applications watch device at pbx (on), or no longer do (off): a set, so
 //  on twice is one watch.  An on for a device whose last answer was an error asks the owner
 //  again.  Returns 0, -EINVAL (pbx unknown, device too long), -ENOMEM.
@@ -158,7 +172,7 @@ typedef struct {
     long requests;                      //  forwarded (accepted by ha_forward_request)
     long replies;                       //  answered by an owner (any status)
     long errors_no_owner;               //  -ENOTCONN: no owner, or it could not be reached
-    long errors_owner_changed;          //  -ENOTCONN: the owner changed or was lost meanwhile
+    long errors_owner_changed;          //  -ENOTCONN: the node it went to was lost meanwhile
     long errors_timeout;                //  -ETIMEDOUT: the owner stayed silent
     long pending;                       //  waiting for their reply now
     long watches;                       //  devices this node watches through the owner now
@@ -169,6 +183,7 @@ typedef struct {
     long served_watches;                //  peers' device watches now
     long events_out;                    //  events sent to peers
     long send_failures;                 //  frames not queued (peer unreachable, queue full)
+    long relayed;                       //  peers' requests served without the link: passed on
 } ha_forward_stats_t;
 void ha_forward_stats(const ha_forward_t *self, size_t pbx, ha_forward_stats_t *stats);
 //  {"pbx":[{name, owner, epoch, via ("local", "forwarded", "none"), up, and the counters}]},

@@ -71,6 +71,14 @@ static int s_remote_request(void *ctx, const uint8_t *apdu, size_t len, int time
                               arg);
 }
 
+static int s_remote_relay(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
+                          node_pbx_remote_reply_fn *reply, node_pbx_remote_followup_fn *followup,
+                          node_pbx_remote_end_fn *end, void *arg)
+{
+    s_pbx_ctx_t *c = ctx;
+    return ha_forward_relay(c->self->fwd, c->i, apdu, len, timeout_ms, reply, followup, end, arg);
+}
+
 static int s_remote_watch(void *ctx, const char *device_key, bool on)
 {
     s_pbx_ctx_t *c = ctx;
@@ -182,8 +190,10 @@ static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_
             self->kept->prev = s;
         self->kept = s;
     }
-    int rc = node_pbx_request(self->pbx[pbx], apdu, len, timeout_ms, s_serve_reply,
-                              s->segments ? s_serve_followup : NULL, s);
+    //  node_pbx_relay: performed on the link if this node holds it; kept in order while a
+    //  handover drains; passed on (marked relayed) if the link is elsewhere by then.
+    int rc = node_pbx_relay(self->pbx[pbx], apdu, len, timeout_ms, s_serve_reply,
+                            s->segments ? s_serve_followup : NULL, s);
     if (rc) {
         if (s->segments)
             s_kept_remove(self, s);
@@ -374,7 +384,7 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
     zhashx_set_key_duplicator(self->by_watch, NULL);
     zhashx_set_key_destructor(self->by_watch, NULL);
     for (size_t i = 0; i < cfg->pbx_count; i++) {
-        node_pbx_remote_t r = {&self->ctx[i], s_remote_request, s_remote_watch};
+        node_pbx_remote_t r = {&self->ctx[i], s_remote_request, s_remote_watch, s_remote_relay};
         node_pbx_set_remote(pbx[i], &r);
     }
     return self;

@@ -57,6 +57,7 @@ typedef struct s_queued {
     node_pbx_followup_fn *followup;
     void *arg;
     int timeout_ms;
+    bool relay;                     //  a peer's request this node passes on (node_pbx_relay)
     size_t len;
     uint8_t apdu[];
 } s_queued_t;
@@ -109,11 +110,11 @@ struct node_pbx {
 
 static void s_device_sync(node_pbx_t *self, node_pbx_device_t *dev);
 static void s_drain_check(node_pbx_t *self);
-static int s_queue(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+static int s_queue(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms, bool relay,
                    node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg);
 static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev);
 static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
-                            const csta_peek_t *keys, node_pbx_reply_fn *reply,
+                            bool relay, const csta_peek_t *keys, node_pbx_reply_fn *reply,
                             node_pbx_followup_fn *followup, void *arg);
 
 //  The remote backing serves: there is one and the link is not started.
@@ -923,8 +924,11 @@ static void s_on_request_reply(void *arg, int status, const uint8_t *apdu, size_
     free(req);
 }
 
-int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
-                     node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg)
+//  A front end's request (relay false) or a peer's that this node passes on (true: it
+//  leaves marked relayed when the remote backing serves).
+static int s_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                     bool relay, node_pbx_reply_fn *reply, node_pbx_followup_fn *followup,
+                     void *arg)
 {
     csta_peek_t keys;
     if (!reply || csta_peek(&keys, apdu, len) != 0 || keys.kind != CSTA_APDU_INVOKE)
@@ -933,9 +937,9 @@ int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
         keys.opcode == CSTA_OP_CHANGE_MONITOR_FILTER)
         return -EINVAL;     //  PBX monitors are shared: node_pbx_watch
     if (self->paused)
-        return s_queue(self, apdu, len, timeout_ms, reply, followup, arg);
+        return s_queue(self, apdu, len, timeout_ms, relay, reply, followup, arg);
     if (s_remote(self))
-        return s_remote_request(self, apdu, len, timeout_ms, &keys, reply, followup, arg);
+        return s_remote_request(self, apdu, len, timeout_ms, relay, &keys, reply, followup, arg);
     s_request_t *req = calloc(1, sizeof *req);
     if (!req)
         return -ENOMEM;
@@ -958,15 +962,27 @@ int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
     return rc;
 }
 
+int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                     node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg)
+{
+    return s_request(self, apdu, len, timeout_ms, false, reply, followup, arg);
+}
+
+int node_pbx_relay(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                   node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg)
+{
+    return s_request(self, apdu, len, timeout_ms, true, reply, followup, arg);
+}
+
 //  --- Pause (a handover's drain) -------------------------------------------------------------------
 
-static int s_queue(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+static int s_queue(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms, bool relay,
                    node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg)
 {
     s_queued_t *q = malloc(sizeof *q + len);
     if (!q)
         return -ENOMEM;
-    *q = (s_queued_t){NULL, reply, followup, arg, timeout_ms, len};
+    *q = (s_queued_t){NULL, reply, followup, arg, timeout_ms, relay, len};
     memcpy(q->apdu, apdu, len);
     if (self->queue_tail)
         self->queue_tail->next = q;
@@ -1037,8 +1053,8 @@ static int s_on_resume_timer(zloop_t *loop, int timer_id, void *arg)
         if (!self->queue_head)
             self->queue_tail = NULL;
         self->queued--;
-        int rc = node_pbx_request(self, q->apdu, q->len, q->timeout_ms, q->reply, q->followup,
-                                  q->arg);
+        int rc = s_request(self, q->apdu, q->len, q->timeout_ms, q->relay, q->reply, q->followup,
+                           q->arg);
         if (rc < 0)
             q->reply(q->arg, rc, NULL, 0);
         free(q);
@@ -1314,7 +1330,7 @@ static void s_on_remote_end(void *arg)
 }
 
 static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
-                            const csta_peek_t *keys, node_pbx_reply_fn *reply,
+                            bool relay, const csta_peek_t *keys, node_pbx_reply_fn *reply,
                             node_pbx_followup_fn *followup, void *arg)
 {
     if (keys->opcode == CSTA_OP_START_CDR || keys->opcode == CSTA_OP_STOP_CDR)
@@ -1323,10 +1339,12 @@ static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, i
     if (!r)
         return -ENOMEM;
     *r = (s_remote_req_t){reply, followup, arg};
-    int rc = self->remote.request(self->remote.ctx, apdu, len,
-                                  timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms,
-                                  s_on_remote_reply, followup ? s_on_remote_followup : NULL,
-                                  s_on_remote_end, r);
+    int (*send)(void *, const uint8_t *, size_t, int, node_pbx_remote_reply_fn *,
+                node_pbx_remote_followup_fn *, node_pbx_remote_end_fn *, void *) =
+        relay && self->remote.relay ? self->remote.relay : self->remote.request;
+    int rc = send(self->remote.ctx, apdu, len,
+                  timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms, s_on_remote_reply,
+                  followup ? s_on_remote_followup : NULL, s_on_remote_end, r);
     if (rc)
         free(r);
     return rc;

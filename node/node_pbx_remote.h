@@ -40,12 +40,24 @@ typedef struct {
     //  This node watches the device (registry key "d:101", "n:17891329") or no longer does.
     //  An on for a device whose last answer was an error asks the owner again.
     int (*watch)(void *ctx, const char *device_key, bool on);
+    //  The same for a peer's request this node passes on (node_pbx_relay); NULL: request.
+    //  ha_forward marks it relayed, so that a node without the link does not pass it on
+    //  once more (ha/README.md "Handover").
+    int (*relay)(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
+                 node_pbx_remote_reply_fn *reply, node_pbx_remote_followup_fn *followup,
+                 node_pbx_remote_end_fn *end, void *arg);
 } node_pbx_remote_t;
 
 //  Give self its remote backing (copied).  Call before the front ends use the service
 //  and before node_pbx_start.  The backing must outlive the service's remote requests:
 //  destroy it (every request gets its reply and end) before node_pbx_destroy.
 void node_pbx_set_remote(node_pbx_t *self, const node_pbx_remote_t *remote);
+//  node_pbx_request for a request a peer forwarded to this node (node_forward): the same on
+//  the local link and while paused (kept in order with the front ends'), but when the
+//  remote backing serves it leaves through remote.relay — a request passed on, which the
+//  next node performs only if it holds the link.
+int node_pbx_relay(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                   node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg);
 //  True while the remote backing serves (a remote backing is set and the link is not
 //  started).
 bool node_pbx_is_remote(const node_pbx_t *self);

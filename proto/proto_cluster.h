@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 #define PROTO_CLUSTER_MAJOR 1           //  envelope major this library speaks
-#define PROTO_CLUSTER_MINOR 2           //  1: forwarding bodies, replicated state; 2: Release.to
+#define PROTO_CLUSTER_MINOR 3           //  1: forwarding bodies, replicated state; 2: Release.to;
+                                        //  3: ForwardRequest.relayed
 #define PROTO_CLUSTER_PORT 2749         //  default cluster ROUTER port
 #define PROTO_CLUSTER_NAME_MAX 64       //  node ids and PBX names (as NODE_NAME_MAX)
 #define PROTO_CLUSTER_PBX_MAX 32        //  PBX entries in one heartbeat
@@ -65,6 +66,7 @@ typedef struct {
     char pbx[PROTO_CLUSTER_NAME_MAX];       //  every kind
     uint64_t id;                            //  FORWARD_REQUEST, FORWARD_REPLY
     uint32_t timeout_ms;                    //  FORWARD_REQUEST
+    bool relayed;                           //  FORWARD_REQUEST: passed on by a non-requester
     proto_fwd_status_t status;              //  FORWARD_REPLY, WATCH_RESULT
     bool followup;                          //  FORWARD_REPLY
     char device[PROTO_CLUSTER_DEVICE_MAX];  //  WATCH_DEVICE, WATCH_RESULT, LINK_EVENT

@@ -54,6 +54,7 @@ static int s_enc_fwd(const proto_cluster_msg_t *m, Ctim__Cluster__ClusterEnvelop
         b->request.id = f->id;
         b->request.apdu = apdu;
         b->request.timeout_ms = f->timeout_ms;
+        b->request.relayed = f->relayed;
         env->body_case = CTIM__CLUSTER__CLUSTER_ENVELOPE__BODY_FORWARD_REQUEST;
         env->forward_request = &b->request;
         return 0;
@@ -280,6 +281,7 @@ static int s_dec_fwd(proto_cluster_msg_t *m, const Ctim__Cluster__ClusterEnvelop
         const Ctim__Cluster__ForwardRequest *b = env->forward_request;
         f->id = b->id;
         f->timeout_ms = b->timeout_ms;
+        f->relayed = b->relayed;
         return s_dec_fwd_common(m, PROTO_CLUSTER_FORWARD_REQUEST, b->node, b->incarnation, b->pbx,
                                 b->apdu);
     }

@@ -62,6 +62,9 @@ typedef struct {
     char last_served_device[HA_DEVICE_MAX];
     char last_served_node[16];
     bool watch_ok_at_once;          //  serve_watch answers 0 inside the call
+    bool relays;                    //  serve_request passes requests on (ha_forward_relay)
+                                    //  while this node does not hold the link, as the node does
+    bool holds;                     //  ... and holds it (set by s_owner_at)
     char log[LOG_MAX][256];
     int log_count;
 } s_node_t;
@@ -171,6 +174,23 @@ static void s_on_event(void *ctx, size_t pbx, const char *device, const uint8_t 
     snprintf(n->last_event_device, sizeof n->last_event_device, "%s", device);
 }
 
+//  A request a node passes on: its answer is the answer to the peer's.
+typedef struct {
+    s_node_t *n;
+    uint64_t handle;
+} s_relay_t;
+
+static void s_relay_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_relay_t *r = arg;
+    ha_forward_answer(r->n->fwd, r->handle, status, apdu, len);
+}
+
+static void s_relay_end(void *arg)
+{
+    free(arg);
+}
+
 static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
                             size_t len, int timeout_ms)
 {
@@ -179,6 +199,15 @@ static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_
     assert_true(timeout_ms > 0);
     assert_memory_equal(apdu, s_invoke, len);
     n->served++;
+    if (n->relays && !n->holds) {
+        s_relay_t *r = calloc(1, sizeof *r);
+        assert_non_null(r);
+        *r = (s_relay_t){n, handle};
+        assert_int_equal(ha_forward_relay(n->fwd, 0, apdu, len, timeout_ms, s_relay_reply, NULL,
+                                          s_relay_end, r),
+                         0);
+        return;
+    }
     if (n->answer_at_once) {
         static const uint8_t result[] = {0xa2, 0x03, 0x02, 0x01, 0x01};
         ha_forward_answer(n->fwd, handle, 0, result, sizeof result);
@@ -404,11 +433,6 @@ static bool s_b_ended_0(void)
     return s_b()->ends[0] > 0;
 }
 
-static bool s_b_up(void)
-{
-    return s_b()->up;
-}
-
 //  --- Requests -------------------------------------------------------------------------------
 
 static void request_goes_to_the_owner_and_its_reply_comes_back_once(void **state)
@@ -516,9 +540,9 @@ static void no_owner_gives_enotconn_from_the_loop(void **state)
                                         NULL), -EINVAL);
 }
 
-//  Invariant 5: the owner is lost (or replaced) while it holds the request: -ENOTCONN once;
-//  its answer, should it still come, is dropped.
-static void owner_change_in_flight_gives_one_error_and_drops_the_late_answer(void **state)
+//  Invariant 5: the node a request went to is lost (or restarts) while it holds it:
+//  -ENOTCONN once, at once; its answer, should it still come, is dropped.
+static void lost_owner_in_flight_gives_one_error_and_drops_the_late_answer(void **state)
 {
     (void) state;
     s_owner("a", 1, true);
@@ -527,7 +551,10 @@ static void owner_change_in_flight_gives_one_error_and_drops_the_late_answer(voi
     assert_int_equal(s_request(1, 1, 5000, false), 0);
     s_run(20);
     assert_int_equal(s_a()->held_count, 2);
-    ha_forward_owner(s_b()->fwd, 0, "", 1, false);      //  b lost a
+    ha_forward_peer(s_b()->fwd, "c", false);            //  another node: nothing of a's
+    assert_int_equal(s_b()->replies[0], 0);
+    ha_forward_peer(s_b()->fwd, "a", false);            //  b lost a (ha_cluster reports it
+    ha_forward_owner(s_b()->fwd, 0, "", 1, false);      //  before the owner change)
     assert_false(s_b()->up);
     assert_int_equal(s_b()->replies[0], 1);
     assert_int_equal(s_b()->reply_status[0], -ENOTCONN);
@@ -545,29 +572,146 @@ static void owner_change_in_flight_gives_one_error_and_drops_the_late_answer(voi
     assert_int_equal(st.errors_owner_changed, 2);
     assert_int_equal(st.replies, 0);
     assert_true(s_logged(s_b(), "no owner"));
+    //  a back, owner again, then restarted (reported lost and back at once): what b had
+    //  asked of the old incarnation ends as for a loss.
+    ha_forward_peer(s_b()->fwd, "a", true);
+    s_owner("a", 2, true);
+    assert_int_equal(s_request(1, 2, 5000, false), 0);
+    s_run(20);
+    ha_forward_peer(s_b()->fwd, "a", false);
+    ha_forward_peer(s_b()->fwd, "a", true);
+    assert_int_equal(s_b()->replies[2], 1);
+    assert_int_equal(s_b()->reply_status[2], -ENOTCONN);
 }
 
-//  Three nodes: a request out to a when c takes over (a new owner, a higher epoch).
-static void new_owner_while_in_flight_gives_an_error_and_the_next_request_goes_there(void **state)
+//  A handover: the link moves from a (alive) to c while b's requests are out to a.  They
+//  wait for a's answers — the PBX's, which a got through c — and b's next request goes to
+//  c.  An old owner lost after the move still ends what it held.
+static void old_owner_alive_answers_what_it_held_after_the_link_moved(void **state)
 {
     (void) state;
     s_owner("a", 1, true);
     s_a()->answer_at_once = false;
-    assert_int_equal(s_request(1, 0, 5000, false), 0);
+    assert_int_equal(s_request(1, 0, 5000, true), 0);
+    assert_int_equal(s_request(1, 1, 5000, false), 0);
+    assert_int_equal(s_request(1, 2, 5000, false), 0);
     s_run(20);
+    assert_int_equal(s_a()->held_count, 3);
     s_owner("c", 2, false);
-    assert_int_equal(s_b()->replies[0], 1);
-    assert_int_equal(s_b()->reply_status[0], -ENOTCONN);
+    assert_int_equal(s_b()->replies[0], 0);     //  no error: a is alive and answers
     assert_false(s_b()->up);                    //  c's link is not up yet
     assert_string_equal(s_b()->owner, "c");
     s_owner("c", 2, true);
     assert_true(s_b()->up);
-    assert_int_equal(s_request(1, 1, 1000, false), 0);
-    assert_true(s_run_until(s_b_up, WAIT_MS));
+    static const uint8_t result[] = {0xa2, 0x03, 0x02, 0x01, 0x01};
+    ha_forward_answer(s_a()->fwd, s_a()->held[0], 0, result, sizeof result);
+    ha_forward_followup(s_a()->fwd, s_a()->held[0], s_invoke, sizeof s_invoke);
+    ha_forward_answer(s_a()->fwd, s_a()->held[1], -ENOTCONN, NULL, 0);  //  a lost its link
+    assert_true(s_run_until(s_b_replied_0, WAIT_MS));
     s_run(30);
+    assert_int_equal(s_b()->replies[0], 1);
+    assert_int_equal(s_b()->reply_status[0], 0);
+    assert_int_equal(s_b()->reply_len[0], 5);
+    assert_int_equal(s_b()->followups[0], 1);   //  a's segments still come to it
     assert_int_equal(s_b()->replies[1], 1);
-    assert_int_equal(s_b()->reply_status[1], 0);
+    assert_int_equal(s_b()->reply_status[1], -ENOTCONN);
+    assert_int_equal(s_b()->replies[2], 0);     //  still with a
+    //  The next request goes to the new owner.
+    assert_int_equal(s_request(1, 3, 1000, false), 0);
+    s_run(30);
+    assert_int_equal(s_b()->replies[3], 1);
+    assert_int_equal(s_b()->reply_status[3], 0);
     assert_int_equal(s_c()->served, 1);
+    //  a is lost before it answered the third: -ENOTCONN then, once.
+    ha_forward_peer(s_b()->fwd, "a", false);
+    assert_int_equal(s_b()->replies[2], 1);
+    assert_int_equal(s_b()->reply_status[2], -ENOTCONN);
+    ha_forward_answer(s_a()->fwd, s_a()->held[2], 0, result, sizeof result);
+    s_run(30);
+    assert_int_equal(s_b()->replies[2], 1);
+    ha_forward_stats_t st;
+    ha_forward_stats(s_b()->fwd, 0, &st);
+    assert_int_equal(st.replies, 3);
+    assert_int_equal(st.errors_owner_changed, 1);
+    assert_int_equal(st.pending, 0);
+}
+
+//  An old owner alive that does not answer after the move: -ETIMEDOUT at the request's
+//  deadline plus slack, not earlier and not -ENOTCONN.
+static void old_owner_alive_but_silent_times_out(void **state)
+{
+    (void) state;
+    s_owner("a", 1, true);
+    s_a()->answer_at_once = false;
+    int64_t t0 = zclock_mono();
+    assert_int_equal(s_request(1, 0, 100, false), 0);
+    s_run(20);
+    s_owner("c", 2, true);
+    assert_int_equal(s_b()->replies[0], 0);
+    assert_true(s_run_until(s_b_ended_0, WAIT_MS));
+    int64_t took = zclock_mono() - t0;
+    assert_int_equal(s_b()->replies[0], 1);
+    assert_int_equal(s_b()->reply_status[0], -ETIMEDOUT);
+    assert_true(took >= 100 + SLACK_MS);
+    assert_true(took < 100 + SLACK_MS + 200);
+}
+
+static bool s_b_replied_1(void)
+{
+    return s_b()->replies[1] > 0;
+}
+
+//  b's view is behind: it asks a, which no longer holds the link (c does).  a passes the
+//  request on once, marked relayed, and c's answer comes back to b as a's.  A relayed
+//  request that reaches a node without the link is refused, not passed on again, even
+//  when the views go round in a circle (a thinks c holds it, c thinks a does).
+static void a_request_to_an_old_owner_is_relayed_once(void **state)
+{
+    (void) state;
+    for (int i = 0; i < 3; i++)
+        s_fx->node[i].relays = true;
+    ha_forward_owner(s_a()->fwd, 0, "c", 2, true);
+    ha_forward_owner(s_b()->fwd, 0, "a", 1, true);
+    ha_forward_owner(s_c()->fwd, 0, "c", 2, true);
+    s_c()->holds = true;
+    assert_int_equal(s_request(1, 0, 1000, false), 0);
+    assert_true(s_run_until(s_b_replied_0, WAIT_MS));
+    s_run(20);
+    assert_int_equal(s_b()->replies[0], 1);
+    assert_int_equal(s_b()->reply_status[0], 0);
+    assert_int_equal(s_b()->reply_len[0], 5);
+    assert_int_equal(s_b()->ends[0], 1);
+    assert_int_equal(s_a()->served, 1);
+    assert_int_equal(s_c()->served, 1);
+    ha_forward_stats_t st;
+    ha_forward_stats(s_a()->fwd, 0, &st);
+    assert_int_equal(st.relayed, 1);
+    assert_int_equal(st.requests, 1);           //  the relay, as a's own forwarded request
+    assert_int_equal(st.replies, 1);
+    ha_forward_stats(s_c()->fwd, 0, &st);
+    assert_int_equal(st.relayed, 0);
+
+    //  The views go round: a says c, c says a.  One relay, then NOT_OWNER: b gets -ENOTCONN
+    //  once, nobody loops.
+    ha_forward_owner(s_c()->fwd, 0, "a", 3, true);
+    s_c()->holds = false;
+    assert_int_equal(s_request(1, 1, 1000, false), 0);
+    assert_true(s_run_until(s_b_replied_1, WAIT_MS));
+    s_run(50);
+    assert_int_equal(s_b()->replies[1], 1);
+    assert_int_equal(s_b()->reply_status[1], -ENOTCONN);
+    assert_int_equal(s_a()->served, 2);
+    assert_int_equal(s_c()->served, 1);         //  refused without serving
+    ha_forward_stats(s_a()->fwd, 0, &st);
+    assert_int_equal(st.relayed, 2);
+    //  A relayed request straight to a node without the link: refused too.
+    assert_int_equal(ha_forward_relay(s_b()->fwd, 0, s_invoke, sizeof s_invoke, 1000, s_reply,
+                                      NULL, s_end, (void *) (intptr_t) (100 + 2)),
+                     0);
+    s_run(50);
+    assert_int_equal(s_b()->replies[2], 1);
+    assert_int_equal(s_b()->reply_status[2], -ENOTCONN);
+    assert_int_equal(s_a()->served, 2);
 }
 
 static void silent_owner_times_out_after_the_deadline_and_slack(void **state)
@@ -607,7 +751,9 @@ static void owner_statuses_map_to_errnos(void **state)
     }
     //  A node that is not the owner after all says so: -ENOTCONN, as for a link down.
     ha_forward_owner(s_a()->fwd, 0, "c", 2, true);
-    assert_int_equal(s_request(1, 5, 1000, false), 0);
+    assert_int_equal(ha_forward_relay(s_b()->fwd, 0, s_invoke, sizeof s_invoke, 1000, s_reply,
+                                      NULL, s_end, (void *) (intptr_t) (100 + 5)),
+                     0);
     s_run(30);
     assert_int_equal(s_b()->replies[5], 1);
     assert_int_equal(s_b()->reply_status[5], -ENOTCONN);
@@ -1045,11 +1191,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_owner_gives_enotconn_from_the_loop, s_setup2,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(
-            owner_change_in_flight_gives_one_error_and_drops_the_late_answer, s_setup2,
-            s_teardown),
-        cmocka_unit_test_setup_teardown(
-            new_owner_while_in_flight_gives_an_error_and_the_next_request_goes_there, s_setup3,
-            s_teardown),
+            lost_owner_in_flight_gives_one_error_and_drops_the_late_answer, s_setup2, s_teardown),
+        cmocka_unit_test_setup_teardown(old_owner_alive_answers_what_it_held_after_the_link_moved,
+                                        s_setup3, s_teardown),
+        cmocka_unit_test_setup_teardown(old_owner_alive_but_silent_times_out, s_setup3,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(a_request_to_an_old_owner_is_relayed_once, s_setup3,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(silent_owner_times_out_after_the_deadline_and_slack,
                                         s_setup2, s_teardown),
         cmocka_unit_test_setup_teardown(owner_statuses_map_to_errnos, s_setup3, s_teardown),

@@ -251,6 +251,11 @@ static void forwarding_bodies_round_trip(void **state)
     s_round_trip(&m, &d);
     assert_true(d.fwd.id == UINT64_MAX - 3);
     assert_int_equal(d.fwd.timeout_ms, 5000);
+    assert_false(d.fwd.relayed);                //  minor 3's flag: absent means a requester's
+    proto_cluster_msg_clear(&d);
+    m.fwd.relayed = true;
+    s_round_trip(&m, &d);
+    assert_true(d.fwd.relayed);
     proto_cluster_msg_clear(&d);
     assert_null(d.fwd.apdu);
     assert_int_equal(d.kind, PROTO_CLUSTER_NONE);
