@@ -57,6 +57,7 @@ struct node_forward {
     node_metric_t *m_requests, *m_replies, *m_errors, *m_events_in, *m_gaps, *m_lost;
     node_metric_t *m_served, *m_events_out, *m_watches, *m_served_watches, *m_send_failures;
     node_metric_t *m_up;
+    node_metric_t *m_relayed;
     char names[NODE_PBX_MAX][NODE_NAME_MAX];
 };
 
@@ -444,7 +445,8 @@ void node_forward_collect(node_forward_t *self, node_metrics_t *m)
             "Forwarded requests the owner answered (any result).", "pbx");
         self->m_errors = node_metrics_counter(m, "ha_forward_errors",
             "Forwarded requests answered here with an error: no-owner (none, or unreachable), "
-            "owner-changed (lost or replaced meanwhile), timeout.", "pbx,reason");
+            "owner-changed (the node it went to was lost or restarted meanwhile), timeout.",
+            "pbx,reason");
         self->m_events_in = node_metrics_counter(m, "ha_forward_events",
             "Events of watched devices received from the owner over the cluster bus.", "pbx");
         self->m_gaps = node_metrics_counter(m, "ha_forward_event_gaps",
@@ -463,6 +465,9 @@ void node_forward_collect(node_forward_t *self, node_metrics_t *m)
             "Peers' device watches this node serves now.", "pbx");
         self->m_up = node_metrics_gauge(m, "ha_forward_up",
             "1 while the PBX is reachable through another node that holds its link.", "pbx");
+        self->m_relayed = node_metrics_counter(m, "ha_forward_relayed",
+            "Peers' requests this node passed on to the new owner: it no longer held the "
+            "link (a handover).", "pbx");
     }
     for (size_t i = 0; i < self->pbx_count; i++) {
         ha_forward_stats_t st;
@@ -485,5 +490,6 @@ void node_forward_collect(node_forward_t *self, node_metrics_t *m)
         node_metric_set(self->m_watches, pbx, (double) st.watches);
         node_metric_set(self->m_served_watches, pbx, (double) st.served_watches);
         node_metric_set(self->m_up, pbx, st.up ? 1 : 0);
+        node_metric_set(self->m_relayed, pbx, (double) st.relayed);
     }
 }

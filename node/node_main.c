@@ -108,6 +108,7 @@ struct ctimd {
     node_metric_t *ha_state_keys, *ha_state_updates, *ha_state_gaps, *ha_state_snapshots;
     node_metric_t *ha_state_expired, *ha_takeover_devices;
     s_handover_t handover[NODE_PBX_MAX];
+    node_metric_t *ha_handovers, *ha_handover_seconds;  //  see s_handover_count
 };
 
 static void s_cluster_collect(ctimd_t *self);
@@ -415,11 +416,32 @@ static void s_cluster_retry(void *ctx, size_t i)
 //  requests that waited through it.  Every request gets one reply: the owner's answer, or
 //  a retryable error (-ENOTCONN) when forwarding fails.
 
+//  ctim_ha_handovers_total{pbx,result}: one per handover asked of this node (the holder's
+//  view; the target logs its side).  result: done, taken_back (the link came back here),
+//  abandoned (the target went away while draining), timeout (the PBX not reachable through
+//  the new owner in request_timeout_ms), refused (the HTTP request; pbx "" when unknown).
+static void s_handover_count(ctimd_t *self, const char *pbx, const char *result)
+{
+    if (self->ha_handovers)
+        node_metric_add(self->ha_handovers, (const char *[]){pbx, result}, 1);
+}
+
 static void s_handover_finish(ctimd_t *self, size_t i, const char *how)
 {
     s_handover_t *h = &self->handover[i];
     if (h->stage == S_HO_NONE)
         return;
+    int64_t took_ms = zclock_mono() - h->started;
+    if (h->stage != S_HO_TAKING) {
+        const char *result = strcmp(how, "done") == 0         ? "done"
+                             : strcmp(how, "taken back") == 0 ? "taken_back"
+                             : strcmp(how, "abandoned") == 0  ? "abandoned"
+                                                              : "timeout";
+        s_handover_count(self, self->cfg.pbx[i].name, result);
+        if (strcmp(result, "done") == 0 && self->ha_handover_seconds)
+            node_metric_set(self->ha_handover_seconds, (const char *[]){self->cfg.pbx[i].name},
+                            (double) took_ms / 1000.0);
+    }
     if (h->timer > 0)
         zloop_timer_end(self->loop, h->timer);
     h->timer = 0;
@@ -427,7 +449,7 @@ static void s_handover_finish(ctimd_t *self, size_t i, const char *how)
     node_pbx_resume(self->pbx[i]);
     node_notice("ha", "handover pbx=%s to %s %s in %" PRId64 " ms; %zu requests that waited go "
                 "on", self->cfg.pbx[i].name, h->stage == S_HO_TAKING ? "this node" : h->to, how,
-                zclock_mono() - h->started, queued);
+                took_ms, queued);
     h->stage = S_HO_NONE;
 }
 
@@ -552,6 +574,13 @@ static int s_handover(void *ctx, const char *pbx, const char *to, char **body)
         fclose(out);
         node_warning("ha", "handover pbx=%s to %s refused (%d): %s", pbx ? pbx : "",
                      to ? to : "", code, why);
+        //  Only a configured PBX's name becomes a label (a request's text must not make
+        //  series without bound).
+        const char *known = "";
+        for (size_t k = 0; pbx && k < self->cfg.pbx_count; k++)
+            if (strcmp(self->cfg.pbx[k].name, pbx) == 0)
+                known = self->cfg.pbx[k].name;
+        s_handover_count(self, known, "refused");
         return code;
     }
     fprintf(out, ",\"state\":\"draining\"}\n");
@@ -841,6 +870,19 @@ static void s_cluster_metrics(ctimd_t *self)
     self->ha_takeover_devices = node_metrics_gauge(m, "ha_takeover_devices",
         "Devices this node keeps monitored for the cluster's applications (while it holds "
         "the link).", "pbx");
+    self->ha_handovers = node_metrics_counter(m, "ha_handovers",
+        "Handovers asked of this node (POST /cluster/handover), by how they ended: done, "
+        "taken_back, abandoned, timeout, refused.", "pbx,result");
+    self->ha_handover_seconds = node_metrics_gauge(m, "ha_handover_duration_seconds",
+        "The last handover done by this node: from the drain's start to the PBX reachable "
+        "through the new owner.", "pbx");
+    //  Every result from the start (0), so that increase() sees the first one.
+    static const char *const results[] = {"done", "taken_back", "abandoned", "timeout",
+                                          "refused"};
+    for (size_t i = 0; i < self->cfg.pbx_count; i++)
+        for (size_t k = 0; k < sizeof results / sizeof results[0]; k++)
+            node_metric_add(self->ha_handovers, (const char *[]){self->cfg.pbx[i].name,
+                                                                 results[k]}, 0);
 }
 
 static void s_cluster_collect(ctimd_t *self)

@@ -5,14 +5,18 @@
 //  - handover_there_and_back_answers_every_request: a -> b, then b -> a, each by the tool
 //    (which finds the owner in /status, POSTs /cluster/handover, polls until NODE holds the
 //    link with it up).  pbxsim (which would accept two links) never has two open at once
-//    and refuses none; every request the application made got exactly one reply, OK or
-//    LINK_DOWN (retryable; at most the requests in flight to the old holder at the owner
-//    change), never a timeout or silence; its lines are in service after each
-//    handover; the holder and the epoch are as expected.  Prints each handover's time.
+//    and refuses none; every request the application made (IN_FLIGHT out at all times)
+//    got exactly one reply, and it is OK: none LINK_DOWN — those in flight to the old
+//    holder at the owner change wait for its answer, which it gets through the new owner
+//    (ha/README.md "Handover") —, none timed out, none silent; its lines are in service
+//    after each handover; the holder and the epoch are as expected; the holder counts
+//    each handover (ctim_ha_handovers_total{result="done"}, the duration gauge) and the
+//    standby counts no forwarding error.  Prints each handover's time.
 //  - handover_http_errors: 400 without pbx/to, 404 unknown PBX or node, 409 on a node that
 //    does not hold the link (naming the holder), to the holder itself, a second handover
 //    while one drains (pbxsim holds its answers), a target that is not alive; the tool's
-//    exit codes 1 (refused: the owner not among --http) and 0 (NODE holds it already).
+//    exit codes 1 (refused: the owner not among --http) and 0 (NODE holds it already);
+//    the refusals counted (ctim_ha_handovers_total{result="refused"}).
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -33,7 +37,7 @@
 
 #define WAIT_MS 15000
 #define HB_MS 1000                  //  the application's heartbeat
-#define IN_FLIGHT 4                 //  the application's requests out at once
+#define IN_FLIGHT 16                //  the application's requests out at once
 #define ISSUED_MAX 20000
 
 typedef struct {
@@ -137,6 +141,17 @@ static int teardown(void **state)
     return 0;
 }
 
+//  The value of series (name and labels as rendered) in node i's /metrics; -1 absent.
+static double s_metric(ho_t *t, size_t i, const char *series)
+{
+    if (s_http(t, i, "GET", "/metrics") != 200)
+        return -2;
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "\n%s ", series);
+    const char *p = strstr(t->body, pattern);
+    return p ? atof(p + strlen(pattern)) : -1;
+}
+
 //  pbxsim's link history through ha_test_util's checker (it reads only sim and links).
 static ha_links_t s_links(ho_t *t)
 {
@@ -234,9 +249,10 @@ static long s_handover(ho_t *t, const char *to)
            t->n_issued - before, t->link_down - down_before);
     fflush(stdout);
     assert_int_equal(s_outstanding(t), 0);
-    //  Only requests already on their way to the old holder may fail (the standby's
-    //  forwarding answers those when the owner changes); the rest wait and go through.
-    assert_true(t->link_down - down_before <= IN_FLIGHT);
+    //  No request is lost, none fails: those on their way to the old holder wait for its
+    //  answer (it relays them to the new owner); the rest wait and go through.
+    assert_int_equal(t->link_down - down_before, 0);
+    assert_int_equal(t->other, 0);
     for (size_t k = 0; k < t->n_issued; k++)
         assert_int_equal(t->replies[k], 1);
     return ms;
@@ -275,14 +291,32 @@ static void handover_there_and_back_answers_every_request(void **state)
 
     s_handover(t, "b");
     s_after_handover(t, 1, 2, lines);
+    assert_true(s_metric(t, 0, "ctim_ha_handovers_total{pbx=\"main\",result=\"done\"}") == 1);
+    double took = s_metric(t, 0, "ctim_ha_handover_duration_seconds{pbx=\"main\"}");
+    printf("a's ctim_ha_handover_duration_seconds: %.3f\n", took);
+    assert_true(took > 0 && took < 5);
     s_handover(t, "a");
     s_after_handover(t, 0, 3, lines);
+    assert_true(s_metric(t, 1, "ctim_ha_handovers_total{pbx=\"main\",result=\"done\"}") == 1);
+    assert_true(s_metric(t, 1, "ctim_ha_handovers_total{pbx=\"main\",result=\"timeout\"}") ==
+                0);
+    //  The standby (b after the way back) answered nothing itself with an error.
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(s_metric(t, i, "ctim_ha_forward_errors_total{pbx=\"main\","
+                                   "reason=\"owner-changed\"}") == 0);
+        assert_true(s_metric(t, i, "ctim_ha_forward_errors_total{pbx=\"main\","
+                                   "reason=\"timeout\"}") == 0);
+    }
+    printf("relayed by the old holders (requests that reached them after they let go): a %.0f, "
+           "b %.0f\n", s_metric(t, 0, "ctim_ha_forward_relayed_total{pbx=\"main\"}"),
+           s_metric(t, 1, "ctim_ha_forward_relayed_total{pbx=\"main\"}"));
 
     printf("requests: %zu made, %ld OK, %ld LINK_DOWN (retryable), %ld other\n", t->n_issued,
            t->ok, t->link_down, t->other);
     fflush(stdout);
     assert_int_equal(t->other, 0);
-    assert_true(t->ok > 0);
+    assert_int_equal(t->link_down, 0);
+    assert_true(t->ok > 0 && (size_t) t->ok == t->n_issued);
     ha_links_t l = s_links(t);
     assert_int_equal(l.accepted, 3);    //  a, b, a again: never two at once (checked)
     assert_int_equal(l.refused, 0);
@@ -309,6 +343,8 @@ static void handover_http_errors(void **state)
              "this node does not hold pbx main: a does");
     assert_non_null(strstr(t->body, "\"owner\":\"a\""));
     s_expect(t, 0, "POST", "/cluster/handover?pbx=main&to=a", 409, "a holds pbx main already");
+    assert_true(s_metric(t, 0, "ctim_ha_handovers_total{pbx=\"main\",result=\"refused\"}") == 3);
+    assert_true(s_metric(t, 0, "ctim_ha_handovers_total{pbx=\"\",result=\"refused\"}") == 1);
 
     //  The tool: the owner not among --http (refused, 1); NODE holds it already (0).
     assert_int_equal(test_tool_env(&t->env, CTIM_TOOL, t->dir, &t->node[1]), 0);
