@@ -736,6 +736,8 @@ static void s_on_frame(ha_cluster_t *self, const uint8_t *buf, size_t len)
             s_log(self, HA_LOG_NOTICE, "pbx=%s handed over by %s to %s (epoch %" PRIu64 ")",
                   m->link_pbx, m->node, m->release_to, m->epoch);
         ha_owner_release_to(self->owner, (size_t) peer, (size_t) pbx, m->epoch, m->release_to);
+        if (*m->release_to && self->listener.handed_over)
+            self->listener.handed_over(self->listener.ctx, (size_t) pbx, m->node, m->release_to);
     }
 }
 

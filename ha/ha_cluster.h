@@ -71,6 +71,9 @@ typedef struct {
     //  node's own included).  May be NULL.  It must not change the state from inside
     //  (ha_cluster_state_put / _delete return -EBUSY there): note and act later.
     void (*state_changed)(void *ctx, const ha_state_change_t *change);
+    //  Peer `from` released pbx to `to` (a handover; `to` may be this node, which then
+    //  takes it at once).  Called before the take.  May be NULL.
+    void (*handed_over)(void *ctx, size_t pbx, const char *from, const char *to);
 } ha_cluster_listener_t;
 
 //  A cluster member for cfg (copied).  Reads the epochs in cfg->state_dir (making the

@@ -55,6 +55,7 @@ typedef enum {
     S_HO_DRAINING,          //  the service is paused: requests at the link complete
     S_HO_HANDED,            //  the link is given up: requests wait for the new owner
     S_HO_TAKING,            //  the target: requests wait for this node's link
+    S_HO_PASSING,           //  another node: requests wait for the target's link
 } s_ho_stage_t;
 
 typedef struct {
@@ -432,7 +433,7 @@ static void s_handover_finish(ctimd_t *self, size_t i, const char *how)
     if (h->stage == S_HO_NONE)
         return;
     int64_t took_ms = zclock_mono() - h->started;
-    if (h->stage != S_HO_TAKING) {
+    if (h->stage == S_HO_HANDED || h->stage == S_HO_DRAINING) {
         const char *result = strcmp(how, "done") == 0         ? "done"
                              : strcmp(how, "taken back") == 0 ? "taken_back"
                              : strcmp(how, "abandoned") == 0  ? "abandoned"
@@ -447,9 +448,13 @@ static void s_handover_finish(ctimd_t *self, size_t i, const char *how)
     h->timer = 0;
     size_t queued = node_pbx_queued(self->pbx[i]);
     node_pbx_resume(self->pbx[i]);
-    node_notice("ha", "handover pbx=%s to %s %s in %" PRId64 " ms; %zu requests that waited go "
-                "on", self->cfg.pbx[i].name, h->stage == S_HO_TAKING ? "this node" : h->to, how,
-                took_ms, queued);
+    if (h->stage == S_HO_PASSING)
+        node_info("ha", "handover pbx=%s to %s: %s after %" PRId64 " ms; %zu requests that "
+                  "waited go on", self->cfg.pbx[i].name, h->to, how, took_ms, queued);
+    else
+        node_notice("ha", "handover pbx=%s to %s %s in %" PRId64 " ms; %zu requests that waited "
+                    "go on", self->cfg.pbx[i].name, h->stage == S_HO_TAKING ? "this node" : h->to,
+                    how, took_ms, queued);
     h->stage = S_HO_NONE;
 }
 
@@ -462,6 +467,9 @@ static void s_handover_state(ctimd_t *self, size_t i, bool up)
         s_handover_finish(self, i, node_pbx_is_remote(self->pbx[i]) ? "done" : "taken back");
     else if (up && h->stage == S_HO_TAKING && !node_pbx_is_remote(self->pbx[i]))
         s_handover_finish(self, i, "link up");
+    else if (up && h->stage == S_HO_PASSING)
+        s_handover_finish(self, i, strcmp(node_pbx_remote_owner(self->pbx[i]), h->to) == 0
+                                       ? "reachable" : "reachable elsewhere");
 }
 
 static int s_on_handover_deadline(zloop_t *loop, int timer_id, void *arg);
@@ -479,6 +487,28 @@ static void s_handover_taking(ctimd_t *self, size_t i)
     h->started = zclock_mono();
     h->timer = zloop_timer(self->loop, (size_t) self->cfg.pbx[i].request_timeout_ms, 1,
                            s_on_handover_deadline, &self->pbx_ctx[i]);
+}
+
+//  Another node hands the link to a third (a Release naming the target): this node's
+//  applications' requests made until the PBX is reachable through the target wait for it
+//  instead of failing in the few ms nobody holds the link; those already out to the old
+//  holder are its to answer (ha_forward).  Bounded by request_timeout_ms like the others.
+static void s_cluster_handed_over(void *ctx, size_t i, const char *from, const char *to)
+{
+    ctimd_t *self = ctx;
+    if (i >= self->cfg.pbx_count || strcmp(to, self->cfg.node_id) == 0)
+        return;     //  the target: s_handover_taking
+    s_handover_t *h = &self->handover[i];
+    if (h->stage != S_HO_NONE || !node_pbx_is_remote(self->pbx[i]) ||
+        node_pbx_pause(self->pbx[i], 0, NULL, NULL) != 0)
+        return;
+    h->stage = S_HO_PASSING;
+    snprintf(h->to, sizeof h->to, "%s", to);
+    h->started = zclock_mono();
+    h->timer = zloop_timer(self->loop, (size_t) self->cfg.pbx[i].request_timeout_ms, 1,
+                           s_on_handover_deadline, &self->pbx_ctx[i]);
+    node_info("ha", "pbx=%s moves from %s to %s: requests wait until it is reachable there",
+              self->cfg.pbx[i].name, from, to);
 }
 
 static int s_on_handover_deadline(zloop_t *loop, int timer_id, void *arg)
@@ -950,7 +980,8 @@ static int s_cluster_start(ctimd_t *self)
     }
     s_cluster_metrics(self);
     ha_cluster_listener_t l = {self,          s_cluster_take, s_cluster_drop,
-                               s_cluster_retry, s_cluster_log, s_cluster_state_changed};
+                               s_cluster_retry, s_cluster_log, s_cluster_state_changed,
+                               s_cluster_handed_over};
     self->takeover = node_takeover_new();
     self->csta_monitors = zhashx_new();
     self->cluster = self->takeover && self->csta_monitors ? ha_cluster_new(self->loop, &hc, &l)
@@ -1048,7 +1079,8 @@ static char *s_status(void *ctx)
             node_http_json_str(out, h->to);
             fprintf(out, ",\"stage\":\"%s\"}", h->stage == S_HO_DRAINING ? "draining"
                                                  : h->stage == S_HO_HANDED  ? "handed"
-                                                                            : "taking");
+                                                 : h->stage == S_HO_TAKING  ? "taking"
+                                                                            : "passing");
         }
         fprintf(out, "}");
     }
