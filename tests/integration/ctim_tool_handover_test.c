@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "ha_test_util.h"
+#include "ha_load.h"
 #include "test_ctim.h"
 #include "test_http.h"
 #include "test_pbxsim.h"
@@ -38,7 +39,6 @@
 #define WAIT_MS 15000
 #define HB_MS 1000                  //  the application's heartbeat
 #define IN_FLIGHT 16                //  the application's requests out at once
-#define ISSUED_MAX 20000
 
 typedef struct {
     test_pbxsim_t sim;
@@ -51,11 +51,7 @@ typedef struct {
     test_tool_env_t env;
     char reply[1 << 14];
     char body[1 << 17];
-    //  The application's requests: ids issued, and how many replies each got.
-    int issued[ISSUED_MAX];
-    unsigned char replies[ISSUED_MAX];
-    size_t n_issued;
-    long ok, link_down, other;
+    ha_load_t load;                 //  the application's requests and their replies
 } ho_t;
 
 static ho_t *s_t;
@@ -165,48 +161,14 @@ static ha_links_t s_links(ho_t *t)
 
 //  --- The application's request loop ---------------------------------------------------------
 
-static size_t s_outstanding(const ho_t *t)
-{
-    size_t n = 0;
-    for (size_t k = 0; k < t->n_issued; k++)
-        n += t->replies[k] == 0;
-    return n;
-}
-
-//  Take every reply the application got; count each request's replies.
-static void s_harvest(ho_t *t)
-{
-    for (size_t r = 0; r < t->app.rep_count; r++) {
-        const test_ctim_reply_t *rep = &t->app.rep[r];
-        size_t k = 0;
-        while (k < t->n_issued && t->issued[k] != rep->request_id)
-            k++;
-        if (k == t->n_issued)
-            fail_msg("a reply to request %d, which was not made", rep->request_id);
-        t->replies[k]++;
-        if (rep->result == CTIM_RESULT_OK)
-            t->ok++;
-        else if (rep->result == CTIM_RESULT_LINK_DOWN)
-            t->link_down++;
-        else {
-            t->other++;
-            fprintf(stderr, "request %d: result %d (%s)\n", rep->request_id, rep->result,
-                    rep->text);
-        }
-    }
-    t->app.rep_count = 0;
-}
-
 //  One turn: top up to IN_FLIGHT requests, run the loop, harvest.
 static void s_pump(ho_t *t, bool more)
 {
-    while (more && s_outstanding(t) < IN_FLIGHT && t->n_issued < ISSUED_MAX) {
-        int id = ctim_get_address_status(t->app.ctim, t->n_issued % 2 ? "101" : "102");
-        assert_true(id > 0);
-        t->issued[t->n_issued++] = id;
-    }
+    static const char *const lines[] = {"102", "101"};
+    if (more)
+        ha_load_top_up(&t->load, &t->app, IN_FLIGHT, lines, 2);
     test_app_turn(&t->app, test_now_ms() + 5);
-    s_harvest(t);
+    ha_load_harvest(&t->load, &t->app);
 }
 
 //  The tool moves main to `to` while the application keeps asking; returns the ms the tool
@@ -216,8 +178,8 @@ static long s_handover(ho_t *t, const char *to)
     char http[64];
     snprintf(http, sizeof http, "127.0.0.1:%d,127.0.0.1:%d", t->node[0].http_port,
              t->node[1].http_port);
-    size_t before = t->n_issued;
-    long down_before = t->link_down;
+    size_t before = t->load.n_issued;
+    long down_before = t->load.link_down;
     //  Some traffic first, so that requests are at the link when the drain starts.
     for (int k = 0; k < 5; k++)
         s_pump(t, true);
@@ -234,7 +196,7 @@ static long s_handover(ho_t *t, const char *to)
     test_tool_wait(tool, deadline);
     //  The requests still out get their replies (each within its deadline).
     long long drain = test_now_ms() + 6000;
-    while (s_outstanding(t) && test_now_ms() < drain)
+    while (ha_load_outstanding(&t->load) && test_now_ms() < drain)
         s_pump(t, false);
     fprintf(stderr, "ctim cluster handover main %s: exit %d\n  stdout: %s  stderr: %s\n", to,
             test_tool_exit(tool), tool->out, tool->err);
@@ -246,15 +208,15 @@ static long s_handover(ho_t *t, const char *to)
     test_tool_free(&tool);
     printf("handover to %s: %ld ms (the tool, from its first /status to %s holding the link "
            "up); %zu requests made meanwhile, %ld answered LINK_DOWN\n", to, ms, to,
-           t->n_issued - before, t->link_down - down_before);
+           t->load.n_issued - before, t->load.link_down - down_before);
     fflush(stdout);
-    assert_int_equal(s_outstanding(t), 0);
+    assert_int_equal(ha_load_outstanding(&t->load), 0);
     //  No request is lost, none fails: those on their way to the old holder wait for its
     //  answer (it relays them to the new owner); the rest wait and go through.
-    assert_int_equal(t->link_down - down_before, 0);
-    assert_int_equal(t->other, 0);
-    for (size_t k = 0; k < t->n_issued; k++)
-        assert_int_equal(t->replies[k], 1);
+    assert_int_equal(t->load.link_down - down_before, 0);
+    assert_int_equal(t->load.other, 0);
+    for (size_t k = 0; k < t->load.n_issued; k++)
+        assert_int_equal(t->load.replies[k], 1);
     return ms;
 }
 
@@ -311,12 +273,12 @@ static void handover_there_and_back_answers_every_request(void **state)
            "b %.0f\n", s_metric(t, 0, "ctim_ha_forward_relayed_total{pbx=\"main\"}"),
            s_metric(t, 1, "ctim_ha_forward_relayed_total{pbx=\"main\"}"));
 
-    printf("requests: %zu made, %ld OK, %ld LINK_DOWN (retryable), %ld other\n", t->n_issued,
-           t->ok, t->link_down, t->other);
+    printf("requests: %zu made, %ld OK, %ld LINK_DOWN (retryable), %ld other\n",
+           t->load.n_issued, t->load.ok, t->load.link_down, t->load.other);
     fflush(stdout);
-    assert_int_equal(t->other, 0);
-    assert_int_equal(t->link_down, 0);
-    assert_true(t->ok > 0 && (size_t) t->ok == t->n_issued);
+    assert_int_equal(t->load.other, 0);
+    assert_int_equal(t->load.link_down, 0);
+    assert_true(t->load.ok > 0 && (size_t) t->load.ok == t->load.n_issued);
     ha_links_t l = s_links(t);
     assert_int_equal(l.accepted, 3);    //  a, b, a again: never two at once (checked)
     assert_int_equal(l.refused, 0);

@@ -15,9 +15,9 @@
 //  - epochs 1, 2, 3, never going down in a sample; the holder's handover metrics.
 //  Prints each handover's time (the tool's, and the holder's drain-to-reachable gauge).
 #include "ha_test_util.h"
+#include "ha_load.h"
 
 #define IN_FLIGHT 16                //  the application's requests out at once
-#define ISSUED_MAX 20000
 #define SAMPLE_MS 20
 #define HB_MS 1000                  //  the application's heartbeat
 #define OUTAGE_MAX_MS 500           //  a line out of service during a handover, at most
@@ -30,10 +30,7 @@ typedef struct {
     test_app_t app;
     bool app_up;
     test_tool_env_t env;
-    int issued[ISSUED_MAX];
-    unsigned char replies[ISSUED_MAX];
-    size_t n_issued;
-    long ok, link_down, other;
+    ha_load_t load;                 //  the application's requests and their replies
     long long last_sample;
     long long out_since[2];         //  a line of c out of service since (0: in service)
     long long longest_out_ms;
@@ -52,39 +49,6 @@ static int teardown(void **state)
     free(s_t);
     s_t = NULL;
     return ha_teardown(state);
-}
-
-static size_t s_outstanding(const trio_t *t)
-{
-    size_t n = 0;
-    for (size_t k = 0; k < t->n_issued; k++)
-        n += t->replies[k] == 0;
-    return n;
-}
-
-static void s_harvest(trio_t *t)
-{
-    for (size_t r = 0; r < t->app.rep_count; r++) {
-        const test_ctim_reply_t *rep = &t->app.rep[r];
-        size_t k = t->n_issued;
-        while (k > 0 && t->issued[k - 1] != rep->request_id)
-            k--;
-        if (k == 0)
-            fail_msg("a reply to request %d, which was not made", rep->request_id);
-        if (++t->replies[k - 1] > 1)
-            fail_msg("request %d answered twice", rep->request_id);
-        if (rep->result == CTIM_RESULT_OK)
-            t->ok++;
-        else if (rep->result == CTIM_RESULT_LINK_DOWN)
-            t->link_down++;
-        else
-            t->other++;
-        if (rep->result != CTIM_RESULT_OK)
-            fprintf(stderr, "request %d: %s (%s)\n", rep->request_id,
-                    ctim_result_str(rep->result), rep->text);
-    }
-    t->app.rep_count = 0;
-    t->app.ev_count = 0;            //  call events are not this test's subject
 }
 
 //  At most one node with an up link in this sample; epochs never go down.
@@ -112,13 +76,10 @@ static void s_sample(trio_t *t)
 //  sample the cluster every SAMPLE_MS.
 static void s_pump(trio_t *t, bool more)
 {
-    while (more && s_outstanding(t) < IN_FLIGHT && t->n_issued < ISSUED_MAX) {
-        int id = ctim_get_address_status(t->app.ctim, S_LINES[t->n_issued % 2]);
-        assert_true(id > 0);
-        t->issued[t->n_issued++] = id;
-    }
+    if (more)
+        ha_load_top_up(&t->load, &t->app, IN_FLIGHT, S_LINES, 2);
     test_app_turn(&t->app, test_now_ms() + 5);
-    s_harvest(t);
+    ha_load_harvest(&t->load, &t->app);
     for (size_t k = 0; k < 2; k++) {
         const test_app_line_t *l = test_app_line(&t->app, S_LINES[k]);
         if (!l->in_service && !t->out_since[k])
@@ -164,7 +125,7 @@ static void s_handover(trio_t *t, size_t from, size_t to, long epoch)
     char http[160];
     snprintf(http, sizeof http, "%s:%d,%s:%d,%s:%d", f->node[0].host, f->node[0].http_port,
              f->node[1].host, f->node[1].http_port, f->node[2].host, f->node[2].http_port);
-    size_t before = t->n_issued;
+    size_t before = t->load.n_issued;
     t->longest_out_ms = 0;
     int changes[2];
     for (size_t k = 0; k < 2; k++)
@@ -195,13 +156,13 @@ static void s_handover(trio_t *t, size_t from, size_t to, long epoch)
     for (long long until = test_now_ms() + 300; test_now_ms() < until;)
         s_pump(t, true);
     long long drain = test_now_ms() + 6000;
-    while (s_outstanding(t) && test_now_ms() < drain)
+    while (ha_load_outstanding(&t->load) && test_now_ms() < drain)
         s_pump(t, false);
-    assert_int_equal(s_outstanding(t), 0);
-    for (size_t k = 0; k < t->n_issued; k++)
-        assert_int_equal(t->replies[k], 1);
-    assert_int_equal(t->link_down, 0);
-    assert_int_equal(t->other, 0);
+    assert_int_equal(ha_load_outstanding(&t->load), 0);
+    for (size_t k = 0; k < t->load.n_issued; k++)
+        assert_int_equal(t->load.replies[k], 1);
+    assert_int_equal(t->load.link_down, 0);
+    assert_int_equal(t->load.other, 0);
 
     //  The new holder holds it with the next epoch; the others serve through it.
     ha_view_t v;
@@ -230,7 +191,7 @@ static void s_handover(trio_t *t, size_t from, size_t to, long epoch)
            "%zu requests meanwhile, all OK; c's lines out of service for at most %lld ms "
            "(service changes %d, %d); relayed by %s: %.0f\n",
            f->node[from].id, f->node[to].id, ms, took * 1000.0, f->node[from].id,
-           t->n_issued - before, t->longest_out_ms,
+           t->load.n_issued - before, t->longest_out_ms,
            test_app_line(&t->app, S_LINES[0])->changes - changes[0],
            test_app_line(&t->app, S_LINES[1])->changes - changes[1], f->node[from].id,
            s_metric(t, from, "ctim_ha_forward_relayed_total{pbx=\"main\"}"));
@@ -266,9 +227,9 @@ static void handover_a_to_b_to_c_under_load_from_c(void **state)
     s_handover(t, 1, 2, 3);
 
     printf("trio: requests %zu made, %ld OK, %ld LINK_DOWN, %ld other; %d samples of /status\n",
-           t->n_issued, t->ok, t->link_down, t->other, t->samples);
+           t->load.n_issued, t->load.ok, t->load.link_down, t->load.other, t->samples);
     fflush(stdout);
-    assert_true(t->ok > 0 && (size_t) t->ok == t->n_issued);
+    assert_true(t->load.ok > 0 && (size_t) t->load.ok == t->load.n_issued);
     ha_links_t l = ha_links(f);     //  fails on two links open at once
     printf("trio: pbxsim links accepted %d, refused %d, open %d\n", l.accepted, l.refused,
            l.open);

@@ -46,6 +46,7 @@ typedef struct {
     int replies, reply_status, followups;
     int drained, drained_outstanding;
     void *req_args[CALLS_MAX];      //  every request's arg, in order
+    int relays;                     //  of the requests, those that came through relay
 } fx_t;
 
 static fx_t *s_fx;
@@ -67,6 +68,17 @@ static int s_request(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
     if (f->requests <= CALLS_MAX)
         f->req_args[f->requests - 1] = arg;
     return 0;
+}
+
+//  The seam's relay: counted, then as a request.
+static int s_relay(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
+                   node_pbx_remote_reply_fn *reply, node_pbx_remote_followup_fn *followup,
+                   node_pbx_remote_end_fn *end, void *arg)
+{
+    fx_t *f = ctx;
+    int rc = s_request(ctx, apdu, len, timeout_ms, reply, followup, end, arg);
+    f->relays += rc == 0;
+    return rc;
 }
 
 static int s_watch(void *ctx, const char *key, bool on)
@@ -163,7 +175,7 @@ static int setup(void **state)
     node_pbx_listener_t l = {.ctx = f, .on_event = s_on_event, .on_state = s_on_state};
     f->pbx = node_pbx_new(f->loop, &cfg, &l);
     assert_non_null(f->pbx);
-    node_pbx_remote_t r = {f, s_request, s_watch};
+    node_pbx_remote_t r = {f, s_request, s_watch, s_relay};
     node_pbx_set_remote(f->pbx, &r);
     return 0;
 }
@@ -458,6 +470,45 @@ static void pause_keeps_requests_and_resume_sends_them_through_the_new_backing(v
     assert_int_equal(f->reply_status, -ENOTCONN);
 }
 
+//  A peer's request (node_pbx_relay) waits in order with the front ends' while paused and,
+//  once the remote backing serves, leaves through relay (marked relayed on the bus); a
+//  front end's request through request.  On the local link both are plain requests.
+static void relayed_requests_wait_in_order_and_leave_through_relay(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(node_pbx_start(f->pbx), 0);    //  this node holds the link
+    assert_int_equal(node_pbx_pause(f->pbx, 1000, s_drained, f), 0);
+    uint8_t buf[128];
+    size_t n = s_invoke(buf, sizeof buf, CSTA_OP_SNAPSHOT_DEVICE);
+    assert_int_equal(node_pbx_relay(f->pbx, buf, n, 0, s_reply, NULL, f), 0);
+    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), 0);
+    assert_int_equal(node_pbx_relay(f->pbx, buf, n, 0, s_reply, NULL, f), 0);
+    assert_int_equal(node_pbx_queued(f->pbx), 3);
+    s_turn(f);
+    assert_int_equal(f->requests, 0);
+    assert_int_equal(node_pbx_stop(f->pbx), 0);
+    node_pbx_remote_state(f->pbx, true, "b");
+    node_pbx_resume(f->pbx);
+    s_turn(f);
+    assert_int_equal(f->requests, 3);
+    assert_int_equal(f->relays, 2);                 //  the first and the third
+    for (int k = 0; k < 3; k++) {
+        f->reply(f->req_args[k], 0, NULL, 0);
+        f->end(f->req_args[k]);
+    }
+    assert_int_equal(f->replies, 3);
+    //  Not paused, remote: straight through relay, and the reply comes back once.
+    assert_int_equal(node_pbx_relay(f->pbx, buf, n, 0, s_reply, NULL, f), 0);
+    assert_int_equal(f->relays, 3);
+    assert_int_equal(f->timeout_ms, 4321);          //  the configured deadline
+    f->reply(f->req_arg, -ENOTCONN, NULL, 0);
+    f->end(f->req_arg);
+    assert_int_equal(f->replies, 4);
+    assert_int_equal(f->reply_status, -ENOTCONN);
+    //  Not an invoke: refused in the call, as node_pbx_request.
+    assert_int_equal(node_pbx_relay(f->pbx, buf, 2, 0, s_reply, NULL, f), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +521,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(switching_backings_keeps_the_watches, setup, teardown),
         cmocka_unit_test_setup_teardown(
             pause_keeps_requests_and_resume_sends_them_through_the_new_backing, setup, teardown),
+        cmocka_unit_test_setup_teardown(relayed_requests_wait_in_order_and_leave_through_relay,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
