@@ -475,8 +475,9 @@ static void s_on_forward_request(ha_forward_t *self, size_t pbx, const proto_clu
     int timeout = m->fwd.timeout_ms > 0 ? (int) m->fwd.timeout_ms : self->cfg.followup_ms;
     s->expires_at = zclock_mono() + timeout + self->cfg.followup_ms + self->cfg.slack_ms;
     zhashx_insert(self->served, s_key(s->handle), s);
-    p->st.served++;
-    if (!owner)
+    if (owner)
+        p->st.served++;
+    else
         p->st.relayed++;
     self->listener.serve_request(self->listener.ctx, pbx, s->handle, m->fwd.apdu,
                                  m->fwd.apdu_len, timeout);

@@ -179,7 +179,7 @@ typedef struct {
     long events_in;                     //  events received from the owner
     long event_gaps, events_lost;       //  jumps in the owner's numbers, events they skipped
     //  as the owner
-    long served;                        //  peers' requests performed
+    long served;                        //  peers' requests performed (held here)
     long served_watches;                //  peers' device watches now
     long events_out;                    //  events sent to peers
     long send_failures;                 //  frames not queued (peer unreachable, queue full)

@@ -171,6 +171,11 @@ static void s_pump(ho_t *t, bool more)
     ha_load_harvest(&t->load, &t->app);
 }
 
+static void s_pump_more(void *ctx)
+{
+    s_pump(ctx, true);
+}
+
 //  The tool moves main to `to` while the application keeps asking; returns the ms the tool
 //  printed.
 static long s_handover(ho_t *t, const char *to)
@@ -180,26 +185,11 @@ static long s_handover(ho_t *t, const char *to)
              t->node[1].http_port);
     size_t before = t->load.n_issued;
     long down_before = t->load.link_down;
-    //  Some traffic first, so that requests are at the link when the drain starts.
-    for (int k = 0; k < 5; k++)
-        s_pump(t, true);
-    test_tool_t *tool = test_tool_start(&t->env, "cluster", "handover", "main", to, "--http",
-                                        http, "--timeout", "10000", NULL);
-    assert_non_null(tool);
-    long long deadline = test_now_ms() + WAIT_MS;
-    while (tool->pid > 0 && test_now_ms() < deadline) {
-        s_pump(t, true);
-        test_tool_read(tool, test_now_ms());
-        if (tool->out_fd < 0 && tool->err_fd < 0)
-            test_tool_wait(tool, test_now_ms() + 100);
-    }
-    test_tool_wait(tool, deadline);
+    test_tool_t *tool = ha_load_handover(&t->env, to, http, s_pump_more, t, WAIT_MS);
     //  The requests still out get their replies (each within its deadline).
     long long drain = test_now_ms() + 6000;
     while (ha_load_outstanding(&t->load) && test_now_ms() < drain)
         s_pump(t, false);
-    fprintf(stderr, "ctim cluster handover main %s: exit %d\n  stdout: %s  stderr: %s\n", to,
-            test_tool_exit(tool), tool->out, tool->err);
     assert_int_equal(test_tool_exit(tool), 0);
     char from[8];
     long ms = -1;

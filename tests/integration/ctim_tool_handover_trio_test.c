@@ -117,6 +117,11 @@ static bool s_serving(trio_t *t, size_t i, const char *via, const char *owner)
     return ha_status(t->f, i) && strstr(t->f->body, want);
 }
 
+static void s_pump_more(void *ctx)
+{
+    s_pump(ctx, true);
+}
+
 //  `ctim cluster handover main TO` from holder `from` while the application keeps asking;
 //  then everything answered, OK, once; c's lines in service; the epoch as expected.
 static void s_handover(trio_t *t, size_t from, size_t to, long epoch)
@@ -130,21 +135,8 @@ static void s_handover(trio_t *t, size_t from, size_t to, long epoch)
     int changes[2];
     for (size_t k = 0; k < 2; k++)
         changes[k] = test_app_line(&t->app, S_LINES[k])->changes;
-    for (int k = 0; k < 5; k++)     //  requests at the link when the drain starts
-        s_pump(t, true);
-    test_tool_t *tool = test_tool_start(&t->env, "cluster", "handover", "main", f->node[to].id,
-                                        "--http", http, "--timeout", "10000", NULL);
-    assert_non_null(tool);
-    long long deadline = test_now_ms() + HA_WAIT_MS;
-    while (tool->pid > 0 && test_now_ms() < deadline) {
-        s_pump(t, true);
-        test_tool_read(tool, test_now_ms());
-        if (tool->out_fd < 0 && tool->err_fd < 0)
-            test_tool_wait(tool, test_now_ms() + 100);
-    }
-    test_tool_wait(tool, deadline);
-    fprintf(stderr, "ctim cluster handover main %s: exit %d\n  stdout: %s  stderr: %s\n",
-            f->node[to].id, test_tool_exit(tool), tool->out, tool->err);
+    test_tool_t *tool = ha_load_handover(&t->env, f->node[to].id, http, s_pump_more, t,
+                                         HA_WAIT_MS);
     assert_int_equal(test_tool_exit(tool), 0);
     char was[8];
     long ms = -1;

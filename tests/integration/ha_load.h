@@ -66,4 +66,30 @@ static inline void ha_load_top_up(ha_load_t *l, test_app_t *app, size_t in_fligh
     }
 }
 
+//  `ctim cluster handover main TO --http HTTP --timeout 10000` while pump(ctx) keeps the
+//  application asking (5 turns first, so that requests are at the link when the drain
+//  starts); returns the tool once it ended or wait_ms passed (the caller frees it), after
+//  logging what it printed.
+static inline test_tool_t *ha_load_handover(const test_tool_env_t *env, const char *to,
+                                            const char *http, void (*pump)(void *ctx),
+                                            void *ctx, int wait_ms)
+{
+    for (int k = 0; k < 5; k++)
+        pump(ctx);
+    test_tool_t *tool = test_tool_start(env, "cluster", "handover", "main", to, "--http", http,
+                                        "--timeout", "10000", NULL);
+    assert_non_null(tool);
+    long long deadline = test_now_ms() + wait_ms;
+    while (tool->pid > 0 && test_now_ms() < deadline) {
+        pump(ctx);
+        test_tool_read(tool, test_now_ms());
+        if (tool->out_fd < 0 && tool->err_fd < 0)
+            test_tool_wait(tool, test_now_ms() + 100);
+    }
+    test_tool_wait(tool, deadline);
+    fprintf(stderr, "ctim cluster handover main %s: exit %d\n  stdout: %s  stderr: %s\n", to,
+            test_tool_exit(tool), tool->out, tool->err);
+    return tool;
+}
+
 #endif

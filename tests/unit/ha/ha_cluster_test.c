@@ -37,6 +37,9 @@ typedef struct {
     int log_count;
     int state_set, state_removed, state_expired;    //  what state_changed reported
     int64_t expired_at;
+    int handed_over;                //  Releases naming a target heard
+    char handed_over_from[16], handed_over_to[16];
+    int takes_at_handed_over;       //  takes when the last one was heard (before its take)
 } member_t;
 
 typedef struct {
@@ -76,6 +79,16 @@ static void s_retry(void *ctx, size_t pbx)
 {
     (void) pbx;
     ((member_t *) ctx)->retries++;
+}
+
+static void s_handed_over(void *ctx, size_t pbx, const char *from, const char *to)
+{
+    member_t *m = ctx;
+    assert_int_equal(pbx, 0);
+    m->handed_over++;
+    snprintf(m->handed_over_from, sizeof m->handed_over_from, "%s", from);
+    snprintf(m->handed_over_to, sizeof m->handed_over_to, "%s", to);
+    m->takes_at_handed_over = m->takes;
 }
 
 static void s_log(void *ctx, ha_log_level_t level, const char *text)
@@ -174,7 +187,8 @@ static void s_member_of(fx_t *f, int i, const char *id, int prio, const char *pe
     snprintf(cfg.pbx[0], sizeof cfg.pbx[0], "main");
     cfg.priority[0] = prio;
     member_t *m = &f->m[i];
-    ha_cluster_listener_t l = {m, s_take, s_drop, s_retry, s_log, s_state_changed};
+    ha_cluster_listener_t l = {m, s_take, s_drop, s_retry, s_log, s_state_changed,
+                               s_handed_over};
     //  A port just closed by a member that stopped is released by ZeroMQ's I/O thread a
     //  moment later: try again for a while.
     for (int attempt = 0;; attempt++) {
@@ -635,6 +649,12 @@ static void pair_of_members_hands_over_on_request_and_back(void **state)
     assert_int_equal(f->m[1].took_epoch, 2);
     assert_true(s_logged(&f->m[1], "pbx=main handed over by n to o (epoch 1)"));
     assert_true(s_logged(&f->m[1], "reason=handed over to this node"));
+    //  The node hears of the handover before it takes (node_main pauses its service).
+    assert_int_equal(f->m[1].handed_over, 1);
+    assert_string_equal(f->m[1].handed_over_from, "n");
+    assert_string_equal(f->m[1].handed_over_to, "o");
+    assert_int_equal(f->m[1].takes_at_handed_over, 0);
+    assert_int_equal(f->m[0].handed_over, 0);   //  not the releaser itself
     s_run(f, 2 * HB_MS * LOST_AFTER);
     assert_int_equal(f->m[0].takes, 1);         //  failback is manual
     ha_cluster_stats_t st;
