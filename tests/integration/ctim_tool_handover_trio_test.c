@@ -12,6 +12,9 @@
 //    the new holder's MonitorStart nobody sees the PBX's events, and the notice plus the
 //    snapshot after it is how the application learns that; the longest such span is
 //    printed and must stay below OUTAGE_MAX_MS);
+//  - the watches moved: each of c's devices monitored exactly once at pbxsim, and a call
+//    between them placed at pbxsim after each handover reaches c's application (offering,
+//    ringback, idle), through b and then on c's own link;
 //  - epochs 1, 2, 3, never going down in a sample; the holder's handover metrics.
 //  Prints each handover's time (the tool's, and the holder's drain-to-reachable gauge).
 #include "ha_test_util.h"
@@ -117,6 +120,32 @@ static bool s_serving(trio_t *t, size_t i, const char *via, const char *owner)
     return ha_status(t->f, i) && strstr(t->f->body, want);
 }
 
+//  Every line's device monitored once at pbxsim (the cluster shares one monitor), and a
+//  call 101 -> 102 placed at pbxsim shows on both of c's lines, hung up again.
+static void s_watches_moved(trio_t *t)
+{
+    char reply[256];
+    long long until = test_now_ms() + HA_WAIT_MS;
+    for (size_t k = 0; k < 2; k++)
+        while (test_pbxsim_ctl(&t->f->sim, reply, sizeof reply, "monitors %s", S_LINES[k]) != 0 ||
+               test_json_long(reply, "monitors", -1) != 1) {
+            if (test_now_ms() > until)
+                fail_msg("device %s not monitored once at pbxsim: %s", S_LINES[k], reply);
+            s_pump(t, false);
+        }
+    t->app.ev_count = 0;
+    test_ctim_event_t e;
+    if (test_pbxsim_ctl(&t->f->sim, reply, sizeof reply, "dial 101 102") != 0)
+        fail_msg("pbxsim ctl dial: %s", reply);
+    assert_true(test_app_skip_to(&t->app, "102", CTIM_CALL_OFFERING, &e));
+    assert_true(test_app_skip_to(&t->app, "101", CTIM_CALL_RINGBACK, &e));
+    if (test_pbxsim_ctl(&t->f->sim, reply, sizeof reply, "hangup 101") != 0)
+        fail_msg("pbxsim ctl hangup: %s", reply);
+    assert_true(test_app_skip_to(&t->app, "101", CTIM_CALL_IDLE, &e));
+    assert_true(test_app_skip_to(&t->app, "102", CTIM_CALL_IDLE, &e));
+    ha_load_harvest(&t->load, &t->app);
+}
+
 static void s_pump_more(void *ctx)
 {
     s_pump(ctx, true);
@@ -176,6 +205,7 @@ static void s_handover(trio_t *t, size_t from, size_t to, long epoch)
             s_pump(t, false);
         }
     assert_true(t->longest_out_ms < OUTAGE_MAX_MS);
+    s_watches_moved(t);
     double took = s_metric(t, from, "ctim_ha_handover_duration_seconds{pbx=\"main\"}");
     assert_true(took > 0 && took < 5);
     assert_true(s_metric(t, from, "ctim_ha_handovers_total{pbx=\"main\",result=\"done\"}") == 1);
