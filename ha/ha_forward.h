@@ -10,8 +10,8 @@
 //    LINK_DOWN when it lost the link) —, or -ENOTCONN when there is no owner to ask (or it
 //    cannot be reached), or the node it went to is lost (or restarts) before it answers,
 //    or -ETIMEDOUT when that node stays silent past the request's deadline plus slack_ms.
-//    Followups (segments the PBX sends after the answer) go to followup until the owner
-//    changes or none came for followup_ms; then end (once, always last) frees the arg.
+//    Followups (segments the PBX sends after the answer) go to followup until that node is
+//    lost or none came for followup_ms; then end (once, always last) frees the arg.
 //  - ha_forward_watch keeps the set of devices this node's applications watch; the set is
 //    sent to every new owner (WatchDevice), whose answers come to on_watch_result and whose
 //    events of those devices come to on_event.  The owner numbers the events it sends this

@@ -7,7 +7,8 @@
 //  own link is not started: from the start until node_pbx_start (this node took the link),
 //  and again after node_pbx_stop (it gave the link up).  Then
 //  - node_pbx_request goes to the owner through remote.request; the reply comes back with
-//    the same exactly-once rule (-ENOTCONN when the owner changes or is lost meanwhile);
+//    the same exactly-once rule (-ENOTCONN when the node it went to is lost meanwhile; an
+//    old owner that lives on answers it, relaying it to the new one);
 //    followups (segments) too.  CDR stays with the node that holds the link:
 //    node_pbx_cdr_claim answers -EBUSY and Start/StopCallDetailRecordsTransmission
 //    -EOPNOTSUPP (node/README.md);
