@@ -91,6 +91,11 @@ typedef struct {
     void (*serve_watch)(void *ctx, size_t pbx, const char *node, const char *device, bool on);
     //  One log line (the node adds "(ID) ha: ").
     void (*log)(void *ctx, ha_log_level_t level, const char *text);
+    //  --- this node uses another node's link (may be NULL)
+    //  The owner's event numbers jumped: lost events of pbx were skipped (any watched device
+    //  may have missed some).  Called once per gap, before the event that revealed it is
+    //  handed on; the node snapshots its devices again (ha/README.md "Forwarding").
+    void (*on_events_lost)(void *ctx, size_t pbx, long lost);
 } ha_forward_listener_t;
 
 //  Forwarding for cfg (copied) on loop.  bus NULL: DEALERs to the peers' endpoints.  NULL
@@ -141,7 +146,9 @@ void ha_forward_followup(ha_forward_t *self, uint64_t handle, const uint8_t *apd
 //  How a served watch went (status as on_watch_result's).
 void ha_forward_watch_answer(ha_forward_t *self, size_t pbx, const char *node,
                              const char *device, int status, const uint8_t *apdu, size_t len);
-//  An event of device, to peer node that watches it (numbered per pbx and node).
+//  An event of device, to peer node that watches it (numbered per pbx and node).  apdu NULL:
+//  the number is used and nothing is sent — a fault knob for tests only (a lost event the
+//  peer sees as a gap; node_forward's CTIM_TEST_DROP_EVENT).
 void ha_forward_publish(ha_forward_t *self, size_t pbx, const char *node, const char *device,
                         const uint8_t *apdu, size_t len);
 //  This node gives pbx's link up: every peer's watch of it ends (serve_watch off) now.

@@ -58,6 +58,11 @@ struct node_forward {
     node_metric_t *m_served, *m_events_out, *m_watches, *m_served_watches, *m_send_failures;
     node_metric_t *m_up;
     char names[NODE_PBX_MAX][NODE_NAME_MAX];
+    long csta_stale[NODE_PBX_MAX];  //  CSTA monitors that missed events (node_forward_csta_stale)
+    long csta_stale_unlogged;
+    int64_t csta_stale_logged_at;
+    node_metric_t *m_csta_stale;
+    char test_drop[64];             //  CTIM_TEST_DROP_EVENT (tests only; s_test_drop)
 };
 
 //  --- The remote backing of each node_pbx (requester) ----------------------------------------
@@ -97,6 +102,13 @@ static void s_on_event(void *ctx, size_t pbx, const char *device, const uint8_t 
     node_forward_t *self = ctx;
     if (pbx < self->pbx_count)
         node_pbx_remote_event(self->pbx[pbx], device, apdu, len);
+}
+
+static void s_on_events_lost(void *ctx, size_t pbx, long lost)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_events_lost(self->pbx[pbx], lost);
 }
 
 //  --- Peers' requests (owner) ----------------------------------------------------------------
@@ -296,12 +308,68 @@ bool node_forward_owns(const node_forward_t *self, const node_pbx_watch_t *watch
     return self && zhashx_lookup(self->by_watch, watch) != NULL;
 }
 
+//  TEST ONLY (CTIM_TEST_DROP_EVENT, node/README.md "Test knobs"): the first event of the
+//  named type (ECMA-269 event name as csta_event_name gives it) that would go to a peer is
+//  numbered but not sent, so that the peer sees a gap.  Never set in production.
+static bool s_test_drop(node_forward_t *self, const uint8_t *apdu, size_t len)
+{
+    if (!self->test_drop[0])
+        return false;
+    csta_apdu_t a;
+    if (csta_apdu_decode(&a, apdu, len) != 0)
+        return false;
+    bool drop = a.kind == CSTA_APDU_INVOKE && a.opcode == CSTA_OP_EVENT_REPORT &&
+                strcmp(csta_event_name(a.event.type), self->test_drop) == 0;
+    csta_apdu_clear(&a);
+    if (drop) {
+        node_warning(S_SUB, "TEST: CTIM_TEST_DROP_EVENT dropped a %s event to a peer",
+                     self->test_drop);
+        self->test_drop[0] = '\0';
+    }
+    return drop;
+}
+
 void node_forward_event(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg,
                         const uint8_t *apdu, size_t len)
 {
     (void) watch;
     s_served_watch_t *w = watch_arg;
+    if (s_test_drop(self, apdu, len))
+        apdu = NULL;    //  numbered, not sent (ha_forward_publish)
     ha_forward_publish(self->fwd, w->pbx, w->node, w->device, apdu, len);
+}
+
+void node_forward_state(node_forward_t *self, size_t i, node_pbx_state_t state)
+{
+    if (!self || i >= self->pbx_count || state != NODE_PBX_DOWN)
+        return;
+    for (s_served_watch_t *w = zhashx_first(self->watches); w; w = zhashx_next(self->watches))
+        if (w->pbx == i)
+            ha_forward_watch_answer(self->fwd, i, w->node, w->device, -ENOTCONN, NULL, 0);
+}
+
+void node_forward_monitored(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) watch;
+    s_served_watch_t *w = watch_arg;
+    ha_forward_watch_answer(self->fwd, w->pbx, w->node, w->device, 0, NULL, 0);
+}
+
+void node_forward_csta_stale(node_forward_t *self, size_t i)
+{
+    if (!self || i >= self->pbx_count)
+        return;
+    self->csta_stale[i]++;
+    self->csta_stale_unlogged++;
+    int64_t now = zclock_mono();
+    if (now - self->csta_stale_logged_at < 1000)
+        return;
+    node_warning(S_SUB, "pbx=%s: %ld CSTA application monitor%s missed events lost between the "
+                 "nodes; a CSTA application cannot be given a snapshot, its calls may be stale",
+                 self->names[i], self->csta_stale_unlogged,
+                 self->csta_stale_unlogged == 1 ? "" : "s");
+    self->csta_stale_unlogged = 0;
+    self->csta_stale_logged_at = now;
 }
 
 void node_forward_release(node_forward_t *self, size_t i)
@@ -337,6 +405,12 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
         return NULL;
     self->loop = loop;
     self->pbx_count = cfg->pbx_count;
+    const char *drop = getenv("CTIM_TEST_DROP_EVENT");
+    if (drop && *drop) {
+        snprintf(self->test_drop, sizeof self->test_drop, "%s", drop);
+        node_warning(S_SUB, "TEST KNOB CTIM_TEST_DROP_EVENT=%s is set: one %s event to a peer "
+                     "will be dropped (tests only)", self->test_drop, self->test_drop);
+    }
     ha_forward_cfg_t fc;
     memset(&fc, 0, sizeof fc);
     snprintf(fc.node_id, sizeof fc.node_id, "%s", cfg->node_id);
@@ -359,7 +433,7 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
             fc.followup_ms = cfg->pbx[i].request_timeout_ms;
     }
     ha_forward_listener_t l = {self,           s_on_remote,   s_on_watch_result, s_on_event,
-                               s_serve_request, s_serve_watch, s_log};
+                               s_serve_request, s_serve_watch, s_log,             s_on_events_lost};
     self->fwd = ha_forward_new(loop, &fc, NULL, &l);
     self->watches = zhashx_new();
     self->by_watch = zhashx_new();
@@ -451,6 +525,9 @@ void node_forward_collect(node_forward_t *self, node_metrics_t *m)
             "Devices this node watches through the owner now.", "pbx");
         self->m_served_watches = node_metrics_gauge(m, "ha_forward_served_watches",
             "Peers' device watches this node serves now.", "pbx");
+        self->m_csta_stale = node_metrics_counter(m, "ha_forward_csta_stale_monitors",
+            "CSTA application monitors that missed events lost between the nodes (no "
+            "snapshot can be given to them).", "pbx");
         self->m_up = node_metrics_gauge(m, "ha_forward_up",
             "1 while the PBX is reachable through another node that holds its link.", "pbx");
     }
@@ -475,5 +552,6 @@ void node_forward_collect(node_forward_t *self, node_metrics_t *m)
         node_metric_set(self->m_watches, pbx, (double) st.watches);
         node_metric_set(self->m_served_watches, pbx, (double) st.served_watches);
         node_metric_set(self->m_up, pbx, st.up ? 1 : 0);
+        node_metric_set(self->m_csta_stale, pbx, (double) self->csta_stale[i]);
     }
 }

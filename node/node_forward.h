@@ -45,6 +45,19 @@ bool node_forward_owns(const node_forward_t *self, const node_pbx_watch_t *watch
 void node_forward_event(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg,
                         const uint8_t *apdu, size_t len);
 
+//  PBX i's local link changed state (node_pbx's on_state, on the node that holds the link):
+//  DOWN tells every peer that watches a device of it that the device is not monitored now
+//  (WatchResult LINK_DOWN); the OK follows per device from node_forward_monitored.
+void node_forward_state(node_forward_t *self, size_t i, node_pbx_state_t state);
+//  Such a watch is monitored again (node_pbx's on_watch_monitored: the re-monitor after the
+//  link came back succeeded): WatchResult OK to the peer.
+void node_forward_monitored(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg);
+
+//  A CSTA application's monitor of PBX i whose events were lost on the bus (node_pbx's
+//  on_watch_stale): nothing can give it a snapshot; counted
+//  (ctim_ha_forward_csta_stale_monitors_total) and logged at most once a second.
+void node_forward_csta_stale(node_forward_t *self, size_t i);
+
 //  /status: ha_forward's JSON (a new string, or NULL).
 char *node_forward_status_json(const node_forward_t *self);
 //  Register the ctim_ha_forward_* metrics (once) and set them from the counters now.

@@ -522,9 +522,26 @@ static s_followup_t *s_followup_add(node_pbx_t *self, const csta_xref_t *xref, i
     return f;
 }
 
+//  The device's watches that had their done hear on_watch_stale (events were lost on the
+//  bus, and the owner's snapshot is answered: remote backing).
+static void s_watches_stale(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    if (!dev->stale)
+        return;
+    dev->stale = false;
+    if (!self->listener.on_watch_stale)
+        return;
+    dev->dispatching++;
+    for (node_pbx_watch_t *w = dev->watches; w; w = w->next)
+        if (!w->dead && !w->done_pending && !w->done_queued)
+            self->listener.on_watch_stale(self->listener.ctx, w, w->arg);
+    dev->dispatching--;
+}
+
 static void s_on_snapshot(node_pbx_t *self, node_pbx_device_t *dev, int status,
                           const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
+    s_watches_stale(self, dev);     //  their own refresh follows this one
     csta_apdu_t a;
     int rc = status;
     if (rc == 0)
@@ -1332,6 +1349,85 @@ static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, i
     return rc;
 }
 
+//  node_pbx's own SnapshotDevice through the owner: its answer as a local one's
+//  (s_on_own_reply: the device is kept while dev->op says so), its segments as a local
+//  link's (s_on_segment finds the device by the snapshot's cross-reference).
+typedef struct {
+    node_pbx_t *self;
+    node_pbx_device_t *dev;
+} s_remote_own_t;
+
+static void s_on_remote_own_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_remote_own_t *r = arg;
+    csta_peek_t keys;
+    memset(&keys, 0, sizeof keys);
+    if (status == 0 && csta_peek(&keys, apdu, len) != 0)
+        status = -EBADMSG;
+    s_on_own_reply(r->dev, status, apdu, len, &keys);
+    r->dev = NULL;
+}
+
+static void s_on_remote_own_followup(void *arg, const uint8_t *apdu, size_t len)
+{
+    s_remote_own_t *r = arg;
+    csta_peek_t keys;
+    if (!r->self->destroying && csta_peek(&keys, apdu, len) == 0 &&
+        keys.kind == CSTA_APDU_INVOKE && keys.opcode == CSTA_OP_SNAPSHOT_DEVICE_DATA)
+        s_on_segment(r->self, apdu, len, &keys);
+}
+
+static void s_on_remote_own_end(void *arg)
+{
+    free(arg);
+}
+
+static int s_remote_snapshot(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 1;    //  replaced by the owner's link
+    a.opcode = CSTA_OP_SNAPSHOT_DEVICE;
+    a.svc.snapshot_device.snapshot_object = dev->id;
+    uint8_t buf[512];
+    size_t n = 0;
+    s_remote_own_t *r = calloc(1, sizeof *r);
+    int rc = r ? csta_apdu_encode(&a, buf, sizeof buf, &n) : -ENOMEM;
+    if (rc == 0) {
+        *r = (s_remote_own_t){self, dev};
+        rc = self->remote.request(self->remote.ctx, buf, n, self->cfg.request_timeout_ms,
+                                  s_on_remote_own_reply, s_on_remote_own_followup,
+                                  s_on_remote_own_end, r);
+    }
+    if (rc) {
+        free(r);
+        node_info(S_SUB, "pbx=%s device=%s: no snapshot through the owner (%s)", self->cfg.name,
+                  s_dev_str(dev), strerror(-rc));
+        return rc;
+    }
+    dev->op = S_OP_SNAPSHOT;
+    self->inflight++;
+    return 0;
+}
+
+void node_pbx_remote_events_lost(node_pbx_t *self, long lost)
+{
+    if (!s_remote(self))
+        return;
+    int n = 0;
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        if (!d->rwatch || d->rstate != S_R_OK || d->watch_count == 0)
+            continue;   //  not monitored: its on_watch_monitored brings the fresh state
+        d->want_snapshot = d->stale = true;
+        n++;
+        s_device_sync(self, d);
+    }
+    node_warning(S_SUB, "pbx=%s: %ld event%s from the owner %s lost; snapshotting %d device%s "
+                 "again", self->cfg.name, lost, lost == 1 ? "" : "s", self->remote_owner, n,
+                 n == 1 ? "" : "s");
+}
+
 //  Bring the device's registration with the owner in line with its watches.  May free it.
 static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev)
 {
@@ -1345,7 +1441,23 @@ static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev)
     } else if (!want && dev->rwatch) {
         dev->rwatch = false;
         dev->rstate = S_R_NONE;
+        dev->want_snapshot = dev->stale = false;
         self->remote.watch(self->remote.ctx, dev->key, false);
+    }
+    //  A snapshot through the owner after lost events, within the window like the
+    //  re-monitor's (node_pbx_remote_events_lost).
+    if (want && dev->want_snapshot && dev->op == S_OP_NONE) {
+        if (self->inflight >= self->cfg.window) {
+            s_work_push(self, dev);
+            return;
+        }
+        s_work_remove(self, dev);
+        dev->want_snapshot = false;
+        dev->snap_count = 0;
+        dev->snap_overflow = false;
+        if (s_remote_snapshot(self, dev) != 0)
+            s_watches_stale(self, dev);
+        return;
     }
     //  A local request still to be answered (sent before the link was given up) keeps it.
     if (!want && !dev->rwatch && dev->op == S_OP_NONE && dev->mon == NODE_PBX_MON_NONE &&
@@ -1403,6 +1515,19 @@ void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner)
         node_notice(S_SUB, "pbx=%s unreachable: no node holds the link", self->cfg.name);
     if (self->listener.on_state)
         self->listener.on_state(self->listener.ctx, self->state);
+    if (!up)
+        return;
+    //  Back UP: the devices the owner says it monitors are monitored for the front ends
+    //  again; the others wait for the owner's answer (it answers again once its own
+    //  re-monitor of the device succeeds).
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        if (!d->rwatch || d->rstate != S_R_OK)
+            continue;
+        s_watches_done(self, d, 0, NULL, 0);
+        s_sweep_dead(d);
+        s_device_sync(self, d);
+    }
 }
 
 void node_pbx_remote_watch_result(node_pbx_t *self, const char *device_key, int status,
@@ -1411,12 +1536,22 @@ void node_pbx_remote_watch_result(node_pbx_t *self, const char *device_key, int 
     node_pbx_device_t *dev = node_pbx_devices_find_key(self->devices, device_key);
     if (!s_remote(self) || !dev || !dev->rwatch)
         return;
+    bool was_ok = dev->rstate == S_R_OK;
     dev->rstate = status == 0 ? S_R_OK : S_R_FAILED;
     if (status)
         node_info(S_SUB, "pbx=%s device=%s: the owner %s could not monitor it (%s)%s",
                   self->cfg.name, s_dev_str(dev), self->remote_owner,
                   status == -EREMOTEIO ? "the PBX refused" : strerror(-status),
                   status == -ENOTCONN ? "" : "; it retries");
+    if (status && was_ok && self->listener.on_watch_unmonitored) {
+        //  The owner lost the device's monitor (its link went down, its re-monitor failed):
+        //  the watches told "monitored" before hear that it no longer is.
+        dev->dispatching++;
+        for (node_pbx_watch_t *w = dev->watches; w; w = w->next)
+            if (!w->dead && !w->done_pending && !w->done_queued)
+                self->listener.on_watch_unmonitored(self->listener.ctx, w, w->arg);
+        dev->dispatching--;
+    }
     s_watches_done(self, dev, status, apdu, len);
     s_sweep_dead(dev);
     s_device_sync(self, dev);

@@ -54,9 +54,19 @@ bool node_pbx_is_remote(const node_pbx_t *self);
 //  is registered with it afresh (ha_forward sends the set).
 void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner);
 //  The owner (the one now current) took the watch of device: 0, or -ENOTCONN, -ETIMEDOUT,
-//  -ENOBUFS, or -EREMOTEIO with the PBX's error APDU.
+//  -ENOBUFS, or -EREMOTEIO with the PBX's error APDU.  The owner answers again whenever
+//  that changes (its link lost: -ENOTCONN; monitored again: 0): watches already done hear
+//  on_watch_unmonitored / on_watch_monitored.  While the service is DOWN the answers are
+//  kept; when it turns UP, the watches of devices the owner monitors hear
+//  on_watch_monitored (after on_state UP), the others wait for the owner's 0.
 void node_pbx_remote_watch_result(node_pbx_t *self, const char *device_key, int status,
                                   const uint8_t *apdu, size_t len);
+//  Events from the owner were lost on the bus (a gap of `lost` in its numbers): every device
+//  the owner monitors for this node is snapshotted again through it (SnapshotDevice, at most
+//  `window` at a time; node_pbx's call bookkeeping follows the answer), and once each answer
+//  is in, the device's watches hear on_watch_stale so that the front ends refresh their
+//  applications.  A no-op while the local link serves.
+void node_pbx_remote_events_lost(node_pbx_t *self, long lost);
 //  An event of device from the owner's link (a CSTAEventReport as its PBX sent it).
 void node_pbx_remote_event(node_pbx_t *self, const char *device_key, const uint8_t *apdu,
                            size_t len);

@@ -64,6 +64,10 @@ typedef struct {
     bool watch_ok_at_once;          //  serve_watch answers 0 inside the call
     char log[LOG_MAX][256];
     int log_count;
+    //  on_events_lost
+    int gaps_told;
+    long lost_told;
+    int events_at_gap;              //  events handed on before the last gap was told
 } s_node_t;
 
 typedef struct {
@@ -169,6 +173,15 @@ static void s_on_event(void *ctx, size_t pbx, const char *device, const uint8_t 
     n->events++;
     n->last_event_byte = apdu[len - 1];
     snprintf(n->last_event_device, sizeof n->last_event_device, "%s", device);
+}
+
+static void s_on_events_lost(void *ctx, size_t pbx, long lost)
+{
+    s_node_t *n = ctx;
+    assert_int_equal(pbx, 0);
+    n->gaps_told++;
+    n->lost_told += lost;
+    n->events_at_gap = n->events;
 }
 
 static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
@@ -285,7 +298,7 @@ static int s_setup(size_t n)
         cfg.tick_ms = 10;
         ha_forward_bus_t bus = {node, s_bus_send};
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
-                                   s_serve_request, s_serve_watch, s_log};
+                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost};
         node->fwd = ha_forward_new(f->loop, &cfg, &bus, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_start(node->fwd), 0);
@@ -767,6 +780,51 @@ static void events_flow_and_lost_ones_are_counted(void **state)
     assert_int_equal(s_b()->events, 12);
 }
 
+//  Issue 6: "a gap triggers a new snapshot".  Each gap is told once (with the count it
+//  skipped) before the event that revealed it; a clean stream, duplicates, a new epoch's
+//  first number and the owner's own fault knob (apdu NULL: numbered, not sent) behave.
+static void a_gap_in_the_events_is_told_once_before_the_next_event(void **state)
+{
+    (void) state;
+    s_owner("a", 1, true);
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
+    s_run(20);
+    s_publish(4, 1);
+    s_run(20);
+    assert_int_equal(s_b()->events, 4);
+    assert_int_equal(s_b()->gaps_told, 0);
+    //  The owner's test knob: number 5 is used, nothing sent; 6 reveals the gap.
+    uint8_t ev[] = {0xa1, 0x03, 0x02, 0x01, 5};
+    ha_forward_publish(s_a()->fwd, 0, "b", "d:101", NULL, sizeof ev);
+    s_publish(1, 6);
+    s_run(20);
+    assert_int_equal(s_b()->gaps_told, 1);
+    assert_int_equal(s_b()->lost_told, 1);
+    assert_int_equal(s_b()->events_at_gap, 4);  //  told before event 6 was handed on
+    assert_int_equal(s_b()->events, 5);
+    assert_int_equal(s_b()->last_event_byte, 6);
+    //  Two gaps on the bus: told twice, 2 + 1 events.
+    s_fx->lose_to[1] = 2;
+    s_publish(3, 7);            //  7, 8 lost, 9 reveals
+    s_run(20);
+    s_fx->lose_to[1] = 1;
+    s_publish(5, 10);           //  10 lost, 11 reveals, 12..14 flow
+    s_run(20);
+    assert_int_equal(s_b()->events, 10);
+    assert_int_equal(s_b()->gaps_told, 3);
+    assert_int_equal(s_b()->lost_told, 4);
+    ha_forward_stats_t st;
+    ha_forward_stats(s_b()->fwd, 0, &st);
+    assert_int_equal(st.event_gaps, 3);
+    assert_int_equal(st.events_lost, 4);
+    //  A new epoch starts its count afresh: no gap told.
+    s_owner("a", 2, true);
+    s_run(20);
+    s_publish(2, 30);
+    s_run(20);
+    assert_int_equal(s_b()->gaps_told, 3);
+}
+
 static void a_lost_peer_loses_its_watches_and_its_count(void **state)
 {
     (void) state;
@@ -997,7 +1055,7 @@ static void real_bus_carries_requests_watches_and_events(void **state)
         snprintf(fc.pbx[0], sizeof fc.pbx[0], "main");
         fc.followup_ms = FOLLOWUP_MS;
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
-                                   s_serve_request, s_serve_watch, s_log};
+                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost};
         node->fwd = ha_forward_new(s_fx->loop, &fc, NULL, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_attach(node->fwd, s_members[i].cluster), 0);
@@ -1059,6 +1117,8 @@ int main(void)
                                         s_setup2, s_teardown),
         cmocka_unit_test_setup_teardown(events_flow_and_lost_ones_are_counted, s_setup3,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(a_gap_in_the_events_is_told_once_before_the_next_event,
+                                        s_setup3, s_teardown),
         cmocka_unit_test_setup_teardown(a_lost_peer_loses_its_watches_and_its_count, s_setup3,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(watches_refused_by_the_bus_are_sent_again, s_setup2,
