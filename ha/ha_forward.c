@@ -408,6 +408,8 @@ void ha_forward_peer(ha_forward_t *self, const char *node, bool alive)
     //  Its watches end here; a peer that comes back sends its set again.  Its requests
     //  still being performed are answered into the void.
     s_release_watches(self, 0, node, true);
+    if (self->listener.serve_peer_lost)
+        self->listener.serve_peer_lost(self->listener.ctx, node);
     for (size_t i = 0; i < self->cfg.pbx_count; i++)
         self->pbx[i].pub_seq[peer] = 0;
     zlistx_t *keys = zhashx_keys(self->served);
@@ -572,6 +574,11 @@ static void s_on_link_event(ha_forward_t *self, size_t pbx, const proto_cluster_
     //  seq 1 again: the owner started counting afresh (it thought this node was lost).
     p->last_seq = seq;
     p->st.events_in++;
+    if (strcmp(m->fwd.device, HA_FORWARD_CDR) == 0) {
+        if (self->listener.on_cdr)
+            self->listener.on_cdr(self->listener.ctx, pbx, m->fwd.apdu, m->fwd.apdu_len);
+        return;
+    }
     if (!zhashx_lookup(p->watches, m->fwd.device))
         return;     //  unwatched while the event was on its way
     if (self->listener.on_event)
@@ -726,6 +733,12 @@ void ha_forward_answer(ha_forward_t *self, uint64_t handle, int status, const ui
         m.fwd.apdu_len = len;
     }
     s_send(self, s->pbx, s->node, &m);
+}
+
+const char *ha_forward_served_node(const ha_forward_t *self, uint64_t handle)
+{
+    const s_served_t *s = zhashx_lookup(self->served, s_key(handle));
+    return s && !s->answered ? s->node : NULL;
 }
 
 void ha_forward_followup(ha_forward_t *self, uint64_t handle, const uint8_t *apdu, size_t len)

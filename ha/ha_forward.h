@@ -96,7 +96,18 @@ typedef struct {
     //  may have missed some).  Called once per gap, before the event that revealed it is
     //  handed on; the node snapshots its devices again (ha/README.md "Forwarding").
     void (*on_events_lost)(void *ctx, size_t pbx, long lost);
+    //  A CDR report (CSTA CallDetailRecordsReport as the owner's PBX sent it, already
+    //  acknowledged there) for this node's CDR owner: the owner publishes it under the
+    //  device HA_FORWARD_CDR, numbered with the events (may be NULL).
+    void (*on_cdr)(void *ctx, size_t pbx, const uint8_t *apdu, size_t len);
+    //  --- this node holds the link (may be NULL)
+    //  Peer node was lost or restarted: what the node serves it beyond watches (its CDR
+    //  claim) ends.
+    void (*serve_peer_lost)(void *ctx, const char *node);
 } ha_forward_listener_t;
+
+//  The "device" of a LinkEvent that carries a CDR report (no registry key looks like it).
+#define HA_FORWARD_CDR "cdr"
 
 //  Forwarding for cfg (copied) on loop.  bus NULL: DEALERs to the peers' endpoints.  NULL
 //  when cfg is unusable or memory runs out.
@@ -141,12 +152,15 @@ int ha_forward_watch(ha_forward_t *self, size_t pbx, const char *device, bool on
 //  (-ETIMEDOUT, -ENOTCONN, -ENOBUFS, another: refused).
 void ha_forward_answer(ha_forward_t *self, uint64_t handle, int status, const uint8_t *apdu,
                        size_t len);
+//  The peer that asked for served request handle (NULL once it was answered or is gone).
+const char *ha_forward_served_node(const ha_forward_t *self, uint64_t handle);
 //  A followup of served request handle after its answer (dropped once it expired).
 void ha_forward_followup(ha_forward_t *self, uint64_t handle, const uint8_t *apdu, size_t len);
 //  How a served watch went (status as on_watch_result's).
 void ha_forward_watch_answer(ha_forward_t *self, size_t pbx, const char *node,
                              const char *device, int status, const uint8_t *apdu, size_t len);
-//  An event of device, to peer node that watches it (numbered per pbx and node).  apdu NULL:
+//  An event of device, to peer node that watches it (numbered per pbx and node); device
+//  HA_FORWARD_CDR: a CDR report for the peer's CDR owner (it need not watch).  apdu NULL:
 //  the number is used and nothing is sent — a fault knob for tests only (a lost event the
 //  peer sees as a gap; node_forward's CTIM_TEST_DROP_EVENT).
 void ha_forward_publish(ha_forward_t *self, size_t pbx, const char *node, const char *device,

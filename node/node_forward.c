@@ -43,6 +43,19 @@ typedef struct {
     node_pbx_watch_t *watch;
 } s_served_watch_t;
 
+//  A peer's CDR claim on one PBX (issue 6): node_pbx's claim is exclusive, so at most one
+//  node — this one's applications or one peer — has CDR at a time.
+typedef struct {
+    node_forward_t *self;
+    size_t pbx;
+    char node[HA_NAME_MAX];         //  the peer that holds it ("" none)
+    uint64_t handle;                //  its Start/StopCDR being performed (0: none)
+    int opcode;                     //  ... which
+    bool was_held;                  //  the claim was the peer's before this StartCDR
+    uint8_t xref[CSTA_XREF_MAX];    //  cdrCrossRefID of its StartCDR's result (StopCDR)
+    size_t xref_len;
+} s_cdr_t;
+
 struct node_forward {
     zloop_t *loop;
     ha_forward_t *fwd;
@@ -58,6 +71,7 @@ struct node_forward {
     node_metric_t *m_served, *m_events_out, *m_watches, *m_served_watches, *m_send_failures;
     node_metric_t *m_up;
     char names[NODE_PBX_MAX][NODE_NAME_MAX];
+    s_cdr_t cdr[NODE_PBX_MAX];      //  peers' CDR claims
     long csta_stale[NODE_PBX_MAX];  //  CSTA monitors that missed events (node_forward_csta_stale)
     long csta_stale_unlogged;
     int64_t csta_stale_logged_at;
@@ -111,6 +125,13 @@ static void s_on_events_lost(void *ctx, size_t pbx, long lost)
         node_pbx_remote_events_lost(self->pbx[pbx], lost);
 }
 
+static void s_on_cdr(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_cdr(self->pbx[pbx], apdu, len);
+}
+
 //  --- Peers' requests (owner) ----------------------------------------------------------------
 
 static void s_kept_remove(node_forward_t *self, s_served_t *s)
@@ -160,6 +181,148 @@ static int s_on_gc(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  --- Peers' CDR (owner) ---------------------------------------------------------------------
+
+//  ECMA-269 operation/generic for invoke_id, as a PBX would refuse (estos answers a second
+//  StartCDR so; csta-facts.md 5).
+static void s_answer_generic(node_forward_t *self, uint64_t handle, long invoke_id)
+{
+    csta_apdu_t e;
+    csta_apdu_init(&e, CSTA_APDU_ERROR);
+    e.invoke_id = invoke_id;
+    e.error.has_parameter = true;
+    e.error.category = CSTA_ERR_OPERATION;
+    e.error.value = CSTA_OPERR_GENERIC;
+    uint8_t buf[64];
+    size_t n = 0;
+    if (csta_apdu_encode(&e, buf, sizeof buf, &n) == 0)
+        ha_forward_answer(self->fwd, handle, 0, buf, n);
+    else
+        ha_forward_answer(self->fwd, handle, -EINVAL, NULL, 0);
+}
+
+static void s_ignore_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    (void) arg;
+    (void) status;
+    (void) apdu;
+    (void) len;
+}
+
+//  The peer that held c is gone, or this node gives the link up: stop the transmission it
+//  started (while this node holds the link) and give the claim back.
+static void s_cdr_abandon(node_forward_t *self, s_cdr_t *c, bool stop)
+{
+    if (!*c->node)
+        return;
+    node_info(S_SUB, "pbx=%s: CDR of peer %s ends here", self->names[c->pbx], c->node);
+    if (stop && c->xref_len && !node_pbx_is_remote(self->pbx[c->pbx])) {
+        csta_apdu_t a;
+        csta_apdu_init(&a, CSTA_APDU_INVOKE);
+        a.invoke_id = 1;
+        a.opcode = CSTA_OP_STOP_CDR;
+        a.svc.stop_call_detail_records_transmission.cdr_xref =
+            (csta_bytes_t){c->xref, c->xref_len};
+        uint8_t buf[256];
+        size_t n = 0;
+        if (csta_apdu_encode(&a, buf, sizeof buf, &n) == 0)
+            node_pbx_request(self->pbx[c->pbx], buf, n, 0, s_ignore_reply, NULL, NULL);
+    }
+    node_pbx_cdr_release(self->pbx[c->pbx], c);
+    c->node[0] = '\0';
+    c->xref_len = 0;
+}
+
+//  A CDR report for the peer's claimer: numbered with its events (HA_FORWARD_CDR).
+static void s_on_cdr_report(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    (void) keys;
+    s_cdr_t *c = arg;
+    if (*c->node)
+        ha_forward_publish(c->self->fwd, c->pbx, c->node, HA_FORWARD_CDR, apdu, len);
+}
+
+static void s_on_cdr_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_cdr_t *c = arg;
+    node_forward_t *self = c->self;
+    uint64_t handle = c->handle;
+    c->handle = 0;
+    csta_apdu_t a;
+    bool result = status == 0 && csta_apdu_decode(&a, apdu, len) == 0 &&
+                  a.kind == CSTA_APDU_RESULT;
+    if (c->opcode == CSTA_OP_START_CDR && result && *c->node) {
+        const csta_bytes_t *x = &a.svc.start_call_detail_records_transmission_res.cdr_xref;
+        c->xref_len = x->len <= sizeof c->xref ? x->len : 0;
+        if (c->xref_len)
+            memcpy(c->xref, x->data, c->xref_len);
+        node_info(S_SUB, "pbx=%s: CDR records go to peer %s", self->names[c->pbx], c->node);
+    } else if (c->opcode == CSTA_OP_START_CDR && result) {
+        //  The peer went while its StartCDR was out: the PBX sends records now; stop them.
+        c->xref_len = 0;
+        node_pbx_cdr_release(self->pbx[c->pbx], c);
+    } else if (c->opcode == CSTA_OP_START_CDR && !c->was_held) {
+        node_pbx_cdr_release(self->pbx[c->pbx], c);
+        c->node[0] = '\0';
+    } else if (c->opcode == CSTA_OP_STOP_CDR && result) {
+        node_pbx_cdr_release(self->pbx[c->pbx], c);
+        c->node[0] = '\0';
+        c->xref_len = 0;
+    }
+    if (status == 0)
+        csta_apdu_clear(&a);
+    ha_forward_answer(self->fwd, handle, status, apdu, len);
+}
+
+//  A peer's Start/StopCallDetailRecordsTransmission: CDR on this node's link for that peer,
+//  its reports published to it (s_on_cdr_report); another node's claim, or an application
+//  of this node's, refuses it with operation/generic.
+static void s_serve_cdr(node_forward_t *self, size_t pbx, uint64_t handle, const uint8_t *apdu,
+                        size_t len, int timeout_ms, const csta_peek_t *keys)
+{
+    s_cdr_t *c = &self->cdr[pbx];
+    const char *node = ha_forward_served_node(self->fwd, handle);
+    if (!node) {
+        ha_forward_answer(self->fwd, handle, -EINVAL, NULL, 0);
+        return;
+    }
+    if (c->handle) {
+        ha_forward_answer(self->fwd, handle, -ENOBUFS, NULL, 0);   //  one at a time
+        return;
+    }
+    bool mine = strcmp(c->node, node) == 0;
+    bool start = keys->opcode == CSTA_OP_START_CDR;
+    if (start ? (*c->node && !mine) || node_pbx_cdr_claim(self->pbx[pbx], c) != 0 : !mine) {
+        node_info(S_SUB, "pbx=%s: peer %s's %s refused: %s", self->names[pbx], node,
+                  csta_op_name(keys->opcode),
+                  start ? "CDR belongs to another application" : "it does not own CDR");
+        s_answer_generic(self, handle, keys->invoke_id);
+        return;
+    }
+    c->was_held = mine;
+    snprintf(c->node, sizeof c->node, "%s", node);
+    c->handle = handle;
+    c->opcode = keys->opcode;
+    int rc = node_pbx_request(self->pbx[pbx], apdu, len, timeout_ms, s_on_cdr_reply,
+                              start ? s_on_cdr_report : NULL, c);
+    if (rc) {
+        c->handle = 0;
+        if (start && !c->was_held) {
+            node_pbx_cdr_release(self->pbx[pbx], c);
+            c->node[0] = '\0';
+        }
+        ha_forward_answer(self->fwd, handle, rc, NULL, 0);
+    }
+}
+
+static void s_serve_peer_lost(void *ctx, const char *node)
+{
+    node_forward_t *self = ctx;
+    for (size_t i = 0; i < self->pbx_count; i++)
+        if (strcmp(self->cdr[i].node, node) == 0)
+            s_cdr_abandon(self, &self->cdr[i], true);
+}
+
 static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
                             size_t len, int timeout_ms)
 {
@@ -172,8 +335,7 @@ static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_
         return;
     }
     if (keys.opcode == CSTA_OP_START_CDR || keys.opcode == CSTA_OP_STOP_CDR) {
-        //  CDR transmission belongs to this node's applications (node/README.md).
-        ha_forward_answer(self->fwd, handle, -EOPNOTSUPP, NULL, 0);
+        s_serve_cdr(self, pbx, handle, apdu, len, timeout_ms, &keys);
         return;
     }
     s_served_t *s = calloc(1, sizeof *s);
@@ -374,8 +536,11 @@ void node_forward_csta_stale(node_forward_t *self, size_t i)
 
 void node_forward_release(node_forward_t *self, size_t i)
 {
-    if (self && i < self->pbx_count)
-        ha_forward_release(self->fwd, i);
+    if (!self || i >= self->pbx_count)
+        return;
+    ha_forward_release(self->fwd, i);
+    //  The peer asks the next owner itself (node_pbx's remote CDR restart).
+    s_cdr_abandon(self, &self->cdr[i], true);
 }
 
 //  --- Life cycle -----------------------------------------------------------------------------
@@ -425,6 +590,7 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
     for (size_t i = 0; i < cfg->pbx_count; i++) {
         self->pbx[i] = pbx[i];
         self->ctx[i] = (s_pbx_ctx_t){self, i};
+        self->cdr[i] = (s_cdr_t){.self = self, .pbx = i};
         self->request_timeout_ms[i] = cfg->pbx[i].request_timeout_ms;
         snprintf(self->names[i], sizeof self->names[i], "%s", cfg->pbx[i].name);
         snprintf(fc.pbx[i], sizeof fc.pbx[i], "%s", cfg->pbx[i].name);
@@ -433,7 +599,8 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
             fc.followup_ms = cfg->pbx[i].request_timeout_ms;
     }
     ha_forward_listener_t l = {self,           s_on_remote,   s_on_watch_result, s_on_event,
-                               s_serve_request, s_serve_watch, s_log,             s_on_events_lost};
+                               s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
+                               s_on_cdr,        s_serve_peer_lost};
     self->fwd = ha_forward_new(loop, &fc, NULL, &l);
     self->watches = zhashx_new();
     self->by_watch = zhashx_new();

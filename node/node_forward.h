@@ -10,7 +10,9 @@
 //    reply and followups handed back to ha_forward; a peer's device watch is a node_pbx
 //    watch of its own (the PBX monitor is shared with every local watch), whose done and
 //    events (node_main routes them here: node_forward_owns) go back to that peer only.
-//    CDR is not served to peers (node_pbx_remote.h).
+//    A peer's StartCDR claims CDR here for that peer (refused with operation/generic while
+//    another has it); its reports go to that peer (ha_forward_publish, HA_FORWARD_CDR)
+//    until its StopCDR, its loss, or node_forward_release.
 //
 //  Everything runs on the node's zloop.
 #ifndef NODE_FORWARD_H

@@ -85,6 +85,7 @@ struct node_pbx {
     void *cdr_arg;
     uint8_t *cdr_start;             //  the StartCDR that made cdr_sink, sent again on link up
     size_t cdr_start_len;
+    char cdr_at[NODE_NAME_MAX];     //  the owner that has it (remote backing; "" local)
 
     int resync_pending, resync_devices, resync_calls, resync_failed;
     int64_t resync_started;
@@ -598,6 +599,7 @@ static void s_on_own_reply(void *arg, int status, const uint8_t *apdu, size_t le
 static void s_cdr_forget(node_pbx_t *self)
 {
     self->cdr_sink = false;
+    self->cdr_at[0] = '\0';
     free(self->cdr_start);
     self->cdr_start = NULL;
     self->cdr_start_len = 0;
@@ -626,6 +628,7 @@ static void s_cdr_restart(node_pbx_t *self)
 {
     if (!self->cdr_sink || !self->cdr_start)
         return;
+    self->cdr_at[0] = '\0';     //  held here now: a later owner is asked again
     int rc = node_pbx_link_request(self->link, self->cdr_start, self->cdr_start_len, 0,
                                    s_on_cdr_restarted, self);
     if (rc)
@@ -1143,8 +1146,8 @@ void node_pbx_unwatch(node_pbx_t *self, node_pbx_watch_t **watch_p)
 
 int node_pbx_cdr_claim(node_pbx_t *self, void *owner)
 {
-    if (s_remote(self))
-        return -EBUSY;      //  CDR stays with the node that holds the link (node/README.md)
+    //  Through the owner too: one claimer per node here, one node per PBX at the owner
+    //  (node_forward refuses another node's StartCDR).
     if (self->cdr_owner && self->cdr_owner != owner)
         return -EBUSY;
     self->cdr_owner = owner;
@@ -1308,11 +1311,32 @@ typedef struct {
     node_pbx_reply_fn *reply;
     node_pbx_followup_fn *followup;
     void *arg;
+    node_pbx_t *self;
+    int opcode;
+    uint8_t *start_cdr;             //  a StartCDR's bytes (sent again to a new owner)
+    size_t start_cdr_len;
 } s_remote_req_t;
 
 static void s_on_remote_reply(void *arg, int status, const uint8_t *apdu, size_t len)
 {
     s_remote_req_t *r = arg;
+    node_pbx_t *self = r->self;
+    csta_peek_t keys;
+    bool result = status == 0 && csta_peek(&keys, apdu, len) == 0 &&
+                  keys.kind == CSTA_APDU_RESULT;
+    //  CDR through the owner (issue 6): its reports come as LinkEvents
+    //  (node_pbx_remote_cdr) to the receiver its StartCDR made, as on a local link.
+    if (result && !self->destroying && r->opcode == CSTA_OP_START_CDR) {
+        self->cdr_sink = true;
+        self->cdr_followup = r->followup;
+        self->cdr_arg = r->arg;
+        free(self->cdr_start);
+        self->cdr_start = r->start_cdr;
+        self->cdr_start_len = r->start_cdr_len;
+        r->start_cdr = NULL;
+        snprintf(self->cdr_at, sizeof self->cdr_at, "%s", self->remote_owner);
+    } else if (result && !self->destroying && r->opcode == CSTA_OP_STOP_CDR)
+        s_cdr_forget(self);
     r->reply(r->arg, status, apdu, len);
 }
 
@@ -1327,26 +1351,88 @@ static void s_on_remote_followup(void *arg, const uint8_t *apdu, size_t len)
 
 static void s_on_remote_end(void *arg)
 {
-    free(arg);
+    s_remote_req_t *r = arg;
+    free(r->start_cdr);
+    free(r);
 }
 
 static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
                             const csta_peek_t *keys, node_pbx_reply_fn *reply,
                             node_pbx_followup_fn *followup, void *arg)
 {
-    if (keys->opcode == CSTA_OP_START_CDR || keys->opcode == CSTA_OP_STOP_CDR)
-        return -EOPNOTSUPP;     //  CDR stays with the link's node (node_pbx_cdr_claim)
+    bool cdr = keys->opcode == CSTA_OP_START_CDR || keys->opcode == CSTA_OP_STOP_CDR;
     s_remote_req_t *r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
-    *r = (s_remote_req_t){reply, followup, arg};
+    *r = (s_remote_req_t){reply, followup, arg, self, keys->opcode, NULL, 0};
+    if (keys->opcode == CSTA_OP_START_CDR) {
+        r->start_cdr = malloc(len);
+        if (!r->start_cdr) {
+            free(r);
+            return -ENOMEM;
+        }
+        memcpy(r->start_cdr, apdu, len);
+        r->start_cdr_len = len;
+    }
+    //  A StartCDR's followups are its reports, which outlive any request: they come as
+    //  LinkEvents (node_pbx_remote_cdr), not as the request's followups.
     int rc = self->remote.request(self->remote.ctx, apdu, len,
                                   timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms,
-                                  s_on_remote_reply, followup ? s_on_remote_followup : NULL,
+                                  s_on_remote_reply,
+                                  followup && !cdr ? s_on_remote_followup : NULL,
                                   s_on_remote_end, r);
-    if (rc)
+    if (rc) {
+        free(r->start_cdr);
         free(r);
+    }
     return rc;
+}
+
+static void s_on_remote_cdr_restarted(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    node_pbx_t *self = arg;
+    csta_peek_t keys;
+    if (self->destroying)
+        return;
+    if (status == 0 && csta_peek(&keys, apdu, len) == 0 && keys.kind == CSTA_APDU_RESULT)
+        node_info(S_SUB, "pbx=%s: CDR transmission restarted through the owner %s",
+                  self->cfg.name, self->remote_owner);
+    else
+        node_warning(S_SUB, "pbx=%s: CDR transmission not restarted through the owner %s (%s); "
+                     "the CDR owner gets no records until it starts CDR again", self->cfg.name,
+                     self->remote_owner, status ? strerror(-status) : "refused");
+}
+
+//  A new owner knows nothing of this node's CDR claim: ask it with the CDR owner's own
+//  StartCDR, as after a local link loss (s_cdr_restart).
+static void s_remote_cdr_restart(node_pbx_t *self)
+{
+    if (!self->cdr_sink || !self->cdr_start || !*self->remote_owner ||
+        strcmp(self->cdr_at, self->remote_owner) == 0)
+        return;
+    snprintf(self->cdr_at, sizeof self->cdr_at, "%s", self->remote_owner);
+    int rc = self->remote.request(self->remote.ctx, self->cdr_start, self->cdr_start_len,
+                                  self->cfg.request_timeout_ms, s_on_remote_cdr_restarted,
+                                  NULL, NULL, self);
+    if (rc)
+        node_warning(S_SUB, "pbx=%s: CDR transmission not restarted through the owner: %s",
+                     self->cfg.name, strerror(-rc));
+}
+
+void node_pbx_remote_cdr(node_pbx_t *self, const uint8_t *apdu, size_t len)
+{
+    csta_peek_t keys;
+    if (!s_remote(self) || csta_peek(&keys, apdu, len) != 0 || keys.kind != CSTA_APDU_INVOKE ||
+        keys.opcode != CSTA_OP_CDR_REPORT) {
+        node_info(S_SUB, "pbx=%s: a forwarded CDR report dropped (not ours or not one)",
+                  self->cfg.name);
+        return;
+    }
+    if (self->cdr_sink && self->cdr_followup)
+        self->cdr_followup(self->cdr_arg, apdu, len, &keys);
+    else
+        node_info(S_SUB, "pbx=%s: forwarded CDR report with no receiver, dropped",
+                  self->cfg.name);
 }
 
 //  node_pbx's own SnapshotDevice through the owner: its answer as a local one's
@@ -1503,6 +1589,8 @@ void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner)
         }
     }
     self->remote_up = up;
+    if (s_remote(self) && up)
+        s_remote_cdr_restart(self);     //  a no-op unless the owner is new to it
     if (!s_remote(self) || (self->state == NODE_PBX_UP) == up)
         return;
     self->state = up ? NODE_PBX_UP : NODE_PBX_DOWN;

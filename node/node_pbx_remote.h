@@ -8,9 +8,10 @@
 //  and again after node_pbx_stop (it gave the link up).  Then
 //  - node_pbx_request goes to the owner through remote.request; the reply comes back with
 //    the same exactly-once rule (-ENOTCONN when the owner changes or is lost meanwhile);
-//    followups (segments) too.  CDR stays with the node that holds the link:
-//    node_pbx_cdr_claim answers -EBUSY and Start/StopCallDetailRecordsTransmission
-//    -EOPNOTSUPP (node/README.md);
+//    followups (segments) too.  CDR too (issue 6): node_pbx_cdr_claim is this node's
+//    claim, the owner refuses another node's StartCDR while one holds CDR; once a
+//    StartCDR's result is in, the owner's CDR reports (node_pbx_remote_cdr) go to its
+//    followup as a local link's do, and a new owner is sent the same StartCDR again;
 //  - node_pbx_watch registers the device with the owner (remote.watch, once per device
 //    however many watches it has); the owner's answer (node_pbx_remote_watch_result) calls
 //    the watches' done as a MonitorStart result would, and its events
@@ -70,6 +71,9 @@ void node_pbx_remote_events_lost(node_pbx_t *self, long lost);
 //  An event of device from the owner's link (a CSTAEventReport as its PBX sent it).
 void node_pbx_remote_event(node_pbx_t *self, const char *device_key, const uint8_t *apdu,
                            size_t len);
+//  A CDR report the owner forwarded for this node's CDR receiver (the followup of the
+//  StartCDR whose result made it); dropped (info) when there is none.
+void node_pbx_remote_cdr(node_pbx_t *self, const uint8_t *apdu, size_t len);
 //  The owner as the last node_pbx_remote_state named it ("" none).
 const char *node_pbx_remote_owner(const node_pbx_t *self);
 

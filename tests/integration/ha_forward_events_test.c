@@ -13,7 +13,12 @@
 //    only once a has monitored the devices again (a's WatchResult after its own re-monitor):
 //    not when a's link is up (what b reported before).
 //
-//  Both check pbxsim's link history for two links at once.  Every wait has a deadline.
+//  - standby_application_gets_cdr_records_through_the_owner: set_cdr on b is a StartCDR on
+//    a's link for b; the PBX's record of a call finished later reaches b's application;
+//    an application on a is refused CDR while b's holds it and gets it after; kill -9 of a:
+//    b takes the link and its application's CDR with it.
+//
+//  Each checks pbxsim's link history for two links at once.  Every wait has a deadline.
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,11 +177,90 @@ static void owner_link_drop_keeps_standby_lines_out_until_monitored_again(void *
     assert_int_equal(l.accepted, 2);
 }
 
+//  Run the application's loop until it has `n` CDR records (or fail).
+static void s_wait_cdrs(int n)
+{
+    long long deadline = test_now_ms() + WAIT_MS;
+    while (s_app.cdr_count < n && test_now_ms() < deadline)
+        test_app_turn(&s_app, deadline);
+    assert_int_equal(s_app.cdr_count, n);
+}
+
+//  CDR for an application on the standby: its set_cdr goes to the owner, which runs CDR on
+//  its link and forwards the PBX's records to b, whose application gets the record of a
+//  finished call.  The claim is the cluster's one: an application on a is refused while
+//  b's holds it, and gets it once b's gives it up.
+static void standby_application_gets_cdr_records_through_the_owner(void **state)
+{
+    (void) state;
+    ha_fx_t *f = s_pair(NULL);
+    test_ctim_reply_t r;
+    assert_true(test_app_reply(&s_app, ctim_set_cdr(s_app.ctim, true), &r));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    //  a's own application cannot claim it meanwhile.
+    test_app_t on_a;
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", f->node[0].client_port);
+    assert_int_equal(test_app_connect(&on_a, ep, HB_MS), 0);
+    assert_true(test_app_reply(&on_a, ctim_set_cdr(on_a.ctim, true), &r));
+    assert_int_equal(r.result, CTIM_RESULT_BUSY);
+
+    char reply[4096];
+    s_ctl(f, "dial 101 102", reply, sizeof reply);
+    test_ctim_event_t offer;
+    assert_true(test_app_skip_to(&s_app, "102", CTIM_CALL_OFFERING, &offer));
+    s_ctl(f, "answer 102", reply, sizeof reply);
+    assert_true(test_app_skip_to(&s_app, "102", CTIM_CALL_CONNECTED, &offer));
+    s_ctl(f, "hangup 101", reply, sizeof reply);
+    s_wait_cdrs(1);
+    assert_string_equal(s_app.cdr_caller, "101");
+    assert_string_equal(s_app.cdr_called, "102");
+    assert_string_equal(s_app.cdr_call_id, offer.call_id);
+    assert_int_equal(on_a.cdr_count, 0);
+
+    //  b's application gives CDR up: a's may have it now, and b's gets no more records.
+    assert_true(test_app_reply(&s_app, ctim_set_cdr(s_app.ctim, false), &r));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    assert_true(test_app_reply(&on_a, ctim_set_cdr(on_a.ctim, true), &r));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    s_ctl(f, "dial 103 104", reply, sizeof reply);
+    s_ctl(f, "answer 104", reply, sizeof reply);
+    s_ctl(f, "hangup 103", reply, sizeof reply);
+    long long deadline = test_now_ms() + WAIT_MS;
+    while (on_a.cdr_count < 1 && test_now_ms() < deadline) {
+        test_app_turn(&on_a, test_now_ms() + 20);
+        test_app_turn(&s_app, test_now_ms() + 5);
+    }
+    assert_int_equal(on_a.cdr_count, 1);
+    assert_string_equal(on_a.cdr_caller, "103");
+    assert_int_equal(s_app.cdr_count, 1);
+
+    //  Back to b's application; then a is killed and b takes the link: its CDR claim goes
+    //  with it (StartCDR again on b's own link) and the records keep coming.
+    assert_true(test_app_reply(&on_a, ctim_set_cdr(on_a.ctim, false), &r));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    test_app_destroy(&on_a);
+    assert_true(test_app_reply(&s_app, ctim_set_cdr(s_app.ctim, true), &r));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    ha_node_kill(f, 0);
+    ha_wait_holder(f, 1, HA_WAIT_MS);
+    assert_true(test_app_wait_service(&s_app, "101", true, test_now_ms() + WAIT_MS));
+    s_ctl(f, "dial 105 106", reply, sizeof reply);
+    s_ctl(f, "answer 106", reply, sizeof reply);
+    s_ctl(f, "hangup 105", reply, sizeof reply);
+    s_wait_cdrs(2);
+    assert_string_equal(s_app.cdr_caller, "105");
+    ha_links_t l = ha_links(f);
+    assert_int_equal(l.accepted, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(a_lost_event_makes_the_standby_snapshot_its_lines, teardown),
         cmocka_unit_test_teardown(owner_link_drop_keeps_standby_lines_out_until_monitored_again,
+                                  teardown),
+        cmocka_unit_test_teardown(standby_application_gets_cdr_records_through_the_owner,
                                   teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,10 @@ typedef struct {
     //  on_events_lost
     int gaps_told;
     long lost_told;
+    int cdrs;                       //  on_cdr
+    uint8_t last_cdr_byte;
+    int peers_lost;                 //  serve_peer_lost
+    char served_node[16];           //  ha_forward_served_node of the last served request
     int events_at_gap;              //  events handed on before the last gap was told
 } s_node_t;
 
@@ -184,12 +188,31 @@ static void s_on_events_lost(void *ctx, size_t pbx, long lost)
     n->events_at_gap = n->events;
 }
 
+static void s_on_cdr(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    s_node_t *n = ctx;
+    assert_int_equal(pbx, 0);
+    assert_true(len > 0);
+    n->cdrs++;
+    n->last_cdr_byte = apdu[len - 1];
+}
+
+static void s_serve_peer_lost(void *ctx, const char *node)
+{
+    s_node_t *n = ctx;
+    (void) node;
+    n->peers_lost++;
+}
+
 static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
                             size_t len, int timeout_ms)
 {
     s_node_t *n = ctx;
     (void) pbx;
     assert_true(timeout_ms > 0);
+    const char *from = ha_forward_served_node(n->fwd, handle);
+    assert_non_null(from);
+    snprintf(n->served_node, sizeof n->served_node, "%s", from);
     assert_memory_equal(apdu, s_invoke, len);
     n->served++;
     if (n->answer_at_once) {
@@ -298,7 +321,8 @@ static int s_setup(size_t n)
         cfg.tick_ms = 10;
         ha_forward_bus_t bus = {node, s_bus_send};
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
-                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost};
+                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
+                                   s_on_cdr,        s_serve_peer_lost};
         node->fwd = ha_forward_new(f->loop, &cfg, &bus, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_start(node->fwd), 0);
@@ -825,6 +849,36 @@ static void a_gap_in_the_events_is_told_once_before_the_next_event(void **state)
     assert_int_equal(s_b()->gaps_told, 3);
 }
 
+//  CDR reports for a peer's CDR owner ride the event stream under HA_FORWARD_CDR (no watch
+//  needed, numbered with the events, so a lost one is a gap too); the owner learns who asked
+//  for a served request, and hears when that peer is lost (its CDR claim ends).
+static void cdr_reports_ride_the_event_stream_and_a_lost_peer_is_told(void **state)
+{
+    (void) state;
+    s_owner("a", 1, true);
+    assert_int_equal(s_request(1, 1, 1000, false), 0);
+    s_run(20);
+    assert_string_equal(s_a()->served_node, "b");
+    uint8_t rec[] = {0xa1, 0x03, 0x02, 0x01, 0x42};
+    ha_forward_publish(s_a()->fwd, 0, "b", HA_FORWARD_CDR, rec, sizeof rec);
+    s_run(20);
+    assert_int_equal(s_b()->cdrs, 1);
+    assert_int_equal(s_b()->last_cdr_byte, 0x42);
+    assert_int_equal(s_b()->events, 0);     //  not an event of a device
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
+    s_run(20);
+    s_fx->lose_to[1] = 1;
+    ha_forward_publish(s_a()->fwd, 0, "b", HA_FORWARD_CDR, rec, sizeof rec);
+    s_publish(1, 7);
+    s_run(20);
+    assert_int_equal(s_b()->cdrs, 1);
+    assert_int_equal(s_b()->gaps_told, 1);
+    assert_int_equal(s_b()->events, 1);
+    assert_int_equal(s_a()->peers_lost, 0);
+    ha_forward_peer(s_a()->fwd, "b", false);
+    assert_int_equal(s_a()->peers_lost, 1);
+}
+
 static void a_lost_peer_loses_its_watches_and_its_count(void **state)
 {
     (void) state;
@@ -1055,7 +1109,8 @@ static void real_bus_carries_requests_watches_and_events(void **state)
         snprintf(fc.pbx[0], sizeof fc.pbx[0], "main");
         fc.followup_ms = FOLLOWUP_MS;
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
-                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost};
+                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
+                                   s_on_cdr,        s_serve_peer_lost};
         node->fwd = ha_forward_new(s_fx->loop, &fc, NULL, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_attach(node->fwd, s_members[i].cluster), 0);
@@ -1118,6 +1173,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(events_flow_and_lost_ones_are_counted, s_setup3,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(a_gap_in_the_events_is_told_once_before_the_next_event,
+                                        s_setup3, s_teardown),
+        cmocka_unit_test_setup_teardown(cdr_reports_ride_the_event_stream_and_a_lost_peer_is_told,
                                         s_setup3, s_teardown),
         cmocka_unit_test_setup_teardown(a_lost_peer_loses_its_watches_and_its_count, s_setup3,
                                         s_teardown),

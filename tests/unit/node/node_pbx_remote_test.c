@@ -2,8 +2,8 @@
 //  of a PBX service that forwards to the link's owner — requests and replies passed through
 //  once, one registration per device whatever its watches, done calls as a MonitorStart
 //  result would make them (and -ENOTCONN when the owner goes, never silence), events to
-//  every watch with their routing keys, UP / DOWN as the owner is reachable, CDR kept to
-//  the link's node — and the switch to the local link and back keeping every watch.
+//  every watch with their routing keys, UP / DOWN as the owner is reachable, CDR through
+//  the owner — and the switch to the local link and back keeping every watch.
 //  The link itself is never started here (its PBX port is closed).
 #include <errno.h>
 #include <setjmp.h>
@@ -396,14 +396,78 @@ static void requests_are_forwarded_with_their_deadline_and_replied_once(void **s
     n = s_invoke(buf, sizeof buf, CSTA_OP_SNAPSHOT_DEVICE);
     assert_int_equal(node_pbx_request(f->pbx, buf, n, 100, s_reply, NULL, f), -EMSGSIZE);
     assert_int_equal(f->replies, 1);
-    //  Monitors are shared (node_pbx_watch) and CDR stays with the link's node.
+    //  Monitors are shared (node_pbx_watch).
     f->request_rc = 0;
     n = s_invoke(buf, sizeof buf, CSTA_OP_MONITOR_START);
     assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), -EINVAL);
-    n = s_invoke(buf, sizeof buf, CSTA_OP_START_CDR);
-    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), -EOPNOTSUPP);
-    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), -EBUSY);
     assert_int_equal(f->requests, 1);
+}
+
+//  CDR through the owner (issue 6): the claim is this node's, StartCDR is forwarded (its
+//  reports are not the request's followups), its result makes the receiver of the reports
+//  the owner forwards; a new owner is sent the same StartCDR; StopCDR's result ends it.
+static void cdr_goes_through_the_owner_and_is_asked_again_of_a_new_one(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_remote_state(f->pbx, true, "a");
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), 0);
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, &f->requests), -EBUSY);    //  one per node
+    uint8_t start[128], rep[256];
+    size_t sn = s_invoke(start, sizeof start, CSTA_OP_START_CDR);
+    assert_int_equal(node_pbx_request(f->pbx, start, sn, 0, s_reply, s_followup, f), 0);
+    assert_int_equal(f->requests, 1);
+    assert_null(f->followup);               //  reports come as node_pbx_remote_cdr
+    size_t rn = s_invoke(rep, sizeof rep, CSTA_OP_CDR_REPORT);
+    node_pbx_remote_cdr(f->pbx, rep, rn);   //  before the result: nobody to give it to
+    assert_int_equal(f->followups, 0);
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_RESULT);
+    a.invoke_id = 3;
+    a.opcode = CSTA_OP_START_CDR;
+    a.has_result = true;
+    static const uint8_t xref[] = {0, 7};
+    a.svc.start_call_detail_records_transmission_res.cdr_xref = (csta_bytes_t){xref, 2};
+    uint8_t res[128];
+    size_t n = s_encode(&a, res, sizeof res);
+    f->reply(f->req_arg, 0, res, n);
+    f->end(f->req_arg);
+    assert_int_equal(f->replies, 1);
+    node_pbx_remote_cdr(f->pbx, rep, rn);
+    assert_int_equal(f->followups, 1);
+    uint8_t ev[256];
+    size_t en = s_delivered(ev, sizeof ev, "101");
+    node_pbx_remote_cdr(f->pbx, ev, en);    //  not a CDR report
+    assert_int_equal(f->followups, 1);
+
+    //  The same owner again asks nothing; a new one gets the same StartCDR.
+    node_pbx_remote_state(f->pbx, false, "a");
+    node_pbx_remote_state(f->pbx, true, "a");
+    assert_int_equal(f->requests, 1);
+    node_pbx_remote_state(f->pbx, true, "b");
+    assert_int_equal(f->requests, 2);
+    assert_null(f->followup);
+    f->reply(f->req_arg, 0, res, n);        //  its answer is logged, nobody is replied
+    assert_int_equal(f->replies, 1);
+    node_pbx_remote_cdr(f->pbx, rep, rn);
+    assert_int_equal(f->followups, 2);
+
+    //  StopCDR's result: the reports stop reaching the receiver.
+    uint8_t stop[128];
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 4;
+    a.opcode = CSTA_OP_STOP_CDR;
+    a.svc.stop_call_detail_records_transmission.cdr_xref = (csta_bytes_t){xref, 2};
+    size_t tn = s_encode(&a, stop, sizeof stop);
+    assert_int_equal(node_pbx_request(f->pbx, stop, tn, 0, s_reply, NULL, f), 0);
+    assert_int_equal(f->requests, 3);
+    static const uint8_t no_data[] = {0xa2, 0x03, 0x02, 0x01, 0x04};
+    f->reply(f->req_arg, 0, no_data, sizeof no_data);
+    f->end(f->req_arg);
+    node_pbx_remote_cdr(f->pbx, rep, rn);
+    assert_int_equal(f->followups, 2);
+    node_pbx_cdr_release(f->pbx, f);
+    node_pbx_remote_state(f->pbx, true, "c");
+    assert_int_equal(f->requests, 3);       //  nothing to restart
 }
 
 //  This node takes the link: the owner is forgotten, the service goes DOWN until its own
@@ -430,8 +494,6 @@ static void switching_backings_keeps_the_watches(void **state)
     size_t n = s_delivered(ev, sizeof ev, "101");
     node_pbx_remote_event(f->pbx, "d:101", ev, n);
     assert_int_equal(f->events[0], 0);
-    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), 0);     //  the link's node owns CDR
-    node_pbx_cdr_release(f->pbx, f);
 
     assert_int_equal(node_pbx_stop(f->pbx), 0);
     assert_true(node_pbx_is_remote(f->pbx));
@@ -641,6 +703,8 @@ int main(void)
             owner_loss_answers_waiting_watches_and_a_refusal_is_asked_again, setup, teardown),
         cmocka_unit_test_setup_teardown(requests_are_forwarded_with_their_deadline_and_replied_once,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            cdr_goes_through_the_owner_and_is_asked_again_of_a_new_one, setup, teardown),
         cmocka_unit_test_setup_teardown(switching_backings_keeps_the_watches, setup, teardown),
         cmocka_unit_test_setup_teardown(
             lost_events_snapshot_each_monitored_device_then_its_watches_hear_it, setup, teardown),
