@@ -87,6 +87,7 @@ struct ha_forward {
     uint64_t next_id, next_handle;
     bool started;
     ha_cluster_t *cluster;          //  attached to (owner views come from it)
+    bool alive[HA_PEERS_MAX];       //  peers heard (ha_forward_peer)
 };
 
 static void s_log(ha_forward_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -400,10 +401,11 @@ void ha_forward_owner(ha_forward_t *self, size_t pbx, const char *owner, uint64_
 
 void ha_forward_peer(ha_forward_t *self, const char *node, bool alive)
 {
-    if (alive)
-        return;
     int peer = s_peer_index(self, node);
     if (peer < 0)
+        return;
+    self->alive[peer] = alive;
+    if (alive)
         return;
     //  Its watches end here; a peer that comes back sends its set again.  Its requests
     //  still being performed are answered into the void.
@@ -574,6 +576,11 @@ static void s_on_link_event(ha_forward_t *self, size_t pbx, const proto_cluster_
     //  seq 1 again: the owner started counting afresh (it thought this node was lost).
     p->last_seq = seq;
     p->st.events_in++;
+    if (strcmp(m->fwd.device, HA_FORWARD_BROADCAST) == 0) {
+        if (self->listener.on_broadcast)
+            self->listener.on_broadcast(self->listener.ctx, pbx, m->fwd.apdu, m->fwd.apdu_len);
+        return;
+    }
     if (strcmp(m->fwd.device, HA_FORWARD_CDR) == 0) {
         if (self->listener.on_cdr)
             self->listener.on_cdr(self->listener.ctx, pbx, m->fwd.apdu, m->fwd.apdu_len);
@@ -793,6 +800,16 @@ void ha_forward_publish(ha_forward_t *self, size_t pbx, const char *node, const 
     m.fwd.apdu_len = len;
     if (s_send(self, pbx, node, &m) == 0)
         p->st.events_out++;
+}
+
+void ha_forward_broadcast(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    if (pbx >= self->cfg.pbx_count || !apdu)
+        return;
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        if (self->alive[i])
+            ha_forward_publish(self, pbx, self->cfg.peers[i].id, HA_FORWARD_BROADCAST, apdu,
+                               len);
 }
 
 //  --- Life cycle -----------------------------------------------------------------------------

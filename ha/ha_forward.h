@@ -104,7 +104,14 @@ typedef struct {
     //  Peer node was lost or restarted: what the node serves it beyond watches (its CDR
     //  claim) ends.
     void (*serve_peer_lost)(void *ctx, const char *node);
+    //  --- this node uses another node's link (may be NULL)
+    //  An invoke the owner's PBX sent for every application (SystemStatus,
+    //  SwitchingFunctionDevicesChanged; answered by the owner), under HA_FORWARD_BROADCAST.
+    void (*on_broadcast)(void *ctx, size_t pbx, const uint8_t *apdu, size_t len);
 } ha_forward_listener_t;
+
+//  The "device" of a LinkEvent that carries a PBX broadcast.
+#define HA_FORWARD_BROADCAST "broadcast"
 
 //  The "device" of a LinkEvent that carries a CDR report (no registry key looks like it).
 #define HA_FORWARD_CDR "cdr"
@@ -165,6 +172,9 @@ void ha_forward_watch_answer(ha_forward_t *self, size_t pbx, const char *node,
 //  peer sees as a gap; node_forward's CTIM_TEST_DROP_EVENT).
 void ha_forward_publish(ha_forward_t *self, size_t pbx, const char *node, const char *device,
                         const uint8_t *apdu, size_t len);
+//  A PBX broadcast (HA_FORWARD_BROADCAST) to every peer this node hears, numbered in each
+//  peer's stream.
+void ha_forward_broadcast(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len);
 //  This node gives pbx's link up: every peer's watch of it ends (serve_watch off) now.
 void ha_forward_release(ha_forward_t *self, size_t pbx);
 

@@ -71,7 +71,7 @@ struct node_forward {
     node_metric_t *m_served, *m_events_out, *m_watches, *m_served_watches, *m_send_failures;
     node_metric_t *m_up;
     char names[NODE_PBX_MAX][NODE_NAME_MAX];
-    s_cdr_t cdr[NODE_PBX_MAX];      //  peers' CDR claims
+    s_cdr_t *cdr[NODE_PBX_MAX];     //  peers' CDR claims (node_pbx keeps them as args)
     long csta_stale[NODE_PBX_MAX];  //  CSTA monitors that missed events (node_forward_csta_stale)
     long csta_stale_unlogged;
     int64_t csta_stale_logged_at;
@@ -130,6 +130,13 @@ static void s_on_cdr(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
     node_forward_t *self = ctx;
     if (pbx < self->pbx_count)
         node_pbx_remote_cdr(self->pbx[pbx], apdu, len);
+}
+
+static void s_on_broadcast(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_broadcast(self->pbx[pbx], apdu, len);
 }
 
 //  --- Peers' requests (owner) ----------------------------------------------------------------
@@ -246,6 +253,10 @@ static void s_on_cdr_reply(void *arg, int status, const uint8_t *apdu, size_t le
 {
     s_cdr_t *c = arg;
     node_forward_t *self = c->self;
+    if (!self) {
+        free(c);    //  node_forward went while this was out (node_forward_destroy)
+        return;
+    }
     uint64_t handle = c->handle;
     c->handle = 0;
     csta_apdu_t a;
@@ -280,7 +291,7 @@ static void s_on_cdr_reply(void *arg, int status, const uint8_t *apdu, size_t le
 static void s_serve_cdr(node_forward_t *self, size_t pbx, uint64_t handle, const uint8_t *apdu,
                         size_t len, int timeout_ms, const csta_peek_t *keys)
 {
-    s_cdr_t *c = &self->cdr[pbx];
+    s_cdr_t *c = self->cdr[pbx];
     const char *node = ha_forward_served_node(self->fwd, handle);
     if (!node) {
         ha_forward_answer(self->fwd, handle, -EINVAL, NULL, 0);
@@ -319,8 +330,8 @@ static void s_serve_peer_lost(void *ctx, const char *node)
 {
     node_forward_t *self = ctx;
     for (size_t i = 0; i < self->pbx_count; i++)
-        if (strcmp(self->cdr[i].node, node) == 0)
-            s_cdr_abandon(self, &self->cdr[i], true);
+        if (strcmp(self->cdr[i]->node, node) == 0)
+            s_cdr_abandon(self, self->cdr[i], true);
 }
 
 static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
@@ -517,6 +528,12 @@ void node_forward_monitored(node_forward_t *self, node_pbx_watch_t *watch, void 
     ha_forward_watch_answer(self->fwd, w->pbx, w->node, w->device, 0, NULL, 0);
 }
 
+void node_forward_broadcast(node_forward_t *self, size_t i, const uint8_t *apdu, size_t len)
+{
+    if (self && i < self->pbx_count)
+        ha_forward_broadcast(self->fwd, i, apdu, len);
+}
+
 void node_forward_csta_stale(node_forward_t *self, size_t i)
 {
     if (!self || i >= self->pbx_count)
@@ -540,7 +557,7 @@ void node_forward_release(node_forward_t *self, size_t i)
         return;
     ha_forward_release(self->fwd, i);
     //  The peer asks the next owner itself (node_pbx's remote CDR restart).
-    s_cdr_abandon(self, &self->cdr[i], true);
+    s_cdr_abandon(self, self->cdr[i], true);
 }
 
 //  --- Life cycle -----------------------------------------------------------------------------
@@ -590,7 +607,9 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
     for (size_t i = 0; i < cfg->pbx_count; i++) {
         self->pbx[i] = pbx[i];
         self->ctx[i] = (s_pbx_ctx_t){self, i};
-        self->cdr[i] = (s_cdr_t){.self = self, .pbx = i};
+        self->cdr[i] = calloc(1, sizeof *self->cdr[i]);
+        if (self->cdr[i])
+            *self->cdr[i] = (s_cdr_t){.self = self, .pbx = i};
         self->request_timeout_ms[i] = cfg->pbx[i].request_timeout_ms;
         snprintf(self->names[i], sizeof self->names[i], "%s", cfg->pbx[i].name);
         snprintf(fc.pbx[i], sizeof fc.pbx[i], "%s", cfg->pbx[i].name);
@@ -600,11 +619,14 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
     }
     ha_forward_listener_t l = {self,           s_on_remote,   s_on_watch_result, s_on_event,
                                s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
-                               s_on_cdr,        s_serve_peer_lost};
+                               s_on_cdr,        s_serve_peer_lost, s_on_broadcast};
     self->fwd = ha_forward_new(loop, &fc, NULL, &l);
     self->watches = zhashx_new();
     self->by_watch = zhashx_new();
-    if (!self->fwd || !self->watches || !self->by_watch ||
+    bool cdr_ok = true;
+    for (size_t i = 0; i < cfg->pbx_count; i++)
+        cdr_ok = cdr_ok && self->cdr[i];
+    if (!cdr_ok || !self->fwd || !self->watches || !self->by_watch ||
         ha_forward_attach(self->fwd, cluster) != 0) {
         node_error(S_SUB, "cluster forwarding cannot be set up");
         node_forward_destroy(&self);
@@ -642,6 +664,20 @@ void node_forward_destroy(node_forward_t **self_p)
         zhashx_destroy(&self->watches);
     }
     zhashx_destroy(&self->by_watch);
+    //  Peers' CDR claims end; one whose Start/StopCDR is still at the PBX service is freed by
+    //  its reply (node_pbx_destroy answers it).
+    for (size_t i = 0; i < self->pbx_count; i++) {
+        s_cdr_t *c = self->cdr[i];
+        if (!c)
+            continue;
+        if (*c->node && self->pbx[i])
+            node_pbx_cdr_release(self->pbx[i], c);
+        c->node[0] = '\0';
+        if (c->handle)
+            c->self = NULL;
+        else
+            free(c);
+    }
     //  Kept requests: their PBX service let its segments go when it stopped (before this).
     while (self->kept) {
         s_served_t *s = self->kept;

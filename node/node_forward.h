@@ -55,6 +55,9 @@ void node_forward_state(node_forward_t *self, size_t i, node_pbx_state_t state);
 //  link came back succeeded): WatchResult OK to the peer.
 void node_forward_monitored(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg);
 
+//  A broadcast of PBX i's link (node_pbx's on_broadcast, on the node that holds it): to
+//  every peer, whose front ends get it as from their own link.
+void node_forward_broadcast(node_forward_t *self, size_t i, const uint8_t *apdu, size_t len);
 //  A CSTA application's monitor of PBX i whose events were lost on the bus (node_pbx's
 //  on_watch_stale): nothing can give it a snapshot; counted
 //  (ctim_ha_forward_csta_stale_monitors_total) and logged at most once a second.

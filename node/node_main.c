@@ -268,6 +268,8 @@ static void s_pbx_on_watch_stale(void *ctx, node_pbx_watch_t *watch, void *watch
 static void s_pbx_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     s_pbx_ctx_t *c = ctx;
+    if (!node_pbx_is_remote(c->self->pbx[c->i]))
+        node_forward_broadcast(c->self->forward, c->i, apdu, len);  //  the peers' applications
     const node_pbx_listener_t *fe[2];
     size_t n;
     s_front_ends(c->self, c->i, &n, fe);

@@ -863,9 +863,14 @@ static int s_on_validate(zloop_t *loop, int timer_id, void *arg)
     node_pbx_t *self = arg;
     if (self->state != NODE_PBX_UP)
         return 0;
+    //  Through the owner (remote backing) the same: a SnapshotDevice forwarded per device
+    //  the owner monitors for this node, within the window (s_remote_sync).
+    bool remote = s_remote(self);
     for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
         next = d->next;
-        if (d->mon == NODE_PBX_MON_ACTIVE && d->watch_count > 0) {
+        bool monitored = remote ? d->rwatch && d->rstate == S_R_OK
+                                : d->mon == NODE_PBX_MON_ACTIVE;
+        if (monitored && d->watch_count > 0) {
             d->want_snapshot = true;
             s_device_sync(self, d);
         }
@@ -1243,7 +1248,7 @@ int node_pbx_start(node_pbx_t *self)
     self->started = true;
     self->retry_timer =
         zloop_timer(self->loop, (size_t) self->cfg.monitor_retry_ms, 0, s_on_retry, self);
-    if (self->cfg.validate_calls_ms > 0)
+    if (self->cfg.validate_calls_ms > 0 && self->validate_timer <= 0)
         self->validate_timer =
             zloop_timer(self->loop, (size_t) self->cfg.validate_calls_ms, 0, s_on_validate, self);
     int period = self->cfg.request_timeout_ms < 1000 ? self->cfg.request_timeout_ms : 1000;
@@ -1256,7 +1261,9 @@ int node_pbx_stop(node_pbx_t *self)
     if (!self->started)
         return -EALREADY;
     self->started = false;
-    int *timers[] = {&self->housekeeping_timer, &self->retry_timer, &self->validate_timer};
+    //  The validation timer goes on through the remote backing (node_pbx_set_remote).
+    int *timers[] = {&self->housekeeping_timer, &self->retry_timer,
+                     self->has_remote ? &self->retry_timer : &self->validate_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
         if (*timers[i] > 0)
             zloop_timer_end(self->loop, *timers[i]);
@@ -1419,6 +1426,17 @@ static void s_remote_cdr_restart(node_pbx_t *self)
                      self->cfg.name, strerror(-rc));
 }
 
+void node_pbx_remote_broadcast(node_pbx_t *self, const uint8_t *apdu, size_t len)
+{
+    csta_peek_t keys;
+    if (!s_remote(self) || csta_peek(&keys, apdu, len) != 0 || keys.kind != CSTA_APDU_INVOKE) {
+        node_debug(S_SUB, "pbx=%s: a forwarded broadcast dropped", self->cfg.name);
+        return;
+    }
+    if (self->listener.on_broadcast)
+        self->listener.on_broadcast(self->listener.ctx, apdu, len, &keys);
+}
+
 void node_pbx_remote_cdr(node_pbx_t *self, const uint8_t *apdu, size_t len)
 {
     csta_peek_t keys;
@@ -1556,6 +1574,11 @@ void node_pbx_set_remote(node_pbx_t *self, const node_pbx_remote_t *remote)
     self->has_remote = remote && remote->request && remote->watch;
     if (self->has_remote)
         self->remote = *remote;
+    //  Call validation (validate_calls_ms) runs whichever backing serves: the devices of a
+    //  standby are snapshotted through the owner too.
+    if (self->has_remote && self->cfg.validate_calls_ms > 0 && self->validate_timer <= 0)
+        self->validate_timer =
+            zloop_timer(self->loop, (size_t) self->cfg.validate_calls_ms, 0, s_on_validate, self);
 }
 
 bool node_pbx_is_remote(const node_pbx_t *self)

@@ -74,6 +74,9 @@ void node_pbx_remote_event(node_pbx_t *self, const char *device_key, const uint8
 //  A CDR report the owner forwarded for this node's CDR receiver (the followup of the
 //  StartCDR whose result made it); dropped (info) when there is none.
 void node_pbx_remote_cdr(node_pbx_t *self, const uint8_t *apdu, size_t len);
+//  A PBX broadcast the owner forwarded (SystemStatus, SwitchingFunctionDevicesChanged;
+//  answered there): to the front ends' on_broadcast as a local link's.
+void node_pbx_remote_broadcast(node_pbx_t *self, const uint8_t *apdu, size_t len);
 //  The owner as the last node_pbx_remote_state named it ("" none).
 const char *node_pbx_remote_owner(const node_pbx_t *self);
 

@@ -70,6 +70,7 @@ typedef struct {
     int cdrs;                       //  on_cdr
     uint8_t last_cdr_byte;
     int peers_lost;                 //  serve_peer_lost
+    int broadcasts;                 //  on_broadcast
     char served_node[16];           //  ha_forward_served_node of the last served request
     int events_at_gap;              //  events handed on before the last gap was told
 } s_node_t;
@@ -197,6 +198,14 @@ static void s_on_cdr(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
     n->last_cdr_byte = apdu[len - 1];
 }
 
+static void s_on_broadcast(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    s_node_t *n = ctx;
+    assert_int_equal(pbx, 0);
+    assert_true(apdu && len > 0);
+    n->broadcasts++;
+}
+
 static void s_serve_peer_lost(void *ctx, const char *node)
 {
     s_node_t *n = ctx;
@@ -322,7 +331,7 @@ static int s_setup(size_t n)
         ha_forward_bus_t bus = {node, s_bus_send};
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
                                    s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
-                                   s_on_cdr,        s_serve_peer_lost};
+                                   s_on_cdr,        s_serve_peer_lost, s_on_broadcast};
         node->fwd = ha_forward_new(f->loop, &cfg, &bus, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_start(node->fwd), 0);
@@ -850,9 +859,10 @@ static void a_gap_in_the_events_is_told_once_before_the_next_event(void **state)
 }
 
 //  CDR reports for a peer's CDR owner ride the event stream under HA_FORWARD_CDR (no watch
-//  needed, numbered with the events, so a lost one is a gap too); the owner learns who asked
-//  for a served request, and hears when that peer is lost (its CDR claim ends).
-static void cdr_reports_ride_the_event_stream_and_a_lost_peer_is_told(void **state)
+//  needed, numbered with the events, so a lost one is a gap too), PBX broadcasts under
+//  HA_FORWARD_BROADCAST to the peers the owner hears; the owner learns who asked for a
+//  served request, and hears when that peer is lost (its CDR claim ends).
+static void cdr_reports_and_broadcasts_ride_the_event_stream(void **state)
 {
     (void) state;
     s_owner("a", 1, true);
@@ -875,8 +885,18 @@ static void cdr_reports_ride_the_event_stream_and_a_lost_peer_is_told(void **sta
     assert_int_equal(s_b()->gaps_told, 1);
     assert_int_equal(s_b()->events, 1);
     assert_int_equal(s_a()->peers_lost, 0);
+    //  A PBX broadcast goes to the peers the owner hears (b), numbered with the rest.
+    ha_forward_peer(s_a()->fwd, "b", true);
+    ha_forward_broadcast(s_a()->fwd, 0, rec, sizeof rec);
+    s_run(20);
+    assert_int_equal(s_b()->broadcasts, 1);
+    assert_int_equal(s_c()->broadcasts, 0);     //  not heard by a: nothing sent
+    assert_int_equal(s_b()->gaps_told, 1);
     ha_forward_peer(s_a()->fwd, "b", false);
     assert_int_equal(s_a()->peers_lost, 1);
+    ha_forward_broadcast(s_a()->fwd, 0, rec, sizeof rec);
+    s_run(20);
+    assert_int_equal(s_b()->broadcasts, 1);
 }
 
 static void a_lost_peer_loses_its_watches_and_its_count(void **state)
@@ -1110,7 +1130,7 @@ static void real_bus_carries_requests_watches_and_events(void **state)
         fc.followup_ms = FOLLOWUP_MS;
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
                                    s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
-                                   s_on_cdr,        s_serve_peer_lost};
+                                   s_on_cdr,        s_serve_peer_lost, s_on_broadcast};
         node->fwd = ha_forward_new(s_fx->loop, &fc, NULL, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_attach(node->fwd, s_members[i].cluster), 0);
@@ -1174,7 +1194,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(a_gap_in_the_events_is_told_once_before_the_next_event,
                                         s_setup3, s_teardown),
-        cmocka_unit_test_setup_teardown(cdr_reports_ride_the_event_stream_and_a_lost_peer_is_told,
+        cmocka_unit_test_setup_teardown(cdr_reports_and_broadcasts_ride_the_event_stream,
                                         s_setup3, s_teardown),
         cmocka_unit_test_setup_teardown(a_lost_peer_loses_its_watches_and_its_count, s_setup3,
                                         s_teardown),

@@ -50,6 +50,8 @@ typedef struct {
     //  front end: per watch tag
     int monitored[CALLS_MAX], unmonitored[CALLS_MAX], stale[CALLS_MAX];
     char trace[256];                //  "U" state UP, "D" DOWN, "m<tag>", "u<tag>", "s<tag>"
+    int broadcasts, last_broadcast_op;
+    int validate_calls_ms;          //  setup_validate: 40
 } fx_t;
 
 static fx_t *s_fx;
@@ -100,6 +102,15 @@ static void s_on_unmonitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg
     (void) watch;
     f->unmonitored[(intptr_t) watch_arg]++;
     s_trace(f, 'u', (intptr_t) watch_arg);
+}
+
+static void s_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    fx_t *f = ctx;
+    (void) apdu;
+    (void) len;
+    f->broadcasts++;
+    f->last_broadcast_op = keys->opcode;
 }
 
 static void s_on_stale(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
@@ -181,10 +192,11 @@ static void s_turn(fx_t *f)
     zloop_start(f->loop);
 }
 
-static int setup(void **state)
+static int s_setup(void **state, int validate_calls_ms)
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    f->validate_calls_ms = validate_calls_ms;
     s_fx = f;
     *state = f;
     f->loop = zloop_new();
@@ -207,12 +219,24 @@ static int setup(void **state)
                              .on_state = s_on_state,
                              .on_watch_monitored = s_on_monitored,
                              .on_watch_unmonitored = s_on_unmonitored,
-                             .on_watch_stale = s_on_stale};
+                             .on_watch_stale = s_on_stale,
+                             .on_broadcast = s_on_broadcast};
+    cfg.validate_calls_ms = f->validate_calls_ms;
     f->pbx = node_pbx_new(f->loop, &cfg, &l);
     assert_non_null(f->pbx);
     node_pbx_remote_t r = {f, s_request, s_watch};
     node_pbx_set_remote(f->pbx, &r);
     return 0;
+}
+
+static int setup(void **state)
+{
+    return s_setup(state, 0);
+}
+
+static int setup_validate(void **state)
+{
+    return s_setup(state, 40);
 }
 
 static int teardown(void **state)
@@ -694,6 +718,46 @@ static void a_line_follows_the_owners_answers_across_its_link_loss(void **state)
     assert_int_equal(f->done[0], 1);
 }
 
+//  The owner's PBX broadcasts reach the front ends as a local link's; call validation
+//  (validate_calls_ms) snapshots the devices the owner monitors through it, and reconciles
+//  node_pbx's calls without bothering the front ends.
+static void broadcasts_pass_and_validation_snapshots_through_the_owner(void **state)
+{
+    fx_t *f = *state;
+    uint8_t buf[128];
+    size_t n = s_invoke(buf, sizeof buf, CSTA_OP_SYSTEM_STATUS);
+    node_pbx_remote_broadcast(f->pbx, buf, n);
+    assert_int_equal(f->broadcasts, 1);
+    assert_int_equal(f->last_broadcast_op, CSTA_OP_SYSTEM_STATUS);
+    node_pbx_remote_broadcast(f->pbx, buf, 2);          //  bytes that do not peek
+    assert_int_equal(f->broadcasts, 1);
+
+    s_turn(f);
+    assert_int_equal(f->requests, 0);                   //  DOWN: nothing validated
+    node_pbx_remote_state(f->pbx, true, "a");
+    s_watch_dev(f, "101", 0);
+    s_watch_dev(f, "102", 1);
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    uint8_t ev[256];
+    size_t en = s_delivered(ev, sizeof ev, "101");
+    node_pbx_remote_event(f->pbx, "d:101", ev, en);
+    for (int i = 0; i < 40 && f->requests == 0; i++)
+        s_turn(f);                                      //  the 40 ms period, within 200 ms
+    assert_int_equal(f->requests, 1);
+    assert_string_equal(f->req_dev[0], "101");          //  102: not monitored by the owner
+    s_answer_snapshot(f, 0, 0);
+    node_pbx_stats_t st;
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.calls, 0);
+    assert_int_equal(st.calls_vanished, 1);
+    assert_int_equal(f->stale[0], 0);                   //  the front ends are not told
+    for (int i = 0; i < 40 && f->requests == 1; i++)
+        s_turn(f);                                      //  the next round
+    assert_int_equal(f->requests, 2);
+    assert_string_equal(f->req_dev[1], "101");
+    s_answer_snapshot(f, 1, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -706,6 +770,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             cdr_goes_through_the_owner_and_is_asked_again_of_a_new_one, setup, teardown),
         cmocka_unit_test_setup_teardown(switching_backings_keeps_the_watches, setup, teardown),
+        cmocka_unit_test_setup_teardown(broadcasts_pass_and_validation_snapshots_through_the_owner,
+                                        setup_validate, teardown),
         cmocka_unit_test_setup_teardown(
             lost_events_snapshot_each_monitored_device_then_its_watches_hear_it, setup, teardown),
         cmocka_unit_test_setup_teardown(a_line_follows_the_owners_answers_across_its_link_loss,
