@@ -605,6 +605,20 @@ static void s_cdr_forget(node_pbx_t *self)
     self->cdr_start_len = 0;
 }
 
+//  A StartCDR's result: (followup, arg) receive the CDR reports from now on; its bytes
+//  (*start_p, taken) are kept to start CDR again after a link loss or owner change.
+static void s_cdr_sink(node_pbx_t *self, node_pbx_followup_fn *followup, void *arg,
+                       uint8_t **start_p, size_t len)
+{
+    self->cdr_sink = true;
+    self->cdr_followup = followup;
+    self->cdr_arg = arg;
+    free(self->cdr_start);
+    self->cdr_start = *start_p;
+    self->cdr_start_len = len;
+    *start_p = NULL;
+}
+
 static void s_on_cdr_restarted(void *arg, int status, const uint8_t *apdu, size_t len,
                                const csta_peek_t *keys)
 {
@@ -928,13 +942,7 @@ static void s_on_request_reply(void *arg, int status, const uint8_t *apdu, size_
             csta_apdu_clear(&a);
             break;
         case CSTA_OP_START_CDR:
-            self->cdr_sink = true;
-            self->cdr_followup = req->followup;
-            self->cdr_arg = req->arg;
-            free(self->cdr_start);
-            self->cdr_start = req->start_cdr;
-            self->cdr_start_len = req->start_cdr_len;
-            req->start_cdr = NULL;
+            s_cdr_sink(self, req->followup, req->arg, &req->start_cdr, req->start_cdr_len);
             break;
         case CSTA_OP_STOP_CDR:
             s_cdr_forget(self);
@@ -1261,10 +1269,10 @@ int node_pbx_stop(node_pbx_t *self)
     if (!self->started)
         return -EALREADY;
     self->started = false;
-    //  The validation timer goes on through the remote backing (node_pbx_set_remote).
-    int *timers[] = {&self->housekeeping_timer, &self->retry_timer,
-                     self->has_remote ? &self->retry_timer : &self->validate_timer};
-    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+    //  The validation timer (last) goes on through the remote backing (node_pbx_set_remote).
+    int *timers[] = {&self->housekeeping_timer, &self->retry_timer, &self->validate_timer};
+    size_t n = self->has_remote ? 2 : 3;
+    for (size_t i = 0; i < n; i++) {
         if (*timers[i] > 0)
             zloop_timer_end(self->loop, *timers[i]);
         *timers[i] = 0;
@@ -1334,13 +1342,7 @@ static void s_on_remote_reply(void *arg, int status, const uint8_t *apdu, size_t
     //  CDR through the owner (issue 6): its reports come as LinkEvents
     //  (node_pbx_remote_cdr) to the receiver its StartCDR made, as on a local link.
     if (result && !self->destroying && r->opcode == CSTA_OP_START_CDR) {
-        self->cdr_sink = true;
-        self->cdr_followup = r->followup;
-        self->cdr_arg = r->arg;
-        free(self->cdr_start);
-        self->cdr_start = r->start_cdr;
-        self->cdr_start_len = r->start_cdr_len;
-        r->start_cdr = NULL;
+        s_cdr_sink(self, r->followup, r->arg, &r->start_cdr, r->start_cdr_len);
         snprintf(self->cdr_at, sizeof self->cdr_at, "%s", self->remote_owner);
     } else if (result && !self->destroying && r->opcode == CSTA_OP_STOP_CDR)
         s_cdr_forget(self);
