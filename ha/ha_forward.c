@@ -35,6 +35,8 @@ typedef struct {
     bool answered;                  //  ... and its WatchResult came
     int64_t sent_at;
     bool failed;                    //  its last answer was an error: ask again on the next on
+    bool link_down;                 //  ... LINK_DOWN: the owner's link was down
+    int64_t answered_at;
 } s_watch_t;
 
 //  A peer's request this node performs on its link.
@@ -58,6 +60,7 @@ typedef struct {
     char owner[HA_NAME_MAX];
     uint64_t epoch;
     bool link_up;
+    int64_t link_up_at;             //  when link_up last turned true
     bool reported, reported_up;     //  what on_remote said last
     char reported_owner[HA_NAME_MAX];
     zhashx_t *watches;              //  device -> s_watch_t
@@ -320,8 +323,14 @@ static void s_watches_flush(ha_forward_t *self, size_t pbx)
     if (!s_remote(p, self))
         return;
     int64_t now = zclock_mono();
+    //  A LINK_DOWN answer is followed by an OK once the owner monitors the device again;
+    //  should that be lost (a full queue), the watch is asked again once the owner's link
+    //  has been up for followup_ms (the new answer says how it stands).
     for (s_watch_t *w = zhashx_first(p->watches); w; w = zhashx_next(p->watches))
-        if (!w->sent || (!w->answered && now - w->sent_at > self->cfg.followup_ms))
+        if (!w->sent || (!w->answered && now - w->sent_at > self->cfg.followup_ms) ||
+            (w->answered && w->link_down && p->link_up &&
+             now - (w->answered_at > p->link_up_at ? w->answered_at : p->link_up_at) >
+                 self->cfg.followup_ms))
             s_watch_send(self, pbx, w, true);
 }
 
@@ -395,6 +404,8 @@ void ha_forward_owner(ha_forward_t *self, size_t pbx, const char *owner, uint64_
         s_watches_flush(self, pbx);
     } else if (!*owner)
         p->epoch = epoch;
+    if (link_up && !p->link_up)
+        p->link_up_at = zclock_mono();
     p->link_up = link_up;
     s_report(self, pbx);
 }
@@ -534,6 +545,8 @@ static void s_on_watch_result(ha_forward_t *self, size_t pbx, const proto_cluste
         w->sent = false;
     w->answered = true;
     w->failed = status != 0;
+    w->link_down = m->fwd.status == PROTO_FWD_LINK_DOWN;
+    w->answered_at = zclock_mono();
     if (self->listener.on_watch_result)
         self->listener.on_watch_result(self->listener.ctx, pbx, m->fwd.device, status,
                                        m->fwd.apdu, m->fwd.apdu_len);

@@ -897,6 +897,38 @@ static void cdr_reports_and_broadcasts_ride_the_event_stream(void **state)
     assert_int_equal(s_b()->broadcasts, 1);
 }
 
+static bool s_a_asked_twice(void)
+{
+    return s_a()->watches_on >= 2;
+}
+
+//  The owner says LINK_DOWN for a watch (its link went down) and then OK once monitored
+//  again; should the OK be lost, the watch is asked again once the owner's link has been
+//  up for followup_ms — not while it is down.
+static void a_link_down_answer_is_asked_again_once_the_owners_link_is_up(void **state)
+{
+    (void) state;
+    s_owner("a", 1, true);
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
+    s_run(20);
+    assert_int_equal(s_a()->watches_on, 1);
+    assert_int_equal(s_b()->last_watch_status, 0);
+    s_owner("a", 1, false);
+    ha_forward_watch_answer(s_a()->fwd, 0, "b", "d:101", -ENOTCONN, NULL, 0);
+    s_run(20);
+    assert_int_equal(s_b()->last_watch_status, -ENOTCONN);
+    s_run(FOLLOWUP_MS * 2);
+    assert_int_equal(s_a()->watches_on, 1);         //  the link is down: nothing to ask
+    s_owner("a", 1, true);
+    s_run(FOLLOWUP_MS / 2);
+    assert_int_equal(s_a()->watches_on, 1);         //  the OK may still come
+    assert_true(s_run_until(s_a_asked_twice, WAIT_MS));
+    s_run(20);
+    assert_int_equal(s_b()->last_watch_status, 0);  //  the fixture's owner answers OK
+    s_run(FOLLOWUP_MS * 2);
+    assert_int_equal(s_a()->watches_on, 2);         //  and that settles it
+}
+
 static void a_lost_peer_loses_its_watches_and_its_count(void **state)
 {
     (void) state;
@@ -1192,6 +1224,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(a_gap_in_the_events_is_told_once_before_the_next_event,
                                         s_setup3, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_link_down_answer_is_asked_again_once_the_owners_link_is_up, s_setup2, s_teardown),
         cmocka_unit_test_setup_teardown(cdr_reports_and_broadcasts_ride_the_event_stream,
                                         s_setup3, s_teardown),
         cmocka_unit_test_setup_teardown(a_lost_peer_loses_its_watches_and_its_count, s_setup3,
