@@ -35,6 +35,8 @@ typedef struct {
     bool answered;                  //  ... and its WatchResult came
     int64_t sent_at;
     bool failed;                    //  its last answer was an error: ask again on the next on
+    bool link_down;                 //  ... LINK_DOWN: the owner's link was down
+    int64_t answered_at;
 } s_watch_t;
 
 //  A peer's request this node performs on its link.
@@ -58,6 +60,7 @@ typedef struct {
     char owner[HA_NAME_MAX];
     uint64_t epoch;
     bool link_up;
+    int64_t link_up_at;             //  when link_up last turned true
     bool reported, reported_up;     //  what on_remote said last
     char reported_owner[HA_NAME_MAX];
     zhashx_t *watches;              //  device -> s_watch_t
@@ -88,6 +91,7 @@ struct ha_forward {
     bool started;
     ha_cluster_t *cluster;          //  attached to (owner views come from it)
     bool peer_lost[HA_PEERS_MAX];   //  lost (ha_forward_peer false) and not heard since
+    bool alive[HA_PEERS_MAX];       //  peers heard (ha_forward_peer)
 };
 
 static void s_log(ha_forward_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -326,8 +330,14 @@ static void s_watches_flush(ha_forward_t *self, size_t pbx)
     if (!s_remote(p, self))
         return;
     int64_t now = zclock_mono();
+    //  A LINK_DOWN answer is followed by an OK once the owner monitors the device again;
+    //  should that be lost (a full queue), the watch is asked again once the owner's link
+    //  has been up for followup_ms (the new answer says how it stands).
     for (s_watch_t *w = zhashx_first(p->watches); w; w = zhashx_next(p->watches))
-        if (!w->sent || (!w->answered && now - w->sent_at > self->cfg.followup_ms))
+        if (!w->sent || (!w->answered && now - w->sent_at > self->cfg.followup_ms) ||
+            (w->answered && w->link_down && p->link_up &&
+             now - (w->answered_at > p->link_up_at ? w->answered_at : p->link_up_at) >
+                 self->cfg.followup_ms))
             s_watch_send(self, pbx, w, true);
 }
 
@@ -405,6 +415,8 @@ void ha_forward_owner(ha_forward_t *self, size_t pbx, const char *owner, uint64_
         s_watches_flush(self, pbx);
     } else if (!*owner)
         p->epoch = epoch;
+    if (link_up && !p->link_up)
+        p->link_up_at = zclock_mono();
     p->link_up = link_up;
     s_report(self, pbx);
 }
@@ -415,6 +427,7 @@ void ha_forward_peer(ha_forward_t *self, const char *node, bool alive)
     if (peer < 0)
         return;
     self->peer_lost[peer] = !alive;
+    self->alive[peer] = alive;
     if (alive)
         return;
     //  What this node asked of it will not be answered now (a restarted node does not know
@@ -425,6 +438,8 @@ void ha_forward_peer(ha_forward_t *self, const char *node, bool alive)
     //  Its watches end here; a peer that comes back sends its set again.  Its requests
     //  still being performed are answered into the void.
     s_release_watches(self, 0, node, true);
+    if (self->listener.serve_peer_lost)
+        self->listener.serve_peer_lost(self->listener.ctx, node);
     for (size_t i = 0; i < self->cfg.pbx_count; i++)
         self->pbx[i].pub_seq[peer] = 0;
     zlistx_t *keys = zhashx_keys(self->served);
@@ -556,6 +571,8 @@ static void s_on_watch_result(ha_forward_t *self, size_t pbx, const proto_cluste
         w->sent = false;
     w->answered = true;
     w->failed = status != 0;
+    w->link_down = m->fwd.status == PROTO_FWD_LINK_DOWN;
+    w->answered_at = zclock_mono();
     if (self->listener.on_watch_result)
         self->listener.on_watch_result(self->listener.ctx, pbx, m->fwd.device, status,
                                        m->fwd.apdu, m->fwd.apdu_len);
@@ -587,12 +604,27 @@ static void s_on_link_event(ha_forward_t *self, size_t pbx, const proto_cluster_
             p->gaps_unlogged = p->lost_unlogged = 0;
             p->gap_logged_at = now;
         }
+        //  What this node's applications were told may be stale: the node snapshots the
+        //  devices again (issue 6: "a gap triggers a new snapshot").
+        p->last_seq = seq;
+        if (self->listener.on_events_lost)
+            self->listener.on_events_lost(self->listener.ctx, pbx, (long) lost);
     } else if (seq <= p->last_seq && seq != 1) {
         return;     //  seen already
     }
     //  seq 1 again: the owner started counting afresh (it thought this node was lost).
     p->last_seq = seq;
     p->st.events_in++;
+    if (strcmp(m->fwd.device, HA_FORWARD_BROADCAST) == 0) {
+        if (self->listener.on_broadcast)
+            self->listener.on_broadcast(self->listener.ctx, pbx, m->fwd.apdu, m->fwd.apdu_len);
+        return;
+    }
+    if (strcmp(m->fwd.device, HA_FORWARD_CDR) == 0) {
+        if (self->listener.on_cdr)
+            self->listener.on_cdr(self->listener.ctx, pbx, m->fwd.apdu, m->fwd.apdu_len);
+        return;
+    }
     if (!zhashx_lookup(p->watches, m->fwd.device))
         return;     //  unwatched while the event was on its way
     if (self->listener.on_event)
@@ -764,6 +796,12 @@ void ha_forward_answer(ha_forward_t *self, uint64_t handle, int status, const ui
     s_send(self, s->pbx, s->node, &m);
 }
 
+const char *ha_forward_served_node(const ha_forward_t *self, uint64_t handle)
+{
+    const s_served_t *s = zhashx_lookup(self->served, s_key(handle));
+    return s && !s->answered ? s->node : NULL;
+}
+
 void ha_forward_followup(ha_forward_t *self, uint64_t handle, const uint8_t *apdu, size_t len)
 {
     s_served_t *s = zhashx_lookup(self->served, s_key(handle));
@@ -810,10 +848,22 @@ void ha_forward_publish(ha_forward_t *self, size_t pbx, const char *node, const 
     m.fwd.epoch = p->epoch;
     //  Numbered whether or not it leaves: a frame the queue refused is a gap the peer sees.
     m.fwd.seq = ++p->pub_seq[peer];
+    if (!apdu)
+        return;     //  the test's fault knob: numbered, never sent (ha_forward.h)
     m.fwd.apdu = apdu;
     m.fwd.apdu_len = len;
     if (s_send(self, pbx, node, &m) == 0)
         p->st.events_out++;
+}
+
+void ha_forward_broadcast(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    if (pbx >= self->cfg.pbx_count || !apdu)
+        return;
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        if (self->alive[i])
+            ha_forward_publish(self, pbx, self->cfg.peers[i].id, HA_FORWARD_BROADCAST, apdu,
+                               len);
 }
 
 //  --- Life cycle -----------------------------------------------------------------------------

@@ -100,7 +100,30 @@ typedef struct {
     void (*serve_watch)(void *ctx, size_t pbx, const char *node, const char *device, bool on);
     //  One log line (the node adds "(ID) ha: ").
     void (*log)(void *ctx, ha_log_level_t level, const char *text);
+    //  --- this node uses another node's link (may be NULL)
+    //  The owner's event numbers jumped: lost events of pbx were skipped (any watched device
+    //  may have missed some).  Called once per gap, before the event that revealed it is
+    //  handed on; the node snapshots its devices again (ha/README.md "Forwarding").
+    void (*on_events_lost)(void *ctx, size_t pbx, long lost);
+    //  A CDR report (CSTA CallDetailRecordsReport as the owner's PBX sent it, already
+    //  acknowledged there) for this node's CDR owner: the owner publishes it under the
+    //  device HA_FORWARD_CDR, numbered with the events (may be NULL).
+    void (*on_cdr)(void *ctx, size_t pbx, const uint8_t *apdu, size_t len);
+    //  --- this node holds the link (may be NULL)
+    //  Peer node was lost or restarted: what the node serves it beyond watches (its CDR
+    //  claim) ends.
+    void (*serve_peer_lost)(void *ctx, const char *node);
+    //  --- this node uses another node's link (may be NULL)
+    //  An invoke the owner's PBX sent for every application (SystemStatus,
+    //  SwitchingFunctionDevicesChanged; answered by the owner), under HA_FORWARD_BROADCAST.
+    void (*on_broadcast)(void *ctx, size_t pbx, const uint8_t *apdu, size_t len);
 } ha_forward_listener_t;
+
+//  The "device" of a LinkEvent that carries a PBX broadcast.
+#define HA_FORWARD_BROADCAST "broadcast"
+
+//  The "device" of a LinkEvent that carries a CDR report (no registry key looks like it).
+#define HA_FORWARD_CDR "cdr"
 
 //  Forwarding for cfg (copied) on loop.  bus NULL: DEALERs to the peers' endpoints.  NULL
 //  when cfg is unusable or memory runs out.
@@ -150,14 +173,22 @@ int ha_forward_watch(ha_forward_t *self, size_t pbx, const char *device, bool on
 //  (-ETIMEDOUT, -ENOTCONN, -ENOBUFS, another: refused).
 void ha_forward_answer(ha_forward_t *self, uint64_t handle, int status, const uint8_t *apdu,
                        size_t len);
+//  The peer that asked for served request handle (NULL once it was answered or is gone).
+const char *ha_forward_served_node(const ha_forward_t *self, uint64_t handle);
 //  A followup of served request handle after its answer (dropped once it expired).
 void ha_forward_followup(ha_forward_t *self, uint64_t handle, const uint8_t *apdu, size_t len);
 //  How a served watch went (status as on_watch_result's).
 void ha_forward_watch_answer(ha_forward_t *self, size_t pbx, const char *node,
                              const char *device, int status, const uint8_t *apdu, size_t len);
-//  An event of device, to peer node that watches it (numbered per pbx and node).
+//  An event of device, to peer node that watches it (numbered per pbx and node); device
+//  HA_FORWARD_CDR: a CDR report for the peer's CDR owner (it need not watch).  apdu NULL:
+//  the number is used and nothing is sent — a fault knob for tests only (a lost event the
+//  peer sees as a gap; node_forward's CTIM_TEST_DROP_EVENT).
 void ha_forward_publish(ha_forward_t *self, size_t pbx, const char *node, const char *device,
                         const uint8_t *apdu, size_t len);
+//  A PBX broadcast (HA_FORWARD_BROADCAST) to every peer this node hears, numbered in each
+//  peer's stream.
+void ha_forward_broadcast(ha_forward_t *self, size_t pbx, const uint8_t *apdu, size_t len);
 //  This node gives pbx's link up: every peer's watch of it ends (serve_watch off) now.
 void ha_forward_release(ha_forward_t *self, size_t pbx);
 

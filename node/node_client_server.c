@@ -649,20 +649,17 @@ static void s_back_in_service(node_client_server_t *self, s_session_t *s, s_line
 //  The link went down: every open line is out of service at once, and unmonitored (the PBX
 //  forgot its monitors).  The link came back: a line is in service only when node_pbx has
 //  monitored its device again (s_on_watch_monitored), not now.  Through the link's owner
-//  (remote backing) the owner keeps or re-makes the monitors and may not answer again, so
-//  there reachability is enough, as before.
+//  (remote backing) the same holds: node_pbx says monitored when the owner's WatchResult
+//  does (the owner answers again after its own re-monitor).
 static void s_on_state(void *ctx, node_pbx_state_t state)
 {
     node_client_server_t *self = ctx;
-    bool remote = self->pbx && node_pbx_is_remote(self->pbx);
     for (size_t i = 0; i < self->count; i++) {
         s_session_t *s = self->sessions[i];
         for (size_t j = 0; j < s->line_count; j++) {
             s_line_t *line = s->lines[j];
             if (state == NODE_PBX_DOWN)
                 line->monitored = false;
-            else if (remote && line->active)
-                line->monitored = true;
             if (!line->active)
                 continue;
             if (state == NODE_PBX_UP && line->monitored)
@@ -690,6 +687,40 @@ static void s_on_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch
     line->out_of_service = false;   //  a new monitor: the old OutOfService is history
     if (line->active && self->pbx && node_pbx_state(self->pbx) == NODE_PBX_UP)
         s_back_in_service(self, line->session, line);
+}
+
+//  Through the owner (remote backing): the owner no longer monitors the line's device (its
+//  link went down, its re-monitor failed): out of service until s_on_watch_monitored.
+static void s_on_watch_unmonitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) watch_arg;
+    node_client_server_t *self = ctx;
+    s_line_t *line = zhashx_lookup(self->watches, watch);
+    if (!line || !line->monitored)
+        return;
+    bool was = s_in_service(self, line);
+    line->monitored = false;
+    if (line->active && was) {
+        proto_client_msg_t m;
+        s_event_init(&m, line, PROTO_EVENT_SERVICE);
+        m.event.in_service = false;
+        s_send_event(self, line->session, &m);
+    }
+}
+
+//  Events of the line's device were lost between the link's owner and this node (a gap in
+//  the owner's numbers): the calls the application was told of may be stale.  A fresh
+//  snapshot of the line, as after a re-monitor (issue 6: "a gap triggers a new snapshot").
+static void s_on_watch_stale(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) watch_arg;
+    node_client_server_t *self = ctx;
+    s_line_t *line = zhashx_lookup(self->watches, watch);
+    if (!line || !line->active || !s_in_service(self, line))
+        return;     //  one coming back in service gets its snapshot then
+    node_info(S_SUB, "session=%" PRIu64 " line %s: events lost between the nodes; a snapshot "
+              "follows", line->session->id, line->number);
+    s_snapshot_line(self, line->session, line);
 }
 
 //  The PBX's SystemStatus reaches the applications as in_service (on_state); a
@@ -1853,6 +1884,20 @@ static void s_dispatch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch
         s_on_watch_monitored(ctx, watch, watch_arg);
 }
 
+static void s_dispatch_unmonitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    node_client_server_t *self = ctx;
+    if (!node_client_guard_owns(self->guard, watch))
+        s_on_watch_unmonitored(ctx, watch, watch_arg);
+}
+
+static void s_dispatch_stale(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    node_client_server_t *self = ctx;
+    if (!node_client_guard_owns(self->guard, watch))
+        s_on_watch_stale(ctx, watch, watch_arg);
+}
+
 static void s_dispatch_state(void *ctx, node_pbx_state_t state)
 {
     node_client_server_t *self = ctx;
@@ -2249,7 +2294,9 @@ void node_client_server_listener(node_client_server_t *self, node_pbx_listener_t
                                       .on_event = s_dispatch_event,
                                       .on_state = s_dispatch_state,
                                       .on_broadcast = s_on_broadcast,
-                                      .on_watch_monitored = s_dispatch_monitored};
+                                      .on_watch_monitored = s_dispatch_monitored,
+                                      .on_watch_unmonitored = s_dispatch_unmonitored,
+                                      .on_watch_stale = s_dispatch_stale};
 }
 
 void node_client_server_attach(node_client_server_t *self, node_pbx_t *pbx, int request_timeout_ms)

@@ -43,6 +43,19 @@ typedef struct {
     node_pbx_watch_t *watch;
 } s_served_watch_t;
 
+//  A peer's CDR claim on one PBX (issue 6): node_pbx's claim is exclusive, so at most one
+//  node — this one's applications or one peer — has CDR at a time.
+typedef struct {
+    node_forward_t *self;
+    size_t pbx;
+    char node[HA_NAME_MAX];         //  the peer that holds it ("" none)
+    uint64_t handle;                //  its Start/StopCDR being performed (0: none)
+    int opcode;                     //  ... which
+    bool was_held;                  //  the claim was the peer's before this StartCDR
+    uint8_t xref[CSTA_XREF_MAX];    //  cdrCrossRefID of its StartCDR's result (StopCDR)
+    size_t xref_len;
+} s_cdr_t;
+
 struct node_forward {
     zloop_t *loop;
     ha_forward_t *fwd;
@@ -59,6 +72,12 @@ struct node_forward {
     node_metric_t *m_up;
     node_metric_t *m_relayed;
     char names[NODE_PBX_MAX][NODE_NAME_MAX];
+    s_cdr_t *cdr[NODE_PBX_MAX];     //  peers' CDR claims (node_pbx keeps them as args)
+    long csta_stale[NODE_PBX_MAX];  //  CSTA monitors that missed events (node_forward_csta_stale)
+    long csta_stale_unlogged;
+    int64_t csta_stale_logged_at;
+    node_metric_t *m_csta_stale;
+    char test_drop[64];             //  CTIM_TEST_DROP_EVENT (tests only; s_test_drop)
 };
 
 //  --- The remote backing of each node_pbx (requester) ----------------------------------------
@@ -106,6 +125,27 @@ static void s_on_event(void *ctx, size_t pbx, const char *device, const uint8_t 
     node_forward_t *self = ctx;
     if (pbx < self->pbx_count)
         node_pbx_remote_event(self->pbx[pbx], device, apdu, len);
+}
+
+static void s_on_events_lost(void *ctx, size_t pbx, long lost)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_events_lost(self->pbx[pbx], lost);
+}
+
+static void s_on_cdr(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_cdr(self->pbx[pbx], apdu, len);
+}
+
+static void s_on_broadcast(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    node_forward_t *self = ctx;
+    if (pbx < self->pbx_count)
+        node_pbx_remote_broadcast(self->pbx[pbx], apdu, len);
 }
 
 //  --- Peers' requests (owner) ----------------------------------------------------------------
@@ -157,6 +197,152 @@ static int s_on_gc(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  --- Peers' CDR (owner) ---------------------------------------------------------------------
+
+//  ECMA-269 operation/generic for invoke_id, as a PBX would refuse (estos answers a second
+//  StartCDR so; csta-facts.md 5).
+static void s_answer_generic(node_forward_t *self, uint64_t handle, long invoke_id)
+{
+    csta_apdu_t e;
+    csta_apdu_init(&e, CSTA_APDU_ERROR);
+    e.invoke_id = invoke_id;
+    e.error.has_parameter = true;
+    e.error.category = CSTA_ERR_OPERATION;
+    e.error.value = CSTA_OPERR_GENERIC;
+    uint8_t buf[64];
+    size_t n = 0;
+    if (csta_apdu_encode(&e, buf, sizeof buf, &n) == 0)
+        ha_forward_answer(self->fwd, handle, 0, buf, n);
+    else
+        ha_forward_answer(self->fwd, handle, -EINVAL, NULL, 0);
+}
+
+static void s_ignore_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    (void) arg;
+    (void) status;
+    (void) apdu;
+    (void) len;
+}
+
+//  The peer that held c is gone, or this node gives the link up: stop the transmission it
+//  started (while this node holds the link) and give the claim back.
+static void s_cdr_abandon(node_forward_t *self, s_cdr_t *c, bool stop)
+{
+    if (!*c->node)
+        return;
+    node_info(S_SUB, "pbx=%s: CDR of peer %s ends here", self->names[c->pbx], c->node);
+    if (stop && c->xref_len && !node_pbx_is_remote(self->pbx[c->pbx])) {
+        csta_apdu_t a;
+        csta_apdu_init(&a, CSTA_APDU_INVOKE);
+        a.invoke_id = 1;
+        a.opcode = CSTA_OP_STOP_CDR;
+        a.svc.stop_call_detail_records_transmission.cdr_xref =
+            (csta_bytes_t){c->xref, c->xref_len};
+        uint8_t buf[256];
+        size_t n = 0;
+        if (csta_apdu_encode(&a, buf, sizeof buf, &n) == 0)
+            node_pbx_request(self->pbx[c->pbx], buf, n, 0, s_ignore_reply, NULL, NULL);
+    }
+    node_pbx_cdr_release(self->pbx[c->pbx], c);
+    c->node[0] = '\0';
+    c->xref_len = 0;
+}
+
+//  A CDR report for the peer's claimer: numbered with its events (HA_FORWARD_CDR).
+static void s_on_cdr_report(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    (void) keys;
+    s_cdr_t *c = arg;
+    if (*c->node)
+        ha_forward_publish(c->self->fwd, c->pbx, c->node, HA_FORWARD_CDR, apdu, len);
+}
+
+static void s_on_cdr_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_cdr_t *c = arg;
+    node_forward_t *self = c->self;
+    if (!self) {
+        free(c);    //  node_forward went while this was out (node_forward_destroy)
+        return;
+    }
+    uint64_t handle = c->handle;
+    c->handle = 0;
+    csta_apdu_t a;
+    bool result = status == 0 && csta_apdu_decode(&a, apdu, len) == 0 &&
+                  a.kind == CSTA_APDU_RESULT;
+    if (c->opcode == CSTA_OP_START_CDR && result && *c->node) {
+        const csta_bytes_t *x = &a.svc.start_call_detail_records_transmission_res.cdr_xref;
+        c->xref_len = x->len <= sizeof c->xref ? x->len : 0;
+        if (c->xref_len)
+            memcpy(c->xref, x->data, c->xref_len);
+        node_info(S_SUB, "pbx=%s: CDR records go to peer %s", self->names[c->pbx], c->node);
+    } else if (c->opcode == CSTA_OP_START_CDR && result) {
+        //  The peer went while its StartCDR was out: the PBX sends records now; stop them.
+        c->xref_len = 0;
+        node_pbx_cdr_release(self->pbx[c->pbx], c);
+    } else if (c->opcode == CSTA_OP_START_CDR && !c->was_held) {
+        node_pbx_cdr_release(self->pbx[c->pbx], c);
+        c->node[0] = '\0';
+    } else if (c->opcode == CSTA_OP_STOP_CDR && result) {
+        node_pbx_cdr_release(self->pbx[c->pbx], c);
+        c->node[0] = '\0';
+        c->xref_len = 0;
+    }
+    if (status == 0)
+        csta_apdu_clear(&a);
+    ha_forward_answer(self->fwd, handle, status, apdu, len);
+}
+
+//  A peer's Start/StopCallDetailRecordsTransmission: CDR on this node's link for that peer,
+//  its reports published to it (s_on_cdr_report); another node's claim, or an application
+//  of this node's, refuses it with operation/generic.
+static void s_serve_cdr(node_forward_t *self, size_t pbx, uint64_t handle, const uint8_t *apdu,
+                        size_t len, int timeout_ms, const csta_peek_t *keys)
+{
+    s_cdr_t *c = self->cdr[pbx];
+    const char *node = ha_forward_served_node(self->fwd, handle);
+    if (!node) {
+        ha_forward_answer(self->fwd, handle, -EINVAL, NULL, 0);
+        return;
+    }
+    if (c->handle) {
+        ha_forward_answer(self->fwd, handle, -ENOBUFS, NULL, 0);   //  one at a time
+        return;
+    }
+    bool mine = strcmp(c->node, node) == 0;
+    bool start = keys->opcode == CSTA_OP_START_CDR;
+    if (start ? (*c->node && !mine) || node_pbx_cdr_claim(self->pbx[pbx], c) != 0 : !mine) {
+        node_info(S_SUB, "pbx=%s: peer %s's %s refused: %s", self->names[pbx], node,
+                  csta_op_name(keys->opcode),
+                  start ? "CDR belongs to another application" : "it does not own CDR");
+        s_answer_generic(self, handle, keys->invoke_id);
+        return;
+    }
+    c->was_held = mine;
+    snprintf(c->node, sizeof c->node, "%s", node);
+    c->handle = handle;
+    c->opcode = keys->opcode;
+    int rc = node_pbx_request(self->pbx[pbx], apdu, len, timeout_ms, s_on_cdr_reply,
+                              start ? s_on_cdr_report : NULL, c);
+    if (rc) {
+        c->handle = 0;
+        if (start && !c->was_held) {
+            node_pbx_cdr_release(self->pbx[pbx], c);
+            c->node[0] = '\0';
+        }
+        ha_forward_answer(self->fwd, handle, rc, NULL, 0);
+    }
+}
+
+static void s_serve_peer_lost(void *ctx, const char *node)
+{
+    node_forward_t *self = ctx;
+    for (size_t i = 0; i < self->pbx_count; i++)
+        if (strcmp(self->cdr[i]->node, node) == 0)
+            s_cdr_abandon(self, self->cdr[i], true);
+}
+
 static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
                             size_t len, int timeout_ms)
 {
@@ -169,8 +355,7 @@ static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_
         return;
     }
     if (keys.opcode == CSTA_OP_START_CDR || keys.opcode == CSTA_OP_STOP_CDR) {
-        //  CDR transmission belongs to this node's applications (node/README.md).
-        ha_forward_answer(self->fwd, handle, -EOPNOTSUPP, NULL, 0);
+        s_serve_cdr(self, pbx, handle, apdu, len, timeout_ms, &keys);
         return;
     }
     s_served_t *s = calloc(1, sizeof *s);
@@ -307,18 +492,83 @@ bool node_forward_owns(const node_forward_t *self, const node_pbx_watch_t *watch
     return self && zhashx_lookup(self->by_watch, watch) != NULL;
 }
 
+//  TEST ONLY (CTIM_TEST_DROP_EVENT, node/README.md "Test knobs"): the first event of the
+//  named type (ECMA-269 event name as csta_event_name gives it) that would go to a peer is
+//  numbered but not sent, so that the peer sees a gap.  Never set in production.
+static bool s_test_drop(node_forward_t *self, const uint8_t *apdu, size_t len)
+{
+    if (!self->test_drop[0])
+        return false;
+    csta_apdu_t a;
+    if (csta_apdu_decode(&a, apdu, len) != 0)
+        return false;
+    bool drop = a.kind == CSTA_APDU_INVOKE && a.opcode == CSTA_OP_EVENT_REPORT &&
+                strcmp(csta_event_name(a.event.type), self->test_drop) == 0;
+    csta_apdu_clear(&a);
+    if (drop) {
+        node_warning(S_SUB, "TEST: CTIM_TEST_DROP_EVENT dropped a %s event to a peer",
+                     self->test_drop);
+        self->test_drop[0] = '\0';
+    }
+    return drop;
+}
+
 void node_forward_event(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg,
                         const uint8_t *apdu, size_t len)
 {
     (void) watch;
     s_served_watch_t *w = watch_arg;
+    if (s_test_drop(self, apdu, len))
+        apdu = NULL;    //  numbered, not sent (ha_forward_publish)
     ha_forward_publish(self->fwd, w->pbx, w->node, w->device, apdu, len);
+}
+
+void node_forward_state(node_forward_t *self, size_t i, node_pbx_state_t state)
+{
+    if (!self || i >= self->pbx_count || state != NODE_PBX_DOWN)
+        return;
+    for (s_served_watch_t *w = zhashx_first(self->watches); w; w = zhashx_next(self->watches))
+        if (w->pbx == i)
+            ha_forward_watch_answer(self->fwd, i, w->node, w->device, -ENOTCONN, NULL, 0);
+}
+
+void node_forward_monitored(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) watch;
+    s_served_watch_t *w = watch_arg;
+    ha_forward_watch_answer(self->fwd, w->pbx, w->node, w->device, 0, NULL, 0);
+}
+
+void node_forward_broadcast(node_forward_t *self, size_t i, const uint8_t *apdu, size_t len)
+{
+    if (self && i < self->pbx_count)
+        ha_forward_broadcast(self->fwd, i, apdu, len);
+}
+
+void node_forward_csta_stale(node_forward_t *self, size_t i)
+{
+    if (!self || i >= self->pbx_count)
+        return;
+    self->csta_stale[i]++;
+    self->csta_stale_unlogged++;
+    int64_t now = zclock_mono();
+    if (now - self->csta_stale_logged_at < 1000)
+        return;
+    node_warning(S_SUB, "pbx=%s: %ld CSTA application monitor%s missed events lost between the "
+                 "nodes; a CSTA application cannot be given a snapshot, its calls may be stale",
+                 self->names[i], self->csta_stale_unlogged,
+                 self->csta_stale_unlogged == 1 ? "" : "s");
+    self->csta_stale_unlogged = 0;
+    self->csta_stale_logged_at = now;
 }
 
 void node_forward_release(node_forward_t *self, size_t i)
 {
-    if (self && i < self->pbx_count)
-        ha_forward_release(self->fwd, i);
+    if (!self || i >= self->pbx_count)
+        return;
+    ha_forward_release(self->fwd, i);
+    //  The peer asks the next owner itself (node_pbx's remote CDR restart).
+    s_cdr_abandon(self, self->cdr[i], true);
 }
 
 //  --- Life cycle -----------------------------------------------------------------------------
@@ -348,6 +598,12 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
         return NULL;
     self->loop = loop;
     self->pbx_count = cfg->pbx_count;
+    const char *drop = getenv("CTIM_TEST_DROP_EVENT");
+    if (drop && *drop) {
+        snprintf(self->test_drop, sizeof self->test_drop, "%s", drop);
+        node_warning(S_SUB, "TEST KNOB CTIM_TEST_DROP_EVENT=%s is set: one %s event to a peer "
+                     "will be dropped (tests only)", self->test_drop, self->test_drop);
+    }
     ha_forward_cfg_t fc;
     memset(&fc, 0, sizeof fc);
     snprintf(fc.node_id, sizeof fc.node_id, "%s", cfg->node_id);
@@ -362,6 +618,9 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
     for (size_t i = 0; i < cfg->pbx_count; i++) {
         self->pbx[i] = pbx[i];
         self->ctx[i] = (s_pbx_ctx_t){self, i};
+        self->cdr[i] = calloc(1, sizeof *self->cdr[i]);
+        if (self->cdr[i])
+            *self->cdr[i] = (s_cdr_t){.self = self, .pbx = i};
         self->request_timeout_ms[i] = cfg->pbx[i].request_timeout_ms;
         snprintf(self->names[i], sizeof self->names[i], "%s", cfg->pbx[i].name);
         snprintf(fc.pbx[i], sizeof fc.pbx[i], "%s", cfg->pbx[i].name);
@@ -370,11 +629,15 @@ node_forward_t *node_forward_new(zloop_t *loop, const node_cfg_t *cfg, ha_cluste
             fc.followup_ms = cfg->pbx[i].request_timeout_ms;
     }
     ha_forward_listener_t l = {self,           s_on_remote,   s_on_watch_result, s_on_event,
-                               s_serve_request, s_serve_watch, s_log};
+                               s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
+                               s_on_cdr,        s_serve_peer_lost, s_on_broadcast};
     self->fwd = ha_forward_new(loop, &fc, NULL, &l);
     self->watches = zhashx_new();
     self->by_watch = zhashx_new();
-    if (!self->fwd || !self->watches || !self->by_watch ||
+    bool cdr_ok = true;
+    for (size_t i = 0; i < cfg->pbx_count; i++)
+        cdr_ok = cdr_ok && self->cdr[i];
+    if (!cdr_ok || !self->fwd || !self->watches || !self->by_watch ||
         ha_forward_attach(self->fwd, cluster) != 0) {
         node_error(S_SUB, "cluster forwarding cannot be set up");
         node_forward_destroy(&self);
@@ -412,6 +675,20 @@ void node_forward_destroy(node_forward_t **self_p)
         zhashx_destroy(&self->watches);
     }
     zhashx_destroy(&self->by_watch);
+    //  Peers' CDR claims end; one whose Start/StopCDR is still at the PBX service is freed by
+    //  its reply (node_pbx_destroy answers it).
+    for (size_t i = 0; i < self->pbx_count; i++) {
+        s_cdr_t *c = self->cdr[i];
+        if (!c)
+            continue;
+        if (*c->node && self->pbx[i])
+            node_pbx_cdr_release(self->pbx[i], c);
+        c->node[0] = '\0';
+        if (c->handle)
+            c->self = NULL;
+        else
+            free(c);
+    }
     //  Kept requests: their PBX service let its segments go when it stopped (before this).
     while (self->kept) {
         s_served_t *s = self->kept;
@@ -463,6 +740,9 @@ void node_forward_collect(node_forward_t *self, node_metrics_t *m)
             "Devices this node watches through the owner now.", "pbx");
         self->m_served_watches = node_metrics_gauge(m, "ha_forward_served_watches",
             "Peers' device watches this node serves now.", "pbx");
+        self->m_csta_stale = node_metrics_counter(m, "ha_forward_csta_stale_monitors",
+            "CSTA application monitors that missed events lost between the nodes (no "
+            "snapshot can be given to them).", "pbx");
         self->m_up = node_metrics_gauge(m, "ha_forward_up",
             "1 while the PBX is reachable through another node that holds its link.", "pbx");
         self->m_relayed = node_metrics_counter(m, "ha_forward_relayed",
@@ -491,5 +771,6 @@ void node_forward_collect(node_forward_t *self, node_metrics_t *m)
         node_metric_set(self->m_served_watches, pbx, (double) st.served_watches);
         node_metric_set(self->m_up, pbx, st.up ? 1 : 0);
         node_metric_set(self->m_relayed, pbx, (double) st.relayed);
+        node_metric_set(self->m_csta_stale, pbx, (double) self->csta_stale[i]);
     }
 }

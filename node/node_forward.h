@@ -10,7 +10,9 @@
 //    reply and followups handed back to ha_forward; a peer's device watch is a node_pbx
 //    watch of its own (the PBX monitor is shared with every local watch), whose done and
 //    events (node_main routes them here: node_forward_owns) go back to that peer only.
-//    CDR is not served to peers (node_pbx_remote.h).
+//    A peer's StartCDR claims CDR here for that peer (refused with operation/generic while
+//    another has it); its reports go to that peer (ha_forward_publish, HA_FORWARD_CDR)
+//    until its StopCDR, its loss, or node_forward_release.
 //
 //  Everything runs on the node's zloop.
 #ifndef NODE_FORWARD_H
@@ -44,6 +46,22 @@ bool node_forward_owns(const node_forward_t *self, const node_pbx_watch_t *watch
 //  An event of such a watch (node_pbx's on_event): to the peer that watches the device.
 void node_forward_event(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg,
                         const uint8_t *apdu, size_t len);
+
+//  PBX i's local link changed state (node_pbx's on_state, on the node that holds the link):
+//  DOWN tells every peer that watches a device of it that the device is not monitored now
+//  (WatchResult LINK_DOWN); the OK follows per device from node_forward_monitored.
+void node_forward_state(node_forward_t *self, size_t i, node_pbx_state_t state);
+//  Such a watch is monitored again (node_pbx's on_watch_monitored: the re-monitor after the
+//  link came back succeeded): WatchResult OK to the peer.
+void node_forward_monitored(node_forward_t *self, node_pbx_watch_t *watch, void *watch_arg);
+
+//  A broadcast of PBX i's link (node_pbx's on_broadcast, on the node that holds it): to
+//  every peer, whose front ends get it as from their own link.
+void node_forward_broadcast(node_forward_t *self, size_t i, const uint8_t *apdu, size_t len);
+//  A CSTA application's monitor of PBX i whose events were lost on the bus (node_pbx's
+//  on_watch_stale): nothing can give it a snapshot; counted
+//  (ctim_ha_forward_csta_stale_monitors_total) and logged at most once a second.
+void node_forward_csta_stale(node_forward_t *self, size_t i);
 
 //  /status: ha_forward's JSON (a new string, or NULL).
 char *node_forward_status_json(const node_forward_t *self);

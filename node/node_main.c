@@ -185,6 +185,8 @@ static void s_pbx_on_state(void *ctx, node_pbx_state_t state)
 {
     s_pbx_ctx_t *c = ctx;
     s_pbx_state_changed(c->self, c->i, state == NODE_PBX_UP);
+    if (!node_pbx_is_remote(c->self->pbx[c->i]))
+        node_forward_state(c->self->forward, c->i, state);  //  the peers' watches hear it
     node_pbx_lines_t *pl = c->self->pbx_lines[c->i];
     if (pl && state == NODE_PBX_UP && c->self->cfg.lines_from_pbx)
         node_pbx_lines_query(pl);
@@ -218,14 +220,18 @@ static void s_pbx_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg,
         l->on_event(l->ctx, watch, watch_arg, apdu, len, keys);
 }
 
-//  A watch monitored again after a link loss: to the front end that owns it, as events go.
-//  The peers' watches (node_forward) and the cluster's (node_takeover) need no word: the
-//  peers learn the owner's state from the cluster.
+//  A watch monitored again after a link loss: to the front end that owns it, as events go;
+//  a peer's watch (node_forward) to that peer (WatchResult OK), so that its applications
+//  are in service only once the device is monitored again.  The cluster's (node_takeover)
+//  need no word.
 static void s_pbx_on_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
 {
     s_pbx_ctx_t *c = ctx;
-    if (c->i != 0 || node_forward_owns(c->self->forward, watch) ||
-        node_takeover_owns(c->self->takeover, watch))
+    if (node_forward_owns(c->self->forward, watch)) {
+        node_forward_monitored(c->self->forward, watch, watch_arg);
+        return;
+    }
+    if (c->i != 0 || node_takeover_owns(c->self->takeover, watch))
         return;
     const node_pbx_listener_t *l = node_client_server_owns(c->self->client_server, watch)
                                        ? &c->self->client_listener
@@ -234,9 +240,38 @@ static void s_pbx_on_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *w
         l->on_watch_monitored(l->ctx, watch, watch_arg);
 }
 
+//  Through the owner: a watch no longer monitored, or whose events were lost on the bus
+//  (node_pbx.h) — to the front end that owns it.  A CSTA application cannot be given a
+//  snapshot: its stale monitors are counted and logged (node_forward).
+static void s_pbx_on_watch_unmonitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    s_pbx_ctx_t *c = ctx;
+    if (c->i != 0 || !node_client_server_owns(c->self->client_server, watch))
+        return;
+    const node_pbx_listener_t *l = &c->self->client_listener;
+    if (l->on_watch_unmonitored)
+        l->on_watch_unmonitored(l->ctx, watch, watch_arg);
+}
+
+static void s_pbx_on_watch_stale(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    s_pbx_ctx_t *c = ctx;
+    if (c->i != 0 || node_takeover_owns(c->self->takeover, watch))
+        return;
+    if (!node_client_server_owns(c->self->client_server, watch)) {
+        node_forward_csta_stale(c->self->forward, c->i);
+        return;
+    }
+    const node_pbx_listener_t *l = &c->self->client_listener;
+    if (l->on_watch_stale)
+        l->on_watch_stale(l->ctx, watch, watch_arg);
+}
+
 static void s_pbx_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     s_pbx_ctx_t *c = ctx;
+    if (!node_pbx_is_remote(c->self->pbx[c->i]))
+        node_forward_broadcast(c->self->forward, c->i, apdu, len);  //  the peers' applications
     const node_pbx_listener_t *fe[2];
     size_t n;
     s_front_ends(c->self, c->i, &n, fe);
@@ -256,7 +291,9 @@ static int s_pbx_start(ctimd_t *self)
                                         .on_event = s_pbx_on_event,
                                         .on_state = s_pbx_on_state,
                                         .on_broadcast = s_pbx_on_broadcast,
-                                        .on_watch_monitored = s_pbx_on_watch_monitored};
+                                        .on_watch_monitored = s_pbx_on_watch_monitored,
+                                        .on_watch_unmonitored = s_pbx_on_watch_unmonitored,
+                                        .on_watch_stale = s_pbx_on_watch_stale};
         self->pbx[i] = node_pbx_new(self->loop, &self->cfg.pbx[i], &listener);
         if (!self->pbx[i]) {
             node_error("main", "pbx %s: the PBX service cannot be made from its config",

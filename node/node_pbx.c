@@ -86,6 +86,7 @@ struct node_pbx {
     void *cdr_arg;
     uint8_t *cdr_start;             //  the StartCDR that made cdr_sink, sent again on link up
     size_t cdr_start_len;
+    char cdr_at[NODE_NAME_MAX];     //  the owner that has it (remote backing; "" local)
 
     int resync_pending, resync_devices, resync_calls, resync_failed;
     int64_t resync_started;
@@ -523,9 +524,26 @@ static s_followup_t *s_followup_add(node_pbx_t *self, const csta_xref_t *xref, i
     return f;
 }
 
+//  The device's watches that had their done hear on_watch_stale (events were lost on the
+//  bus, and the owner's snapshot is answered: remote backing).
+static void s_watches_stale(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    if (!dev->stale)
+        return;
+    dev->stale = false;
+    if (!self->listener.on_watch_stale)
+        return;
+    dev->dispatching++;
+    for (node_pbx_watch_t *w = dev->watches; w; w = w->next)
+        if (!w->dead && !w->done_pending && !w->done_queued)
+            self->listener.on_watch_stale(self->listener.ctx, w, w->arg);
+    dev->dispatching--;
+}
+
 static void s_on_snapshot(node_pbx_t *self, node_pbx_device_t *dev, int status,
                           const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
+    s_watches_stale(self, dev);     //  their own refresh follows this one
     csta_apdu_t a;
     int rc = status;
     if (rc == 0)
@@ -582,9 +600,24 @@ static void s_on_own_reply(void *arg, int status, const uint8_t *apdu, size_t le
 static void s_cdr_forget(node_pbx_t *self)
 {
     self->cdr_sink = false;
+    self->cdr_at[0] = '\0';
     free(self->cdr_start);
     self->cdr_start = NULL;
     self->cdr_start_len = 0;
+}
+
+//  A StartCDR's result: (followup, arg) receive the CDR reports from now on; its bytes
+//  (*start_p, taken) are kept to start CDR again after a link loss or owner change.
+static void s_cdr_sink(node_pbx_t *self, node_pbx_followup_fn *followup, void *arg,
+                       uint8_t **start_p, size_t len)
+{
+    self->cdr_sink = true;
+    self->cdr_followup = followup;
+    self->cdr_arg = arg;
+    free(self->cdr_start);
+    self->cdr_start = *start_p;
+    self->cdr_start_len = len;
+    *start_p = NULL;
 }
 
 static void s_on_cdr_restarted(void *arg, int status, const uint8_t *apdu, size_t len,
@@ -610,6 +643,7 @@ static void s_cdr_restart(node_pbx_t *self)
 {
     if (!self->cdr_sink || !self->cdr_start)
         return;
+    self->cdr_at[0] = '\0';     //  held here now: a later owner is asked again
     int rc = node_pbx_link_request(self->link, self->cdr_start, self->cdr_start_len, 0,
                                    s_on_cdr_restarted, self);
     if (rc)
@@ -844,9 +878,14 @@ static int s_on_validate(zloop_t *loop, int timer_id, void *arg)
     node_pbx_t *self = arg;
     if (self->state != NODE_PBX_UP)
         return 0;
+    //  Through the owner (remote backing) the same: a SnapshotDevice forwarded per device
+    //  the owner monitors for this node, within the window (s_remote_sync).
+    bool remote = s_remote(self);
     for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
         next = d->next;
-        if (d->mon == NODE_PBX_MON_ACTIVE && d->watch_count > 0) {
+        bool monitored = remote ? d->rwatch && d->rstate == S_R_OK
+                                : d->mon == NODE_PBX_MON_ACTIVE;
+        if (monitored && d->watch_count > 0) {
             d->want_snapshot = true;
             s_device_sync(self, d);
         }
@@ -904,13 +943,7 @@ static void s_on_request_reply(void *arg, int status, const uint8_t *apdu, size_
             csta_apdu_clear(&a);
             break;
         case CSTA_OP_START_CDR:
-            self->cdr_sink = true;
-            self->cdr_followup = req->followup;
-            self->cdr_arg = req->arg;
-            free(self->cdr_start);
-            self->cdr_start = req->start_cdr;
-            self->cdr_start_len = req->start_cdr_len;
-            req->start_cdr = NULL;
+            s_cdr_sink(self, req->followup, req->arg, &req->start_cdr, req->start_cdr_len);
             break;
         case CSTA_OP_STOP_CDR:
             s_cdr_forget(self);
@@ -1142,8 +1175,8 @@ void node_pbx_unwatch(node_pbx_t *self, node_pbx_watch_t **watch_p)
 
 int node_pbx_cdr_claim(node_pbx_t *self, void *owner)
 {
-    if (s_remote(self))
-        return -EBUSY;      //  CDR stays with the node that holds the link (node/README.md)
+    //  Through the owner too: one claimer per node here, one node per PBX at the owner
+    //  (node_forward refuses another node's StartCDR).
     if (self->cdr_owner && self->cdr_owner != owner)
         return -EBUSY;
     self->cdr_owner = owner;
@@ -1239,7 +1272,7 @@ int node_pbx_start(node_pbx_t *self)
     self->started = true;
     self->retry_timer =
         zloop_timer(self->loop, (size_t) self->cfg.monitor_retry_ms, 0, s_on_retry, self);
-    if (self->cfg.validate_calls_ms > 0)
+    if (self->cfg.validate_calls_ms > 0 && self->validate_timer <= 0)
         self->validate_timer =
             zloop_timer(self->loop, (size_t) self->cfg.validate_calls_ms, 0, s_on_validate, self);
     int period = self->cfg.request_timeout_ms < 1000 ? self->cfg.request_timeout_ms : 1000;
@@ -1252,8 +1285,10 @@ int node_pbx_stop(node_pbx_t *self)
     if (!self->started)
         return -EALREADY;
     self->started = false;
+    //  The validation timer (last) goes on through the remote backing (node_pbx_set_remote).
     int *timers[] = {&self->housekeeping_timer, &self->retry_timer, &self->validate_timer};
-    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+    size_t n = self->has_remote ? 2 : 3;
+    for (size_t i = 0; i < n; i++) {
         if (*timers[i] > 0)
             zloop_timer_end(self->loop, *timers[i]);
         *timers[i] = 0;
@@ -1307,11 +1342,26 @@ typedef struct {
     node_pbx_reply_fn *reply;
     node_pbx_followup_fn *followup;
     void *arg;
+    node_pbx_t *self;
+    int opcode;
+    uint8_t *start_cdr;             //  a StartCDR's bytes (sent again to a new owner)
+    size_t start_cdr_len;
 } s_remote_req_t;
 
 static void s_on_remote_reply(void *arg, int status, const uint8_t *apdu, size_t len)
 {
     s_remote_req_t *r = arg;
+    node_pbx_t *self = r->self;
+    csta_peek_t keys;
+    bool result = status == 0 && csta_peek(&keys, apdu, len) == 0 &&
+                  keys.kind == CSTA_APDU_RESULT;
+    //  CDR through the owner (issue 6): its reports come as LinkEvents
+    //  (node_pbx_remote_cdr) to the receiver its StartCDR made, as on a local link.
+    if (result && !self->destroying && r->opcode == CSTA_OP_START_CDR) {
+        s_cdr_sink(self, r->followup, r->arg, &r->start_cdr, r->start_cdr_len);
+        snprintf(self->cdr_at, sizeof self->cdr_at, "%s", self->remote_owner);
+    } else if (result && !self->destroying && r->opcode == CSTA_OP_STOP_CDR)
+        s_cdr_forget(self);
     r->reply(r->arg, status, apdu, len);
 }
 
@@ -1326,28 +1376,180 @@ static void s_on_remote_followup(void *arg, const uint8_t *apdu, size_t len)
 
 static void s_on_remote_end(void *arg)
 {
-    free(arg);
+    s_remote_req_t *r = arg;
+    free(r->start_cdr);
+    free(r);
 }
 
 static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
                             bool relay, const csta_peek_t *keys, node_pbx_reply_fn *reply,
                             node_pbx_followup_fn *followup, void *arg)
 {
-    if (keys->opcode == CSTA_OP_START_CDR || keys->opcode == CSTA_OP_STOP_CDR)
-        return -EOPNOTSUPP;     //  CDR stays with the link's node (node_pbx_cdr_claim)
+    bool cdr = keys->opcode == CSTA_OP_START_CDR || keys->opcode == CSTA_OP_STOP_CDR;
     s_remote_req_t *r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
-    *r = (s_remote_req_t){reply, followup, arg};
+    *r = (s_remote_req_t){reply, followup, arg, self, keys->opcode, NULL, 0};
+    if (keys->opcode == CSTA_OP_START_CDR) {
+        r->start_cdr = malloc(len);
+        if (!r->start_cdr) {
+            free(r);
+            return -ENOMEM;
+        }
+        memcpy(r->start_cdr, apdu, len);
+        r->start_cdr_len = len;
+    }
+    //  A requester's request an old owner passes on goes out flagged (relayed once).
     int (*send)(void *, const uint8_t *, size_t, int, node_pbx_remote_reply_fn *,
                 node_pbx_remote_followup_fn *, node_pbx_remote_end_fn *, void *) =
         relay && self->remote.relay ? self->remote.relay : self->remote.request;
+    //  A StartCDR's followups are its reports, which outlive any request: they come as
+    //  LinkEvents (node_pbx_remote_cdr), not as the request's followups.
     int rc = send(self->remote.ctx, apdu, len,
                   timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms, s_on_remote_reply,
-                  followup ? s_on_remote_followup : NULL, s_on_remote_end, r);
-    if (rc)
+                  followup && !cdr ? s_on_remote_followup : NULL, s_on_remote_end, r);
+    if (rc) {
+        free(r->start_cdr);
         free(r);
+    }
     return rc;
+}
+
+static void s_on_remote_cdr_restarted(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    node_pbx_t *self = arg;
+    csta_peek_t keys;
+    if (self->destroying)
+        return;
+    if (status == 0 && csta_peek(&keys, apdu, len) == 0 && keys.kind == CSTA_APDU_RESULT)
+        node_info(S_SUB, "pbx=%s: CDR transmission restarted through the owner %s",
+                  self->cfg.name, self->remote_owner);
+    else
+        node_warning(S_SUB, "pbx=%s: CDR transmission not restarted through the owner %s (%s); "
+                     "the CDR owner gets no records until it starts CDR again", self->cfg.name,
+                     self->remote_owner, status ? strerror(-status) : "refused");
+}
+
+//  A new owner knows nothing of this node's CDR claim: ask it with the CDR owner's own
+//  StartCDR, as after a local link loss (s_cdr_restart).
+static void s_remote_cdr_restart(node_pbx_t *self)
+{
+    if (!self->cdr_sink || !self->cdr_start || !*self->remote_owner ||
+        strcmp(self->cdr_at, self->remote_owner) == 0)
+        return;
+    snprintf(self->cdr_at, sizeof self->cdr_at, "%s", self->remote_owner);
+    int rc = self->remote.request(self->remote.ctx, self->cdr_start, self->cdr_start_len,
+                                  self->cfg.request_timeout_ms, s_on_remote_cdr_restarted,
+                                  NULL, NULL, self);
+    if (rc)
+        node_warning(S_SUB, "pbx=%s: CDR transmission not restarted through the owner: %s",
+                     self->cfg.name, strerror(-rc));
+}
+
+void node_pbx_remote_broadcast(node_pbx_t *self, const uint8_t *apdu, size_t len)
+{
+    csta_peek_t keys;
+    if (!s_remote(self) || csta_peek(&keys, apdu, len) != 0 || keys.kind != CSTA_APDU_INVOKE) {
+        node_debug(S_SUB, "pbx=%s: a forwarded broadcast dropped", self->cfg.name);
+        return;
+    }
+    if (self->listener.on_broadcast)
+        self->listener.on_broadcast(self->listener.ctx, apdu, len, &keys);
+}
+
+void node_pbx_remote_cdr(node_pbx_t *self, const uint8_t *apdu, size_t len)
+{
+    csta_peek_t keys;
+    if (!s_remote(self) || csta_peek(&keys, apdu, len) != 0 || keys.kind != CSTA_APDU_INVOKE ||
+        keys.opcode != CSTA_OP_CDR_REPORT) {
+        node_info(S_SUB, "pbx=%s: a forwarded CDR report dropped (not ours or not one)",
+                  self->cfg.name);
+        return;
+    }
+    if (self->cdr_sink && self->cdr_followup)
+        self->cdr_followup(self->cdr_arg, apdu, len, &keys);
+    else
+        node_info(S_SUB, "pbx=%s: forwarded CDR report with no receiver, dropped",
+                  self->cfg.name);
+}
+
+//  node_pbx's own SnapshotDevice through the owner: its answer as a local one's
+//  (s_on_own_reply: the device is kept while dev->op says so), its segments as a local
+//  link's (s_on_segment finds the device by the snapshot's cross-reference).
+typedef struct {
+    node_pbx_t *self;
+    node_pbx_device_t *dev;
+} s_remote_own_t;
+
+static void s_on_remote_own_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_remote_own_t *r = arg;
+    csta_peek_t keys;
+    memset(&keys, 0, sizeof keys);
+    if (status == 0 && csta_peek(&keys, apdu, len) != 0)
+        status = -EBADMSG;
+    s_on_own_reply(r->dev, status, apdu, len, &keys);
+    r->dev = NULL;
+}
+
+static void s_on_remote_own_followup(void *arg, const uint8_t *apdu, size_t len)
+{
+    s_remote_own_t *r = arg;
+    csta_peek_t keys;
+    if (!r->self->destroying && csta_peek(&keys, apdu, len) == 0 &&
+        keys.kind == CSTA_APDU_INVOKE && keys.opcode == CSTA_OP_SNAPSHOT_DEVICE_DATA)
+        s_on_segment(r->self, apdu, len, &keys);
+}
+
+static void s_on_remote_own_end(void *arg)
+{
+    free(arg);
+}
+
+static int s_remote_snapshot(node_pbx_t *self, node_pbx_device_t *dev)
+{
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 1;    //  replaced by the owner's link
+    a.opcode = CSTA_OP_SNAPSHOT_DEVICE;
+    a.svc.snapshot_device.snapshot_object = dev->id;
+    uint8_t buf[512];
+    size_t n = 0;
+    s_remote_own_t *r = calloc(1, sizeof *r);
+    int rc = r ? csta_apdu_encode(&a, buf, sizeof buf, &n) : -ENOMEM;
+    if (rc == 0) {
+        *r = (s_remote_own_t){self, dev};
+        rc = self->remote.request(self->remote.ctx, buf, n, self->cfg.request_timeout_ms,
+                                  s_on_remote_own_reply, s_on_remote_own_followup,
+                                  s_on_remote_own_end, r);
+    }
+    if (rc) {
+        free(r);
+        node_info(S_SUB, "pbx=%s device=%s: no snapshot through the owner (%s)", self->cfg.name,
+                  s_dev_str(dev), strerror(-rc));
+        return rc;
+    }
+    dev->op = S_OP_SNAPSHOT;
+    self->inflight++;
+    return 0;
+}
+
+void node_pbx_remote_events_lost(node_pbx_t *self, long lost)
+{
+    if (!s_remote(self))
+        return;
+    int n = 0;
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        if (!d->rwatch || d->rstate != S_R_OK || d->watch_count == 0)
+            continue;   //  not monitored: its on_watch_monitored brings the fresh state
+        d->want_snapshot = d->stale = true;
+        n++;
+        s_device_sync(self, d);
+    }
+    node_warning(S_SUB, "pbx=%s: %ld event%s from the owner %s lost; snapshotting %d device%s "
+                 "again", self->cfg.name, lost, lost == 1 ? "" : "s", self->remote_owner, n,
+                 n == 1 ? "" : "s");
 }
 
 //  Bring the device's registration with the owner in line with its watches.  May free it.
@@ -1363,7 +1565,23 @@ static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev)
     } else if (!want && dev->rwatch) {
         dev->rwatch = false;
         dev->rstate = S_R_NONE;
+        dev->want_snapshot = dev->stale = false;
         self->remote.watch(self->remote.ctx, dev->key, false);
+    }
+    //  A snapshot through the owner after lost events, within the window like the
+    //  re-monitor's (node_pbx_remote_events_lost).
+    if (want && dev->want_snapshot && dev->op == S_OP_NONE) {
+        if (self->inflight >= self->cfg.window) {
+            s_work_push(self, dev);
+            return;
+        }
+        s_work_remove(self, dev);
+        dev->want_snapshot = false;
+        dev->snap_count = 0;
+        dev->snap_overflow = false;
+        if (s_remote_snapshot(self, dev) != 0)
+            s_watches_stale(self, dev);
+        return;
     }
     //  A local request still to be answered (sent before the link was given up) keeps it.
     if (!want && !dev->rwatch && dev->op == S_OP_NONE && dev->mon == NODE_PBX_MON_NONE &&
@@ -1376,6 +1594,11 @@ void node_pbx_set_remote(node_pbx_t *self, const node_pbx_remote_t *remote)
     self->has_remote = remote && remote->request && remote->watch;
     if (self->has_remote)
         self->remote = *remote;
+    //  Call validation (validate_calls_ms) runs whichever backing serves: the devices of a
+    //  standby are snapshotted through the owner too.
+    if (self->has_remote && self->cfg.validate_calls_ms > 0 && self->validate_timer <= 0)
+        self->validate_timer =
+            zloop_timer(self->loop, (size_t) self->cfg.validate_calls_ms, 0, s_on_validate, self);
 }
 
 bool node_pbx_is_remote(const node_pbx_t *self)
@@ -1409,6 +1632,8 @@ void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner)
         }
     }
     self->remote_up = up;
+    if (s_remote(self) && up)
+        s_remote_cdr_restart(self);     //  a no-op unless the owner is new to it
     if (!s_remote(self) || (self->state == NODE_PBX_UP) == up)
         return;
     self->state = up ? NODE_PBX_UP : NODE_PBX_DOWN;
@@ -1421,6 +1646,19 @@ void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner)
         node_notice(S_SUB, "pbx=%s unreachable: no node holds the link", self->cfg.name);
     if (self->listener.on_state)
         self->listener.on_state(self->listener.ctx, self->state);
+    if (!up)
+        return;
+    //  Back UP: the devices the owner says it monitors are monitored for the front ends
+    //  again; the others wait for the owner's answer (it answers again once its own
+    //  re-monitor of the device succeeds).
+    for (node_pbx_device_t *d = node_pbx_devices_first(self->devices), *next; d; d = next) {
+        next = d->next;
+        if (!d->rwatch || d->rstate != S_R_OK)
+            continue;
+        s_watches_done(self, d, 0, NULL, 0);
+        s_sweep_dead(d);
+        s_device_sync(self, d);
+    }
 }
 
 void node_pbx_remote_watch_result(node_pbx_t *self, const char *device_key, int status,
@@ -1429,12 +1667,22 @@ void node_pbx_remote_watch_result(node_pbx_t *self, const char *device_key, int 
     node_pbx_device_t *dev = node_pbx_devices_find_key(self->devices, device_key);
     if (!s_remote(self) || !dev || !dev->rwatch)
         return;
+    bool was_ok = dev->rstate == S_R_OK;
     dev->rstate = status == 0 ? S_R_OK : S_R_FAILED;
     if (status)
         node_info(S_SUB, "pbx=%s device=%s: the owner %s could not monitor it (%s)%s",
                   self->cfg.name, s_dev_str(dev), self->remote_owner,
                   status == -EREMOTEIO ? "the PBX refused" : strerror(-status),
                   status == -ENOTCONN ? "" : "; it retries");
+    if (status && was_ok && self->listener.on_watch_unmonitored) {
+        //  The owner lost the device's monitor (its link went down, its re-monitor failed):
+        //  the watches told "monitored" before hear that it no longer is.
+        dev->dispatching++;
+        for (node_pbx_watch_t *w = dev->watches; w; w = w->next)
+            if (!w->dead && !w->done_pending && !w->done_queued)
+                self->listener.on_watch_unmonitored(self->listener.ctx, w, w->arg);
+        dev->dispatching--;
+    }
     s_watches_done(self, dev, status, apdu, len);
     s_sweep_dead(dev);
     s_device_sync(self, dev);

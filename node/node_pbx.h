@@ -47,6 +47,15 @@ typedef struct {
     //  (remote backing).  on_state UP comes before the re-monitoring, so a front end that
     //  tells its applications "in service" waits for this per watch.
     void (*on_watch_monitored)(void *ctx, node_pbx_watch_t *watch, void *watch_arg);
+    //  Remote backing only (node_pbx_remote.h; may be NULL): a watch whose done came earlier
+    //  is no longer monitored — the owner said so (its link went down, its re-monitor of the
+    //  device failed); on_watch_monitored follows when the owner monitors it again.
+    void (*on_watch_unmonitored)(void *ctx, node_pbx_watch_t *watch, void *watch_arg);
+    //  Remote backing only (may be NULL): events of the watch's device may have been lost on
+    //  their way from the owner (a gap in its numbers); node_pbx has asked the owner for a
+    //  snapshot of the device.  A front end refreshes what its application knows (the client
+    //  API snapshots its line; a CSTA application cannot be given one).
+    void (*on_watch_stale)(void *ctx, node_pbx_watch_t *watch, void *watch_arg);
 } node_pbx_listener_t;
 
 //  The reply to a request: a ROSE result, error or reject from the PBX (invoke id is the

@@ -69,6 +69,8 @@ struct node_pbx_device {
     //  The remote backing (forwarding to the link's owner; node_pbx_remote.h)
     bool rwatch;                        //  watched through the owner (ha_forward's set)
     int rstate;                         //  how the owner took it (node_pbx.c's S_R_*)
+    bool stale;                         //  events lost: its watches hear on_watch_stale
+                                        //  once the owner's snapshot is answered
     int dispatching;                    //  events being handed to watches (no freeing)
     int snap_count;                     //  snapshot segments gathered so far
     bool snap_overflow;

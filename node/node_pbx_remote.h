@@ -9,9 +9,10 @@
 //  - node_pbx_request goes to the owner through remote.request; the reply comes back with
 //    the same exactly-once rule (-ENOTCONN when the node it went to is lost meanwhile; an
 //    old owner that lives on answers it, relaying it to the new one);
-//    followups (segments) too.  CDR stays with the node that holds the link:
-//    node_pbx_cdr_claim answers -EBUSY and Start/StopCallDetailRecordsTransmission
-//    -EOPNOTSUPP (node/README.md);
+//    followups (segments) too.  CDR too (issue 6): node_pbx_cdr_claim is this node's
+//    claim, the owner refuses another node's StartCDR while one holds CDR; once a
+//    StartCDR's result is in, the owner's CDR reports (node_pbx_remote_cdr) go to its
+//    followup as a local link's do, and a new owner is sent the same StartCDR again;
 //  - node_pbx_watch registers the device with the owner (remote.watch, once per device
 //    however many watches it has); the owner's answer (node_pbx_remote_watch_result) calls
 //    the watches' done as a MonitorStart result would, and its events
@@ -67,12 +68,28 @@ bool node_pbx_is_remote(const node_pbx_t *self);
 //  is registered with it afresh (ha_forward sends the set).
 void node_pbx_remote_state(node_pbx_t *self, bool up, const char *owner);
 //  The owner (the one now current) took the watch of device: 0, or -ENOTCONN, -ETIMEDOUT,
-//  -ENOBUFS, or -EREMOTEIO with the PBX's error APDU.
+//  -ENOBUFS, or -EREMOTEIO with the PBX's error APDU.  The owner answers again whenever
+//  that changes (its link lost: -ENOTCONN; monitored again: 0): watches already done hear
+//  on_watch_unmonitored / on_watch_monitored.  While the service is DOWN the answers are
+//  kept; when it turns UP, the watches of devices the owner monitors hear
+//  on_watch_monitored (after on_state UP), the others wait for the owner's 0.
 void node_pbx_remote_watch_result(node_pbx_t *self, const char *device_key, int status,
                                   const uint8_t *apdu, size_t len);
+//  Events from the owner were lost on the bus (a gap of `lost` in its numbers): every device
+//  the owner monitors for this node is snapshotted again through it (SnapshotDevice, at most
+//  `window` at a time; node_pbx's call bookkeeping follows the answer), and once each answer
+//  is in, the device's watches hear on_watch_stale so that the front ends refresh their
+//  applications.  A no-op while the local link serves.
+void node_pbx_remote_events_lost(node_pbx_t *self, long lost);
 //  An event of device from the owner's link (a CSTAEventReport as its PBX sent it).
 void node_pbx_remote_event(node_pbx_t *self, const char *device_key, const uint8_t *apdu,
                            size_t len);
+//  A CDR report the owner forwarded for this node's CDR receiver (the followup of the
+//  StartCDR whose result made it); dropped (info) when there is none.
+void node_pbx_remote_cdr(node_pbx_t *self, const uint8_t *apdu, size_t len);
+//  A PBX broadcast the owner forwarded (SystemStatus, SwitchingFunctionDevicesChanged;
+//  answered there): to the front ends' on_broadcast as a local link's.
+void node_pbx_remote_broadcast(node_pbx_t *self, const uint8_t *apdu, size_t len);
 //  The owner as the last node_pbx_remote_state named it ("" none).
 const char *node_pbx_remote_owner(const node_pbx_t *self);
 

@@ -17,6 +17,9 @@
 //  - three_nodes_standby_follows_the_new_owner: the applications are on c; a is killed, b
 //    takes over; c's in-flight request fails, its watches move to b, calls show on c.
 //
+//  - csta_app_on_the_standby_gets_the_pbx_broadcasts: the PBX's SystemStatus broadcasts reach
+//    a CSTA application on the standby through the owner.
+//
 //  Every wait is a condition with a deadline; processes are stopped after each test.
 #include <errno.h>
 #include <setjmp.h>
@@ -534,6 +537,42 @@ static void three_nodes_standby_follows_the_new_owner(void **state)
     assert_non_null(strstr(t->body, "\"via\":\"forwarded\",\"owner\":\"b\""));
 }
 
+//  The PBX's broadcasts reach a CSTA application on the standby (issue 6): pbxsim sends
+//  SystemStatus every 150 ms on the owner's link; the standby's multiplexer sends its own
+//  only at the association (and on link changes), so more than two in a second came
+//  through the owner.
+static void csta_app_on_the_standby_gets_the_pbx_broadcasts(void **state)
+{
+    fw_t *t = *state;
+    static const char *const args[] = {"--max-links", "1", "--extensions", "101-120",
+                                       "--status-interval-ms", "150", NULL};
+    s_cluster(t, 2, args);
+    csta_client_cfg_t cfg = {.host = "127.0.0.1",
+                             .port = t->node[1].csta_port,
+                             .user = TEST_CTIM_USER,
+                             .password = TEST_CTIM_PASSWORD,
+                             .timeout_ms = WAIT_MS,
+                             .keep_system_status = true};
+    t->csta[0] = csta_client_new(&cfg);
+    assert_non_null(t->csta[0]);
+    assert_int_equal(csta_client_connect(t->csta[0]), 0);
+    int status = 0;
+    long long end = test_now_ms() + 1000;
+    for (long long left; (left = end - test_now_ms()) > 0;) {
+        csta_apdu_t ev;
+        int rc = csta_client_next_event(t->csta[0], &ev, (int) left);
+        if (rc == -ETIMEDOUT)
+            break;
+        assert_int_equal(rc, 0);
+        status += ev.kind == CSTA_APDU_INVOKE && ev.opcode == CSTA_OP_SYSTEM_STATUS;
+        csta_apdu_clear(&ev);
+    }
+    printf("SystemStatus invokes on the standby's CSTA application in 1 s: %d (pbxsim every "
+           "150 ms)\n", status);
+    fflush(stdout);
+    assert_true(status >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +584,8 @@ int main(void)
             kill_owner_with_requests_in_flight_then_monitors_work_on_the_survivor, setup,
             teardown),
         cmocka_unit_test_setup_teardown(three_nodes_standby_follows_the_new_owner, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(csta_app_on_the_standby_gets_the_pbx_broadcasts, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

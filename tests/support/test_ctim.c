@@ -227,6 +227,16 @@ static void s_on_events_lost(ctim_t *ctim, uint64_t count, void *arg)
     app->events_lost_calls++;
 }
 
+static void s_on_cdr(ctim_t *ctim, const ctim_cdr_t *cdr, void *arg)
+{
+    (void) ctim;
+    test_app_t *app = arg;
+    app->cdr_count++;
+    snprintf(app->cdr_call_id, sizeof app->cdr_call_id, "%s", cdr->call_id);
+    snprintf(app->cdr_caller, sizeof app->cdr_caller, "%s", cdr->caller_number);
+    snprintf(app->cdr_called, sizeof app->cdr_called, "%s", cdr->called_number);
+}
+
 //  --- The application loop ---------------------------------------------------------------------
 
 int test_app_connect_cfg(test_app_t *app, ctim_cfg_t *cfg, bool wait_up)
@@ -237,6 +247,7 @@ int test_app_connect_cfg(test_app_t *app, ctim_cfg_t *cfg, bool wait_up)
     cfg->on_line = s_on_line;
     cfg->on_link = s_on_link;
     cfg->on_events_lost = s_on_events_lost;
+    cfg->on_cdr = s_on_cdr;
     cfg->arg = app;
     app->ctim = ctim_new(cfg);
     if (!app->ctim || ctim_connect(app->ctim) != 0) {

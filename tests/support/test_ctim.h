@@ -111,6 +111,8 @@ typedef struct {
     unsigned long long events_lost;     //  on_events_lost: the counts summed
     int events_lost_calls;
     bool overflow;                  //  a queue was full: the test lost track (it fails)
+    int cdr_count;                  //  on_cdr: records got, and the last one's fields
+    char cdr_call_id[64], cdr_caller[32], cdr_called[32];
 } test_app_t;
 
 //  ctim_new with servers, user crm, the given heartbeat and a 200 ms back-off, callbacks

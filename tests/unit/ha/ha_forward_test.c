@@ -67,6 +67,15 @@ typedef struct {
     bool holds;                     //  ... and holds it (set by s_owner_at)
     char log[LOG_MAX][256];
     int log_count;
+    //  on_events_lost
+    int gaps_told;
+    long lost_told;
+    int cdrs;                       //  on_cdr
+    uint8_t last_cdr_byte;
+    int peers_lost;                 //  serve_peer_lost
+    int broadcasts;                 //  on_broadcast
+    char served_node[16];           //  ha_forward_served_node of the last served request
+    int events_at_gap;              //  events handed on before the last gap was told
 } s_node_t;
 
 typedef struct {
@@ -191,12 +200,48 @@ static void s_relay_end(void *arg)
     free(arg);
 }
 
+static void s_on_events_lost(void *ctx, size_t pbx, long lost)
+{
+    s_node_t *n = ctx;
+    assert_int_equal(pbx, 0);
+    n->gaps_told++;
+    n->lost_told += lost;
+    n->events_at_gap = n->events;
+}
+
+static void s_on_cdr(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    s_node_t *n = ctx;
+    assert_int_equal(pbx, 0);
+    assert_true(len > 0);
+    n->cdrs++;
+    n->last_cdr_byte = apdu[len - 1];
+}
+
+static void s_on_broadcast(void *ctx, size_t pbx, const uint8_t *apdu, size_t len)
+{
+    s_node_t *n = ctx;
+    assert_int_equal(pbx, 0);
+    assert_true(apdu && len > 0);
+    n->broadcasts++;
+}
+
+static void s_serve_peer_lost(void *ctx, const char *node)
+{
+    s_node_t *n = ctx;
+    (void) node;
+    n->peers_lost++;
+}
+
 static void s_serve_request(void *ctx, size_t pbx, uint64_t handle, const uint8_t *apdu,
                             size_t len, int timeout_ms)
 {
     s_node_t *n = ctx;
     (void) pbx;
     assert_true(timeout_ms > 0);
+    const char *from = ha_forward_served_node(n->fwd, handle);
+    assert_non_null(from);
+    snprintf(n->served_node, sizeof n->served_node, "%s", from);
     assert_memory_equal(apdu, s_invoke, len);
     n->served++;
     if (n->relays && !n->holds) {
@@ -314,7 +359,8 @@ static int s_setup(size_t n)
         cfg.tick_ms = 10;
         ha_forward_bus_t bus = {node, s_bus_send};
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
-                                   s_serve_request, s_serve_watch, s_log};
+                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
+                                   s_on_cdr,        s_serve_peer_lost, s_on_broadcast};
         node->fwd = ha_forward_new(f->loop, &cfg, &bus, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_start(node->fwd), 0);
@@ -869,14 +915,21 @@ static void s_publish(int count, uint8_t first)
 }
 
 //  The owner numbers what it sends b; frames lost on the bus are counted by the numbers.
-static void events_flow_and_lost_ones_are_counted(void **state)
+//  b watches d:101 at owner a (epoch 1) and has its first four events.
+static void s_stream_of_four(void)
 {
-    (void) state;
     s_owner("a", 1, true);
     assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
     s_run(20);
     s_publish(4, 1);
     s_run(20);
+    assert_int_equal(s_b()->events, 4);
+}
+
+static void events_flow_and_lost_ones_are_counted(void **state)
+{
+    (void) state;
+    s_stream_of_four();
     s_fx->lose_to[1] = 3;       //  the next three frames to b vanish
     s_publish(9, 5);
     assert_true(s_run_until(s_b_has_events, WAIT_MS));
@@ -905,12 +958,121 @@ static void events_flow_and_lost_ones_are_counted(void **state)
     s_run(20);
     ha_forward_stats(s_b()->fwd, 0, &st);
     assert_int_equal(st.event_gaps, 1);
+    assert_int_equal(s_b()->gaps_told, 1);      //  told once, for the gap of three
+    assert_int_equal(s_b()->lost_told, 3);
     assert_int_equal(s_b()->events, 12);
     //  An old owner's events are not this link's.
     s_owner("c", 3, true);
     s_publish(1, 40);
     s_run(20);
     assert_int_equal(s_b()->events, 12);
+}
+
+//  Issue 6: "a gap triggers a new snapshot".  Each gap is told once (with the count it
+//  skipped) before the event that revealed it, also for the owner's own fault knob (apdu
+//  NULL: numbered, not sent); a new epoch tells nothing (events_flow_and_lost_ones_...).
+static void a_gap_in_the_events_is_told_once_before_the_next_event(void **state)
+{
+    (void) state;
+    s_stream_of_four();
+    assert_int_equal(s_b()->gaps_told, 0);
+    //  The owner's test knob: number 5 is used, nothing sent; 6 reveals the gap.
+    uint8_t ev[] = {0xa1, 0x03, 0x02, 0x01, 5};
+    ha_forward_publish(s_a()->fwd, 0, "b", "d:101", NULL, sizeof ev);
+    s_publish(1, 6);
+    s_run(20);
+    assert_int_equal(s_b()->gaps_told, 1);
+    assert_int_equal(s_b()->lost_told, 1);
+    assert_int_equal(s_b()->events_at_gap, 4);  //  told before event 6 was handed on
+    assert_int_equal(s_b()->events, 5);
+    assert_int_equal(s_b()->last_event_byte, 6);
+    //  Two gaps on the bus: told twice, 2 + 1 events.
+    s_fx->lose_to[1] = 2;
+    s_publish(3, 7);            //  7, 8 lost, 9 reveals
+    s_run(20);
+    s_fx->lose_to[1] = 1;
+    s_publish(5, 10);           //  10 lost, 11 reveals, 12..14 flow
+    s_run(20);
+    assert_int_equal(s_b()->events, 10);
+    assert_int_equal(s_b()->gaps_told, 3);
+    assert_int_equal(s_b()->lost_told, 4);
+    ha_forward_stats_t st;
+    ha_forward_stats(s_b()->fwd, 0, &st);
+    assert_int_equal(st.event_gaps, 3);
+    assert_int_equal(st.events_lost, 4);
+}
+
+//  CDR reports for a peer's CDR owner ride the event stream under HA_FORWARD_CDR (no watch
+//  needed, numbered with the events, so a lost one is a gap too), PBX broadcasts under
+//  HA_FORWARD_BROADCAST to the peers the owner hears; the owner learns who asked for a
+//  served request, and hears when that peer is lost (its CDR claim ends).
+static void cdr_reports_and_broadcasts_ride_the_event_stream(void **state)
+{
+    (void) state;
+    s_owner("a", 1, true);
+    assert_int_equal(s_request(1, 1, 1000, false), 0);
+    s_run(20);
+    assert_string_equal(s_a()->served_node, "b");
+    uint8_t rec[] = {0xa1, 0x03, 0x02, 0x01, 0x42};
+    ha_forward_publish(s_a()->fwd, 0, "b", HA_FORWARD_CDR, rec, sizeof rec);
+    s_run(20);
+    assert_int_equal(s_b()->cdrs, 1);
+    assert_int_equal(s_b()->last_cdr_byte, 0x42);
+    assert_int_equal(s_b()->events, 0);     //  not an event of a device
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
+    s_run(20);
+    s_fx->lose_to[1] = 1;
+    ha_forward_publish(s_a()->fwd, 0, "b", HA_FORWARD_CDR, rec, sizeof rec);
+    s_publish(1, 7);
+    s_run(20);
+    assert_int_equal(s_b()->cdrs, 1);
+    assert_int_equal(s_b()->gaps_told, 1);
+    assert_int_equal(s_b()->events, 1);
+    assert_int_equal(s_a()->peers_lost, 0);
+    //  A PBX broadcast goes to the peers the owner hears (b), numbered with the rest.
+    ha_forward_peer(s_a()->fwd, "b", true);
+    ha_forward_broadcast(s_a()->fwd, 0, rec, sizeof rec);
+    s_run(20);
+    assert_int_equal(s_b()->broadcasts, 1);
+    assert_int_equal(s_c()->broadcasts, 0);     //  not heard by a: nothing sent
+    assert_int_equal(s_b()->gaps_told, 1);
+    ha_forward_peer(s_a()->fwd, "b", false);
+    assert_int_equal(s_a()->peers_lost, 1);
+    ha_forward_broadcast(s_a()->fwd, 0, rec, sizeof rec);
+    s_run(20);
+    assert_int_equal(s_b()->broadcasts, 1);
+}
+
+static bool s_a_asked_twice(void)
+{
+    return s_a()->watches_on >= 2;
+}
+
+//  The owner says LINK_DOWN for a watch (its link went down) and then OK once monitored
+//  again; should the OK be lost, the watch is asked again once the owner's link has been
+//  up for followup_ms — not while it is down.
+static void a_link_down_answer_is_asked_again_once_the_owners_link_is_up(void **state)
+{
+    (void) state;
+    s_owner("a", 1, true);
+    assert_int_equal(ha_forward_watch(s_b()->fwd, 0, "d:101", true), 0);
+    s_run(20);
+    assert_int_equal(s_a()->watches_on, 1);
+    assert_int_equal(s_b()->last_watch_status, 0);
+    s_owner("a", 1, false);
+    ha_forward_watch_answer(s_a()->fwd, 0, "b", "d:101", -ENOTCONN, NULL, 0);
+    s_run(20);
+    assert_int_equal(s_b()->last_watch_status, -ENOTCONN);
+    s_run(FOLLOWUP_MS * 2);
+    assert_int_equal(s_a()->watches_on, 1);         //  the link is down: nothing to ask
+    s_owner("a", 1, true);
+    s_run(FOLLOWUP_MS / 2);
+    assert_int_equal(s_a()->watches_on, 1);         //  the OK may still come
+    assert_true(s_run_until(s_a_asked_twice, WAIT_MS));
+    s_run(20);
+    assert_int_equal(s_b()->last_watch_status, 0);  //  the fixture's owner answers OK
+    s_run(FOLLOWUP_MS * 2);
+    assert_int_equal(s_a()->watches_on, 2);         //  and that settles it
 }
 
 static void a_lost_peer_loses_its_watches_and_its_count(void **state)
@@ -1143,7 +1305,8 @@ static void real_bus_carries_requests_watches_and_events(void **state)
         snprintf(fc.pbx[0], sizeof fc.pbx[0], "main");
         fc.followup_ms = FOLLOWUP_MS;
         ha_forward_listener_t l = {node,           s_on_remote,   s_on_watch_result, s_on_event,
-                                   s_serve_request, s_serve_watch, s_log};
+                                   s_serve_request, s_serve_watch, s_log,             s_on_events_lost,
+                                   s_on_cdr,        s_serve_peer_lost, s_on_broadcast};
         node->fwd = ha_forward_new(s_fx->loop, &fc, NULL, &l);
         assert_non_null(node->fwd);
         assert_int_equal(ha_forward_attach(node->fwd, s_members[i].cluster), 0);
@@ -1207,6 +1370,12 @@ int main(void)
                                         s_setup2, s_teardown),
         cmocka_unit_test_setup_teardown(events_flow_and_lost_ones_are_counted, s_setup3,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(a_gap_in_the_events_is_told_once_before_the_next_event,
+                                        s_setup3, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_link_down_answer_is_asked_again_once_the_owners_link_is_up, s_setup2, s_teardown),
+        cmocka_unit_test_setup_teardown(cdr_reports_and_broadcasts_ride_the_event_stream,
+                                        s_setup3, s_teardown),
         cmocka_unit_test_setup_teardown(a_lost_peer_loses_its_watches_and_its_count, s_setup3,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(watches_refused_by_the_bus_are_sent_again, s_setup2,

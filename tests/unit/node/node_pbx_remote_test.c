@@ -2,8 +2,8 @@
 //  of a PBX service that forwards to the link's owner — requests and replies passed through
 //  once, one registration per device whatever its watches, done calls as a MonitorStart
 //  result would make them (and -ENOTCONN when the owner goes, never silence), events to
-//  every watch with their routing keys, UP / DOWN as the owner is reachable, CDR kept to
-//  the link's node — and the switch to the local link and back keeping every watch.
+//  every watch with their routing keys, UP / DOWN as the owner is reachable, CDR through
+//  the owner — and the switch to the local link and back keeping every watch.
 //  The link itself is never started here (its PBX port is closed).
 #include <errno.h>
 #include <setjmp.h>
@@ -47,6 +47,12 @@ typedef struct {
     int drained, drained_outstanding;
     void *req_args[CALLS_MAX];      //  every request's arg, in order
     int relays;                     //  of the requests, those that came through relay
+    char req_dev[CALLS_MAX][72];    //  ... and the device of each SnapshotDevice
+    //  front end: per watch tag
+    int monitored[CALLS_MAX], unmonitored[CALLS_MAX], stale[CALLS_MAX];
+    char trace[256];                //  "U" state UP, "D" DOWN, "m<tag>", "u<tag>", "s<tag>"
+    int broadcasts, last_broadcast_op;
+    int validate_calls_ms;          //  setup_validate: 40
 } fx_t;
 
 static fx_t *s_fx;
@@ -65,8 +71,14 @@ static int s_request(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
     f->followup = followup;
     f->end = end;
     f->req_arg = arg;
-    if (f->requests <= CALLS_MAX)
+    if (f->requests <= CALLS_MAX) {
         f->req_args[f->requests - 1] = arg;
+        csta_apdu_t a;
+        if (csta_apdu_decode(&a, apdu, len) == 0 && a.opcode == CSTA_OP_SNAPSHOT_DEVICE)
+            snprintf(f->req_dev[f->requests - 1], sizeof f->req_dev[0], "%s",
+                     a.svc.snapshot_device.snapshot_object.digits);
+        csta_apdu_clear(&a);
+    }
     return 0;
 }
 
@@ -79,6 +91,46 @@ static int s_relay(void *ctx, const uint8_t *apdu, size_t len, int timeout_ms,
     int rc = s_request(ctx, apdu, len, timeout_ms, reply, followup, end, arg);
     f->relays += rc == 0;
     return rc;
+}
+
+static void s_trace(fx_t *f, char what, intptr_t tag)
+{
+    size_t n = strlen(f->trace);
+    if (n + 3 < sizeof f->trace)
+        snprintf(f->trace + n, sizeof f->trace - n, tag < 0 ? "%c" : "%c%d", what, (int) tag);
+}
+
+static void s_on_monitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    fx_t *f = ctx;
+    (void) watch;
+    f->monitored[(intptr_t) watch_arg]++;
+    s_trace(f, 'm', (intptr_t) watch_arg);
+}
+
+static void s_on_unmonitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    fx_t *f = ctx;
+    (void) watch;
+    f->unmonitored[(intptr_t) watch_arg]++;
+    s_trace(f, 'u', (intptr_t) watch_arg);
+}
+
+static void s_on_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    fx_t *f = ctx;
+    (void) apdu;
+    (void) len;
+    f->broadcasts++;
+    f->last_broadcast_op = keys->opcode;
+}
+
+static void s_on_stale(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    fx_t *f = ctx;
+    (void) watch;
+    f->stale[(intptr_t) watch_arg]++;
+    s_trace(f, 's', (intptr_t) watch_arg);
 }
 
 static int s_watch(void *ctx, const char *key, bool on)
@@ -97,6 +149,7 @@ static void s_on_state(void *ctx, node_pbx_state_t state)
     fx_t *f = ctx;
     assert_true(f->state_count < 8);
     f->states[f->state_count++] = (int) state;
+    s_trace(f, state == NODE_PBX_UP ? 'U' : 'D', -1);
 }
 
 static void s_on_event(void *ctx, node_pbx_watch_t *watch, void *watch_arg, const uint8_t *apdu,
@@ -151,10 +204,11 @@ static void s_turn(fx_t *f)
     zloop_start(f->loop);
 }
 
-static int setup(void **state)
+static int s_setup(void **state, int validate_calls_ms)
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    f->validate_calls_ms = validate_calls_ms;
     s_fx = f;
     *state = f;
     f->loop = zloop_new();
@@ -172,12 +226,29 @@ static int setup(void **state)
     cfg.window = 4;
     cfg.queue_max = 16;
     cfg.monitor_retry_ms = 30000;
-    node_pbx_listener_t l = {.ctx = f, .on_event = s_on_event, .on_state = s_on_state};
+    node_pbx_listener_t l = {.ctx = f,
+                             .on_event = s_on_event,
+                             .on_state = s_on_state,
+                             .on_watch_monitored = s_on_monitored,
+                             .on_watch_unmonitored = s_on_unmonitored,
+                             .on_watch_stale = s_on_stale,
+                             .on_broadcast = s_on_broadcast};
+    cfg.validate_calls_ms = f->validate_calls_ms;
     f->pbx = node_pbx_new(f->loop, &cfg, &l);
     assert_non_null(f->pbx);
     node_pbx_remote_t r = {f, s_request, s_watch, s_relay};
     node_pbx_set_remote(f->pbx, &r);
     return 0;
+}
+
+static int setup(void **state)
+{
+    return s_setup(state, 0);
+}
+
+static int setup_validate(void **state)
+{
+    return s_setup(state, 40);
 }
 
 static int teardown(void **state)
@@ -361,14 +432,78 @@ static void requests_are_forwarded_with_their_deadline_and_replied_once(void **s
     n = s_invoke(buf, sizeof buf, CSTA_OP_SNAPSHOT_DEVICE);
     assert_int_equal(node_pbx_request(f->pbx, buf, n, 100, s_reply, NULL, f), -EMSGSIZE);
     assert_int_equal(f->replies, 1);
-    //  Monitors are shared (node_pbx_watch) and CDR stays with the link's node.
+    //  Monitors are shared (node_pbx_watch).
     f->request_rc = 0;
     n = s_invoke(buf, sizeof buf, CSTA_OP_MONITOR_START);
     assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), -EINVAL);
-    n = s_invoke(buf, sizeof buf, CSTA_OP_START_CDR);
-    assert_int_equal(node_pbx_request(f->pbx, buf, n, 0, s_reply, NULL, f), -EOPNOTSUPP);
-    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), -EBUSY);
     assert_int_equal(f->requests, 1);
+}
+
+//  CDR through the owner (issue 6): the claim is this node's, StartCDR is forwarded (its
+//  reports are not the request's followups), its result makes the receiver of the reports
+//  the owner forwards; a new owner is sent the same StartCDR; StopCDR's result ends it.
+static void cdr_goes_through_the_owner_and_is_asked_again_of_a_new_one(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_remote_state(f->pbx, true, "a");
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), 0);
+    assert_int_equal(node_pbx_cdr_claim(f->pbx, &f->requests), -EBUSY);    //  one per node
+    uint8_t start[128], rep[256];
+    size_t sn = s_invoke(start, sizeof start, CSTA_OP_START_CDR);
+    assert_int_equal(node_pbx_request(f->pbx, start, sn, 0, s_reply, s_followup, f), 0);
+    assert_int_equal(f->requests, 1);
+    assert_null(f->followup);               //  reports come as node_pbx_remote_cdr
+    size_t rn = s_invoke(rep, sizeof rep, CSTA_OP_CDR_REPORT);
+    node_pbx_remote_cdr(f->pbx, rep, rn);   //  before the result: nobody to give it to
+    assert_int_equal(f->followups, 0);
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_RESULT);
+    a.invoke_id = 3;
+    a.opcode = CSTA_OP_START_CDR;
+    a.has_result = true;
+    static const uint8_t xref[] = {0, 7};
+    a.svc.start_call_detail_records_transmission_res.cdr_xref = (csta_bytes_t){xref, 2};
+    uint8_t res[128];
+    size_t n = s_encode(&a, res, sizeof res);
+    f->reply(f->req_arg, 0, res, n);
+    f->end(f->req_arg);
+    assert_int_equal(f->replies, 1);
+    node_pbx_remote_cdr(f->pbx, rep, rn);
+    assert_int_equal(f->followups, 1);
+    uint8_t ev[256];
+    size_t en = s_delivered(ev, sizeof ev, "101");
+    node_pbx_remote_cdr(f->pbx, ev, en);    //  not a CDR report
+    assert_int_equal(f->followups, 1);
+
+    //  The same owner again asks nothing; a new one gets the same StartCDR.
+    node_pbx_remote_state(f->pbx, false, "a");
+    node_pbx_remote_state(f->pbx, true, "a");
+    assert_int_equal(f->requests, 1);
+    node_pbx_remote_state(f->pbx, true, "b");
+    assert_int_equal(f->requests, 2);
+    assert_null(f->followup);
+    f->reply(f->req_arg, 0, res, n);        //  its answer is logged, nobody is replied
+    assert_int_equal(f->replies, 1);
+    node_pbx_remote_cdr(f->pbx, rep, rn);
+    assert_int_equal(f->followups, 2);
+
+    //  StopCDR's result: the reports stop reaching the receiver.
+    uint8_t stop[128];
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.invoke_id = 4;
+    a.opcode = CSTA_OP_STOP_CDR;
+    a.svc.stop_call_detail_records_transmission.cdr_xref = (csta_bytes_t){xref, 2};
+    size_t tn = s_encode(&a, stop, sizeof stop);
+    assert_int_equal(node_pbx_request(f->pbx, stop, tn, 0, s_reply, NULL, f), 0);
+    assert_int_equal(f->requests, 3);
+    static const uint8_t no_data[] = {0xa2, 0x03, 0x02, 0x01, 0x04};
+    f->reply(f->req_arg, 0, no_data, sizeof no_data);
+    f->end(f->req_arg);
+    node_pbx_remote_cdr(f->pbx, rep, rn);
+    assert_int_equal(f->followups, 2);
+    node_pbx_cdr_release(f->pbx, f);
+    node_pbx_remote_state(f->pbx, true, "c");
+    assert_int_equal(f->requests, 3);       //  nothing to restart
 }
 
 //  This node takes the link: the owner is forgotten, the service goes DOWN until its own
@@ -395,8 +530,6 @@ static void switching_backings_keeps_the_watches(void **state)
     size_t n = s_delivered(ev, sizeof ev, "101");
     node_pbx_remote_event(f->pbx, "d:101", ev, n);
     assert_int_equal(f->events[0], 0);
-    assert_int_equal(node_pbx_cdr_claim(f->pbx, f), 0);     //  the link's node owns CDR
-    node_pbx_cdr_release(f->pbx, f);
 
     assert_int_equal(node_pbx_stop(f->pbx), 0);
     assert_true(node_pbx_is_remote(f->pbx));
@@ -509,6 +642,173 @@ static void relayed_requests_wait_in_order_and_leave_through_relay(void **state)
     assert_int_equal(node_pbx_relay(f->pbx, buf, 2, 0, s_reply, NULL, f), -EINVAL);
 }
 
+//  Answer the seam's request k with a SnapshotDevice result holding `calls` calls.
+static void s_answer_snapshot(fx_t *f, int k, int calls)
+{
+    csta_snapshot_device_item_t items[4];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < calls && i < 4; i++) {
+        uint8_t id[2] = {1, (uint8_t) (i + 1)};
+        csta_conn_set(&items[i].connection_identifier, id, 2, f->req_dev[k]);
+    }
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_RESULT);
+    a.invoke_id = 9;
+    a.opcode = CSTA_OP_SNAPSHOT_DEVICE;
+    a.has_result = true;
+    a.svc.snapshot_device_res.snapshot_data.count = (size_t) calls;
+    a.svc.snapshot_device_res.snapshot_data.item = items;
+    uint8_t buf[512];
+    size_t n = s_encode(&a, buf, sizeof buf);
+    f->reply(f->req_args[k], 0, buf, n);
+    f->end(f->req_args[k]);
+}
+
+//  Issue 6: "a gap triggers a new snapshot".  Events lost on the bus: each device the owner
+//  monitors for this node is snapshotted through it (at most `window` at a time), node_pbx's
+//  calls follow the answers, and each device's watches hear on_watch_stale after its answer;
+//  a device the owner does not monitor is left to its on_watch_monitored.
+static void lost_events_snapshot_each_monitored_device_then_its_watches_hear_it(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_remote_state(f->pbx, true, "a");
+    static const char *const devs[] = {"101", "102", "103", "104", "105", "106"};
+    node_pbx_watch_t *extra = s_watch_dev(f, "101", 6);     //  a second watch of 101
+    for (int i = 0; i < 6; i++)
+        s_watch_dev(f, devs[i], i);
+    for (int i = 0; i < 5; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "d:%s", devs[i]);
+        node_pbx_remote_watch_result(f->pbx, key, 0, NULL, 0);
+    }
+    node_pbx_remote_watch_result(f->pbx, "d:106", -EREMOTEIO, NULL, 0);     //  refused
+    s_turn(f);
+    assert_int_equal(f->requests, 0);
+    //  101 had a call the lost events would have ended.
+    uint8_t ev[256];
+    size_t n = s_delivered(ev, sizeof ev, "101");
+    node_pbx_remote_event(f->pbx, "d:101", ev, n);
+    node_pbx_stats_t st;
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.calls, 1);
+
+    node_pbx_remote_events_lost(f->pbx, 3);
+    assert_int_equal(f->requests, 4);           //  window 4: five devices, four at once
+    assert_int_equal(f->timeout_ms, 4321);
+    assert_string_equal(f->req_dev[0], "101");
+    assert_int_equal(f->stale[0], 0);           //  not before the owner's answer
+    s_answer_snapshot(f, 0, 0);                 //  101: no call any more
+    assert_int_equal(f->stale[0], 1);
+    assert_int_equal(f->stale[6], 1);
+    assert_int_equal(f->requests, 5);           //  the fifth device got the free slot
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.calls, 0);
+    assert_int_equal(st.calls_vanished, 1);
+    for (int k = 1; k < 5; k++)
+        s_answer_snapshot(f, k, 1);
+    for (int i = 1; i < 5; i++)
+        assert_int_equal(f->stale[i], 1);
+    assert_int_equal(f->stale[5], 0);           //  106: the owner does not monitor it
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.calls, 4);
+    assert_int_equal(f->requests, 5);
+    //  A failed snapshot still lets the watches refresh themselves.
+    node_pbx_remote_events_lost(f->pbx, 1);
+    assert_int_equal(f->requests, 9);
+    f->reply(f->req_args[5], -ENOTCONN, NULL, 0);
+    f->end(f->req_args[5]);
+    assert_int_equal(f->stale[0], 2);
+    assert_int_equal(f->requests, 10);
+    for (int k = 6; k < 10; k++)
+        s_answer_snapshot(f, k, 1);
+    assert_int_equal(f->requests, 10);
+    for (int i = 1; i < 5; i++)
+        assert_int_equal(f->stale[i], 2);
+    node_pbx_unwatch(f->pbx, &extra);
+}
+
+//  The owner's link drops and comes back without an owner change: the owner says LINK_DOWN
+//  for the device, then OK once its re-monitor succeeded.  The front end hears unmonitored,
+//  and monitored only after both the service is UP and the owner's OK — not at UP.
+static void a_line_follows_the_owners_answers_across_its_link_loss(void **state)
+{
+    fx_t *f = *state;
+    node_pbx_remote_state(f->pbx, true, "a");
+    s_watch_dev(f, "101", 0);
+    s_watch_dev(f, "102", 1);
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    node_pbx_remote_watch_result(f->pbx, "d:102", 0, NULL, 0);
+    s_turn(f);
+    assert_int_equal(f->done_status[0], 0);
+    f->trace[0] = '\0';
+    //  The owner's heartbeat: its link is down; its WatchResults follow.
+    node_pbx_remote_state(f->pbx, false, "a");
+    node_pbx_remote_watch_result(f->pbx, "d:101", -ENOTCONN, NULL, 0);
+    node_pbx_remote_watch_result(f->pbx, "d:102", -ENOTCONN, NULL, 0);
+    assert_string_equal(f->trace, "Du0u1");
+    assert_int_equal(f->done[0], 1);            //  done once only
+    //  Its link is up again: UP, but nothing is monitored until the owner says so.
+    node_pbx_remote_state(f->pbx, true, "a");
+    assert_string_equal(f->trace, "Du0u1U");
+    node_pbx_remote_watch_result(f->pbx, "d:102", 0, NULL, 0);
+    assert_string_equal(f->trace, "Du0u1Um1");
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    assert_string_equal(f->trace, "Du0u1Um1m0");
+    //  A DOWN / UP the owner's answers did not follow (its link state only): the devices it
+    //  said it monitors are monitored again right after UP.
+    f->trace[0] = '\0';
+    node_pbx_remote_state(f->pbx, false, "a");
+    node_pbx_remote_state(f->pbx, true, "a");
+    assert_string_equal(f->trace, "DUm0m1");
+    //  An OK while DOWN: monitored is told at once, UP follows.
+    f->trace[0] = '\0';
+    node_pbx_remote_state(f->pbx, false, "a");
+    node_pbx_remote_watch_result(f->pbx, "d:101", -ENOTCONN, NULL, 0);
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    assert_string_equal(f->trace, "Du0m0");
+    assert_int_equal(f->done[0], 1);
+}
+
+//  The owner's PBX broadcasts reach the front ends as a local link's; call validation
+//  (validate_calls_ms) snapshots the devices the owner monitors through it, and reconciles
+//  node_pbx's calls without bothering the front ends.
+static void broadcasts_pass_and_validation_snapshots_through_the_owner(void **state)
+{
+    fx_t *f = *state;
+    uint8_t buf[128];
+    size_t n = s_invoke(buf, sizeof buf, CSTA_OP_SYSTEM_STATUS);
+    node_pbx_remote_broadcast(f->pbx, buf, n);
+    assert_int_equal(f->broadcasts, 1);
+    assert_int_equal(f->last_broadcast_op, CSTA_OP_SYSTEM_STATUS);
+    node_pbx_remote_broadcast(f->pbx, buf, 2);          //  bytes that do not peek
+    assert_int_equal(f->broadcasts, 1);
+
+    s_turn(f);
+    assert_int_equal(f->requests, 0);                   //  DOWN: nothing validated
+    node_pbx_remote_state(f->pbx, true, "a");
+    s_watch_dev(f, "101", 0);
+    s_watch_dev(f, "102", 1);
+    node_pbx_remote_watch_result(f->pbx, "d:101", 0, NULL, 0);
+    uint8_t ev[256];
+    size_t en = s_delivered(ev, sizeof ev, "101");
+    node_pbx_remote_event(f->pbx, "d:101", ev, en);
+    for (int i = 0; i < 40 && f->requests == 0; i++)
+        s_turn(f);                                      //  the 40 ms period, within 200 ms
+    assert_int_equal(f->requests, 1);
+    assert_string_equal(f->req_dev[0], "101");          //  102: not monitored by the owner
+    s_answer_snapshot(f, 0, 0);
+    node_pbx_stats_t st;
+    node_pbx_stats(f->pbx, &st);
+    assert_int_equal(st.calls, 0);
+    assert_int_equal(st.calls_vanished, 1);
+    assert_int_equal(f->stale[0], 0);                   //  the front ends are not told
+    for (int i = 0; i < 40 && f->requests == 1; i++)
+        s_turn(f);                                      //  the next round
+    assert_int_equal(f->requests, 2);
+    assert_string_equal(f->req_dev[1], "101");
+    s_answer_snapshot(f, 1, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,7 +818,15 @@ int main(void)
             owner_loss_answers_waiting_watches_and_a_refusal_is_asked_again, setup, teardown),
         cmocka_unit_test_setup_teardown(requests_are_forwarded_with_their_deadline_and_replied_once,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            cdr_goes_through_the_owner_and_is_asked_again_of_a_new_one, setup, teardown),
         cmocka_unit_test_setup_teardown(switching_backings_keeps_the_watches, setup, teardown),
+        cmocka_unit_test_setup_teardown(broadcasts_pass_and_validation_snapshots_through_the_owner,
+                                        setup_validate, teardown),
+        cmocka_unit_test_setup_teardown(
+            lost_events_snapshot_each_monitored_device_then_its_watches_hear_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_line_follows_the_owners_answers_across_its_link_loss,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             pause_keeps_requests_and_resume_sends_them_through_the_new_backing, setup, teardown),
         cmocka_unit_test_setup_teardown(relayed_requests_wait_in_order_and_leave_through_relay,
