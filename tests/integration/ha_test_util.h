@@ -389,6 +389,9 @@ typedef struct {
     int entries;
     long long overlap_ms;
     char first_overlap[96];
+    //  The shortest time from a link's close to the open of the next link accepted after
+    //  it (negative: they overlapped); 0 with fewer than two links.
+    long long min_gap_ms;
 } ha_links_t;
 
 static inline ha_links_t ha_links_scan(ha_fx_t *f)
@@ -421,6 +424,19 @@ static inline ha_links_t ha_links_scan(ha_fx_t *f)
     for (int a = 0; a < r.accepted && a < 256; a++)
         if (acc[a].closed < 0)
             acc[a].closed = now;
+    bool gap_seen = false;
+    for (int b = 0; b < r.accepted && b < 256; b++) {
+        int prev = -1;
+        for (int a = 0; a < r.accepted && a < 256; a++)
+            if (a != b && acc[a].opened <= acc[b].opened &&
+                (prev < 0 || acc[a].opened > acc[prev].opened))
+                prev = a;
+        long long gap = prev >= 0 ? acc[b].opened - acc[prev].closed : 0;
+        if (prev >= 0 && (!gap_seen || gap < r.min_gap_ms)) {
+            r.min_gap_ms = gap;
+            gap_seen = true;
+        }
+    }
     for (int a = 0; a < r.accepted && a < 256; a++)
         for (int b = a + 1; b < r.accepted && b < 256; b++) {
             long long from = acc[a].opened > acc[b].opened ? acc[a].opened : acc[b].opened;
