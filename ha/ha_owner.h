@@ -10,7 +10,8 @@
 //    wins, an equal epoch goes to the id that sorts first.
 //  - Quorum: with three or more configured nodes a node has quorum while it sees a strict
 //    majority of them, itself included.  A pair always has quorum: the PBX's one-link
-//    rule breaks the tie (the backup's link is refused while the primary holds it).
+//    rule breaks the tie (the backup's link is refused while the primary holds it), or on
+//    a several-link PBX the applications do (below).
 //  - Drop (checked first, whatever else holds): a node holding a link drops it at once
 //    when any live peer announces an owner with a higher claim, or when it has no quorum.
 //  - Take: a node that holds nothing takes the link with epoch = highest seen + 1 when it
