@@ -37,6 +37,7 @@ typedef struct {
     int prio;
     int cluster_port, http_port;
     int client_port;                //  0: no client API
+    int csta_port;                  //  0: no CSTA server (HA_FX_CSTA: plain TCP, login)
     char config[128];
     bool stopped;                   //  SIGSTOP sent, no SIGCONT yet
     char host[32];                  //  its HTTP address (the test reaches it there)
@@ -70,6 +71,7 @@ static inline void ha_pace(int ms)
 #define HA_FX_CLIENTS 2u              //  client API on a free port, user crm (test_ctim.h)
 #define HA_FX_SEVERAL 4u              //  pbx main says links: several (Binary Star, margin)
 #define HA_FX_LOGS 8u                 //  each node's log in DIR/ID.log (ha_log_find)
+#define HA_FX_CSTA 16u                //  CSTA server on a free TCP port (user crm may log in)
 
 //  n nodes a, b, c with the given priorities, and pbxsim with extra arguments.  With
 //  HA_FX_NETNS the test moves into the namespaces' hub.
@@ -106,6 +108,7 @@ static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const
         d->cluster_port = test_free_port();
         d->http_port = test_free_port();
         d->client_port = flags & HA_FX_CLIENTS ? test_free_port() : 0;
+        d->csta_port = flags & HA_FX_CSTA ? test_free_port() : 0;
         snprintf(d->config, sizeof d->config, "%s/%s.yaml", f->dir, d->id);
         if (flags & HA_FX_LOGS)
             snprintf(d->log, sizeof d->log, "%s/%s.log", f->dir, d->id);
@@ -127,14 +130,15 @@ static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const
                 "pbx:\n  - name: main\n    host: %s\n    port: %d\n    priority: %d\n"
                 "    backoff_initial_ms: 100\n    backoff_max_ms: 5000\n"
                 "    connect_timeout_ms: 2000\n%s"
-                "csta_server: {tcp_port: 0}\nclient_api: {listen: %s, port: %d}\n"
+                "csta_server: {listen: %s, tcp_port: %d}\nclient_api: {listen: %s, port: %d}\n"
                 "http: {listen: %s, port: %d}\n"
                 "users:\n  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH
                 "\"\n    devices: [\"101-120\"]\n"
                 "cluster:\n  listen: %s\n  port: %d\n  state_dir: %s/state-%s\n"
                 "  peers:\n",
                 d->id, f->pbx_host, f->sim.port, d->prio,
-                flags & HA_FX_SEVERAL ? "    links: several\n" : "", d->host, d->client_port, d->host,
+                flags & HA_FX_SEVERAL ? "    links: several\n" : "", d->host, d->csta_port,
+                d->host, d->client_port, d->host,
                 d->http_port, d->bus_host, d->cluster_port, f->dir, d->id);
         for (size_t j = 0; j < n; j++)
             if (j != i)
