@@ -204,18 +204,6 @@ static void standby_is_ready_through_the_owner_and_not_without_one(void **state)
 
 //  --- A PBX that takes several links: Binary Star -------------------------------------------
 
-static test_app_t *s_app;           //  destroyed in the teardown, also after a failure
-
-static int s_app_teardown(void **state)
-{
-    if (s_app) {
-        test_app_destroy(s_app);
-        free(s_app);
-        s_app = NULL;
-    }
-    return ha_teardown(state);
-}
-
 //  Node i's log on stderr (HA_FX_LOGS), before a failure is reported.
 static void s_dump_log(ha_fx_t *f, size_t i)
 {
@@ -273,9 +261,7 @@ static void several_links_kill_owner_backup_takes_once_the_application_turns_to_
     snprintf(servers, sizeof servers, "tcp://%s:%d,tcp://%s:%d", f->node[0].host,
              f->node[0].client_port, f->node[1].host, f->node[1].client_port);
     snprintf(on_b, sizeof on_b, ":%d", f->node[1].client_port);
-    s_app = calloc(1, sizeof *s_app);
-    assert_non_null(s_app);
-    test_app_t *app = s_app;
+    test_app_t *app = ha_app_new();
     assert_int_equal(test_app_connect(app, servers, 1000), 0);
     test_ctim_reply_t r;
     assert_true(test_app_reply(app, ctim_open_line(app->ctim, "101", NULL), &r));
@@ -420,7 +406,7 @@ int main(void)
                                   ha_teardown),
         cmocka_unit_test_teardown(
             several_links_kill_owner_backup_takes_once_the_application_turns_to_it,
-            s_app_teardown),
+            ha_app_teardown),
         cmocka_unit_test_teardown(
             several_links_kill_owner_csta_application_reconnecting_at_once_is_the_vote,
             ha_teardown),

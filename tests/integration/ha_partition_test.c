@@ -161,18 +161,6 @@ static void pair_one_link_pbx_refuses_the_backup_and_the_higher_epoch_wins_after
     assert_non_null(strstr(f->links, "\"peer\":\"10.77.0.12:"));     //  b's link, from b
 }
 
-static test_app_t *s_app;           //  destroyed in the teardown, also after a failure
-
-static int s_app_teardown(void **state)
-{
-    if (s_app) {
-        test_app_destroy(s_app);
-        free(s_app);
-        s_app = NULL;
-    }
-    return ha_teardown(state);
-}
-
 //  pbxsim takes several links and the pair's files say so: the PBX breaks no tie, Binary
 //  Star does.  The bus is cut: b loses a and waits for an application to turn to it, so
 //  pbxsim has one link (a's) as long as none does.  A libctim application that reaches
@@ -205,17 +193,16 @@ static void pair_several_links_backup_waits_for_an_application_then_the_higher_e
     //  An application that reaches b only (its list: b) logs in there.
     char servers[64];
     snprintf(servers, sizeof servers, "tcp://%s:%d", f->node[1].host, f->node[1].client_port);
-    s_app = calloc(1, sizeof *s_app);
-    assert_non_null(s_app);
+    test_app_t *app = ha_app_new();
     long long t_app0 = test_now_ms();
-    assert_int_equal(test_app_connect(s_app, servers, 1000), 0);
-    long long t_app = s_app->link_up_at_ms;
+    assert_int_equal(test_app_connect(app, servers, 1000), 0);
+    long long t_app = app->link_up_at_ms;
     long long t_up = -1, deadline = test_now_ms() + HA_WAIT_MS;
     while (!(ha_view(f, 1, &v) && v.held && v.link_up)) {
         if (test_now_ms() > deadline)
             fail_msg("b never took the link after the application came; /status:\n%s",
                      f->body);
-        test_app_turn(s_app, test_now_ms() + 10);
+        test_app_turn(app, test_now_ms() + 10);
     }
     t_up = test_now_ms();
     assert_int_equal(v.epoch, 2);
@@ -227,9 +214,7 @@ static void pair_several_links_backup_waits_for_an_application_then_the_higher_e
            "application connects to b %lld, logged in %lld; b's link up %lld\n",
            t_wait - t_cut, t_app0 - t_cut, t_app - t_cut, t_up - t_cut);
     fflush(stdout);
-    test_app_destroy(s_app);
-    free(s_app);
-    s_app = NULL;
+    ha_app_free();
 
     long long t_heal = test_now_ms();
     s_heal(f, 0);
@@ -395,7 +380,7 @@ int main(void)
             ha_teardown),
         cmocka_unit_test_teardown(
             pair_several_links_backup_waits_for_an_application_then_the_higher_epoch_wins,
-            s_app_teardown),
+            ha_app_teardown),
         cmocka_unit_test_teardown(
             trio_several_links_isolated_owner_drops_and_the_majority_takes_over, ha_teardown),
         cmocka_unit_test_teardown(trio_one_link_isolated_owner_drops_and_the_majority_takes_over,

@@ -179,6 +179,31 @@ static inline int ha_teardown(void **state)
     return 0;
 }
 
+//  A libctim application of a test (test_ctim.h), destroyed by ha_app_teardown also after
+//  a failed assertion.
+static test_app_t *s_ha_app;
+
+static inline test_app_t *ha_app_new(void)
+{
+    s_ha_app = calloc(1, sizeof *s_ha_app);
+    assert_non_null(s_ha_app);
+    return s_ha_app;
+}
+
+static inline void ha_app_free(void)
+{
+    if (s_ha_app)
+        test_app_destroy(s_ha_app);
+    free(s_ha_app);
+    s_ha_app = NULL;
+}
+
+static inline int ha_app_teardown(void **state)
+{
+    ha_app_free();
+    return ha_teardown(state);
+}
+
 static inline void ha_node_start(ha_fx_t *f, size_t i)
 {
     ha_node_t *d = &f->node[i];
