@@ -53,6 +53,8 @@ struct ha_cluster {
     bool settled;
     bool had_quorum;                //  at the last evaluation
     bool link_up[HA_PBX_MAX];
+    ha_owner_wait_t waiting[HA_PBX_MAX];    //  as last logged
+    int vote_timer;                 //  an application arrived: evaluate soon
     long takeovers, drops, bad_messages, send_dropped;
     long bad_unlogged;              //  bad frames since the last warning about them
     int64_t bad_logged_at;
@@ -208,6 +210,17 @@ static void s_unsettle(ha_cluster_t *self, int64_t now)
     ha_owner_settle(self->owner, false);
 }
 
+//  Say once why this node, which would take pbx, waits (a several-link PBX).
+static void s_log_waiting(ha_cluster_t *self, size_t pbx)
+{
+    char why[256];
+    ha_owner_wait_t wait = ha_owner_waiting(self->owner, pbx, why, sizeof why);
+    if (wait != self->waiting[pbx] && wait != HA_OWNER_WAIT_NONE)
+        s_log(self, wait == HA_OWNER_WAIT_VOTE ? HA_LOG_NOTICE : HA_LOG_INFO, "pbx=%s: %s",
+              self->cfg.pbx[pbx], why);
+    self->waiting[pbx] = wait;
+}
+
 //  Ask ha_owner about every PBX and carry its answers out.  Drops first, so that a link
 //  is never taken here while another is being given up.
 static void s_evaluate(ha_cluster_t *self)
@@ -237,7 +250,9 @@ static void s_evaluate(ha_cluster_t *self)
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         uint64_t epoch = 0;
         char why[256];
-        if (ha_owner_decide(self->owner, i, &epoch, why, sizeof why) == HA_OWNER_TAKE) {
+        ha_owner_action_t action = ha_owner_decide(self->owner, i, &epoch, why, sizeof why);
+        s_log_waiting(self, i);
+        if (action == HA_OWNER_TAKE) {
             //  On disk before anyone hears of it: a restart never reuses the epoch.
             if (s_persist(self, i, epoch) != 0)
                 continue;       //  logged; tried again at the next tick
@@ -819,6 +834,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     ha_cluster_t *self = arg;
     int64_t now = zclock_mono();
     int64_t lost_ms = (int64_t) self->cfg.heartbeat_ms * self->cfg.lost_after;
+    ha_owner_tick(self->owner);
     if (self->last_tick && now - self->last_tick > lost_ms) {
         //  This node did not run (SIGSTOP, a stalled machine): its peers' silence is its
         //  own deafness, and what it knows is old.  Give them a fresh interval and take
@@ -852,6 +868,27 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     s_send_heartbeat(self);
     s_ext_change(self);
     return 0;
+}
+
+static int s_on_vote(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    ha_cluster_t *self = arg;
+    self->vote_timer = 0;
+    s_evaluate(self);
+    s_ext_change(self);
+    return 0;
+}
+
+void ha_cluster_app_arrived(ha_cluster_t *self)
+{
+    if (!self)
+        return;
+    ha_owner_app_arrived(self->owner);
+    //  From the loop, not from inside the front end that told us: a take starts a link.
+    if (self->started && self->vote_timer <= 0)
+        self->vote_timer = zloop_timer(self->loop, 1, 1, s_on_vote, self);
 }
 
 //  --- Life cycle -----------------------------------------------------------------------------
@@ -911,6 +948,7 @@ ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
     for (size_t i = 0; i < cfg->pbx_count; i++) {
         snprintf(oc.pbx[i], sizeof oc.pbx[i], "%s", cfg->pbx[i]);
         oc.priority[i] = cfg->priority[i];
+        oc.several_links[i] = cfg->several_links[i];
         rc = ha_epochs_load(cfg->state_dir, cfg->pbx[i], &oc.epoch[i]);
         if (rc) {
             s_log(self, HA_LOG_ERROR, "cluster.state_dir %s: epoch of pbx=%s: %s",
@@ -940,6 +978,8 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
     *self_p = NULL;
     if (self->tick_timer > 0)
         zloop_timer_end(self->loop, self->tick_timer);
+    if (self->vote_timer > 0)
+        zloop_timer_end(self->loop, self->vote_timer);
     if (self->flush_timer > 0)
         zloop_timer_end(self->loop, self->flush_timer);
     //  Changes of this last turn still reach the peers.
@@ -1265,9 +1305,17 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
         ha_cluster_json_str(out, self->cfg.pbx[i]);
         fprintf(out, ",\"owner\":");
         ha_cluster_json_str(out, v.owner);
-        fprintf(out, ",\"epoch\":%" PRIu64 ",\"held\":%s,\"link_up\":%s,\"priority\":%d}",
+        fprintf(out, ",\"epoch\":%" PRIu64 ",\"held\":%s,\"link_up\":%s,\"priority\":%d",
                 v.epoch, ha_owner_held(self->owner, i) ? "true" : "false",
                 self->link_up[i] ? "true" : "false", self->cfg.priority[i]);
+        //  A several-link PBX: what this node waits for before it takes the link, if anything.
+        ha_owner_wait_t wait = ha_owner_waiting(self->owner, i, NULL, 0);
+        fprintf(out, ",\"links\":\"%s\",\"waiting\":", self->cfg.several_links[i] ? "several"
+                                                                                   : "one");
+        if (wait == HA_OWNER_WAIT_NONE)
+            fprintf(out, "null}");
+        else
+            fprintf(out, "\"%s\"}", ha_owner_wait_str(wait));
     }
     const ha_cluster_state_counters_t *c = &self->counters;
     fprintf(out, "],\"state\":{\"seq\":%" PRIu64 ",\"keys\":%zu,\"updates_sent\":%ld,"

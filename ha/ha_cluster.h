@@ -53,6 +53,7 @@ typedef struct {
     size_t pbx_count;
     char pbx[HA_PBX_MAX][HA_NAME_MAX];
     int priority[HA_PBX_MAX];           //  this node's, per PBX (lower preferred)
+    bool several_links[HA_PBX_MAX];     //  the PBX accepts several CSTA links (ha_owner.h)
 } ha_cluster_cfg_t;
 
 typedef struct {
@@ -92,6 +93,11 @@ int ha_cluster_start(ha_cluster_t *self);
 //  and announced to the peers in a heartbeat at once; acted on at the next tick or
 //  message).
 void ha_cluster_link_state(ha_cluster_t *self, size_t pbx, bool up);
+
+//  An application turned to this node (a client API session began here, new, resumed or
+//  adopted; a CSTA application associated): the Binary Star vote of a pair on a
+//  several-link PBX (ha_owner_app_arrived).  Acted on from ha_cluster's own timer, soon.
+void ha_cluster_app_arrived(ha_cluster_t *self);
 
 //  --- Extensions: what later slices hang on the bus (forwarding: ha_forward) ----------------
 //  Called from ha_cluster's socket and timer handlers, like the listener.

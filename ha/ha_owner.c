@@ -8,6 +8,8 @@
 
 typedef struct {
     bool alive;
+    bool ever;                              //  heard at least once since this node started
+    uint64_t heard_at;                      //  the input clock when last heard
     bool quorum;                            //  as its last heartbeat said
     unsigned beats;                         //  heartbeats since it (last) came alive
     bool yielded[HA_PBX_MAX];               //  released it; no candidate until it speaks again
@@ -31,6 +33,12 @@ struct ha_owner {
     unsigned handover_beats[HA_PBX_MAX];
     bool handed_to_me[HA_PBX_MAX];          //  the holder released it naming this node
     bool took_handed[HA_PBX_MAX];           //  held since a take of a handover
+    //  Several-link PBXs: the order of inputs (peers heard, applications arriving) for
+    //  the Binary Star vote, and the ticks left before a take after the owner's loss.
+    uint64_t clock;
+    uint64_t arrived_at;                    //  the clock at the last application's arrival
+    unsigned margin[HA_PBX_MAX];
+    char margin_owner[HA_PBX_MAX][HA_NAME_MAX];     //  the lost owner (for the log)
 };
 
 #define S_HANDOVER_BEATS 3
@@ -39,6 +47,12 @@ const char *ha_owner_action_str(ha_owner_action_t action)
 {
     static const char *const names[] = {"nothing", "take", "drop"};
     return (unsigned) action < 3 ? names[action] : "unknown";
+}
+
+const char *ha_owner_wait_str(ha_owner_wait_t wait)
+{
+    static const char *const names[] = {"none", "vote", "margin"};
+    return (unsigned) wait < 3 ? names[wait] : "unknown";
 }
 
 ha_owner_t *ha_owner_new(const ha_owner_cfg_t *cfg)
@@ -88,11 +102,31 @@ static void s_let_go(ha_owner_t *self, size_t pbx)
         self->kick[pbx] = true;
 }
 
+//  The peer spoke: an application that arrived before this says nothing about its loss.
+static void s_heard(ha_owner_t *self, s_peer_t *p)
+{
+    p->ever = true;
+    p->heard_at = ++self->clock;
+}
+
 void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
 {
     if (peer >= self->cfg.peer_count)
         return;
     s_peer_t *p = &self->peers[peer];
+    if (p->alive && !alive && self->cfg.peer_count >= 2) {
+        //  The owner of a several-link PBX lost: it drops its link only when it notices
+        //  its own loss of quorum, by its clock; wait for it (ha/README.md "The rules").
+        for (size_t i = 0; i < self->cfg.pbx_count; i++) {
+            ha_owner_view_t v;
+            ha_owner_view(self, i, &v);
+            if (self->cfg.several_links[i] && !self->held[i] &&
+                strcmp(v.owner, self->cfg.peers[peer]) == 0) {
+                self->margin[i] = HA_OWNER_MARGIN_BEATS;
+                snprintf(self->margin_owner[i], sizeof self->margin_owner[i], "%s", v.owner);
+            }
+        }
+    }
     if (p->alive && !alive) {
         for (size_t i = 0; i < self->cfg.pbx_count; i++)
             if (p->has[i] && p->view[i].link_up)
@@ -107,8 +141,10 @@ void ha_owner_peer_alive(ha_owner_t *self, size_t peer, bool alive)
         //  The holder that named this node is gone: the normal rules decide.
         memset(self->handed_to_me, 0, sizeof self->handed_to_me);
     }
-    if (!p->alive && alive)
+    if (!p->alive && alive) {
         p->beats = 0;
+        s_heard(self, p);
+    }
     p->alive = alive;
 }
 
@@ -135,6 +171,7 @@ void ha_owner_heartbeat(ha_owner_t *self, size_t peer, bool quorum, const char *
     memset(p->has, 0, sizeof p->has);
     memset(p->yielded, 0, sizeof p->yielded);
     p->quorum = quorum;
+    s_heard(self, p);
     if (p->beats < UINT32_MAX)
         p->beats++;
     for (size_t k = 0; k < count; k++) {
@@ -170,6 +207,7 @@ void ha_owner_claim(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epoch)
         return;
     s_peer_t *p = &self->peers[peer];
     s_see_epoch(self, pbx, epoch);
+    s_heard(self, p);
     //  Its next heartbeat says the same; until then the claim stands for it (priority and
     //  link state as it last announced them).
     p->has[pbx] = true;
@@ -203,6 +241,7 @@ void ha_owner_release_to(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epo
     }
     s_peer_t *p = &self->peers[peer];
     s_see_epoch(self, pbx, epoch);
+    s_heard(self, p);
     if (p->has[pbx] && strcmp(p->view[pbx].owner, self->cfg.peers[peer]) == 0 &&
         p->view[pbx].epoch <= epoch) {
         p->view[pbx].owner[0] = '\0';
@@ -228,6 +267,18 @@ void ha_owner_link(ha_owner_t *self, size_t pbx, bool up)
 {
     if (pbx < self->cfg.pbx_count)
         self->link_up[pbx] = up;
+}
+
+void ha_owner_app_arrived(ha_owner_t *self)
+{
+    self->arrived_at = ++self->clock;
+}
+
+void ha_owner_tick(ha_owner_t *self)
+{
+    for (size_t i = 0; i < self->cfg.pbx_count; i++)
+        if (self->margin[i])
+            self->margin[i]--;
 }
 
 void ha_owner_settle(ha_owner_t *self, bool settled)
@@ -271,8 +322,9 @@ bool ha_owner_peer_is_alive(const ha_owner_t *self, size_t peer)
     return peer < self->cfg.peer_count && self->peers[peer].alive;
 }
 
-ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *epoch, char *why,
-                                  size_t why_cap)
+//  ha_owner_decide, and why a node that would take waits (*wait).
+static ha_owner_action_t s_decide(const ha_owner_t *self, size_t pbx, uint64_t *epoch, char *why,
+                                  size_t why_cap, ha_owner_wait_t *wait)
 {
     char dummy[8];
     if (!why) {
@@ -280,6 +332,7 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
         why_cap = sizeof dummy;
     }
     *why = '\0';
+    *wait = HA_OWNER_WAIT_NONE;
     if (pbx >= self->cfg.pbx_count)
         return HA_OWNER_NOTHING;
     const char *me = self->cfg.self;
@@ -349,10 +402,52 @@ ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *
             s_ranks_before(p->view[pbx].priority, self->cfg.peers[i], mine, me))
             return HA_OWNER_NOTHING;
     }
+    if (self->cfg.several_links[pbx] && nodes == 2 && !self->peers[0].alive) {
+        //  Binary Star: the PBX would take this node's link while the peer may still hold
+        //  its own behind a cut; only an application that turned here since the peer was
+        //  last heard says the peer is gone for it too.
+        const s_peer_t *p = &self->peers[0];
+        const char *lost = p->ever ? "lost" : "never heard";
+        if (self->arrived_at <= p->heard_at) {
+            *wait = HA_OWNER_WAIT_VOTE;
+            snprintf(why, why_cap, "%s %s; waiting for an application to turn to this node "
+                     "(Binary Star, PBX takes several links)", self->cfg.peers[0], lost);
+            return HA_OWNER_NOTHING;
+        }
+        *epoch = self->max_epoch[pbx] + 1;
+        snprintf(why, why_cap, "%s %s; an application turned to this node (Binary Star, PBX "
+                 "takes several links)", self->cfg.peers[0], lost);
+        return HA_OWNER_TAKE;
+    }
+    if (self->margin[pbx]) {
+        //  The lost owner drops its link when it notices it has no quorum, by its own
+        //  clock: up to 2 intervals after this node noticed its loss.
+        *wait = HA_OWNER_WAIT_MARGIN;
+        snprintf(why, why_cap, "owner %s lost; waiting %u more heartbeat interval%s for it to "
+                 "drop its link (PBX takes several links)", self->margin_owner[pbx],
+                 self->margin[pbx], self->margin[pbx] == 1 ? "" : "s");
+        return HA_OWNER_NOTHING;
+    }
     *epoch = self->max_epoch[pbx] + 1;
     snprintf(why, why_cap, "no live owner, first of %zu live node%s (priority %d)",
              ha_owner_alive_count(self) + 1, ha_owner_alive_count(self) ? "s" : "", mine);
     return HA_OWNER_TAKE;
+}
+
+ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *epoch, char *why,
+                                  size_t why_cap)
+{
+    ha_owner_wait_t wait;
+    return s_decide(self, pbx, epoch, why, why_cap, &wait);
+}
+
+ha_owner_wait_t ha_owner_waiting(const ha_owner_t *self, size_t pbx, char *why, size_t why_cap)
+{
+    ha_owner_wait_t wait;
+    uint64_t epoch = 0;
+    if (s_decide(self, pbx, &epoch, why, why_cap, &wait) != HA_OWNER_NOTHING)
+        wait = HA_OWNER_WAIT_NONE;
+    return wait;
 }
 
 void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch)
@@ -362,6 +457,7 @@ void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch)
     self->held[pbx] = epoch;
     self->link_up[pbx] = false;
     self->kick[pbx] = false;
+    self->margin[pbx] = 0;
     self->took_handed[pbx] = self->handed_to_me[pbx];
     self->handed_to_me[pbx] = false;
     s_see_epoch(self, pbx, epoch);

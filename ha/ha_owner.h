@@ -10,7 +10,8 @@
 //    wins, an equal epoch goes to the id that sorts first.
 //  - Quorum: with three or more configured nodes a node has quorum while it sees a strict
 //    majority of them, itself included.  A pair always has quorum: the PBX's one-link
-//    rule breaks the tie (the backup's link is refused while the primary holds it).
+//    rule breaks the tie (the backup's link is refused while the primary holds it), or on
+//    a several-link PBX the applications do (below).
 //  - Drop (checked first, whatever else holds): a node holding a link drops it at once
 //    when any live peer announces an owner with a higher claim, or when it has no quorum.
 //  - Take: a node that holds nothing takes the link with epoch = highest seen + 1 when it
@@ -23,6 +24,13 @@
 //  - Handover: a Release naming a target makes the target take at once whatever its rank;
 //    every other node (the releaser too) stands aside until the target claims, is lost, or
 //    has sent 3 heartbeats without claiming.
+//  - A PBX that takes several links (cfg.several_links) cannot break a tie itself:
+//    - a pair follows the Binary Star rule (clients as the tie-breaker): a node whose peer
+//      is not alive takes the link only once an application has turned to it since the
+//      peer was last heard (ha_owner_app_arrived); a handover's target still takes at once;
+//    - with three or more nodes a take that follows the owner's loss waits
+//      HA_OWNER_MARGIN_BEATS more ticks (ha_owner_tick), so that the owner, cut off from the
+//      majority, has dropped its link on losing quorum first.
 //  - The epoch to take with must be on disk before the claim is announced (the caller
 //    does that between ha_owner_decide and ha_owner_took).
 #ifndef HA_OWNER_H
@@ -35,6 +43,9 @@
 #define HA_NAME_MAX 64          //  node ids and PBX names
 #define HA_PEERS_MAX 15         //  peers of one node (16 nodes in a cluster)
 #define HA_PBX_MAX 32           //  PBXs of one node
+//  Ticks a take waits after the owner's loss on a several-link PBX with three or more
+//  nodes (ha/README.md "The rules": last heard up to 1 interval apart + 1 of detection).
+#define HA_OWNER_MARGIN_BEATS 2
 
 typedef struct ha_owner ha_owner_t;
 
@@ -51,6 +62,9 @@ typedef struct {
     //  for its first settle_beats heartbeats: it will rank first once it has settled.
     //  0: only peers with quorum are candidates.  ha_cluster sets lost_after.
     unsigned settle_beats;
+    //  The PBX accepts several CSTA links at once (pbx[].links several): it does not
+    //  refuse a second node's link, so the cluster alone keeps it to one (rules above).
+    bool several_links[HA_PBX_MAX];
 } ha_owner_cfg_t;
 
 //  What one node announced about one PBX (a heartbeat's PbxState).
@@ -68,6 +82,15 @@ typedef enum {
 } ha_owner_action_t;
 
 const char *ha_owner_action_str(ha_owner_action_t action);
+
+//  Why a node that would take a link waits (several-link PBXs only).
+typedef enum {
+    HA_OWNER_WAIT_NONE,
+    HA_OWNER_WAIT_VOTE,         //  a pair, the peer not alive: for an application to turn here
+    HA_OWNER_WAIT_MARGIN,       //  three or more nodes: the lost owner's drop, a few ticks
+} ha_owner_wait_t;
+
+const char *ha_owner_wait_str(ha_owner_wait_t wait);
 
 //  NULL if cfg is unusable (no peer, too many, an id twice, self among the peers).
 ha_owner_t *ha_owner_new(const ha_owner_cfg_t *cfg);
@@ -96,6 +119,14 @@ void ha_owner_release_to(ha_owner_t *self, size_t peer, size_t pbx, uint64_t epo
                          const char *to);
 //  This node's link to pbx is up (associated) or not.
 void ha_owner_link(ha_owner_t *self, size_t pbx, bool up);
+//  An application turned to this node: a client API session began here (new, resumed or
+//  adopted) or a CSTA application associated.  In a pair on a several-link PBX it is the
+//  vote that lets a node whose peer is not alive take the link, if it came after the
+//  peer was last heard (applications that were here before say nothing about the peer).
+void ha_owner_app_arrived(ha_owner_t *self);
+//  One heartbeat interval passed (ha_cluster calls it first thing at each tick): counts
+//  down the margin after an owner's loss.
+void ha_owner_tick(ha_owner_t *self);
 //  Settled: this node has listened long enough since it started (or since its loop
 //  stalled) to know the cluster; until then it takes nothing.
 void ha_owner_settle(ha_owner_t *self, bool settled);
@@ -107,6 +138,9 @@ void ha_owner_settle(ha_owner_t *self, bool settled);
 //  (may be NULL) gets a reason for the log: "higher epoch 7 from node-b (via node-c)".
 ha_owner_action_t ha_owner_decide(const ha_owner_t *self, size_t pbx, uint64_t *epoch, char *why,
                                   size_t why_cap);
+//  Whether this node would take pbx now but waits for a vote or the margin (rules above);
+//  why (may be NULL) gets a sentence for the log.
+ha_owner_wait_t ha_owner_waiting(const ha_owner_t *self, size_t pbx, char *why, size_t why_cap);
 //  The caller persisted epoch and now holds pbx (announce it, start the link).
 void ha_owner_took(ha_owner_t *self, size_t pbx, uint64_t epoch);
 //  The caller stopped the link: pbx is no longer held.

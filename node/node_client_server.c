@@ -158,6 +158,8 @@ struct node_client_server {
     long handshake_quiet;           //  ... and the others counted
     node_metric_t *m_resumes, *m_lost, *m_overflows, *m_handshakes, *m_replay;
     node_client_cluster_t cluster;  //  hooks to the cluster (all NULL: none)
+    void (*arrival)(void *ctx);     //  a Hello accepted (node_client_server_arrivals)
+    void *arrival_ctx;
     node_metric_t *m_adopted;
 };
 
@@ -1713,6 +1715,8 @@ static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t 
     if (s) {
         s->user_index = user_index;
         s_resume(self, s, identity, identity_len, peer, h, adopted);
+        if (self->arrival)
+            self->arrival(self->arrival_ctx);
         return;
     }
     s = s_session_new(self, identity, identity_len, peer, h, user_index);
@@ -1735,6 +1739,8 @@ static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t 
     node_notice(S_SUB, "app connected session=%" PRIu64 " user=%s peer=%s heartbeat_ms=%" PRIu32
                 " client=\"%s\"%s", s->id, s->user, peer, s->heartbeat_ms, s->client,
                 *h->resume_token ? " (resume token unknown: new session)" : "");
+    if (self->arrival)
+        self->arrival(self->arrival_ctx);
 }
 
 //  Heartbeat.last_seq_acked: the application has processed every event up to acked, so
@@ -2397,6 +2403,12 @@ void node_client_server_cluster(node_client_server_t *self, const node_client_cl
             if (s->lines[j]->active)
                 s_publish_line(self, s, s->lines[j]->number, s->lines[j]->failure_number, true);
     }
+}
+
+void node_client_server_arrivals(node_client_server_t *self, void (*fn)(void *ctx), void *ctx)
+{
+    self->arrival = fn;
+    self->arrival_ctx = ctx;
 }
 
 size_t node_client_server_check_moved(node_client_server_t *self,

@@ -144,6 +144,10 @@ typedef struct {
 //  Hooks (copied) through which the cluster learns of sessions; NULL: none.  Sessions
 //  that exist already are told at once.
 void node_client_server_cluster(node_client_server_t *self, const node_client_cluster_t *hooks);
+//  Tell fn(ctx) each time an application turns to this node: a Hello accepted (a new
+//  session, a resumed or an adopted one).  The cluster's Binary Star vote (ha_owner.h).
+//  fn NULL: nobody.
+void node_client_server_arrivals(node_client_server_t *self, void (*fn)(void *ctx), void *ctx);
 //  Close, quietly (no failure, no guard), every session for which moved(ctx, hash) says
 //  that another node has it now (the application resumed there); hash is the session's
 //  registry HASH (hex of the first 16 bytes of its token's SHA-256).  Returns how many.

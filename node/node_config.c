@@ -128,6 +128,9 @@ static const s_key_t s_keys[] = {
     {"pbx[].priority", S_INT, 0, 1000, "100", 0,
      "cluster: among live nodes the lowest priority holds the link (ties: node id order)",
      S_PBX(priority), 0, NULL},
+    {"pbx[].links", S_ENUM, 0, 0, "one", 0,
+     "cluster: CSTA links the PBX accepts at once: one|several (several: Binary Star in a pair)",
+     S_PBX(links), 0, "one|several"},
 
     {"csta_server.listen", S_ADDR, 1, 0, "0.0.0.0", 0,
      "address the CSTA multiplexer listens on (:: for IPv6)", S_CFG(csta_server.listen), 0, NULL},

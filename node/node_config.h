@@ -17,6 +17,10 @@
 typedef enum { NODE_LOG_ERROR, NODE_LOG_WARNING, NODE_LOG_NOTICE, NODE_LOG_INFO, NODE_LOG_DEBUG } node_log_level_t;
 
 //  One PBX and the link to it (key `pbx:` list).
+//  pbx[].links: whether the PBX accepts one CSTA link at a time or several (the cluster's
+//  tie-breaker, ha/README.md "The rules").
+typedef enum { NODE_PBX_LINKS_ONE, NODE_PBX_LINKS_SEVERAL } node_pbx_links_t;
+
 typedef struct {
     char name[NODE_NAME_MAX];           //  pbx[].name                   "main"
     char host[NODE_PATH_MAX];           //  pbx[].host                   "127.0.0.1"
@@ -35,6 +39,7 @@ typedef struct {
     int monitor_retry_ms;               //  pbx[].monitor_retry_ms       30000 retry failed MonitorStarts
     int validate_calls_ms;              //  pbx[].validate_calls_ms      60000 snapshot monitored devices (0 off)
     int priority;                       //  pbx[].priority               100 cluster: lower holds the link first
+    node_pbx_links_t links;             //  pbx[].links    one|several   one: CSTA links the PBX accepts at once
 } node_pbx_cfg_t;
 
 //  A device range a user may use: first..last as numbers ("101-199") or one number.

@@ -54,6 +54,8 @@ struct node_csta_server {
     long refused_unlogged;
     node_csta_monitor_fn *monitor_fn;   //  the cluster's device registry (node_main)
     void *monitor_ctx;
+    void (*arrival_fn)(void *ctx);      //  an application associated (the cluster's vote)
+    void *arrival_ctx;
 };
 
 //  --- Sessions: flushing and reaping on the loop's next turn ------------------------------
@@ -91,6 +93,13 @@ static void s_on_monitor(void *server, const csta_device_t *device, bool added)
     node_csta_server_t *self = server;
     if (self->monitor_fn)
         self->monitor_fn(self->monitor_ctx, device, added);
+}
+
+static void s_on_associated(void *server)
+{
+    node_csta_server_t *self = server;
+    if (self->arrival_fn)
+        self->arrival_fn(self->arrival_ctx);
 }
 
 static void s_on_closed(void *server, node_csta_session_t *session)
@@ -140,6 +149,12 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     }
     free(batch);
     return 0;
+}
+
+void node_csta_server_arrivals(node_csta_server_t *self, void (*fn)(void *ctx), void *ctx)
+{
+    self->arrival_fn = fn;
+    self->arrival_ctx = ctx;
 }
 
 void node_csta_server_monitors(node_csta_server_t *self, node_csta_monitor_fn *fn, void *ctx)
@@ -507,7 +522,8 @@ node_csta_server_t *node_csta_server_new(zloop_t *loop, const node_csta_server_c
                                   .server = self,
                                   .on_closed = s_on_closed,
                                   .on_output = s_on_output,
-                                  .on_monitor = s_on_monitor};
+                                  .on_monitor = s_on_monitor,
+                                  .on_associated = s_on_associated};
     s_register_metrics(self, metrics);
     if (cfg->tls_port > 0 && !(self->tls_ctx = s_tls_context(cfg))) {
         free(self);

@@ -67,6 +67,10 @@ size_t node_csta_server_app_count(const node_csta_server_t *self);
 typedef void(node_csta_monitor_fn)(void *ctx, const csta_device_t *device, bool added);
 void node_csta_server_monitors(node_csta_server_t *self, node_csta_monitor_fn *fn, void *ctx);
 
+//  Tell fn(ctx) each time an application's association is accepted (after its login):
+//  the cluster's Binary Star vote (ha_owner.h).  fn NULL: nobody.
+void node_csta_server_arrivals(node_csta_server_t *self, void (*fn)(void *ctx), void *ctx);
+
 //  The applications for /status, as a JSON array (a new string; the caller frees it):
 //  [{"id":7,"address":"127.0.0.1:40122","transport":"tls","user":"crm","state":"associated",
 //    "connected_at":"2026-11-22T03:14:00Z","messages_in":12,"messages_out":40,

@@ -864,6 +864,8 @@ static void s_on_aarq(node_csta_session_t *self, const uint8_t *apdu, size_t len
     node_notice(S_SUB, "app %" PRIu64 " %s (%s) associated: user=%s context=%s%s", self->id,
                 self->peer, s_transport(self), s_user(self), self->context,
                 self->restricted ? " (device list applies)" : "");
+    if (self->env->on_associated)
+        self->env->on_associated(self->env->server);
     //  As a Panasonic does right after the AARE: SystemStatus, here with the link's state.
     s_send_system_status(self, self->env->pbx ? node_pbx_state(self->env->pbx) : NODE_PBX_DOWN);
 done:

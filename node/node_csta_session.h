@@ -74,6 +74,8 @@ typedef struct {
     //  A monitor became active (added true: the PBX monitors the device for it) or an
     //  active one went (stopped, or the session closed).  May be NULL.
     void (*on_monitor)(void *server, const csta_device_t *device, bool added);
+    //  The application's association was accepted (after its login, if any).  May be NULL.
+    void (*on_associated)(void *server);
 } node_csta_env_t;
 
 typedef enum {

@@ -989,6 +989,13 @@ static void s_cluster_collect(ctimd_t *self)
     }
 }
 
+//  An application turned to this node (a front end's hook): ha_cluster counts the vote.
+static void s_cluster_app_arrived(void *ctx)
+{
+    ctimd_t *self = ctx;
+    ha_cluster_app_arrived(self->cluster);
+}
+
 //  Join the cluster (cluster.peers listed).  Returns 0, or -1 after logging why.
 static int s_cluster_start(ctimd_t *self)
 {
@@ -1014,6 +1021,7 @@ static int s_cluster_start(ctimd_t *self)
     for (size_t i = 0; i < self->cfg.pbx_count; i++) {
         snprintf(hc.pbx[i], sizeof hc.pbx[i], "%s", self->cfg.pbx[i].name);
         hc.priority[i] = self->cfg.pbx[i].priority;
+        hc.several_links[i] = self->cfg.pbx[i].links == NODE_PBX_LINKS_SEVERAL;
     }
     s_cluster_metrics(self);
     ha_cluster_listener_t l = {self,          s_cluster_take, s_cluster_drop,
@@ -1042,6 +1050,11 @@ static int s_cluster_start(ctimd_t *self)
     }
     if (self->csta_server)
         node_csta_server_monitors(self->csta_server, s_state_csta_monitor, self);
+    //  Applications turning to this node are the Binary Star vote (pbx[].links several).
+    if (self->client_server)
+        node_client_server_arrivals(self->client_server, s_cluster_app_arrived, self);
+    if (self->csta_server)
+        node_csta_server_arrivals(self->csta_server, s_cluster_app_arrived, self);
     return 0;
 }
 
@@ -1055,6 +1068,10 @@ static void s_cluster_stop(ctimd_t *self)
         node_client_server_cluster(self->client_server, NULL);
     if (self->csta_server)
         node_csta_server_monitors(self->csta_server, NULL, NULL);
+    if (self->client_server)
+        node_client_server_arrivals(self->client_server, NULL, NULL);
+    if (self->csta_server)
+        node_csta_server_arrivals(self->csta_server, NULL, NULL);
     if (self->state_timer > 0)
         zloop_timer_end(self->loop, self->state_timer);
     self->state_timer = 0;

@@ -37,11 +37,13 @@ typedef struct {
     int prio;
     int cluster_port, http_port;
     int client_port;                //  0: no client API
+    int csta_port;                  //  0: no CSTA server (HA_FX_CSTA: plain TCP, login)
     char config[128];
     bool stopped;                   //  SIGSTOP sent, no SIGCONT yet
     char host[32];                  //  its HTTP address (the test reaches it there)
     char bus_host[32];              //  its cluster bus address
     char netns[64];                 //  "" = the test's own network
+    char log[160];                  //  its stderr goes here (HA_FX_LOGS), "" = inherited
 } ha_node_t;
 
 typedef struct {
@@ -67,6 +69,9 @@ static inline void ha_pace(int ms)
 
 #define HA_FX_NETNS 1u                //  each node in a namespace of its own (test_netns.h)
 #define HA_FX_CLIENTS 2u              //  client API on a free port, user crm (test_ctim.h)
+#define HA_FX_SEVERAL 4u              //  pbx main says links: several (Binary Star, margin)
+#define HA_FX_LOGS 8u                 //  each node's log in DIR/ID.log (ha_log_find)
+#define HA_FX_CSTA 16u                //  CSTA server on a free TCP port (user crm may log in)
 
 //  n nodes a, b, c with the given priorities, and pbxsim with extra arguments.  With
 //  HA_FX_NETNS the test moves into the namespaces' hub.
@@ -103,7 +108,10 @@ static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const
         d->cluster_port = test_free_port();
         d->http_port = test_free_port();
         d->client_port = flags & HA_FX_CLIENTS ? test_free_port() : 0;
+        d->csta_port = flags & HA_FX_CSTA ? test_free_port() : 0;
         snprintf(d->config, sizeof d->config, "%s/%s.yaml", f->dir, d->id);
+        if (flags & HA_FX_LOGS)
+            snprintf(d->log, sizeof d->log, "%s/%s.log", f->dir, d->id);
         snprintf(d->host, sizeof d->host, "127.0.0.1");
         snprintf(d->bus_host, sizeof d->bus_host, "127.0.0.1");
         if (netns) {
@@ -121,14 +129,16 @@ static inline ha_fx_t *ha_fx_new_in(size_t n, const int *prio, const char *const
                 "node: {id: %s, log_level: notice}\n"
                 "pbx:\n  - name: main\n    host: %s\n    port: %d\n    priority: %d\n"
                 "    backoff_initial_ms: 100\n    backoff_max_ms: 5000\n"
-                "    connect_timeout_ms: 2000\n"
-                "csta_server: {tcp_port: 0}\nclient_api: {listen: %s, port: %d}\n"
+                "    connect_timeout_ms: 2000\n%s"
+                "csta_server: {listen: %s, tcp_port: %d}\nclient_api: {listen: %s, port: %d}\n"
                 "http: {listen: %s, port: %d}\n"
                 "users:\n  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH
                 "\"\n    devices: [\"101-120\"]\n"
                 "cluster:\n  listen: %s\n  port: %d\n  state_dir: %s/state-%s\n"
                 "  peers:\n",
-                d->id, f->pbx_host, f->sim.port, d->prio, d->host, d->client_port, d->host,
+                d->id, f->pbx_host, f->sim.port, d->prio,
+                flags & HA_FX_SEVERAL ? "    links: several\n" : "", d->host, d->csta_port,
+                d->host, d->client_port, d->host,
                 d->http_port, d->bus_host, d->cluster_port, f->dir, d->id);
         for (size_t j = 0; j < n; j++)
             if (j != i)
@@ -169,6 +179,31 @@ static inline int ha_teardown(void **state)
     return 0;
 }
 
+//  A libctim application of a test (test_ctim.h), destroyed by ha_app_teardown also after
+//  a failed assertion.
+static test_app_t *s_ha_app;
+
+static inline test_app_t *ha_app_new(void)
+{
+    s_ha_app = calloc(1, sizeof *s_ha_app);
+    assert_non_null(s_ha_app);
+    return s_ha_app;
+}
+
+static inline void ha_app_free(void)
+{
+    if (s_ha_app)
+        test_app_destroy(s_ha_app);
+    free(s_ha_app);
+    s_ha_app = NULL;
+}
+
+static inline int ha_app_teardown(void **state)
+{
+    ha_app_free();
+    return ha_teardown(state);
+}
+
 static inline void ha_node_start(ha_fx_t *f, size_t i)
 {
     ha_node_t *d = &f->node[i];
@@ -176,8 +211,12 @@ static inline void ha_node_start(ha_fx_t *f, size_t i)
     //  ip netns exec runs ctimd in place (exec, no fork): the pid is ctimd's.
     char *in_ns[] = {(char *) test_netns_ip(), "netns", "exec", d->netns,
                      CTIM_CTIMD, "--config", d->config, NULL};
-    assert_int_equal(test_proc_start(&d->proc, d->netns[0] ? in_ns : argv, "ctimd ready", 20000),
-                     0);
+    //  With a log file: the shell execs ctimd in place too, its stderr appended to the file.
+    char *logged[] = {"/bin/sh", "-c", "exec \"$0\" --config \"$1\" 2>>\"$2\"", CTIM_CTIMD,
+                      d->config, d->log, NULL};
+    assert_true(!d->log[0] || !d->netns[0]);    //  (not needed in namespaces yet)
+    char *const *run = d->netns[0] ? in_ns : d->log[0] ? logged : argv;
+    assert_int_equal(test_proc_start(&d->proc, run, "ctimd ready", 20000), 0);
 }
 
 static inline void ha_node_kill(ha_fx_t *f, size_t i)
@@ -207,6 +246,7 @@ typedef struct {
     bool held, link_up;
     bool quorum;
     long drops, takeovers;
+    char waiting[16];               //  what it waits for before taking (vote, margin), "" none
 } ha_view_t;
 
 //  The first "key": in json is true.
@@ -233,6 +273,12 @@ static inline bool ha_view(ha_fx_t *f, size_t i, ha_view_t *v)
     v->epoch = test_json_long(pbx, "epoch", -1);
     v->held = ha_json_true(pbx, "held");
     v->link_up = ha_json_true(pbx, "link_up");
+    const char *w = strstr(pbx, "\"waiting\":\"");
+    const char *wnull = strstr(pbx, "\"waiting\":null");
+    if (w && (!wnull || w < wnull)) {
+        w += strlen("\"waiting\":\"");
+        snprintf(v->waiting, sizeof v->waiting, "%.*s", (int) strcspn(w, "\""), w);
+    }
     v->quorum = ha_json_true(cl, "quorum");
     v->drops = test_json_long(cl, "drops", -1);
     v->takeovers = test_json_long(cl, "takeovers", -1);
@@ -314,6 +360,48 @@ static inline void ha_hold_steady(ha_fx_t *f, size_t holder, int ms)
     }
 }
 
+//  The first line of node i's log (HA_FX_LOGS) at or after line `from` (0-based) that
+//  contains text: its number, with the line in out; -1 if none.
+static inline int ha_log_find(ha_fx_t *f, size_t i, int from, const char *text, char *out,
+                              size_t cap)
+{
+    FILE *file = fopen(f->node[i].log, "r");
+    if (!file)
+        return -1;
+    char line[2048];
+    int n = 0, found = -1;
+    while (found < 0 && fgets(line, sizeof line, file)) {
+        if (n >= from && strstr(line, text)) {
+            found = n;
+            if (out)
+                snprintf(out, cap, "%s", line);
+        }
+        n++;
+    }
+    fclose(file);
+    return found;
+}
+
+//  The time of day of a log line ("2026-11-22 08:14:50.123 notice ..."), in ms since local
+//  midnight; -1 if it has none.
+static inline long long ha_log_ms(const char *line)
+{
+    int h, m, sec, ms;
+    if (sscanf(line, "%*d-%*d-%*d %d:%d:%d.%d", &h, &m, &sec, &ms) != 4)
+        return -1;
+    return ((h * 60LL + m) * 60 + sec) * 1000 + ms;
+}
+
+//  Now, as ha_log_ms counts.
+static inline long long ha_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    localtime_r(&ts.tv_sec, &tm);
+    return ((tm.tm_hour * 60LL + tm.tm_min) * 60 + tm.tm_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 //  One measured figure on stdout (ctest --output-on-failure and the logs show it).
 static inline void ha_report(const char *what, long long ms)
 {
@@ -330,6 +418,9 @@ typedef struct {
     int entries;
     long long overlap_ms;
     char first_overlap[96];
+    //  The shortest time from a link's close to the open of the next link accepted after
+    //  it (negative: they overlapped); 0 with fewer than two links.
+    long long min_gap_ms;
 } ha_links_t;
 
 static inline ha_links_t ha_links_scan(ha_fx_t *f)
@@ -362,6 +453,19 @@ static inline ha_links_t ha_links_scan(ha_fx_t *f)
     for (int a = 0; a < r.accepted && a < 256; a++)
         if (acc[a].closed < 0)
             acc[a].closed = now;
+    bool gap_seen = false;
+    for (int b = 0; b < r.accepted && b < 256; b++) {
+        int prev = -1;
+        for (int a = 0; a < r.accepted && a < 256; a++)
+            if (a != b && acc[a].opened <= acc[b].opened &&
+                (prev < 0 || acc[a].opened > acc[prev].opened))
+                prev = a;
+        long long gap = prev >= 0 ? acc[b].opened - acc[prev].closed : 0;
+        if (prev >= 0 && (!gap_seen || gap < r.min_gap_ms)) {
+            r.min_gap_ms = gap;
+            gap_seen = true;
+        }
+    }
     for (int a = 0; a < r.accepted && a < 256; a++)
         for (int b = a + 1; b < r.accepted && b < 256; b++) {
             long long from = acc[a].opened > acc[b].opened ? acc[a].opened : acc[b].opened;

@@ -51,6 +51,7 @@ typedef struct {
     int received[16];
     member_t m[2];
     int ports[2];
+    bool several;                   //  members made from now on: pbx main takes several links
 } fx_t;
 
 //  --- The member's listener ------------------------------------------------------------------
@@ -186,6 +187,7 @@ static void s_member_of(fx_t *f, int i, const char *id, int prio, const char *pe
     cfg.pbx_count = 1;
     snprintf(cfg.pbx[0], sizeof cfg.pbx[0], "main");
     cfg.priority[0] = prio;
+    cfg.several_links[0] = f->several;
     member_t *m = &f->m[i];
     ha_cluster_listener_t l = {m, s_take, s_drop, s_retry, s_log, s_state_changed,
                                s_handed_over};
@@ -414,7 +416,8 @@ static void lone_member_settles_then_takes_with_epoch_on_disk(void **state)
     assert_int_equal(st.peers_alive, 0);
     char *json = ha_cluster_status_json(f->m[0].cluster);
     assert_non_null(strstr(json, "\"pbx\":[{\"name\":\"main\",\"owner\":\"n\",\"epoch\":1,"
-                                 "\"held\":true,\"link_up\":true,\"priority\":20}]"));
+                                 "\"held\":true,\"link_up\":true,\"priority\":20,"
+                                 "\"links\":\"one\",\"waiting\":null}]"));
     assert_non_null(strstr(json, "{\"id\":\"f\",\"endpoint\":\"127.0.0.1:"));
     free(json);
 }
@@ -920,9 +923,46 @@ static void restarted_member_gets_its_old_keys_back_from_its_peer(void **state)
     assert_int_equal(st.state_sources, 3);  //  its own, its old one, o's
 }
 
+//  A pair on a PBX that takes several links (Binary Star): alone, the member settles but
+//  takes nothing — /status says it waits for a vote, logged once — until an application
+//  turns to it (ha_cluster_app_arrived); then it takes at once, from the loop, not at the
+//  next tick.
+static void several_links_member_alone_takes_only_once_an_application_arrives(void **state)
+{
+    fx_t *f = *state;
+    f->several = true;
+    s_peer_start(f);
+    s_member(f, 0, "n", 20, "f", f->port);
+    s_run(f, 3 * HB_MS * LOST_AFTER);
+    assert_int_equal(f->m[0].takes, 0);
+    int waits = 0;
+    for (int k = 0; k < f->m[0].log_count && k < 64; k++)
+        waits += strstr(f->m[0].log[k], "pbx=main: f never heard; waiting for an application "
+                                        "to turn to this node (Binary Star, PBX takes several "
+                                        "links)") != NULL;
+    assert_int_equal(waits, 1);
+    char *json = ha_cluster_status_json(f->m[0].cluster);
+    assert_non_null(strstr(json, "\"links\":\"several\",\"waiting\":\"vote\"}"));
+    free(json);
+    int64_t t0 = zclock_mono();
+    ha_cluster_app_arrived(f->m[0].cluster);
+    assert_int_equal(f->m[0].takes, 0);             //  not from inside the call
+    assert_true(s_wait_int(f, &f->m[0].takes, 1, WAIT_MS));
+    assert_true(f->m[0].took_at - t0 < HB_MS / 2);
+    assert_int_equal(f->m[0].took_epoch, 1);
+    assert_true(s_logged(&f->m[0], "took link pbx=main epoch=1 reason=f never heard; an "
+                                   "application turned to this node"));
+    json = ha_cluster_status_json(f->m[0].cluster);
+    assert_non_null(strstr(json, "\"links\":\"several\",\"waiting\":null}"));
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            several_links_member_alone_takes_only_once_an_application_arrives, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(lone_member_settles_then_takes_with_epoch_on_disk,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(

@@ -31,6 +31,7 @@ typedef struct {
     uint64_t disk[NODES_MAX];               //  each node's epoch on disk
     uint64_t issued_max;                    //  highest epoch any node took with
     int takes, drops;
+    bool several;                           //  "main" takes several links (pbx[].links)
 } sim_t;
 
 //  Exchanges a peer stays joining after it became reachable (ha_cluster: lost_after).
@@ -55,15 +56,17 @@ static ha_owner_t *s_new_node(sim_t *s, size_t i)
     cfg.priority[0] = s->priority[i];
     cfg.epoch[0] = s->disk[i];
     cfg.settle_beats = S_JOINING_ROUNDS;
+    cfg.several_links[0] = s->several;
     ha_owner_t *o = ha_owner_new(&cfg);
     assert_non_null(o);
     return o;
 }
 
-static void s_sim_init(sim_t *s, size_t n, const int *priority)
+static void s_sim_init_links(sim_t *s, size_t n, const int *priority, bool several)
 {
     memset(s, 0, sizeof *s);
     s->n = n;
+    s->several = several;
     for (size_t i = 0; i < n; i++) {
         s->priority[i] = priority ? priority[i] : 100;
         s->node[i] = s_new_node(s, i);
@@ -73,15 +76,25 @@ static void s_sim_init(sim_t *s, size_t n, const int *priority)
     }
 }
 
+static void s_sim_init(sim_t *s, size_t n, const int *priority)
+{
+    s_sim_init_links(s, n, priority, false);
+}
+
 static void s_round(sim_t *s);
 static void s_settle_all(sim_t *s);
 
 //  A cluster that has started, settled and had its first round (the best node took).
-static void s_sim_running(sim_t *s, size_t n, const int *priority)
+static void s_sim_running_links(sim_t *s, size_t n, const int *priority, bool several)
 {
-    s_sim_init(s, n, priority);
+    s_sim_init_links(s, n, priority, several);
     s_settle_all(s);
     s_round(s);
+}
+
+static void s_sim_running(sim_t *s, size_t n, const int *priority)
+{
+    s_sim_running_links(s, n, priority, false);
 }
 
 static void s_sim_free(sim_t *s)
@@ -789,6 +802,190 @@ static void random_faults_keep_one_owner_and_growing_epochs(void **state)
     }
 }
 
+//  --- A PBX that takes several links ---------------------------------------------------------
+
+//  The decision of node i, with its reason.
+static ha_owner_action_t s_decide(sim_t *s, size_t i, uint64_t *epoch, char *why, size_t cap)
+{
+    return ha_owner_decide(s->node[i], 0, epoch, why, cap);
+}
+
+static void pair_several_links_backup_takes_only_once_an_application_turns_to_it(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20};
+    sim_t s;
+    //  Both alive: the usual rules, no vote needed (a ranks first).
+    s_sim_running_links(&s, 2, prio, true);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 1);
+    //  An application that turns to b while a is alive says nothing about a's loss later.
+    ha_owner_app_arrived(s.node[1]);
+    s_round(&s);
+    s_kill(&s, 0);
+    s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 0);
+    char why[256];
+    uint64_t epoch = 0;
+    assert_int_equal(ha_owner_waiting(s.node[1], 0, why, sizeof why), HA_OWNER_WAIT_VOTE);
+    assert_string_equal(why, "a lost; waiting for an application to turn to this node "
+                             "(Binary Star, PBX takes several links)");
+    assert_string_equal(ha_owner_wait_str(HA_OWNER_WAIT_VOTE), "vote");
+    for (int r = 0; r < 20; r++) {
+        ha_owner_tick(s.node[1]);
+        s_round(&s);
+    }
+    assert_int_equal(s_holders(&s, NULL), 0);
+    //  A new application turns to b: it takes the link with the next epoch.
+    ha_owner_app_arrived(s.node[1]);
+    assert_int_equal(s_decide(&s, 1, &epoch, why, sizeof why), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 2);
+    assert_string_equal(why, "a lost; an application turned to this node (Binary Star, PBX "
+                             "takes several links)");
+    assert_int_equal(ha_owner_waiting(s.node[1], 0, NULL, 0), HA_OWNER_WAIT_NONE);
+    s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 2);
+    //  a comes back: it sees b's claim and stands by (failback stays manual).
+    s_restart(&s, 0);
+    ha_owner_settle(s.node[0], true);
+    for (int r = 0; r < 5; r++)
+        s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 0);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 2);
+    s_sim_free(&s);
+}
+
+static void pair_several_links_vote_counts_from_the_last_heartbeat_of_the_peer(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20};
+    sim_t s;
+    s_sim_running_links(&s, 2, prio, true);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 1);
+    //  An application arrives after a's last heartbeat, before b declares a lost (a CSTA
+    //  application sees TCP close on kill -9 and reconnects within the lost_after
+    //  intervals): it counts, and b takes as soon as a is lost.
+    ha_owner_app_arrived(s.node[1]);
+    s_kill(&s, 0);
+    s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 2);
+    s_sim_free(&s);
+
+    //  One-link PBX, no application: b takes at once (the PBX arbitrates).
+    s_sim_running(&s, 2, prio);
+    s_kill(&s, 0);
+    s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 2);
+    s_sim_free(&s);
+}
+
+static void pair_several_links_cut_one_link_until_a_vote_then_the_higher_claim_wins(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20};
+    sim_t s;
+    s_sim_running_links(&s, 2, prio, true);
+    s_isolate(&s, 0, true);
+    for (int r = 0; r < 5; r++)
+        s_round(&s);
+    size_t who = 9;
+    assert_int_equal(s_holders(&s, &who), 1);       //  one link while nobody turns to b
+    assert_int_equal(who, 0);
+    //  An application that cannot reach a turns to b: b takes (two links while cut: the
+    //  applications chose), and after the heal a sees the higher epoch and drops.
+    ha_owner_app_arrived(s.node[1]);
+    s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 2);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 2);
+    s_isolate(&s, 0, false);
+    s_round(&s);
+    assert_int_equal(s_holders(&s, &who), 1);
+    assert_int_equal(who, 1);
+    s_sim_free(&s);
+}
+
+static void pair_several_links_handover_target_takes_at_once_and_lone_start_waits(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20};
+    sim_t s;
+    s_sim_running_links(&s, 2, prio, true);
+    //  A handover needs no vote: its target takes at once.
+    assert_int_equal(ha_owner_hand_over(s.node[0], 0, 0), 0);
+    ha_owner_release_to(s.node[1], 0, 0, 1, "b");
+    uint64_t epoch = 0;
+    assert_int_equal(s_decide(&s, 1, &epoch, NULL, 0), HA_OWNER_TAKE);
+    assert_int_equal(epoch, 2);
+    s_sim_free(&s);
+
+    //  A node starting alone (its peer never heard) waits for a vote too: it cannot know
+    //  its rank nor whether the peer holds the link behind a cut.
+    s_sim_init_links(&s, 2, prio, true);
+    s_kill(&s, 0);
+    s_settle_all(&s);
+    for (int r = 0; r < 5; r++)
+        s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 0);
+    char why[256];
+    assert_int_equal(ha_owner_waiting(s.node[1], 0, why, sizeof why), HA_OWNER_WAIT_VOTE);
+    assert_string_equal(why, "a never heard; waiting for an application to turn to this node "
+                             "(Binary Star, PBX takes several links)");
+    ha_owner_app_arrived(s.node[1]);
+    s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 1);
+    s_sim_free(&s);
+}
+
+static void three_nodes_several_links_take_waits_two_ticks_after_the_owner_is_lost(void **state)
+{
+    (void) state;
+    static const int prio[] = {10, 20, 30};
+    sim_t s;
+    s_sim_running_links(&s, 3, prio, true);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 1);
+    //  A standby lost: nothing to wait for.
+    s_kill(&s, 2);
+    s_round(&s);
+    assert_int_equal(ha_owner_waiting(s.node[1], 0, NULL, 0), HA_OWNER_WAIT_NONE);
+    s_restart(&s, 2);
+    ha_owner_settle(s.node[2], true);
+    for (int r = 0; r < 6; r++)
+        s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 1);
+
+    //  The owner cut off: it drops (no quorum); b, first of the majority, waits 2 ticks.
+    s_isolate(&s, 0, true);
+    s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[0], 0), 0);
+    assert_int_equal(s_holders(&s, NULL), 0);
+    char why[256];
+    assert_int_equal(ha_owner_waiting(s.node[1], 0, why, sizeof why), HA_OWNER_WAIT_MARGIN);
+    assert_string_equal(why, "owner a lost; waiting 2 more heartbeat intervals for it to drop "
+                             "its link (PBX takes several links)");
+    assert_int_equal(ha_owner_waiting(s.node[2], 0, NULL, 0), HA_OWNER_WAIT_NONE);   //  ranks after b
+    ha_owner_tick(s.node[1]);
+    ha_owner_tick(s.node[2]);
+    s_round(&s);
+    assert_int_equal(s_holders(&s, NULL), 0);
+    assert_int_equal(ha_owner_waiting(s.node[1], 0, why, sizeof why), HA_OWNER_WAIT_MARGIN);
+    assert_string_equal(why, "owner a lost; waiting 1 more heartbeat interval for it to drop "
+                             "its link (PBX takes several links)");
+    ha_owner_tick(s.node[1]);
+    ha_owner_tick(s.node[2]);
+    s_round(&s);
+    size_t who = 9;
+    assert_int_equal(s_holders(&s, &who), 1);
+    assert_int_equal(who, 1);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 2);
+    s_sim_free(&s);
+
+    //  One link: the majority takes at once (the PBX refuses it until a's link is gone).
+    s_sim_running(&s, 3, prio);
+    s_isolate(&s, 0, true);
+    s_round(&s);
+    assert_int_equal(ha_owner_held(s.node[1], 0), 2);
+    s_sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -807,6 +1004,11 @@ int main(void)
         cmocka_unit_test(epochs_persist_across_restart_and_are_never_reused),
         cmocka_unit_test(new_refuses_unusable_config),
         cmocka_unit_test(random_faults_keep_one_owner_and_growing_epochs),
+        cmocka_unit_test(pair_several_links_backup_takes_only_once_an_application_turns_to_it),
+        cmocka_unit_test(pair_several_links_vote_counts_from_the_last_heartbeat_of_the_peer),
+        cmocka_unit_test(pair_several_links_cut_one_link_until_a_vote_then_the_higher_claim_wins),
+        cmocka_unit_test(pair_several_links_handover_target_takes_at_once_and_lone_start_waits),
+        cmocka_unit_test(three_nodes_several_links_take_waits_two_ticks_after_the_owner_is_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
