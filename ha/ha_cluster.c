@@ -25,6 +25,8 @@
 typedef struct {
     ha_peer_cfg_t cfg;
     zsock_t *dealer;
+    zsock_t *monitor;               //  the DEALER's handshakes, with CURVE
+    bool auth_warned;               //  its failure was logged (until a handshake succeeds)
     bool seen;                      //  heard at least once since this node started
     int64_t last_seen;              //  zclock_mono of its last frame
     uint64_t incarnation;
@@ -70,6 +72,12 @@ struct ha_cluster {
     uint64_t full_request;
     int64_t full_deadline;
     ha_cluster_state_counters_t counters;
+    //  CURVE (section "CURVE" below)
+    ha_curve_auth_t *auth;          //  this ROUTER's ZAP domain: the peers' keys
+    zsock_t *router_monitor;
+    long auth_in[HA_CURVE_REASONS], auth_out[HA_CURVE_REASONS];
+    long auth_unlogged;             //  failed handshakes in since the last warning about them
+    int64_t auth_logged_at;
 };
 
 static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -862,6 +870,145 @@ static uint64_t s_incarnation(void)
     return v ? v : 1;
 }
 
+//  --- CURVE ----------------------------------------------------------------------------------
+
+//  A node failed the handshake with this ROUTER (a plain node, one with a key that is not a
+//  peer's, or one that has the wrong key for this node).  It never gets a frame through, so
+//  it is never alive; we do not learn which node it was: counted, warned once a second.
+static int s_on_router_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    ha_cluster_t *self = arg;
+    zmsg_t *msg = zmsg_recv(sock);
+    uint16_t event;
+    uint32_t value;
+    char ep[HA_ENDPOINT_MAX];
+    if (ha_curve_monitor_read(msg, &event, &value, ep, sizeof ep)) {
+        ha_curve_reason_t why = ha_curve_reason(event, value);
+        self->auth_in[why]++;
+        int64_t now = zclock_mono();
+        if (now - self->auth_logged_at >= S_BAD_LOG_MS) {
+            s_log(self, HA_LOG_WARNING, "a node failed the CURVE handshake on the cluster bus "
+                  "%s: %s (%ld more in the last second)", ep, ha_curve_reason_str(why),
+                  self->auth_unlogged);
+            self->auth_logged_at = now;
+            self->auth_unlogged = 0;
+        } else {
+            self->auth_unlogged++;
+        }
+    }
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+//  This node's DEALER to a peer failed the handshake (the peer refuses this node's key, is
+//  plain, or has another key than cluster.curve_peers says) or passed it.  A failure is
+//  logged once until a handshake with that peer succeeds again: it reconnects every few
+//  milliseconds.
+static int s_on_dealer_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    ha_cluster_t *self = arg;
+    zmsg_t *msg = zmsg_recv(sock);
+    uint16_t event;
+    uint32_t value;
+    s_peer_t *p = NULL;
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        if (self->peers[i].monitor == sock)
+            p = &self->peers[i];
+    if (p && ha_curve_monitor_read(msg, &event, &value, NULL, 0)) {
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            if (p->auth_warned)
+                s_log(self, HA_LOG_NOTICE, "CURVE handshake with peer %s succeeded",
+                      p->cfg.id);
+            p->auth_warned = false;
+        } else {
+            ha_curve_reason_t why = ha_curve_reason(event, value);
+            self->auth_out[why]++;
+            if (!p->auth_warned)
+                s_log(self, HA_LOG_WARNING, "CURVE handshake with peer %s at %s failed: %s "
+                      "(its key in cluster.curve_peers or this node's in its folder is not "
+                      "right, or it is plain): it stays lost", p->cfg.id, p->cfg.endpoint,
+                      ha_curve_reason_str(why));
+            p->auth_warned = true;
+        }
+    }
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+//  A monitor of sock on the loop, or NULL after a warning (handshakes go unwatched).
+static zsock_t *s_monitor(ha_cluster_t *self, zsock_t *sock, int events, zloop_reader_fn *fn)
+{
+    zsock_t *mon = ha_curve_monitor_new(sock, events);
+    if (mon && zloop_reader(self->loop, mon, fn, self) != 0)
+        ha_curve_monitor_destroy(sock, &mon);
+    if (!mon)
+        s_log(self, HA_LOG_WARNING, "no socket monitor: failed CURVE handshakes go unlogged");
+    return mon;
+}
+
+//  With CURVE the ROUTER is a server with this node's certificate whose ZAP domain (one
+//  per node: tests run several in one process) lets in the peers' keys only.  Before the
+//  bind.  0 or -ENOMEM.
+static int s_curve_server(ha_cluster_t *self)
+{
+    if (!*self->cfg.curve.public_txt)
+        return 0;
+    char keys[HA_PEERS_MAX][HA_CURVE_KEY_TXT];
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        snprintf(keys[i], sizeof keys[i], "%s", self->cfg.peers[i].curve_key);
+    char domain[HA_NAME_MAX + 16];
+    snprintf(domain, sizeof domain, "ctim-cluster/%s", self->cfg.node_id);
+    self->auth = ha_curve_auth_new(domain, false, NULL, (const char (*)[HA_CURVE_KEY_TXT]) keys,
+                                   self->cfg.peer_count);
+    if (!self->auth) {
+        s_log(self, HA_LOG_ERROR, "cannot start the CURVE authenticator for %s", domain);
+        return -ENOMEM;
+    }
+    ha_curve_server(self->router, &self->cfg.curve, domain);
+    self->router_monitor = s_monitor(self, self->router, HA_CURVE_FAILED_EVENTS,
+                                     s_on_router_monitor);
+    return 0;
+}
+
+//  With CURVE a DEALER is a client with this node's certificate and the peer's key.
+static int s_curve_dealer(ha_cluster_t *self, s_peer_t *p)
+{
+    if (!self->auth)
+        return 0;
+    ha_curve_client(p->dealer, &self->cfg.curve, p->cfg.curve_key);
+    p->monitor = s_monitor(self, p->dealer,
+                           HA_CURVE_FAILED_EVENTS | ZMQ_EVENT_HANDSHAKE_SUCCEEDED,
+                           s_on_dealer_monitor);
+    return 0;
+}
+
+static void s_curve_stop(ha_cluster_t *self)
+{
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        if (self->peers[i].monitor)
+            zloop_reader_end(self->loop, self->peers[i].monitor);
+        ha_curve_monitor_destroy(self->peers[i].dealer, &self->peers[i].monitor);
+    }
+    if (self->router_monitor)
+        zloop_reader_end(self->loop, self->router_monitor);
+    ha_curve_monitor_destroy(self->router, &self->router_monitor);
+    ha_curve_auth_destroy(&self->auth);
+}
+
+int ha_cluster_secure_dealer(const ha_cluster_t *self, zsock_t *sock, const char *node)
+{
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        if (strcmp(self->cfg.peers[i].id, node) != 0)
+            continue;
+        if (*self->cfg.curve.public_txt)
+            ha_curve_client(sock, &self->cfg.curve, self->cfg.peers[i].curve_key);
+        return 0;
+    }
+    return -ENOENT;
+}
+
 ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
                              const ha_cluster_listener_t *listener)
 {
@@ -891,6 +1038,12 @@ ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
         s_log(self, HA_LOG_ERROR, "cluster config unusable");
         goto fail;
     }
+    for (size_t i = 0; *cfg->curve.public_txt && i < cfg->peer_count; i++)
+        if (strlen(cfg->peers[i].curve_key) != HA_CURVE_KEY_TXT - 1) {
+            s_log(self, HA_LOG_ERROR, "CURVE on but no public key for peer %s",
+                  cfg->peers[i].id);
+            goto fail;
+        }
     int rc = ha_epochs_prepare(cfg->state_dir);
     if (rc) {
         s_log(self, HA_LOG_ERROR, "cluster.state_dir %s: %s", cfg->state_dir, strerror(-rc));
@@ -953,6 +1106,7 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
         //  Standbys take over at once instead of after lost_after intervals.
         s_send_link(self, PROTO_CLUSTER_RELEASE, i, held, "");
     }
+    s_curve_stop(self);
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         if (self->peers[i].dealer)
             zsock_set_linger(self->peers[i].dealer, S_LINGER_MS);
@@ -989,6 +1143,9 @@ int ha_cluster_start(ha_cluster_t *self)
     zsock_set_ipv6(self->router, strchr(self->cfg.listen, ':') != NULL);
     zsock_set_rcvhwm(self->router, S_RCVHWM);
     zsock_set_linger(self->router, 0);
+    int rc = s_curve_server(self);
+    if (rc)
+        return rc;
     if (zsock_bind(self->router, "%s", ep) < 0) {
         int e = zmq_errno();
         s_log(self, HA_LOG_ERROR, "cannot bind the cluster bus on %s: %s", ep, zmq_strerror(e));
@@ -1012,6 +1169,8 @@ int ha_cluster_start(ha_cluster_t *self)
         ivl = ivl < 10 ? 10 : ivl > S_RECONNECT_MAX_MS ? S_RECONNECT_MAX_MS : ivl;
         zsock_set_reconnect_ivl(p->dealer, ivl);
         zsock_set_reconnect_ivl_max(p->dealer, 0);
+        if ((rc = s_curve_dealer(self, p)) != 0)
+            return rc;
         snprintf(ep, sizeof ep, "tcp://%s", p->cfg.endpoint);
         if (zsock_connect(p->dealer, "%s", ep) < 0) {
             s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s", p->cfg.id, ep,
@@ -1030,9 +1189,9 @@ int ha_cluster_start(ha_cluster_t *self)
     if (self->tick_timer < 0)
         return -ENOMEM;
     s_log(self, HA_LOG_NOTICE, "cluster bus on %s:%d, %zu peer%s, heartbeat %d ms, lost after "
-          "%d, incarnation %016" PRIx64, self->cfg.listen, self->cfg.port, self->cfg.peer_count,
-          self->cfg.peer_count == 1 ? "" : "s", self->cfg.heartbeat_ms, self->cfg.lost_after,
-          self->incarnation);
+          "%d, incarnation %016" PRIx64 "%s", self->cfg.listen, self->cfg.port,
+          self->cfg.peer_count, self->cfg.peer_count == 1 ? "" : "s", self->cfg.heartbeat_ms,
+          self->cfg.lost_after, self->incarnation, self->auth ? ", CURVE" : "");
     s_send_heartbeat(self);
     return 0;
 }
@@ -1195,6 +1354,9 @@ void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *st)
     st->drops = self->drops;
     st->bad_messages = self->bad_messages;
     st->send_dropped = self->send_dropped;
+    st->curve = self->auth != NULL;
+    memcpy(st->auth_failures_in, self->auth_in, sizeof self->auth_in);
+    memcpy(st->auth_failures_out, self->auth_out, sizeof self->auth_out);
     st->state_seq = ha_state_own_seq(self->state);
     st->state_entries = ha_state_entry_count(self->state);
     st->state_sources = ha_state_source_count(self->state);
@@ -1237,10 +1399,10 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
     ha_cluster_json_str(out, self->cfg.node_id);
     fprintf(out, ",\"incarnation\":\"%016" PRIx64 "\",\"quorum\":%s,\"settled\":%s,"
             "\"heartbeat_ms\":%d,\"lost_after\":%d,\"takeovers\":%ld,\"drops\":%ld,"
-            "\"bad_messages\":%ld,\"peers\":[",
+            "\"bad_messages\":%ld,\"curve\":%s,\"peers\":[",
             self->incarnation, ha_owner_quorum(self->owner) ? "true" : "false",
             self->settled ? "true" : "false", self->cfg.heartbeat_ms, self->cfg.lost_after,
-            self->takeovers, self->drops, self->bad_messages);
+            self->takeovers, self->drops, self->bad_messages, self->auth ? "true" : "false");
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
         fprintf(out, "%s{\"id\":", i ? "," : "");

@@ -880,6 +880,13 @@ int ha_forward_start(ha_forward_t *self)
             zsock_set_ipv6(d, 1);
             zsock_set_reconnect_ivl(d, S_RECONNECT_MS);
             zsock_set_reconnect_ivl_max(d, 0);
+            //  CURVE as ha_cluster's own DEALERs, when the bus has it (ha/README.md "The bus").
+            if (self->cluster && ha_cluster_secure_dealer(self->cluster, d,
+                                                          self->cfg.peers[i].id) != 0) {
+                s_log(self, HA_LOG_ERROR, "peer %s is not one of the cluster's",
+                      self->cfg.peers[i].id);
+                return -EINVAL;
+            }
             if (zsock_connect(d, "tcp://%s", self->cfg.peers[i].endpoint) < 0) {
                 s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s",
                       self->cfg.peers[i].id, self->cfg.peers[i].endpoint,
