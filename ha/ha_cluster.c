@@ -25,8 +25,9 @@
 typedef struct {
     ha_peer_cfg_t cfg;
     zsock_t *dealer;
-    zsock_t *monitor;               //  the DEALER's handshakes, with CURVE
+    ha_curve_dialer_t *dialer;      //  the DEALER's handshakes, with CURVE
     bool auth_warned;               //  its failure was logged (until a handshake succeeds)
+    struct ha_cluster *cluster;     //  for the dialer's callback
     bool seen;                      //  heard at least once since this node started
     int64_t last_seen;              //  zclock_mono of its last frame
     uint64_t incarnation;
@@ -903,49 +904,25 @@ static int s_on_router_monitor(zloop_t *loop, zsock_t *sock, void *arg)
 
 //  This node's DEALER to a peer failed the handshake (the peer refuses this node's key, is
 //  plain, or has another key than cluster.curve_peers says) or passed it.  A failure is
-//  logged once until a handshake with that peer succeeds again: it reconnects every few
-//  milliseconds.
-static int s_on_dealer_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+//  logged once until a handshake with that peer succeeds again: the dialer tries again
+//  every few milliseconds.
+static void s_on_dealer_handshake(void *arg, uint16_t event, uint32_t value)
 {
-    (void) loop;
-    ha_cluster_t *self = arg;
-    zmsg_t *msg = zmsg_recv(sock);
-    uint16_t event;
-    uint32_t value;
-    s_peer_t *p = NULL;
-    for (size_t i = 0; i < self->cfg.peer_count; i++)
-        if (self->peers[i].monitor == sock)
-            p = &self->peers[i];
-    if (p && ha_curve_monitor_read(msg, &event, &value, NULL, 0)) {
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            if (p->auth_warned)
-                s_log(self, HA_LOG_NOTICE, "CURVE handshake with peer %s succeeded",
-                      p->cfg.id);
-            p->auth_warned = false;
-        } else {
-            ha_curve_reason_t why = ha_curve_reason(event, value);
-            self->auth_out[why]++;
-            if (!p->auth_warned)
-                s_log(self, HA_LOG_WARNING, "CURVE handshake with peer %s at %s failed: %s "
-                      "(its key in cluster.curve_peers or this node's in its folder is not "
-                      "right, or it is plain): it stays lost", p->cfg.id, p->cfg.endpoint,
-                      ha_curve_reason_str(why));
-            p->auth_warned = true;
-        }
+    s_peer_t *p = arg;
+    ha_cluster_t *self = p->cluster;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (p->auth_warned)
+            s_log(self, HA_LOG_NOTICE, "CURVE handshake with peer %s succeeded", p->cfg.id);
+        p->auth_warned = false;
+        return;
     }
-    zmsg_destroy(&msg);
-    return 0;
-}
-
-//  A monitor of sock on the loop, or NULL after a warning (handshakes go unwatched).
-static zsock_t *s_monitor(ha_cluster_t *self, zsock_t *sock, int events, zloop_reader_fn *fn)
-{
-    zsock_t *mon = ha_curve_monitor_new(sock, events);
-    if (mon && zloop_reader(self->loop, mon, fn, self) != 0)
-        ha_curve_monitor_destroy(sock, &mon);
-    if (!mon)
-        s_log(self, HA_LOG_WARNING, "no socket monitor: failed CURVE handshakes go unlogged");
-    return mon;
+    ha_curve_reason_t why = ha_curve_reason(event, value);
+    self->auth_out[why]++;
+    if (!p->auth_warned)
+        s_log(self, HA_LOG_WARNING, "CURVE handshake with peer %s at %s failed: %s (its key "
+              "in cluster.curve_peers or this node's in its folder is not right, or it is "
+              "plain): it stays lost", p->cfg.id, p->cfg.endpoint, ha_curve_reason_str(why));
+    p->auth_warned = true;
 }
 
 //  With CURVE the ROUTER is a server with this node's certificate whose ZAP domain (one
@@ -967,30 +944,40 @@ static int s_curve_server(ha_cluster_t *self)
         return -ENOMEM;
     }
     ha_curve_server(self->router, &self->cfg.curve, domain);
-    self->router_monitor = s_monitor(self, self->router, HA_CURVE_FAILED_EVENTS,
-                                     s_on_router_monitor);
+    self->router_monitor = ha_curve_monitor_new(self->router, HA_CURVE_FAILED_EVENTS);
+    if (self->router_monitor &&
+        zloop_reader(self->loop, self->router_monitor, s_on_router_monitor, self) != 0)
+        ha_curve_monitor_destroy(self->router, &self->router_monitor);
+    if (!self->router_monitor)
+        s_log(self, HA_LOG_WARNING, "no socket monitor: failed CURVE handshakes go unlogged");
     return 0;
 }
 
-//  With CURVE a DEALER is a client with this node's certificate and the peer's key.
-static int s_curve_dealer(ha_cluster_t *self, s_peer_t *p)
+//  With CURVE a DEALER is a client with this node's certificate and the peer's key (before
+//  its connect to ep).
+static void s_curve_dealer(ha_cluster_t *self, s_peer_t *p)
+{
+    if (self->auth)
+        ha_curve_client(p->dealer, &self->cfg.curve, p->cfg.curve_key);
+}
+
+//  With CURVE the DEALER's handshakes are watched (after its connect to ep): failures are
+//  counted and logged, and the endpoint dialled again after ivl_ms.
+static void s_curve_dial(ha_cluster_t *self, s_peer_t *p, const char *ep, int ivl_ms)
 {
     if (!self->auth)
-        return 0;
-    ha_curve_client(p->dealer, &self->cfg.curve, p->cfg.curve_key);
-    p->monitor = s_monitor(self, p->dealer,
-                           HA_CURVE_FAILED_EVENTS | ZMQ_EVENT_HANDSHAKE_SUCCEEDED,
-                           s_on_dealer_monitor);
-    return 0;
+        return;
+    p->cluster = self;
+    p->dialer = ha_curve_dialer_new(self->loop, p->dealer, ep, ivl_ms, s_on_dealer_handshake, p);
+    if (!p->dialer)
+        s_log(self, HA_LOG_WARNING, "no socket monitor for peer %s: failed CURVE handshakes "
+              "go unlogged and are not retried", p->cfg.id);
 }
 
 static void s_curve_stop(ha_cluster_t *self)
 {
-    for (size_t i = 0; i < self->cfg.peer_count; i++) {
-        if (self->peers[i].monitor)
-            zloop_reader_end(self->loop, self->peers[i].monitor);
-        ha_curve_monitor_destroy(self->peers[i].dealer, &self->peers[i].monitor);
-    }
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        ha_curve_dialer_destroy(&self->peers[i].dialer);
     if (self->router_monitor)
         zloop_reader_end(self->loop, self->router_monitor);
     ha_curve_monitor_destroy(self->router, &self->router_monitor);
@@ -1002,9 +989,10 @@ int ha_cluster_secure_dealer(const ha_cluster_t *self, zsock_t *sock, const char
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         if (strcmp(self->cfg.peers[i].id, node) != 0)
             continue;
-        if (*self->cfg.curve.public_txt)
-            ha_curve_client(sock, &self->cfg.curve, self->cfg.peers[i].curve_key);
-        return 0;
+        if (!*self->cfg.curve.public_txt)
+            return 0;
+        ha_curve_client(sock, &self->cfg.curve, self->cfg.peers[i].curve_key);
+        return 1;
     }
     return -ENOENT;
 }
@@ -1169,14 +1157,14 @@ int ha_cluster_start(ha_cluster_t *self)
         ivl = ivl < 10 ? 10 : ivl > S_RECONNECT_MAX_MS ? S_RECONNECT_MAX_MS : ivl;
         zsock_set_reconnect_ivl(p->dealer, ivl);
         zsock_set_reconnect_ivl_max(p->dealer, 0);
-        if ((rc = s_curve_dealer(self, p)) != 0)
-            return rc;
+        s_curve_dealer(self, p);
         snprintf(ep, sizeof ep, "tcp://%s", p->cfg.endpoint);
         if (zsock_connect(p->dealer, "%s", ep) < 0) {
             s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s", p->cfg.id, ep,
                   zmq_strerror(zmq_errno()));
             return -EINVAL;
         }
+        s_curve_dial(self, p, ep, ivl);
     }
     if (zloop_reader(self->loop, self->router, s_on_router, self) != 0)
         return -ENOMEM;

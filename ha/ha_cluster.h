@@ -122,8 +122,8 @@ int ha_cluster_extend(ha_cluster_t *self, const ha_cluster_ext_t *ext);
 bool ha_cluster_pbx_owner(const ha_cluster_t *self, size_t pbx, char *owner, size_t cap,
                           uint64_t *epoch, bool *link_up);
 //  Make sock (a DEALER to peer node) speak as this node's DEALERs do: a CURVE client with
-//  this node's certificate and the peer's key, or plain.  Before its connect.  0, or
-//  -ENOENT for a node that is not a peer.
+//  this node's certificate and the peer's key, or plain.  Before its connect.  1 (CURVE),
+//  0 (plain), or -ENOENT for a node that is not a peer.
 int ha_cluster_secure_dealer(const ha_cluster_t *self, zsock_t *sock, const char *node);
 //  --- Handover (ha/README.md "Handover") --------------------------------------------------------
 

@@ -328,3 +328,81 @@ bool ha_curve_monitor_read(zmsg_t *msg, uint16_t *event, uint32_t *value, char *
                  where ? (const char *) zframe_data(where) : "");
     return true;
 }
+
+//  --- Dialer -----------------------------------------------------------------------------------
+
+struct ha_curve_dialer {
+    zloop_t *loop;
+    zsock_t *dealer;                //  borrowed
+    zsock_t *monitor;
+    char endpoint[300];
+    int redial_ms;
+    int timer;                      //  a redial pending (0: none)
+    ha_curve_dialer_fn *fn;
+    void *arg;
+};
+
+static int s_on_redial(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    ha_curve_dialer_t *self = arg;
+    self->timer = 0;
+    //  The endpoint's session is gone; a disconnect of it may fail, which is fine.
+    zsock_disconnect(self->dealer, "%s", self->endpoint);
+    zsock_connect(self->dealer, "%s", self->endpoint);
+    return 0;
+}
+
+static int s_on_dialer_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) sock;
+    ha_curve_dialer_t *self = arg;
+    zmsg_t *msg = zmsg_recv(self->monitor);
+    uint16_t event;
+    uint32_t value;
+    if (ha_curve_monitor_read(msg, &event, &value, NULL, 0)) {
+        //  A connection that failed before the handshake (nobody listening, a reset) is
+        //  ZeroMQ's to retry; one that failed in it is ours.
+        if (event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->timer <= 0) {
+            self->timer = zloop_timer(loop, (size_t) self->redial_ms, 1, s_on_redial, self);
+            if (self->timer < 0)
+                self->timer = 0;
+        }
+        if (self->fn)
+            self->fn(self->arg, event, value);
+    }
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+ha_curve_dialer_t *ha_curve_dialer_new(zloop_t *loop, zsock_t *dealer, const char *endpoint,
+                                       int redial_ms, ha_curve_dialer_fn *fn, void *arg)
+{
+    ha_curve_dialer_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    *self = (ha_curve_dialer_t){loop, dealer, NULL, "", redial_ms, 0, fn, arg};
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    self->monitor = ha_curve_monitor_new(dealer, HA_CURVE_FAILED_EVENTS |
+                                                     ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    if (!self->monitor || zloop_reader(loop, self->monitor, s_on_dialer_monitor, self) != 0) {
+        ha_curve_monitor_destroy(dealer, &self->monitor);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void ha_curve_dialer_destroy(ha_curve_dialer_t **self_p)
+{
+    ha_curve_dialer_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->timer > 0)
+        zloop_timer_end(self->loop, self->timer);
+    zloop_reader_end(self->loop, self->monitor);
+    ha_curve_monitor_destroy(self->dealer, &self->monitor);
+    free(self);
+    *self_p = NULL;
+}

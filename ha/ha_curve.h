@@ -81,4 +81,21 @@ void ha_curve_monitor_destroy(zsock_t *sock, zsock_t **monitor_p);
 //  endpoint (into ep[cap]).  false when the message is not one.
 bool ha_curve_monitor_read(zmsg_t *msg, uint16_t *event, uint32_t *value, char *ep, size_t cap);
 
+//  --- Dialer: a DEALER that keeps dialling after failed handshakes ------------------------------
+
+//  ZeroMQ gives an endpoint up for good after a handshake that failed (a protocol error:
+//  a plain peer, a key refused): its DEALER would never reach that peer again, even once
+//  the peer's certificates are fixed.  A dialer watches the DEALER's handshakes on the
+//  loop and, after a failure, disconnects and connects the endpoint again redial_ms later.
+typedef struct ha_curve_dialer ha_curve_dialer_t;
+//  A handshake of the DEALER failed (event, value as the monitor reports them) or, with
+//  event ZMQ_EVENT_HANDSHAKE_SUCCEEDED, passed.
+typedef void(ha_curve_dialer_fn)(void *arg, uint16_t event, uint32_t value);
+//  Watch dealer (borrowed; connected to endpoint by the caller).  fn may be NULL.  NULL when
+//  ZeroMQ refuses the monitor or memory runs out (the DEALER then does not dial again).
+ha_curve_dialer_t *ha_curve_dialer_new(zloop_t *loop, zsock_t *dealer, const char *endpoint,
+                                       int redial_ms, ha_curve_dialer_fn *fn, void *arg);
+//  Stop watching (before the DEALER is destroyed).  Safe on NULL and twice.
+void ha_curve_dialer_destroy(ha_curve_dialer_t **self_p);
+
 #endif
