@@ -77,8 +77,7 @@ struct ha_cluster {
     ha_curve_auth_t *auth;          //  this ROUTER's ZAP domain: the peers' keys
     zsock_t *router_monitor;
     long auth_in[HA_CURVE_REASONS], auth_out[HA_CURVE_REASONS];
-    long auth_unlogged;             //  failed handshakes in since the last warning about them
-    int64_t auth_logged_at;
+    ha_curve_rate_t auth_rate;      //  failed handshakes in: a warning a second
 };
 
 static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -880,25 +879,14 @@ static int s_on_router_monitor(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     ha_cluster_t *self = arg;
-    zmsg_t *msg = zmsg_recv(sock);
-    uint16_t event;
-    uint32_t value;
-    char ep[HA_ENDPOINT_MAX];
-    if (ha_curve_monitor_read(msg, &event, &value, ep, sizeof ep)) {
-        ha_curve_reason_t why = ha_curve_reason(event, value);
-        self->auth_in[why]++;
-        int64_t now = zclock_mono();
-        if (now - self->auth_logged_at >= S_BAD_LOG_MS) {
+    ha_curve_failure_t fail;
+    if (ha_curve_failure_read(sock, &self->auth_rate, S_BAD_LOG_MS, &fail)) {
+        self->auth_in[fail.reason]++;
+        if (fail.log)
             s_log(self, HA_LOG_WARNING, "a node failed the CURVE handshake on the cluster bus "
-                  "%s: %s (%ld more in the last second)", ep, ha_curve_reason_str(why),
-                  self->auth_unlogged);
-            self->auth_logged_at = now;
-            self->auth_unlogged = 0;
-        } else {
-            self->auth_unlogged++;
-        }
+                  "%s: %s (%ld more in the last second)", fail.endpoint,
+                  ha_curve_reason_str(fail.reason), fail.quiet);
     }
-    zmsg_destroy(&msg);
     return 0;
 }
 
@@ -974,6 +962,7 @@ static void s_curve_dial(ha_cluster_t *self, s_peer_t *p, const char *ep, int iv
               "go unlogged and are not retried", p->cfg.id);
 }
 
+//  The monitors and dialers (before their sockets go).
 static void s_curve_stop(ha_cluster_t *self)
 {
     for (size_t i = 0; i < self->cfg.peer_count; i++)
@@ -981,7 +970,6 @@ static void s_curve_stop(ha_cluster_t *self)
     if (self->router_monitor)
         zloop_reader_end(self->loop, self->router_monitor);
     ha_curve_monitor_destroy(self->router, &self->router_monitor);
-    ha_curve_auth_destroy(&self->auth);
 }
 
 int ha_cluster_secure_dealer(const ha_cluster_t *self, zsock_t *sock, const char *node)
@@ -1102,6 +1090,8 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
         s_stage_drop(&self->peers[i]);
     }
     zsock_destroy(&self->router);
+    //  After the ROUTER: ZeroMQ lets any key in while a CURVE server has no ZAP handler.
+    ha_curve_auth_destroy(&self->auth);
     ha_owner_destroy(&self->owner);
     //  The listener hears nothing of the state going away with the process.
     if (self->state)

@@ -329,6 +329,28 @@ bool ha_curve_monitor_read(zmsg_t *msg, uint16_t *event, uint32_t *value, char *
     return true;
 }
 
+bool ha_curve_failure_read(zsock_t *monitor, ha_curve_rate_t *rate, int interval_ms,
+                           ha_curve_failure_t *out)
+{
+    zmsg_t *msg = zmsg_recv(monitor);
+    bool ok = ha_curve_monitor_read(msg, &out->event, &out->value, out->endpoint,
+                                    sizeof out->endpoint);
+    zmsg_destroy(&msg);
+    if (!ok)
+        return false;
+    out->reason = ha_curve_reason(out->event, out->value);
+    int64_t now = zclock_mono();
+    out->log = now - rate->logged_at >= interval_ms;
+    out->quiet = rate->quiet;
+    if (out->log) {
+        rate->logged_at = now;
+        rate->quiet = 0;
+    } else {
+        rate->quiet++;
+    }
+    return true;
+}
+
 //  --- Dialer -----------------------------------------------------------------------------------
 
 struct ha_curve_dialer {

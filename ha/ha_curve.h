@@ -81,6 +81,25 @@ void ha_curve_monitor_destroy(zsock_t *sock, zsock_t **monitor_p);
 //  endpoint (into ep[cap]).  false when the message is not one.
 bool ha_curve_monitor_read(zmsg_t *msg, uint16_t *event, uint32_t *value, char *ep, size_t cap);
 
+//  A server's failed handshakes, warned about at most once per interval: ha_curve_failure_read
+//  reads one message of monitor (a PAIR from ha_curve_monitor_new); true when it was a
+//  failure, with out filled in: out->log says whether to warn about this one, and
+//  out->quiet how many were not warned about since the last warning.
+typedef struct {
+    int64_t logged_at;              //  zclock_mono of the last warning
+    long quiet;
+} ha_curve_rate_t;
+typedef struct {
+    uint16_t event;
+    uint32_t value;
+    ha_curve_reason_t reason;
+    char endpoint[256];             //  the server's endpoint (the peer is not known there)
+    bool log;
+    long quiet;
+} ha_curve_failure_t;
+bool ha_curve_failure_read(zsock_t *monitor, ha_curve_rate_t *rate, int interval_ms,
+                           ha_curve_failure_t *out);
+
 //  --- Dialer: a DEALER that keeps dialling after failed handshakes ------------------------------
 
 //  ZeroMQ gives an endpoint up for good after a handshake that failed (a protocol error:

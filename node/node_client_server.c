@@ -154,8 +154,7 @@ struct node_client_server {
     node_client_guard_t *guard;     //  lines of failed applications (call-forward-on-failure)
     ha_curve_auth_t *auth;          //  the client keys let in (ha_curve's ZAP), with CURVE
     zsock_t *monitor;               //  handshake failures of the ROUTER, with CURVE
-    int64_t handshake_logged_ms;    //  handshake failures are logged once a second
-    long handshake_quiet;           //  ... and the others counted
+    ha_curve_rate_t handshake_rate; //  handshake failures are logged once a second
     node_metric_t *m_resumes, *m_lost, *m_overflows, *m_handshakes, *m_replay;
     node_client_cluster_t cluster;  //  hooks to the cluster (all NULL: none)
     node_metric_t *m_adopted;
@@ -2056,25 +2055,15 @@ static int s_on_monitor(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     node_client_server_t *self = arg;
-    zmsg_t *msg = zmsg_recv(sock);
-    uint16_t event;
-    uint32_t value;
-    char where[128];
-    if (ha_curve_monitor_read(msg, &event, &value, where, sizeof where)) {
-        const char *reason = ha_curve_reason_str(ha_curve_reason(event, value));
+    ha_curve_failure_t fail;
+    if (ha_curve_failure_read(sock, &self->handshake_rate, 1000, &fail)) {
+        const char *reason = ha_curve_reason_str(fail.reason);
         s_count(self->m_handshakes, reason, NULL);
-        int64_t now = s_now_ms();
-        if (now - self->handshake_logged_ms >= 1000) {
+        if (fail.log)
             node_warning(S_SUB, "a client failed the CURVE handshake on %s: %s (event 0x%x "
-                         "value 0x%x; %ld more in the last second)", where, reason,
-                         (unsigned) event, (unsigned) value, self->handshake_quiet);
-            self->handshake_logged_ms = now;
-            self->handshake_quiet = 0;
-        } else {
-            self->handshake_quiet++;
-        }
+                         "value 0x%x; %ld more in the last second)", fail.endpoint, reason,
+                         (unsigned) fail.event, (unsigned) fail.value, fail.quiet);
     }
-    zmsg_destroy(&msg);
     return 0;
 }
 
@@ -2116,7 +2105,6 @@ static void s_curve_stop(node_client_server_t *self)
     if (self->monitor)
         zloop_reader_end(self->loop, self->monitor);
     ha_curve_monitor_destroy(self->router, &self->monitor);
-    ha_curve_auth_destroy(&self->auth);
 }
 
 //  --- Public ----------------------------------------------------------------------------------
@@ -2263,6 +2251,8 @@ int node_client_server_start(node_client_server_t *self, int port_override)
     if (rc) {
         s_curve_stop(self);
         zsock_destroy(&self->router);
+        //  After the ROUTER: ZeroMQ lets any key in while a CURVE server has no ZAP handler.
+        ha_curve_auth_destroy(&self->auth);
         return rc;
     }
     self->port = port;
