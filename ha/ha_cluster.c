@@ -941,25 +941,17 @@ static int s_curve_server(ha_cluster_t *self)
     return 0;
 }
 
-//  With CURVE a DEALER is a client with this node's certificate and the peer's key (before
-//  its connect to ep).
-static void s_curve_dealer(ha_cluster_t *self, s_peer_t *p)
-{
-    if (self->auth)
-        ha_curve_client(p->dealer, &self->cfg.curve, p->cfg.curve_key);
-}
-
-//  With CURVE the DEALER's handshakes are watched (after its connect to ep): failures are
-//  counted and logged, and the endpoint dialled again after ivl_ms.
-static void s_curve_dial(ha_cluster_t *self, s_peer_t *p, const char *ep, int ivl_ms)
+//  Connect p's DEALER to ep.  With CURVE it is a client with this node's certificate and
+//  the peer's key, and its handshakes are watched: failures counted and logged, and the
+//  endpoint dialled again ivl_ms after each (ha_curve_dialer).  0 or -1 (zmq_errno).
+static int s_curve_connect(ha_cluster_t *self, s_peer_t *p, const char *ep, int ivl_ms)
 {
     if (!self->auth)
-        return;
+        return zsock_connect(p->dealer, "%s", ep);
+    ha_curve_client(p->dealer, &self->cfg.curve, p->cfg.curve_key);
     p->cluster = self;
     p->dialer = ha_curve_dialer_new(self->loop, p->dealer, ep, ivl_ms, s_on_dealer_handshake, p);
-    if (!p->dialer)
-        s_log(self, HA_LOG_WARNING, "no socket monitor for peer %s: failed CURVE handshakes "
-              "go unlogged and are not retried", p->cfg.id);
+    return p->dialer ? 0 : -1;
 }
 
 //  The monitors and dialers (before their sockets go).
@@ -1147,14 +1139,12 @@ int ha_cluster_start(ha_cluster_t *self)
         ivl = ivl < 10 ? 10 : ivl > S_RECONNECT_MAX_MS ? S_RECONNECT_MAX_MS : ivl;
         zsock_set_reconnect_ivl(p->dealer, ivl);
         zsock_set_reconnect_ivl_max(p->dealer, 0);
-        s_curve_dealer(self, p);
         snprintf(ep, sizeof ep, "tcp://%s", p->cfg.endpoint);
-        if (zsock_connect(p->dealer, "%s", ep) < 0) {
+        if (s_curve_connect(self, p, ep, ivl) < 0) {
             s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s", p->cfg.id, ep,
                   zmq_strerror(zmq_errno()));
             return -EINVAL;
         }
-        s_curve_dial(self, p, ep, ivl);
     }
     if (zloop_reader(self->loop, self->router, s_on_router, self) != 0)
         return -ENOMEM;

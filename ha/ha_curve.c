@@ -408,7 +408,10 @@ ha_curve_dialer_t *ha_curve_dialer_new(zloop_t *loop, zsock_t *dealer, const cha
     snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->monitor = ha_curve_monitor_new(dealer, HA_CURVE_FAILED_EVENTS |
                                                      ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-    if (!self->monitor || zloop_reader(loop, self->monitor, s_on_dialer_monitor, self) != 0) {
+    if (!self->monitor || zloop_reader(loop, self->monitor, s_on_dialer_monitor, self) != 0 ||
+        zsock_connect(dealer, "%s", endpoint) != 0) {
+        if (self->monitor)
+            zloop_reader_end(loop, self->monitor);
         ha_curve_monitor_destroy(dealer, &self->monitor);
         free(self);
         return NULL;

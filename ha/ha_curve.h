@@ -110,8 +110,9 @@ typedef struct ha_curve_dialer ha_curve_dialer_t;
 //  A handshake of the DEALER failed (event, value as the monitor reports them) or, with
 //  event ZMQ_EVENT_HANDSHAKE_SUCCEEDED, passed.
 typedef void(ha_curve_dialer_fn)(void *arg, uint16_t event, uint32_t value);
-//  Watch dealer (borrowed; connected to endpoint by the caller).  fn may be NULL.  NULL when
-//  ZeroMQ refuses the monitor or memory runs out (the DEALER then does not dial again).
+//  Watch dealer (borrowed) and connect it to endpoint — in this order, or the first
+//  handshake could fail unseen, and ZeroMQ would never try again.  fn may be NULL.  NULL
+//  when ZeroMQ refuses the monitor or the endpoint, or memory runs out.
 ha_curve_dialer_t *ha_curve_dialer_new(zloop_t *loop, zsock_t *dealer, const char *endpoint,
                                        int redial_ms, ha_curve_dialer_fn *fn, void *arg);
 //  Stop watching (before the DEALER is destroyed).  Safe on NULL and twice.

@@ -894,16 +894,17 @@ int ha_forward_start(ha_forward_t *self)
             }
             char ep[HA_ENDPOINT_MAX + 8];
             snprintf(ep, sizeof ep, "tcp://%s", self->cfg.peers[i].endpoint);
-            if (zsock_connect(d, "%s", ep) < 0) {
+            //  With CURVE a dialer connects it, and again after a failed handshake
+            //  (ha_cluster counts and logs them).
+            if (curve == 1)
+                self->dialers[i] = ha_curve_dialer_new(self->loop, d, ep, S_RECONNECT_MS, NULL,
+                                                       NULL);
+            if (curve == 1 ? !self->dialers[i] : zsock_connect(d, "%s", ep) < 0) {
                 s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s",
                       self->cfg.peers[i].id, self->cfg.peers[i].endpoint,
                       zmq_strerror(zmq_errno()));
                 return -EINVAL;
             }
-            //  ha_cluster counts and logs the handshakes; this one only dials again.
-            if (curve == 1)
-                self->dialers[i] = ha_curve_dialer_new(self->loop, d, ep, S_RECONNECT_MS, NULL,
-                                                       NULL);
         }
     }
     self->tick_timer = zloop_timer(self->loop, (size_t) self->cfg.tick_ms, 0, s_on_tick, self);
