@@ -6,8 +6,10 @@
 //  the standby take the link.  A third node listed as a peer but plain, then with a
 //  certificate the others do not have, is refused in the handshake: never alive to them,
 //  never alive itself, the link stays where it is; the refusals are counted
-//  (ctim_ha_auth_failures_total) and the owner warns once about the peer.  That a plain
-//  node is refused is the sniffer-free proof that the bus no longer speaks plain text.
+//  (ctim_ha_auth_failures_total) and the owner warns once about the peer; fixed, it joins.
+//  That a plain node is refused is the sniffer-free proof that the bus no longer speaks
+//  plain text.  The pair scenario also runs plain, and both print the forwarding round
+//  trips and the takeover time (ha/README.md "Figures").
 #include <sys/stat.h>
 
 #include "ha_test_util.h"
@@ -139,14 +141,19 @@ static void s_intruder_changes_nothing(ha_fx_t *f, int ms)
 }
 
 //  n nodes (a, b[, c]) with certificates made by ctimd, each one's public file in the
-//  others' folders named after it, and each node's config with CURVE into cfg[i].  With
-//  intruder_cert, the last node runs with that certificate instead of its own, which its
-//  peers do not list (the c.cert in their folders is another one): it knows their public
-//  keys, but they do not know its.
-static ha_fx_t *s_cluster(size_t n, const char *intruder_cert, char cfg[][160])
+//  others' folders named after it, and each node's config with CURVE into cfg[i] (without
+//  curve: the plain configs).  With intruder_cert, the last node runs with that
+//  certificate instead of its own, which its peers do not list (the c.cert in their
+//  folders is another one): it knows their public keys, but they do not know its.
+static ha_fx_t *s_cluster(size_t n, const char *intruder_cert, char cfg[][160], bool curve)
 {
     static const char *const args[] = {"--max-links", "2", "--extensions", "101-120", NULL};
     ha_fx_t *f = ha_fx_new_in(n, S_PRIO, args, HA_FX_CLIENTS);
+    if (!curve) {
+        for (size_t i = 0; i < n; i++)
+            snprintf(cfg[i], 160, "%s", f->node[i].config);
+        return f;
+    }
     char path[160], to[160];
     for (size_t i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/%s.cert", f->dir, f->node[i].id);
@@ -179,9 +186,9 @@ static ha_fx_t *s_cluster(size_t n, const char *intruder_cert, char cfg[][160])
     return f;
 }
 
-//  The pair forms over CURVE: a holds the link with epoch 1, b stands by, each hears the
-//  other (heartbeats get through); /status says curve.
-static void s_pair_forms(ha_fx_t *f, char cfg[][160])
+//  The pair forms (over CURVE with curve): a holds the link with epoch 1, b stands by,
+//  each hears the other (heartbeats get through); /status says whether CURVE is on.
+static void s_pair_forms(ha_fx_t *f, char cfg[][160], bool curve)
 {
     s_start(f, 0, cfg[0]);
     s_start(f, 1, cfg[1]);
@@ -192,39 +199,75 @@ static void s_pair_forms(ha_fx_t *f, char cfg[][160])
     assert_true(ha_status(f, 0));
     const char *cl = strstr(f->body, "\"cluster\":{");
     assert_non_null(cl);
-    assert_true(ha_json_true(cl, "curve"));
+    assert_true(ha_json_true(cl, "curve") == curve);
 }
 
-static void pair_with_curve_forms_forwards_and_fails_over(void **state)
+static int s_cmp_us(const void *a, const void *b)
 {
-    (void) state;
-    char cfg[2][160];
-    ha_fx_t *f = s_cluster(2, NULL, cfg);
-    s_pair_forms(f, cfg);
+    long long x = *(const long long *) a, y = *(const long long *) b;
+    return x < y ? -1 : x > y;
+}
 
-    //  Forwarding (ha_forward's own DEALERs): an application on the standby opens a line
-    //  (its watch goes to the owner, the answer comes back: in service) and asks.
-    ha_wait_forwarding(f, 1, "a");
+#define RTT_SAMPLES 200
+
+//  A libctim application on node i opens line 101 (on the standby its watch goes to the
+//  owner and the answer comes back: in service) and asks GetAddressStatus RTT_SAMPLES
+//  times, one at a time: every answer OK; the round trips' p50 and p99 in us.
+static void s_app_rtt(ha_fx_t *f, size_t i, long long *p50, long long *p99)
+{
     test_app_t app;
     char servers[64];
-    snprintf(servers, sizeof servers, "tcp://127.0.0.1:%d", f->node[1].client_port);
+    snprintf(servers, sizeof servers, "tcp://127.0.0.1:%d", f->node[i].client_port);
     assert_int_equal(test_app_connect(&app, servers, 300), 0);
     test_ctim_reply_t r;
     assert_true(test_app_reply(&app, ctim_open_line(app.ctim, "101", NULL), &r));
     assert_int_equal(r.result, CTIM_RESULT_OK);
     assert_true(test_app_wait_service(&app, "101", true, test_now_ms() + HA_WAIT_MS));
-    assert_true(test_app_reply(&app, ctim_get_address_status(app.ctim, "101"), &r));
-    assert_int_equal(r.result, CTIM_RESULT_OK);
+    static long long us[RTT_SAMPLES];
+    for (int k = 0; k < RTT_SAMPLES; k++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        assert_true(test_app_reply(&app, ctim_get_address_status(app.ctim, "101"), &r));
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        assert_int_equal(r.result, CTIM_RESULT_OK);
+        us[k] = (b.tv_sec - a.tv_sec) * 1000000LL + (b.tv_nsec - a.tv_nsec) / 1000;
+    }
     test_app_destroy(&app);
-    //  Nothing failed a handshake on the way.
-    assert_int_equal(s_auth_failures(f, 0, "in", NULL), 0);
-    assert_int_equal(s_auth_failures(f, 0, "out", NULL), 0);
+    qsort(us, RTT_SAMPLES, sizeof us[0], s_cmp_us);
+    *p50 = us[RTT_SAMPLES / 2];
+    *p99 = us[RTT_SAMPLES * 99 / 100];
+}
+
+//  The pair scenario, with CURVE or (for the figures) without: forms, forwards, fails over.
+static void s_pair_scenario(bool curve)
+{
+    char cfg[2][160];
+    ha_fx_t *f = s_cluster(2, NULL, cfg, curve);
+    s_pair_forms(f, cfg, curve);
+
+    //  Forwarding (ha_forward's own DEALERs): an application on the standby is served
+    //  through the owner; the same on the owner, for what forwarding adds.
+    ha_wait_forwarding(f, 1, "a");
+    long long b50, b99, a50, a99;
+    s_app_rtt(f, 1, &b50, &b99);
+    s_app_rtt(f, 0, &a50, &a99);
+    printf("%s pair: GetAddressStatus round trip, %d each: through the standby p50 %lld us "
+           "p99 %lld us; on the owner p50 %lld us p99 %lld us; forwarding adds %lld us at "
+           "p50\n", curve ? "curve" : "plain", RTT_SAMPLES, b50, b99, a50, a99, b50 - a50);
+    fflush(stdout);
+    if (curve) {
+        //  Nothing failed a handshake on the way.
+        assert_int_equal(s_auth_failures(f, 0, "in", NULL), 0);
+        assert_int_equal(s_auth_failures(f, 0, "out", NULL), 0);
+    }
 
     //  kill -9 of the owner: b takes the link with epoch 2.
     long long t0 = test_now_ms();
     ha_node_kill(f, 0);
     long long up = ha_wait_holder(f, 1, HA_WAIT_MS);
-    ha_report("curve pair: kill -9 of the owner to link up on the backup", up - t0);
+    ha_report(curve ? "curve pair: kill -9 of the owner to link up on the backup"
+                    : "plain pair: kill -9 of the owner to link up on the backup",
+              up - t0);
     ha_view_t v;
     assert_true(ha_view(f, 1, &v));
     assert_int_equal(v.epoch, 2);
@@ -237,14 +280,27 @@ static void pair_with_curve_forms_forwards_and_fails_over(void **state)
     assert_int_equal(ha_links(f).open, 1);
 }
 
+static void pair_with_curve_forms_forwards_and_fails_over(void **state)
+{
+    (void) state;
+    s_pair_scenario(true);
+}
+
+//  The same without CURVE: the figures to compare with.
+static void plain_pair_the_same_for_the_figures(void **state)
+{
+    (void) state;
+    s_pair_scenario(false);
+}
+
 //  c is listed as a peer by a and b (a trio: a and b are its majority), and c, ranked
 //  first, would disturb ownership if it were ever heard.
 static void intruder_plain_or_with_another_key_is_never_alive(void **state)
 {
     (void) state;
     char cfg[3][160];
-    ha_fx_t *f = s_cluster(3, "c-other.cert", cfg);
-    s_pair_forms(f, cfg);
+    ha_fx_t *f = s_cluster(3, "c-other.cert", cfg, true);
+    s_pair_forms(f, cfg, true);
 
     //  A plain c (its config without the CURVE keys): refused by a and b, never alive.
     s_start(f, 2, f->node[2].config);
@@ -292,6 +348,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(pair_with_curve_forms_forwards_and_fails_over, ha_teardown),
+        cmocka_unit_test_teardown(plain_pair_the_same_for_the_figures, ha_teardown),
         cmocka_unit_test_teardown(intruder_plain_or_with_another_key_is_never_alive,
                                   ha_teardown),
     };
