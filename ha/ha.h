@@ -6,6 +6,7 @@
 #define HA_H
 
 #include "ha_cluster.h"
+#include "ha_curve.h"
 #include "ha_epochs.h"
 #include "ha_forward.h"
 #include "ha_owner.h"

@@ -25,6 +25,9 @@
 typedef struct {
     ha_peer_cfg_t cfg;
     zsock_t *dealer;
+    ha_curve_dialer_t *dialer;      //  the DEALER's handshakes, with CURVE
+    bool auth_warned;               //  its failure was logged (until a handshake succeeds)
+    struct ha_cluster *cluster;     //  for the dialer's callback
     bool seen;                      //  heard at least once since this node started
     int64_t last_seen;              //  zclock_mono of its last frame
     uint64_t incarnation;
@@ -72,6 +75,11 @@ struct ha_cluster {
     uint64_t full_request;
     int64_t full_deadline;
     ha_cluster_state_counters_t counters;
+    //  CURVE (section "CURVE" below)
+    ha_curve_auth_t *auth;          //  this ROUTER's ZAP domain: the peers' keys
+    zsock_t *router_monitor;
+    long auth_in[HA_CURVE_REASONS], auth_out[HA_CURVE_REASONS];
+    ha_curve_rate_t auth_rate;      //  failed handshakes in: a warning a second
 };
 
 static void s_log(ha_cluster_t *self, ha_log_level_t level, const char *fmt, ...)
@@ -901,6 +909,113 @@ static uint64_t s_incarnation(void)
     return v ? v : 1;
 }
 
+//  --- CURVE ----------------------------------------------------------------------------------
+
+//  A node failed the handshake with this ROUTER (a plain node, one with a key that is not a
+//  peer's, or one that has the wrong key for this node).  It never gets a frame through, so
+//  it is never alive; we do not learn which node it was: counted, warned once a second.
+static int s_on_router_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    ha_cluster_t *self = arg;
+    ha_curve_failure_t fail;
+    if (ha_curve_failure_read(sock, &self->auth_rate, S_BAD_LOG_MS, &fail)) {
+        self->auth_in[fail.reason]++;
+        if (fail.log)
+            s_log(self, HA_LOG_WARNING, "a node failed the CURVE handshake on the cluster bus "
+                  "%s: %s (%ld more in the last second)", fail.endpoint,
+                  ha_curve_reason_str(fail.reason), fail.quiet);
+    }
+    return 0;
+}
+
+//  This node's DEALER to a peer failed the handshake (the peer refuses this node's key, is
+//  plain, or has another key than cluster.curve_peers says) or passed it.  A failure is
+//  logged once until a handshake with that peer succeeds again: the dialer tries again
+//  every few milliseconds.
+static void s_on_dealer_handshake(void *arg, uint16_t event, uint32_t value)
+{
+    s_peer_t *p = arg;
+    ha_cluster_t *self = p->cluster;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (p->auth_warned)
+            s_log(self, HA_LOG_NOTICE, "CURVE handshake with peer %s succeeded", p->cfg.id);
+        p->auth_warned = false;
+        return;
+    }
+    ha_curve_reason_t why = ha_curve_reason(event, value);
+    self->auth_out[why]++;
+    if (!p->auth_warned)
+        s_log(self, HA_LOG_WARNING, "CURVE handshake with peer %s at %s failed: %s (its key "
+              "in cluster.curve_peers or this node's in its folder is not right, or it is "
+              "plain): it stays lost", p->cfg.id, p->cfg.endpoint, ha_curve_reason_str(why));
+    p->auth_warned = true;
+}
+
+//  With CURVE the ROUTER is a server with this node's certificate whose ZAP domain (one
+//  per node: tests run several in one process) lets in the peers' keys only.  Before the
+//  bind.  0 or -ENOMEM.
+static int s_curve_server(ha_cluster_t *self)
+{
+    if (!*self->cfg.curve.public_txt)
+        return 0;
+    char keys[HA_PEERS_MAX][HA_CURVE_KEY_TXT];
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        snprintf(keys[i], sizeof keys[i], "%s", self->cfg.peers[i].curve_key);
+    char domain[HA_NAME_MAX + 16];
+    snprintf(domain, sizeof domain, "ctim-cluster/%s", self->cfg.node_id);
+    self->auth = ha_curve_auth_new(domain, false, NULL, (const char (*)[HA_CURVE_KEY_TXT]) keys,
+                                   self->cfg.peer_count);
+    if (!self->auth) {
+        s_log(self, HA_LOG_ERROR, "cannot start the CURVE authenticator for %s", domain);
+        return -ENOMEM;
+    }
+    ha_curve_server(self->router, &self->cfg.curve, domain);
+    self->router_monitor = ha_curve_monitor_new(self->router, HA_CURVE_FAILED_EVENTS);
+    if (self->router_monitor &&
+        zloop_reader(self->loop, self->router_monitor, s_on_router_monitor, self) != 0)
+        ha_curve_monitor_destroy(self->router, &self->router_monitor);
+    if (!self->router_monitor)
+        s_log(self, HA_LOG_WARNING, "no socket monitor: failed CURVE handshakes go unlogged");
+    return 0;
+}
+
+//  Connect p's DEALER to ep.  With CURVE it is a client with this node's certificate and
+//  the peer's key, and its handshakes are watched: failures counted and logged, and the
+//  endpoint dialled again ivl_ms after each (ha_curve_dialer).  0 or -1 (zmq_errno).
+static int s_curve_connect(ha_cluster_t *self, s_peer_t *p, const char *ep, int ivl_ms)
+{
+    if (!self->auth)
+        return zsock_connect(p->dealer, "%s", ep);
+    ha_curve_client(p->dealer, &self->cfg.curve, p->cfg.curve_key);
+    p->cluster = self;
+    p->dialer = ha_curve_dialer_new(self->loop, p->dealer, ep, ivl_ms, s_on_dealer_handshake, p);
+    return p->dialer ? 0 : -1;
+}
+
+//  The monitors and dialers (before their sockets go).
+static void s_curve_stop(ha_cluster_t *self)
+{
+    for (size_t i = 0; i < self->cfg.peer_count; i++)
+        ha_curve_dialer_destroy(&self->peers[i].dialer);
+    if (self->router_monitor)
+        zloop_reader_end(self->loop, self->router_monitor);
+    ha_curve_monitor_destroy(self->router, &self->router_monitor);
+}
+
+int ha_cluster_secure_dealer(const ha_cluster_t *self, zsock_t *sock, const char *node)
+{
+    for (size_t i = 0; i < self->cfg.peer_count; i++) {
+        if (strcmp(self->cfg.peers[i].id, node) != 0)
+            continue;
+        if (!*self->cfg.curve.public_txt)
+            return 0;
+        ha_curve_client(sock, &self->cfg.curve, self->cfg.peers[i].curve_key);
+        return 1;
+    }
+    return -ENOENT;
+}
+
 ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
                              const ha_cluster_listener_t *listener)
 {
@@ -930,6 +1045,12 @@ ha_cluster_t *ha_cluster_new(zloop_t *loop, const ha_cluster_cfg_t *cfg,
         s_log(self, HA_LOG_ERROR, "cluster config unusable");
         goto fail;
     }
+    for (size_t i = 0; *cfg->curve.public_txt && i < cfg->peer_count; i++)
+        if (strlen(cfg->peers[i].curve_key) != HA_CURVE_KEY_TXT - 1) {
+            s_log(self, HA_LOG_ERROR, "CURVE on but no public key for peer %s",
+                  cfg->peers[i].id);
+            goto fail;
+        }
     int rc = ha_epochs_prepare(cfg->state_dir);
     if (rc) {
         s_log(self, HA_LOG_ERROR, "cluster.state_dir %s: %s", cfg->state_dir, strerror(-rc));
@@ -995,6 +1116,7 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
         //  Standbys take over at once instead of after lost_after intervals.
         s_send_link(self, PROTO_CLUSTER_RELEASE, i, held, "");
     }
+    s_curve_stop(self);
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         if (self->peers[i].dealer)
             zsock_set_linger(self->peers[i].dealer, S_LINGER_MS);
@@ -1002,6 +1124,8 @@ void ha_cluster_destroy(ha_cluster_t **self_p)
         s_stage_drop(&self->peers[i]);
     }
     zsock_destroy(&self->router);
+    //  After the ROUTER: ZeroMQ lets any key in while a CURVE server has no ZAP handler.
+    ha_curve_auth_destroy(&self->auth);
     ha_owner_destroy(&self->owner);
     //  The listener hears nothing of the state going away with the process.
     if (self->state)
@@ -1031,6 +1155,9 @@ int ha_cluster_start(ha_cluster_t *self)
     zsock_set_ipv6(self->router, strchr(self->cfg.listen, ':') != NULL);
     zsock_set_rcvhwm(self->router, S_RCVHWM);
     zsock_set_linger(self->router, 0);
+    int rc = s_curve_server(self);
+    if (rc)
+        return rc;
     if (zsock_bind(self->router, "%s", ep) < 0) {
         int e = zmq_errno();
         s_log(self, HA_LOG_ERROR, "cannot bind the cluster bus on %s: %s", ep, zmq_strerror(e));
@@ -1055,7 +1182,7 @@ int ha_cluster_start(ha_cluster_t *self)
         zsock_set_reconnect_ivl(p->dealer, ivl);
         zsock_set_reconnect_ivl_max(p->dealer, 0);
         snprintf(ep, sizeof ep, "tcp://%s", p->cfg.endpoint);
-        if (zsock_connect(p->dealer, "%s", ep) < 0) {
+        if (s_curve_connect(self, p, ep, ivl) < 0) {
             s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s", p->cfg.id, ep,
                   zmq_strerror(zmq_errno()));
             return -EINVAL;
@@ -1072,9 +1199,9 @@ int ha_cluster_start(ha_cluster_t *self)
     if (self->tick_timer < 0)
         return -ENOMEM;
     s_log(self, HA_LOG_NOTICE, "cluster bus on %s:%d, %zu peer%s, heartbeat %d ms, lost after "
-          "%d, incarnation %016" PRIx64, self->cfg.listen, self->cfg.port, self->cfg.peer_count,
-          self->cfg.peer_count == 1 ? "" : "s", self->cfg.heartbeat_ms, self->cfg.lost_after,
-          self->incarnation);
+          "%d, incarnation %016" PRIx64 "%s", self->cfg.listen, self->cfg.port,
+          self->cfg.peer_count, self->cfg.peer_count == 1 ? "" : "s", self->cfg.heartbeat_ms,
+          self->cfg.lost_after, self->incarnation, self->auth ? ", CURVE" : "");
     s_send_heartbeat(self);
     return 0;
 }
@@ -1237,6 +1364,9 @@ void ha_cluster_stats(const ha_cluster_t *self, ha_cluster_stats_t *st)
     st->drops = self->drops;
     st->bad_messages = self->bad_messages;
     st->send_dropped = self->send_dropped;
+    st->curve = self->auth != NULL;
+    memcpy(st->auth_failures_in, self->auth_in, sizeof self->auth_in);
+    memcpy(st->auth_failures_out, self->auth_out, sizeof self->auth_out);
     st->state_seq = ha_state_own_seq(self->state);
     st->state_entries = ha_state_entry_count(self->state);
     st->state_sources = ha_state_source_count(self->state);
@@ -1279,10 +1409,10 @@ char *ha_cluster_status_json(const ha_cluster_t *self)
     ha_cluster_json_str(out, self->cfg.node_id);
     fprintf(out, ",\"incarnation\":\"%016" PRIx64 "\",\"quorum\":%s,\"settled\":%s,"
             "\"heartbeat_ms\":%d,\"lost_after\":%d,\"takeovers\":%ld,\"drops\":%ld,"
-            "\"bad_messages\":%ld,\"peers\":[",
+            "\"bad_messages\":%ld,\"curve\":%s,\"peers\":[",
             self->incarnation, ha_owner_quorum(self->owner) ? "true" : "false",
             self->settled ? "true" : "false", self->cfg.heartbeat_ms, self->cfg.lost_after,
-            self->takeovers, self->drops, self->bad_messages);
+            self->takeovers, self->drops, self->bad_messages, self->auth ? "true" : "false");
     for (size_t i = 0; i < self->cfg.peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
         fprintf(out, "%s{\"id\":", i ? "," : "");

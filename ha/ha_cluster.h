@@ -24,6 +24,7 @@
 
 #include <czmq.h>
 
+#include "ha_curve.h"
 #include "ha_owner.h"
 #include "proto_cluster.h"
 #include "ha_state.h"
@@ -39,6 +40,7 @@ typedef enum { HA_LOG_ERROR, HA_LOG_WARNING, HA_LOG_NOTICE, HA_LOG_INFO, HA_LOG_
 typedef struct {
     char id[HA_NAME_MAX];
     char endpoint[HA_ENDPOINT_MAX];     //  "host:port" of its ROUTER ("[v6addr]:port")
+    char curve_key[HA_CURVE_KEY_TXT];   //  its public key (Z85), with CURVE
 } ha_peer_cfg_t;
 
 typedef struct {
@@ -54,6 +56,10 @@ typedef struct {
     char pbx[HA_PBX_MAX][HA_NAME_MAX];
     int priority[HA_PBX_MAX];           //  this node's, per PBX (lower preferred)
     bool several_links[HA_PBX_MAX];     //  the PBX accepts several CSTA links (ha_owner.h)
+    //  CURVE (ha/README.md "The bus"): this node's certificate, public_txt "" = plain.  With
+    //  it the ROUTER is a CURVE server that lets in only the peers' curve_key, and every
+    //  DEALER (ha_forward's too) a CURVE client that expects the peer's curve_key.
+    ha_curve_cert_t curve;
 } ha_cluster_cfg_t;
 
 typedef struct {
@@ -124,6 +130,10 @@ int ha_cluster_extend(ha_cluster_t *self, const ha_cluster_ext_t *ext);
 //  Returns false (owner "", link_up false, epoch the highest seen) when nobody holds it.
 bool ha_cluster_pbx_owner(const ha_cluster_t *self, size_t pbx, char *owner, size_t cap,
                           uint64_t *epoch, bool *link_up);
+//  Make sock (a DEALER to peer node) speak as this node's DEALERs do: a CURVE client with
+//  this node's certificate and the peer's key, or plain.  Before its connect.  1 (CURVE),
+//  0 (plain), or -ENOENT for a node that is not a peer.
+int ha_cluster_secure_dealer(const ha_cluster_t *self, zsock_t *sock, const char *node);
 //  --- Handover (ha/README.md "Handover") --------------------------------------------------------
 
 //  Whether pbx can be handed over from this node to node `to` now: the PBX's index, or a
@@ -179,6 +189,10 @@ typedef struct {
     long drops;                         //  links this node dropped (shutdown excluded)
     long bad_messages;                  //  frames that did not decode or came from strangers
     long send_dropped;                  //  heartbeats not queued (peer not connected, HWM)
+    //  CURVE handshakes that failed, by reason: "in" of nodes connecting to this one,
+    //  "out" of this node's DEALERs (ha_forward's are not watched: they fail alike).
+    bool curve;
+    long auth_failures_in[HA_CURVE_REASONS], auth_failures_out[HA_CURVE_REASONS];
     //  The replicated state
     uint64_t state_seq;                 //  this node's own last sequence
     size_t state_entries, state_sources;

@@ -80,6 +80,7 @@ struct ha_forward {
     ha_forward_bus_t bus;
     ha_forward_listener_t listener;
     zsock_t *dealers[HA_PEERS_MAX];
+    ha_curve_dialer_t *dialers[HA_PEERS_MAX];   //  with CURVE: dial again after a failed handshake
     uint8_t *buf;                   //  one encoded frame
     s_pbx_t pbx[HA_PBX_MAX];
     zhashx_t *reqs;                 //  id -> s_req_t (waiting for the reply or routing followups)
@@ -946,8 +947,10 @@ void ha_forward_destroy(ha_forward_t **self_p)
     zhashx_destroy(&self->served_watches);
     for (size_t i = 0; i < HA_PBX_MAX; i++)
         zhashx_destroy(&self->pbx[i].watches);
-    for (size_t i = 0; i < HA_PEERS_MAX; i++)
+    for (size_t i = 0; i < HA_PEERS_MAX; i++) {
+        ha_curve_dialer_destroy(&self->dialers[i]);
         zsock_destroy(&self->dealers[i]);
+    }
     free(self->buf);
     free(self);
 }
@@ -971,7 +974,23 @@ int ha_forward_start(ha_forward_t *self)
             zsock_set_ipv6(d, 1);
             zsock_set_reconnect_ivl(d, S_RECONNECT_MS);
             zsock_set_reconnect_ivl_max(d, 0);
-            if (zsock_connect(d, "tcp://%s", self->cfg.peers[i].endpoint) < 0) {
+            //  CURVE as ha_cluster's own DEALERs, when the bus has it (ha/README.md "The bus").
+            int curve = self->cluster ? ha_cluster_secure_dealer(self->cluster, d,
+                                                                 self->cfg.peers[i].id)
+                                      : 0;
+            if (curve < 0) {
+                s_log(self, HA_LOG_ERROR, "peer %s is not one of the cluster's",
+                      self->cfg.peers[i].id);
+                return -EINVAL;
+            }
+            char ep[HA_ENDPOINT_MAX + 8];
+            snprintf(ep, sizeof ep, "tcp://%s", self->cfg.peers[i].endpoint);
+            //  With CURVE a dialer connects it, and again after a failed handshake
+            //  (ha_cluster counts and logs them).
+            if (curve == 1)
+                self->dialers[i] = ha_curve_dialer_new(self->loop, d, ep, S_RECONNECT_MS, NULL,
+                                                       NULL);
+            if (curve == 1 ? !self->dialers[i] : zsock_connect(d, "%s", ep) < 0) {
                 s_log(self, HA_LOG_ERROR, "cannot connect to peer %s at %s: %s",
                       self->cfg.peers[i].id, self->cfg.peers[i].endpoint,
                       zmq_strerror(zmq_errno()));

@@ -131,7 +131,8 @@ ha_forward_t *ha_forward_new(zloop_t *loop, const ha_forward_cfg_t *cfg,
                              const ha_forward_bus_t *bus, const ha_forward_listener_t *listener);
 //  Requests still out get -ENOTCONN and end from here.  Safe on NULL and twice.
 void ha_forward_destroy(ha_forward_t **self_p);
-//  Connect the DEALERs (the real bus) and start the deadline checks.  0 or -errno.
+//  Connect the DEALERs (the real bus; after ha_forward_attach they use the cluster's CURVE
+//  keys, ha_cluster_secure_dealer) and start the deadline checks.  0 or -errno.
 int ha_forward_start(ha_forward_t *self);
 //  Take ha_cluster's forwarding frames, peer changes and owner changes (ha_cluster_extend,
 //  ha_cluster_pbx_owner); sets the incarnation.  The PBX names must be the cluster's, in

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "csta.h"
+#include "ha_curve.h"
 #include "node_client_calls.h"
 #include "node_client_guard.h"
 #include "node_client_ops.h"
@@ -151,11 +152,9 @@ struct node_client_server {
     uint8_t *out;
     node_metric_t *m_sessions, *m_failures, *m_logins, *m_bad_input, *m_requests, *m_events;
     node_client_guard_t *guard;     //  lines of failed applications (call-forward-on-failure)
-    zactor_t *auth;                 //  zauth, with CURVE
+    ha_curve_auth_t *auth;          //  the client keys let in (ha_curve's ZAP), with CURVE
     zsock_t *monitor;               //  handshake failures of the ROUTER, with CURVE
-    char monitor_ep[64];
-    int64_t handshake_logged_ms;    //  handshake failures are logged once a second
-    long handshake_quiet;           //  ... and the others counted
+    ha_curve_rate_t handshake_rate; //  handshake failures are logged once a second
     node_metric_t *m_resumes, *m_lost, *m_overflows, *m_handshakes, *m_replay;
     node_client_cluster_t cluster;  //  hooks to the cluster (all NULL: none)
     void (*arrival)(void *ctx);     //  a Hello accepted (node_client_server_arrivals)
@@ -2107,85 +2106,46 @@ static int s_on_monitor(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     node_client_server_t *self = arg;
-    zmsg_t *msg = zmsg_recv(sock);
-    zframe_t *f = msg ? zmsg_first(msg) : NULL;
-    if (f && zframe_size(f) == 6) {
-        uint16_t event;
-        uint32_t value;
-        memcpy(&event, zframe_data(f), 2);
-        memcpy(&value, zframe_data(f) + 2, 4);
-        zframe_t *ep = zmsg_next(msg);
-        const char *reason =
-            event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH                 ? "client-key-refused"
-            : value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH    ? "not-curve"
-            : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC         ? "wrong-server-key"
-            : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL           ? "protocol"
-                                                                     : "io-error";
+    ha_curve_failure_t fail;
+    if (ha_curve_failure_read(sock, &self->handshake_rate, 1000, &fail)) {
+        const char *reason = ha_curve_reason_str(fail.reason);
         s_count(self->m_handshakes, reason, NULL);
-        int64_t now = s_now_ms();
-        if (now - self->handshake_logged_ms >= 1000) {
-            char where[128] = "";
-            if (ep)
-                snprintf(where, sizeof where, "%.*s", (int) zframe_size(ep),
-                         (const char *) zframe_data(ep));
+        if (fail.log)
             node_warning(S_SUB, "a client failed the CURVE handshake on %s: %s (event 0x%x "
-                         "value 0x%x; %ld more in the last second)", where, reason,
-                         (unsigned) event, (unsigned) value, self->handshake_quiet);
-            self->handshake_logged_ms = now;
-            self->handshake_quiet = 0;
-        } else {
-            self->handshake_quiet++;
-        }
+                         "value 0x%x; %ld more in the last second)", fail.endpoint, reason,
+                         (unsigned) fail.event, (unsigned) fail.value, fail.quiet);
     }
-    zmsg_destroy(&msg);
     return 0;
 }
 
-//  CURVE with czmq: the ROUTER becomes a CURVE server with the node's certificate, and a
-//  zauth actor answers ZeroMQ's authentication requests (ZAP) for the process: any client
-//  key (encryption only), or those whose public certificates are in curve_clients (zauth
-//  reads the folder again when it changes).  Runs before the bind.  Returns 0 or a
-//  negative errno after logging why.
+//  CURVE: the ROUTER becomes a CURVE server with the node's certificate, and the process's
+//  ZAP handler (ha_curve; czmq's zauth would take the one ZAP endpoint from the cluster
+//  bus) lets in, for the domain "ctim-client", any client key (encryption only) or those
+//  whose public certificates are in curve_clients (read again when the folder changes).
+//  Runs before the bind.  Returns 0 or a negative errno after logging why.
 static int s_curve_start(node_client_server_t *self)
 {
     const node_client_api_cfg_t *cfg = self->cfg;
     if (!*cfg->curve_cert)
         return 0;
     //  zcert_load reads FILE_secret first, then FILE: either name of the pair works.
-    zcert_t *cert = zcert_load(cfg->curve_cert);
-    static const uint8_t zero[32];
-    if (!cert || memcmp(zcert_secret_key(cert), zero, sizeof zero) == 0) {
+    ha_curve_cert_t cert;
+    if (ha_curve_cert_load(cfg->curve_cert, &cert) != 0) {
         node_error(S_SUB, "client_api.curve_cert %s is not a CURVE certificate with its "
                    "secret key (zcert_save_secret)", cfg->curve_cert);
-        zcert_destroy(&cert);
         return -EINVAL;
     }
-    self->auth = zactor_new(zauth, NULL);
-    if (!self->auth) {
-        zcert_destroy(&cert);
+    //  The handler answers at once; this wait happens at start only.
+    self->auth = ha_curve_auth_new("ctim-client", !*cfg->curve_clients, cfg->curve_clients,
+                                   NULL, 0);
+    if (!self->auth)
         return -ENOMEM;
-    }
-    //  The actor answers at once; this wait happens at start only.
-    zstr_sendx(self->auth, "CURVE", *cfg->curve_clients ? cfg->curve_clients : CURVE_ALLOW_ANY,
-               NULL);
-    zsock_wait(self->auth);
-    zcert_apply(cert, self->router);
-    zsock_set_curve_server(self->router, 1);
-    zsock_set_zap_domain(self->router, "ctim-client");
+    ha_curve_server(self->router, &cert, "ctim-client");
     node_notice(S_SUB, "client API encrypted with CURVE: server key %s, clients %s",
-                zcert_public_txt(cert), *cfg->curve_clients ? cfg->curve_clients : "any key");
-    zcert_destroy(&cert);
-    snprintf(self->monitor_ep, sizeof self->monitor_ep, "inproc://ctim-client-monitor-%p",
-             (void *) self);
-    int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-    if (zmq_socket_monitor(zsock_resolve(self->router), self->monitor_ep, events) == 0) {
-        char ep[80];
-        snprintf(ep, sizeof ep, ">%s", self->monitor_ep);
-        self->monitor = zsock_new_pair(ep);
-        if (self->monitor && zloop_reader(self->loop, self->monitor, s_on_monitor, self) != 0)
-            zsock_destroy(&self->monitor);
-    }
+                cert.public_txt, *cfg->curve_clients ? cfg->curve_clients : "any key");
+    self->monitor = ha_curve_monitor_new(self->router, HA_CURVE_FAILED_EVENTS);
+    if (self->monitor && zloop_reader(self->loop, self->monitor, s_on_monitor, self) != 0)
+        ha_curve_monitor_destroy(self->router, &self->monitor);
     if (!self->monitor)
         node_warning(S_SUB, "no socket monitor: failed CURVE handshakes will not be logged");
     return 0;
@@ -2193,12 +2153,9 @@ static int s_curve_start(node_client_server_t *self)
 
 static void s_curve_stop(node_client_server_t *self)
 {
-    if (self->monitor) {
+    if (self->monitor)
         zloop_reader_end(self->loop, self->monitor);
-        zmq_socket_monitor(zsock_resolve(self->router), NULL, 0);
-        zsock_destroy(&self->monitor);
-    }
-    zactor_destroy(&self->auth);
+    ha_curve_monitor_destroy(self->router, &self->monitor);
 }
 
 //  --- Public ----------------------------------------------------------------------------------
@@ -2286,7 +2243,7 @@ void node_client_server_destroy(node_client_server_t **self_p)
         s_curve_stop(self);
         zsock_destroy(&self->router);
     }
-    zactor_destroy(&self->auth);
+    ha_curve_auth_destroy(&self->auth);
     zhashx_destroy(&self->watches);
     free(self->sessions);
     free(self->out);
@@ -2347,6 +2304,8 @@ int node_client_server_start(node_client_server_t *self, int port_override)
     if (rc) {
         s_curve_stop(self);
         zsock_destroy(&self->router);
+        //  After the ROUTER: ZeroMQ lets any key in while a CURVE server has no ZAP handler.
+        ha_curve_auth_destroy(&self->auth);
         return rc;
     }
     self->port = port;

@@ -15,7 +15,8 @@
 //  logged at notice, counted (ctim_client_failures_total), its protected lines handed to
 //  node_client_guard (calls ringing there go to its failure number), its session closed
 //  and its watches released.  With client_api.curve_cert the ROUTER is a CURVE server
-//  (czmq zcert and a zauth actor; client_api.curve_clients limits the client keys).
+//  (ha_curve: the certificate, and the process's ZAP handler for the domain "ctim-client";
+//  client_api.curve_clients limits the client keys).
 //
 //  Wiring (node_main.c), as node_csta_server:
 //      node_client_server_t *cs = node_client_server_new(loop, &cfg->client_api, users,

@@ -9,7 +9,6 @@
 //  collections ({a: 1}, [x, y]) get the line of the collection.
 #include <arpa/inet.h>
 #include <cyaml/cyaml.h>
-#include <czmq.h>
 #include <errno.h>
 #include <regex.h>
 #include <sys/stat.h>
@@ -20,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ha_curve.h"
 #include "node_config.h"
 #include "node_users.h"
 
@@ -207,6 +207,13 @@ static const s_key_t s_keys[] = {
      "a lost node's application sessions and their lines stay two heartbeat intervals plus "
      "this, to resume on another node (its CSTA monitors: this alone)",
      S_CFG(cluster.resume_grace_ms), 0, NULL},
+    {"cluster.curve_cert", S_FILE, 0, 0, "", 0,
+     "this node's CURVE certificate (zcert secret file): the cluster bus is encrypted and "
+     "only the peers' keys get in (needs cluster.curve_peers)", S_CFG(cluster.curve_cert), 0,
+     NULL},
+    {"cluster.curve_peers", S_DIR, 0, 0, "", 0,
+     "folder of the peers' public certificates, PEER_ID.cert each (needs cluster.curve_cert)",
+     S_CFG(cluster.curve_peers), 0, NULL},
 
     {"users[]", S_LIST, 0, 10000, NULL, S_RELOAD, "application users (ACSE logins)",
      offsetof(node_cfg_t, users), sizeof(node_user_cfg_t), offsetof(node_cfg_t, user_count),
@@ -1029,14 +1036,50 @@ static void s_apply_scope(s_ctx_t *ctx, int scope, s_rnode_t *node, s_slot_t *ra
 }
 
 //  Whether path is a czmq certificate that holds a secret key (zcert_load reads
-//  path_secret first, then path), as node_client_server needs for CURVE.
+//  path_secret first, then path), as CURVE servers need.
 static bool s_curve_cert_ok(const char *path)
 {
-    zcert_t *cert = zcert_load(path);
-    static const uint8_t zero[32];
-    bool ok = cert && memcmp(zcert_secret_key(cert), zero, sizeof zero) != 0;
-    zcert_destroy(&cert);
-    return ok;
+    ha_curve_cert_t cert;
+    return ha_curve_cert_load(path, &cert) == 0;
+}
+
+//  cluster.curve_cert and cluster.curve_peers: both or neither, this node's certificate
+//  with its secret, and a public certificate per peer, named after it, with a key that is
+//  not this node's.
+static void s_check_cluster_curve(s_ctx_t *ctx, const node_cluster_cfg_t *cl)
+{
+    if (!*cl->curve_cert && !*cl->curve_peers)
+        return;
+    if (!*cl->curve_peers) {
+        s_error(ctx, "cluster.curve_peers", "required with cluster.curve_cert: a folder with "
+                "each peer's public certificate as PEER_ID.cert");
+        return;
+    }
+    if (!*cl->curve_cert) {
+        s_error(ctx, "cluster.curve_cert", "required with cluster.curve_peers: this node's "
+                "certificate (the NAME_secret file of `ctimd --make-cert NAME`)");
+        return;
+    }
+    ha_curve_cert_t own;
+    if (ha_curve_cert_load(cl->curve_cert, &own) != 0) {
+        s_error(ctx, "cluster.curve_cert", "not a CURVE certificate with its secret key "
+                "(czmq zcert_save: the NAME_secret file)");
+        return;
+    }
+    for (size_t i = 0; i < cl->peer_count; i++) {
+        char file[2 * NODE_PATH_MAX], key[HA_CURVE_KEY_TXT];
+        snprintf(file, sizeof file, "%s/%s.cert", cl->curve_peers, cl->peers[i].id);
+        int rc = ha_curve_public_load(file, key);
+        if (rc == -ENOENT)
+            s_error(ctx, "cluster.curve_peers", "no certificate for peer %s: %s is missing "
+                    "(its public certificate, as `ctimd --make-cert` writes NAME)",
+                    cl->peers[i].id, file);
+        else if (rc)
+            s_error(ctx, "cluster.curve_peers", "%s is not a CURVE certificate", file);
+        else if (strcmp(key, own.public_txt) == 0)
+            s_error(ctx, "cluster.curve_peers", "%s holds this node's own key (each node "
+                    "needs a certificate of its own)", file);
+    }
 }
 
 //  "HOST:PORT" or "[ADDR]:PORT" with a port 1..65535.
@@ -1076,6 +1119,7 @@ static void s_check_cluster(s_ctx_t *ctx, const node_cfg_t *cfg)
                     p->endpoint);
         }
     }
+    s_check_cluster_curve(ctx, cl);
     if (cl->peer_count == 0)
         return;
     int port = cl->port;

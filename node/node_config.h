@@ -105,6 +105,8 @@ typedef struct {
     char state_dir[NODE_PATH_MAX];      //  cluster.state_dir          "/var/lib/ctim" (epochs)
     int resume_grace_ms;                //  cluster.resume_grace_ms    5000: a lost node's
                                         //  sessions stay 2 heartbeats + this to resume elsewhere
+    char curve_cert[NODE_PATH_MAX];     //  cluster.curve_cert         "" (plain); zcert secret file
+    char curve_peers[NODE_PATH_MAX];    //  cluster.curve_peers        "": folder of PEER_ID.cert
 } node_cluster_cfg_t;
 
 //  Number formatting rules (estos style): ordered regex search/replace, first match wins.

@@ -5,6 +5,7 @@
 //    ctimd --config FILE                  run
 //    ctimd --check-config FILE            validate, print the resolved config; exit 0 or 1
 //    ctimd --hash-password                read a password on stdin, print its hash
+//    ctimd --make-cert PATH               a new CURVE certificate: PATH (public), PATH_secret
 //    ctimd --format-number DIR NUMBER --config FILE
 //                                         DIR: incoming | outgoing | dialling
 //    ctimd --config-keys                  every config key with type, range, default, help
@@ -107,7 +108,7 @@ struct ctimd {
     int state_timer;                //  one-shot: act on state changes after the turn
     bool state_moved;               //  another node's session changed: did ours move?
     node_metric_t *ha_state_keys, *ha_state_updates, *ha_state_gaps, *ha_state_snapshots;
-    node_metric_t *ha_state_expired, *ha_takeover_devices;
+    node_metric_t *ha_state_expired, *ha_takeover_devices, *ha_auth_failures;
     s_handover_t handover[NODE_PBX_MAX];
     node_metric_t *ha_handovers, *ha_handover_seconds;  //  see s_handover_count
 };
@@ -934,6 +935,9 @@ static void s_cluster_metrics(ctimd_t *self)
         "State snapshots requested, sent and applied.", "direction");
     self->ha_state_expired = node_metrics_counter(m, "ha_state_expired",
         "Keys of lost nodes that expired (their sessions did not resume in time).", NULL);
+    self->ha_auth_failures = node_metrics_counter(m, "ha_auth_failures",
+        "CURVE handshakes on the cluster bus that failed: in (a node connecting here) or out "
+        "(this node to a peer), by reason.", "direction,reason");
     self->ha_takeover_devices = node_metrics_gauge(m, "ha_takeover_devices",
         "Devices this node keeps monitored for the cluster's applications (while it holds "
         "the link).", "pbx");
@@ -977,6 +981,13 @@ static void s_cluster_collect(ctimd_t *self)
     node_metric_set(self->ha_state_snapshots, (const char *[]){"applied"},
                     (double) st.state.snapshots_applied);
     node_metric_set(self->ha_state_expired, NULL, (double) st.state.expired);
+    for (int r = 0; st.curve && r < HA_CURVE_REASONS; r++) {
+        const char *why = ha_curve_reason_str((ha_curve_reason_t) r);
+        node_metric_set(self->ha_auth_failures, (const char *[]){"in", why},
+                        (double) st.auth_failures_in[r]);
+        node_metric_set(self->ha_auth_failures, (const char *[]){"out", why},
+                        (double) st.auth_failures_out[r]);
+    }
     for (size_t i = 0; i < st.pbx_count; i++) {
         const char *pbx = self->cfg.pbx[i].name;
         node_metric_set(self->ha_epoch, (const char *[]){pbx}, (double) st.pbx[i].epoch);
@@ -994,6 +1005,26 @@ static void s_cluster_app_arrived(void *ctx)
 {
     ctimd_t *self = ctx;
     ha_cluster_app_arrived(self->cluster);
+}
+
+//  CURVE on the bus (cluster.curve_cert, cluster.curve_peers): this node's certificate and
+//  each peer's public key into hc.  0, or -1 after logging why (the files changed since the
+//  config was checked).
+static int s_cluster_curve(const node_cluster_cfg_t *cl, ha_cluster_cfg_t *hc)
+{
+    if (!*cl->curve_cert)
+        return 0;
+    int rc = ha_curve_cert_load(cl->curve_cert, &hc->curve);
+    if (rc)
+        node_error("main", "cluster.curve_cert %s: %s", cl->curve_cert, strerror(-rc));
+    for (size_t i = 0; rc == 0 && i < cl->peer_count; i++) {
+        char file[2 * NODE_PATH_MAX];
+        snprintf(file, sizeof file, "%s/%s.cert", cl->curve_peers, cl->peers[i].id);
+        rc = ha_curve_public_load(file, hc->peers[i].curve_key);
+        if (rc)
+            node_error("main", "cluster.curve_peers: %s: %s", file, strerror(-rc));
+    }
+    return rc ? -1 : 0;
 }
 
 //  Join the cluster (cluster.peers listed).  Returns 0, or -1 after logging why.
@@ -1014,6 +1045,8 @@ static int s_cluster_start(ctimd_t *self)
         snprintf(hc.peers[i].id, sizeof hc.peers[i].id, "%s", cl->peers[i].id);
         snprintf(hc.peers[i].endpoint, sizeof hc.peers[i].endpoint, "%s", cl->peers[i].endpoint);
     }
+    if (s_cluster_curve(cl, &hc) != 0)
+        return -1;
     hc.heartbeat_ms = cl->heartbeat_ms;
     hc.lost_after = cl->lost_after;
     snprintf(hc.state_dir, sizeof hc.state_dir, "%s", cl->state_dir);
@@ -1273,11 +1306,28 @@ static void s_usage(FILE *out)
             "usage: ctimd --config FILE              run the node\n"
             "       ctimd --check-config FILE        validate FILE, print the resolved config\n"
             "       ctimd --hash-password            read a password on stdin, print its hash\n"
+            "       ctimd --make-cert PATH           write a CURVE certificate: PATH (public) "
+            "and PATH_secret\n"
             "       ctimd --format-number incoming|outgoing|dialling NUMBER --config FILE\n"
             "       ctimd --config-keys              list every config key\n"
             "       ctimd --version\n"
             "signals: SIGTERM/SIGINT stop, SIGHUP reloads users, numbers, lines and the log "
             "level\n");
+}
+
+//  --make-cert PATH: czmq's zmakecert is not packaged in Debian; the public file goes to the
+//  other nodes' cluster.curve_peers folder (as NODE_ID.cert), PATH_secret stays here.
+static int s_make_cert(const char *path)
+{
+    int rc = ha_curve_make_cert(path);
+    if (rc) {
+        fprintf(stderr, "ctimd: cannot write %s and %s_secret: %s\n", path, path, strerror(-rc));
+        return 1;
+    }
+    ha_curve_cert_t cert;
+    rc = ha_curve_cert_load(path, &cert);
+    printf("wrote %s (public key %s) and %s_secret\n", path, rc ? "?" : cert.public_txt, path);
+    return rc ? 1 : 0;
 }
 
 //  Load path or print its errors; 0 or 1 (the exit status).
@@ -1511,8 +1561,9 @@ int main(int argc, char **argv)
         {"config", required_argument, 0, 'c'},  {"check-config", required_argument, 0, 'k'},
         {"hash-password", no_argument, 0, 'p'}, {"format-number", required_argument, 0, 'f'},
         {"config-keys", no_argument, 0, 'K'},   {"version", no_argument, 0, 'V'},
+        {"make-cert", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    const char *config = NULL, *check = NULL, *format = NULL;
+    const char *config = NULL, *check = NULL, *format = NULL, *cert = NULL;
     bool hash = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -1521,6 +1572,7 @@ int main(int argc, char **argv)
         case 'k': check = optarg; break;
         case 'p': hash = true; break;
         case 'f': format = optarg; break;
+        case 'm': cert = optarg; break;
         case 'K': node_config_describe(stdout); return 0;
         case 'V': printf("ctimd %s\n", CTIM_VERSION); return 0;
         case 'h': s_usage(stdout); return 0;
@@ -1531,6 +1583,8 @@ int main(int argc, char **argv)
         return s_check_config(check);
     if (hash && optind == argc)
         return s_hash_password();
+    if (cert && !config && !check && optind == argc)
+        return s_make_cert(cert);
     if (format && config && optind == argc - 1)
         return s_format_number(config, format, argv[optind]);
     if (config && !format && !hash && optind == argc)

@@ -165,6 +165,11 @@ static int s_teardown(void **state)
     return 0;
 }
 
+//  CURVE for the members made from now on (NULL: plain): member i's certificate and the
+//  public key it expects of its peer.
+static const ha_curve_cert_t *s_curve_cert[2];
+static const char *s_curve_peer_key[2];
+
 //  Member i of a cluster with one peer (id peer_id on peer_port), priority prio; with
 //  silent_peer, also a third node "x" that never answers (a port nobody listens on).
 static void s_member_of(fx_t *f, int i, const char *id, int prio, const char *peer_id,
@@ -188,6 +193,13 @@ static void s_member_of(fx_t *f, int i, const char *id, int prio, const char *pe
     snprintf(cfg.pbx[0], sizeof cfg.pbx[0], "main");
     cfg.priority[0] = prio;
     cfg.several_links[0] = f->several;
+    if (s_curve_cert[i]) {
+        cfg.curve = *s_curve_cert[i];
+        snprintf(cfg.peers[0].curve_key, sizeof cfg.peers[0].curve_key, "%s",
+                 s_curve_peer_key[i]);
+        snprintf(cfg.peers[1].curve_key, sizeof cfg.peers[1].curve_key, "%s",
+                 s_curve_peer_key[i]);
+    }
     member_t *m = &f->m[i];
     ha_cluster_listener_t l = {m, s_take, s_drop, s_retry, s_log, s_state_changed,
                                s_handed_over};
@@ -957,6 +969,80 @@ static void several_links_member_alone_takes_only_once_an_application_arrives(vo
     free(json);
 }
 
+static ha_curve_cert_t s_new_cert(void)
+{
+    zcert_t *z = zcert_new();
+    ha_curve_cert_t c;
+    snprintf(c.public_txt, sizeof c.public_txt, "%s", zcert_public_txt(z));
+    snprintf(c.secret_txt, sizeof c.secret_txt, "%s", zcert_secret_txt(z));
+    zcert_destroy(&z);
+    return c;
+}
+
+//  Two real members with CURVE (each its own ZAP domain in this one process) hear each
+//  other: n takes, o stands by, no handshake fails.  o restarted with a certificate n does
+//  not list (it still knows n's key): n refuses it in the handshake and never hears it
+//  (peers_alive 0, ctim_ha_auth_failures in); o cannot talk to n either (out); n warns once
+//  about o and keeps its link.  A member without a peer's key is refused at new.
+static void pair_of_members_with_curve_hear_only_each_other(void **state)
+{
+    fx_t *f = *state;
+    ha_curve_cert_t n = s_new_cert(), o = s_new_cert(), other = s_new_cert();
+    s_curve_cert[0] = &n;
+    s_curve_peer_key[0] = o.public_txt;
+    s_curve_cert[1] = &o;
+    s_curve_peer_key[1] = n.public_txt;
+    s_pair_running(f);
+    ha_cluster_stats_t st;
+    ha_cluster_stats(f->m[1].cluster, &st);
+    assert_true(st.curve);
+    assert_int_equal(st.peers_alive, 1);
+    assert_string_equal(st.pbx[0].owner, "n");
+    ha_cluster_stats(f->m[0].cluster, &st);
+    for (int r = 0; r < HA_CURVE_REASONS; r++)
+        assert_int_equal(st.auth_failures_in[r] + st.auth_failures_out[r], 0);
+    char *json = ha_cluster_status_json(f->m[0].cluster);
+    assert_non_null(strstr(json, "\"curve\":true"));
+    free(json);
+
+    ha_cluster_destroy(&f->m[1].cluster);
+    s_curve_cert[1] = &other;
+    s_member(f, 1, "o", 20, "n", f->ports[0]);
+    s_run(f, 3 * HB_MS * LOST_AFTER);
+    ha_cluster_stats(f->m[0].cluster, &st);
+    assert_int_equal(st.peers_alive, 0);
+    assert_true(st.auth_failures_in[HA_CURVE_KEY_REFUSED] > 0);
+    assert_int_equal(st.pbx[0].owner[0], 'n');
+    assert_int_equal(f->m[0].drops, 0);
+    ha_cluster_stats(f->m[1].cluster, &st);
+    assert_int_equal(st.peers_alive, 0);
+    assert_true(st.auth_failures_out[HA_CURVE_KEY_REFUSED] > 0);
+    int warned = 0;
+    for (int i = 0; i < f->m[0].log_count && i < 64; i++)
+        warned += strstr(f->m[0].log[i], "CURVE handshake with peer o at") != NULL;
+    assert_int_equal(warned, 1);
+
+    //  CURVE on, a peer without a key: unusable.
+    ha_cluster_destroy(&f->m[1].cluster);
+    s_curve_peer_key[1] = "";
+    ha_cluster_cfg_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.node_id, sizeof cfg.node_id, "o");
+    snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1");
+    cfg.port = f->ports[1];
+    cfg.peer_count = 1;
+    snprintf(cfg.peers[0].id, sizeof cfg.peers[0].id, "n");
+    snprintf(cfg.peers[0].endpoint, sizeof cfg.peers[0].endpoint, "127.0.0.1:%d", f->ports[0]);
+    cfg.heartbeat_ms = HB_MS;
+    cfg.lost_after = LOST_AFTER;
+    snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", f->m[1].state_dir);
+    cfg.curve = o;
+    ha_cluster_listener_t l = {&f->m[1], s_take, s_drop, s_retry, s_log, s_state_changed};
+    assert_null(ha_cluster_new(f->loop, &cfg, &l));
+    assert_true(s_logged(&f->m[1], "CURVE on but no public key for peer n"));
+    s_curve_cert[0] = s_curve_cert[1] = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -977,6 +1063,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(regained_quorum_listens_again_before_taking, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(pair_of_members_hands_over_on_request_and_back, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(pair_of_members_with_curve_hear_only_each_other, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(pair_of_members_hands_over_on_clean_stop, s_setup,
                                         s_teardown),

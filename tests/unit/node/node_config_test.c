@@ -653,6 +653,75 @@ static void cluster_errors_name_file_line_and_key(void **state)
     node_config_free(&cfg);
 }
 
+//  cluster.curve_cert and cluster.curve_peers: defaults, paths relative to the file, and
+//  every refusal names the key: one without the other, a bad own certificate, a peer
+//  without its PEER_ID.cert, a file that is no certificate, a peer with this node's key.
+static void cluster_curve_keys_are_checked(void **state)
+{
+    (void) state;
+    node_cfg_t cfg;
+    assert_int_equal(s_load(&cfg, MIN_PBX), 0);
+    assert_string_equal(cfg.cluster.curve_cert, "");
+    assert_string_equal(cfg.cluster.curve_peers, "");
+    node_config_free(&cfg);
+
+    char path[256], what[512];
+    snprintf(path, sizeof path, "%s/peers", s_dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    zcert_t *own = zcert_new(), *b = zcert_new();
+    snprintf(path, sizeof path, "%s/node.cert", s_dir);
+    assert_int_equal(zcert_save(own, path), 0);         //  node.cert, node.cert_secret
+    snprintf(path, sizeof path, "%s/peers/b.cert", s_dir);
+    assert_int_equal(zcert_save_public(b, path), 0);
+    zcert_destroy(&b);
+#define PAIR "node:\n  id: a\npbx:\n  - host: h\ncluster:\n  peers:\n" \
+             "    - {id: b, endpoint: \"h:1\"}\n"
+    assert_int_equal(s_load(&cfg, PAIR "  curve_cert: node.cert_secret\n  curve_peers: peers\n"),
+                     0);
+    snprintf(path, sizeof path, "%s/node.cert_secret", s_dir);
+    assert_string_equal(cfg.cluster.curve_cert, path);
+    snprintf(path, sizeof path, "%s/peers", s_dir);
+    assert_string_equal(cfg.cluster.curve_peers, path);
+    node_config_free(&cfg);
+
+    s_expect_error(PAIR "  curve_cert: node.cert_secret\n", 5, "cluster.curve_peers",
+                   "required with cluster.curve_cert");
+    s_expect_error(PAIR "  curve_peers: peers\n", 5, "cluster.curve_cert",
+                   "required with cluster.curve_peers");
+    s_expect_error(PAIR "  curve_cert: nothere\n  curve_peers: peers\n", 8, "cluster.curve_cert",
+                   "");
+    s_expect_error(PAIR "  curve_cert: node.cert_secret\n  curve_peers: nothere\n", 9,
+                   "cluster.curve_peers", "");
+    //  A public file alone is no certificate of this node's.
+    s_expect_error(PAIR "  curve_cert: peers/b.cert\n  curve_peers: peers\n", 8,
+                   "cluster.curve_cert", "not a CURVE certificate with its secret key");
+    //  A second peer without its file; then with a file that is no certificate.
+#define TRIO "node:\n  id: a\npbx:\n  - host: h\ncluster:\n  peers:\n" \
+             "    - {id: b, endpoint: \"h:1\"}\n    - {id: c, endpoint: \"h:2\"}\n" \
+             "  curve_cert: node.cert_secret\n  curve_peers: peers\n"
+    snprintf(what, sizeof what, "no certificate for peer c: %s/peers/c.cert is missing", s_dir);
+    s_expect_error(TRIO, 10, "cluster.curve_peers", what);
+    snprintf(path, sizeof path, "%s/peers/c.cert", s_dir);
+    s_write(path, "not a certificate\n");
+    snprintf(what, sizeof what, "%s/peers/c.cert is not a CURVE certificate", s_dir);
+    s_expect_error(TRIO, 10, "cluster.curve_peers", what);
+    //  A peer's file holding this node's own key (copied to the wrong name).
+    assert_int_equal(zcert_save_public(own, path), 0);
+    snprintf(what, sizeof what, "%s/peers/c.cert holds this node's own key", s_dir);
+    s_expect_error(TRIO, 10, "cluster.curve_peers", what);
+    zcert_destroy(&own);
+    //  Not reloadable: turning CURVE on is two changes that need a restart.
+    node_cfg_t plain;
+    assert_int_equal(s_load(&plain, PAIR), 0);
+    assert_int_equal(s_load(&cfg, PAIR "  curve_cert: node.cert_secret\n  curve_peers: peers\n"),
+                     0);
+    int changes = 0;
+    node_config_diff(&plain, &cfg, s_count_change, &changes);
+    assert_int_equal(changes, 2);
+    node_config_free(&plain);
+    node_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,6 +745,7 @@ int main(void)
         cmocka_unit_test(cluster_section_loads_and_prints_back),
         cmocka_unit_test(cluster_changes_need_a_restart),
         cmocka_unit_test(cluster_errors_name_file_line_and_key),
+        cmocka_unit_test(cluster_curve_keys_are_checked),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
