@@ -118,6 +118,7 @@ typedef struct {
     ha_registry_device_fn *fn;
     void *ctx;
     size_t count;
+    bool lines_only;                //  sessions' lines, not the CSTA monitors
 } s_devices_t;
 
 static void s_device(s_devices_t *q, const char *device)
@@ -144,7 +145,7 @@ static void s_visit_device(void *ctx, const char *key, const uint8_t *value, siz
     (void) linger_ms;
     s_devices_t *q = ctx;
     const char *device;
-    if (strncmp(key, "m/", 2) == 0) {
+    if (strncmp(key, "m/", 2) == 0 && !q->lines_only) {
         if ((device = s_pbx_device(q, key + 2)))
             s_device(q, device);
         return;
@@ -167,10 +168,11 @@ static void s_visit_device(void *ctx, const char *key, const uint8_t *value, siz
         s_device(q, device);
 }
 
-size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_device_fn *fn,
-                           void *ctx)
+//  The devices of pbx, to fn once each (lines_only: sessions' lines alone).
+static size_t s_devices(const ha_state_t *st, const char *pbx, bool lines_only,
+                        ha_registry_device_fn *fn, void *ctx)
 {
-    s_devices_t q = {st, 0, pbx, zhashx_new(), NULL, fn, ctx, 0};
+    s_devices_t q = {st, 0, pbx, zhashx_new(), NULL, fn, ctx, 0, lines_only};
     if (!q.seen || !pbx || !*pbx) {
         zhashx_destroy(&q.seen);
         return 0;
@@ -184,6 +186,32 @@ size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_de
     }
     zhashx_destroy(&q.seen);
     return q.count;
+}
+
+size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_device_fn *fn,
+                           void *ctx)
+{
+    return s_devices(st, pbx, false, fn, ctx);
+}
+
+typedef struct {
+    const char *device;
+    bool found;
+} s_line_open_t;
+
+static void s_line_open_visit(void *ctx, const char *device)
+{
+    s_line_open_t *q = ctx;
+    if (strcmp(device, q->device) == 0)
+        q->found = true;
+}
+
+bool ha_registry_line_open(const ha_state_t *st, const char *pbx, const char *device)
+{
+    s_line_open_t q = {device, false};
+    if (device)
+        s_devices(st, pbx, true, s_line_open_visit, &q);
+    return q.found;
 }
 
 //  --- Sessions ---------------------------------------------------------------------------------

@@ -47,6 +47,11 @@ typedef void(ha_registry_device_fn)(void *ctx, const char *device);
 size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_device_fn *fn,
                            void *ctx);
 
+//  Whether a session anywhere in the cluster (its winning copy, of a live source or a
+//  lingering one, this node's own included) has device of pbx open as a line.  Call-
+//  forward-on-failure across nodes: a lost node's line is guarded only while nobody has it.
+bool ha_registry_line_open(const ha_state_t *st, const char *pbx, const char *device);
+
 typedef struct {
     proto_state_record_t session;   //  its SessionRecord
     size_t source;                  //  the index of the source holding the winning copy

@@ -2377,6 +2377,11 @@ size_t node_client_server_guarded_count(const node_client_server_t *self)
     return node_client_guard_count(self->guard);
 }
 
+node_client_guard_t *node_client_server_guard(node_client_server_t *self)
+{
+    return self ? self->guard : NULL;
+}
+
 static void s_session_json(const node_client_server_t *self, const s_session_t *s, int64_t now,
                            FILE *out)
 {

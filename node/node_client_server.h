@@ -39,6 +39,7 @@
 #include "node_lines.h"
 #include "node_metrics.h"
 #include "node_numfmt.h"
+#include "node_client_guard.h"
 #include "node_pbx.h"
 #include "node_users.h"
 #include "proto.h"
@@ -153,6 +154,8 @@ size_t node_client_server_check_moved(node_client_server_t *self,
 //  Sessions logged in now; lines guarded for failed applications (node_client_guard).
 size_t node_client_server_session_count(const node_client_server_t *self);
 size_t node_client_server_guarded_count(const node_client_server_t *self);
+//  The guard (borrowed): node_main hands it the lines of a lost node's expired sessions.
+node_client_guard_t *node_client_server_guard(node_client_server_t *self);
 
 //  The client API for /status, as one JSON object (the caller frees it; NULL when out of
 //  memory): port, curve, sessions (session id, user, peer, client, connected_at,

@@ -108,6 +108,8 @@ struct ctimd {
     node_metric_t *ha_state_keys, *ha_state_updates, *ha_state_gaps, *ha_state_snapshots;
     node_metric_t *ha_state_expired, *ha_takeover_devices;
     s_handover_t handover[NODE_PBX_MAX];
+    zlistx_t *expired_lines;        //  lost nodes' lines that expired this turn (s_expired_t)
+    zhashx_t *expired_sessions;     //  session hash -> "session=.. user=.." expired this turn
 };
 
 static void s_cluster_collect(ctimd_t *self);
@@ -380,6 +382,8 @@ static void s_cluster_take(void *ctx, size_t i, uint64_t epoch)
                 "applications once the link is up", self->cfg.pbx[i].name, epoch, n);
     if (ha_cluster_took_by_handover(self->cluster, i))
         s_handover_taking(self, i);
+    if (i == 0)     //  the lost nodes' lines of the client API's PBX: this node guards them
+        node_client_guard_hold(node_client_server_guard(self->client_server), true);
     node_pbx_start(self->pbx[i]);
 }
 
@@ -393,6 +397,8 @@ static void s_cluster_drop(void *ctx, size_t i, const char *why)
     if (i >= self->cfg.pbx_count || !self->pbx[i])
         return;
     node_pbx_stop(self->pbx[i]);
+    if (i == 0)     //  the next holder guards the lost nodes' lines
+        node_client_guard_hold(node_client_server_guard(self->client_server), false);
     //  Taken by a handover and dropped before its link came up: what waited goes on.
     if (self->handover[i].stage == S_HO_TAKING)
         s_handover_finish(self, i, "given up");
@@ -758,6 +764,102 @@ static size_t s_takeover_sync(ctimd_t *self, size_t i)
     return node_takeover_end(self->takeover, i, self->pbx[i]);
 }
 
+//  --- Call-forward-on-failure across nodes -------------------------------------------------
+//  A lost node's session that expires without resuming anywhere leaves its lines unguarded:
+//  its node would have handed them to its guard on a heartbeat failure, but that node is
+//  gone.  Every node remembers such lines with a failure number in its client API's guard
+//  (node_client_guard_lost_line), and the one holding the link guards them (take / drop
+//  above), so exactly one node deflects; the line is forgotten once a session anywhere in
+//  the cluster has it open again (ha_registry_line_open).  Only the first PBX: the client
+//  API serves it alone.
+
+typedef struct {
+    char hash[HA_REGISTRY_HASH_HEX];
+    char node[64];
+    char line[PROTO_NUMBER_MAX + 1];
+    char device[NODE_PBX_DEVICE_KEY_MAX];
+    char failure_number[PROTO_NUMBER_MAX + 1];
+} s_expired_t;
+
+static void s_expired_free(void **item_p)
+{
+    free(*item_p);
+    *item_p = NULL;
+}
+
+//  From the state listener: a lost node's line or session expired (acted on after the turn).
+static void s_note_expired(ctimd_t *self, const ha_state_change_t *c)
+{
+    proto_state_record_t r;
+    if (c->kind != HA_STATE_EXPIRED || c->own || !self->client_server ||
+        proto_cluster_record_decode(&r, c->value, c->len) != 0)
+        return;
+    if (r.kind == PROTO_RECORD_SESSION && r.has_token) {
+        char hash[HA_REGISTRY_HASH_HEX], why[160];
+        ha_registry_hash_hex(r.token_sha256, hash);
+        snprintf(why, sizeof why, "session=%.60s user=%.60s", r.session, r.user);
+        zhashx_update(self->expired_sessions, hash, strdup(why));
+        return;
+    }
+    if (r.kind != PROTO_RECORD_LINE || !*r.failure_number ||
+        strcmp(r.pbx, self->cfg.pbx[0].name) != 0)
+        return;
+    s_expired_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    snprintf(e->hash, sizeof e->hash, "%.32s", r.session_hash);
+    snprintf(e->node, sizeof e->node, "%s", c->node);
+    snprintf(e->line, sizeof e->line, "%s", r.line);
+    snprintf(e->device, sizeof e->device, "%s", r.device);
+    snprintf(e->failure_number, sizeof e->failure_number, "%s", r.failure_number);
+    zlistx_add_end(self->expired_lines, e);
+}
+
+static void s_lost_line_check(void *ctx, const char *line)
+{
+    ctimd_t *self = ctx;
+    csta_device_t dev;
+    char device[NODE_PBX_DEVICE_KEY_MAX];
+    csta_device_set(&dev, line);
+    if (s_device_key(&dev, device, sizeof device) &&
+        ha_registry_line_open(ha_cluster_state(self->cluster), self->cfg.pbx[0].name, device))
+        node_client_guard_forget(node_client_server_guard(self->client_server), line);
+}
+
+//  After a turn with state changes: the lines that expired with their session (which
+//  resumed nowhere, and nobody else has them open) are remembered; remembered lines open
+//  again somewhere are forgotten.  Before the takeover sync, so that a guarded device's
+//  PBX monitor stays when its takeover watch goes.
+static void s_lost_lines_sync(ctimd_t *self)
+{
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    if (!guard)
+        return;
+    const ha_state_t *st = ha_cluster_state(self->cluster);
+    for (s_expired_t *e = zlistx_first(self->expired_lines); e;
+         e = zlistx_next(self->expired_lines)) {
+        if (ha_registry_session_winner(st, e->hash) >= 0 ||
+            ha_registry_line_open(st, self->cfg.pbx[0].name, e->device))
+            continue;       //  the session moved, or another session has the line
+        const char *who = zhashx_lookup(self->expired_sessions, e->hash);
+        char why[160];
+        snprintf(why, sizeof why, "node %s lost, %s expired", e->node,
+                 who ? who : "its session");
+        node_notice("client", "line %s: node %s lost and its application did not resume: "
+                    "calls go to %s while no application holds the line (%s)", e->line,
+                    e->node, e->failure_number,
+                    s_cluster_standby(self, 0) ? "the link's holder deflects them"
+                                               : "this node holds the link");
+        int rc = node_client_guard_lost_line(guard, e->line, e->failure_number, why);
+        if (rc)
+            node_error("client", "line %s: calls cannot go to failure number %s: %s", e->line,
+                       e->failure_number, strerror(-rc));
+    }
+    zlistx_purge(self->expired_lines);
+    zhashx_purge(self->expired_sessions);
+    node_client_guard_lost_lines(guard, s_lost_line_check, self);
+}
+
 static bool s_moved(void *ctx, const char *hash)
 {
     ctimd_t *self = ctx;
@@ -775,6 +877,7 @@ static int s_on_state_timer(zloop_t *loop, int timer_id, void *arg)
     if (self->state_moved && self->client_server)
         node_client_server_check_moved(self->client_server, s_moved, self);
     self->state_moved = false;
+    s_lost_lines_sync(self);
     ha_cluster_stats_t st;
     ha_cluster_stats(self->cluster, &st);
     for (size_t i = 0; i < st.pbx_count; i++)
@@ -789,6 +892,7 @@ static void s_cluster_state_changed(void *ctx, const ha_state_change_t *c)
 {
     ctimd_t *self = ctx;
     bool session = strncmp(c->key, "s/", 2) == 0;
+    s_note_expired(self, c);
     if (!c->own && c->kind == HA_STATE_SET && session)
         self->state_moved = true;
     //  Our own sessions' records change with their sequence bound (every 128 events): the
@@ -911,8 +1015,15 @@ static int s_cluster_start(ctimd_t *self)
                                s_cluster_retry, s_cluster_log, s_cluster_state_changed};
     self->takeover = node_takeover_new();
     self->csta_monitors = zhashx_new();
-    self->cluster = self->takeover && self->csta_monitors ? ha_cluster_new(self->loop, &hc, &l)
-                                                          : NULL;
+    self->expired_lines = zlistx_new();
+    self->expired_sessions = zhashx_new();
+    if (self->expired_lines)
+        zlistx_set_destructor(self->expired_lines, s_expired_free);
+    if (self->expired_sessions)
+        zhashx_set_destructor(self->expired_sessions, s_expired_free);
+    bool made = self->takeover && self->csta_monitors && self->expired_lines &&
+                self->expired_sessions;
+    self->cluster = made ? ha_cluster_new(self->loop, &hc, &l) : NULL;
     //  Forwarding first: it serves the PBXs while this node holds no link (from now on).
     if (self->cluster)
         self->forward = node_forward_new(self->loop, &self->cfg, self->cluster, self->pbx);
@@ -952,6 +1063,8 @@ static void s_cluster_stop(ctimd_t *self)
     node_forward_destroy(&self->forward);
     node_takeover_destroy(&self->takeover, self->pbx, self->cfg.pbx_count);
     zhashx_destroy(&self->csta_monitors);
+    zlistx_destroy(&self->expired_lines);
+    zhashx_destroy(&self->expired_sessions);
 }
 
 //  --- HTTP callbacks -------------------------------------------------------------------------
