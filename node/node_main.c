@@ -108,6 +108,7 @@ struct ctimd {
     node_metric_t *ha_state_keys, *ha_state_updates, *ha_state_gaps, *ha_state_snapshots;
     node_metric_t *ha_state_expired, *ha_takeover_devices;
     s_handover_t handover[NODE_PBX_MAX];
+    node_verifier_t *verifier;      //  PBKDF2 of first logins, off the loop (both front ends)
     zlistx_t *expired_lines;        //  lost nodes' lines that expired this turn (s_expired_t)
     zhashx_t *expired_sessions;     //  session hash -> "session=.. user=.." expired this turn
 };
@@ -310,6 +311,7 @@ static int s_csta_server_start(ctimd_t *self)
     if (!self->csta_server)
         return -EINVAL;     //  the TLS certificate or key (logged)
     node_csta_server_listener(self->csta_server, &self->csta_listener);
+    node_csta_server_set_verifier(self->csta_server, self->verifier);
     node_csta_server_attach(self->csta_server, self->pbx[0], self->cfg.pbx[0].request_timeout_ms);
     return node_csta_server_start(self->csta_server);
 }
@@ -324,6 +326,7 @@ static int s_client_server_start(ctimd_t *self)
     if (!self->client_server)
         return -ENOMEM;
     node_client_server_listener(self->client_server, &self->client_listener);
+    node_client_server_set_verifier(self->client_server, self->verifier);
     node_client_server_attach(self->client_server, self->pbx[0],
                               self->cfg.pbx[0].request_timeout_ms);
     node_client_server_set_numbers(self->client_server, self->numfmt, self->lines);
@@ -1364,6 +1367,7 @@ static void s_teardown(ctimd_t *self)
     s_cluster_stop(self);       //  first: held links are released while the services exist
     s_csta_server_stop(self);
     s_client_server_stop(self);
+    node_verifier_destroy(&self->verifier);     //  after the front ends: they cancel first
     s_pbx_stop(self);
     node_http_destroy(&self->http);
     if (self->loop && self->signal_fd >= 0)
@@ -1466,6 +1470,10 @@ static int s_run(const char *path)
                  node_http_port(self->http));
     }
     int prc = s_pbx_start(self);
+    //  One worker thread for the front ends' password checks (node_verifier.h).
+    self->verifier = prc == 0 ? node_verifier_new(self->loop, 0) : NULL;
+    if (prc == 0 && !self->verifier)
+        prc = -ENOMEM;
     int crc = prc == 0 ? s_csta_server_start(self) : 0;
     int lrc = prc == 0 && crc == 0 ? s_client_server_start(self) : 0;
     if (prc != 0 || crc != 0 || lrc != 0) {
