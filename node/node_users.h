@@ -71,9 +71,9 @@ typedef struct {
 node_login_t node_users_login_begin(node_users_t *self, const char *user, const char *password,
                                     const char *peer_addr, long long now_ms, int *user_index,
                                     node_login_check_t *check);
-node_login_t node_users_login_end(node_users_t *self, const node_login_check_t *check, bool verified,
-                                  const char *password, const char *peer_addr, long long now_ms,
-                                  int *user_index);
+node_login_t node_users_login_end(node_users_t *self, const node_login_check_t *check,
+                                  bool verified, const char *password, const char *peer_addr,
+                                  long long now_ms, int *user_index);
 //  PBKDF2 runs made by logins so far (tests, diagnostics).
 long node_users_hash_runs(const node_users_t *self);
 

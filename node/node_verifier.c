@@ -1,5 +1,6 @@
 //  node_verifier: PBKDF2 password checks on a zactor (see the header).  The loop keeps one
-//  slot per check in flight (id, callback); the worker only ever sees the messages.
+//  slot per check in flight (id, callback); the worker only ever sees the messages: CHECK
+//  id hash password, CANCEL id, $TERM in; DONE id verified out.
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -43,41 +44,105 @@ static bool s_pop_text(zmsg_t *msg, char *out, size_t cap)
     return ok;
 }
 
-//  CHECK id hash password -> DONE id verified; $TERM ends it.  A malformed command (a
-//  programming mistake on the loop side) is answered as not verified.
+static int64_t s_msg_id(zmsg_t *msg)
+{
+    int64_t id = 0;
+    zframe_t *f = zmsg_next(msg);           //  after the command
+    if (f && zframe_size(f) == sizeof id)
+        memcpy(&id, zframe_data(f), sizeof id);
+    return id;
+}
+
+static void s_send_done(zsock_t *pipe, int64_t id, bool ok)
+{
+    uint8_t verdict = ok ? 1 : 0;
+    zmsg_t *done = zmsg_new();
+    zmsg_addstr(done, "DONE");
+    zmsg_addmem(done, &id, sizeof id);
+    zmsg_addmem(done, &verdict, 1);
+    zmsg_send(&done, pipe);
+}
+
+//  A CHECK message's verdict (its frames are wiped on the way).
+static bool s_run_check(zmsg_t *msg)
+{
+    zframe_t *cmd = zmsg_pop(msg);
+    zframe_t *idf = zmsg_pop(msg);
+    zframe_destroy(&cmd);
+    zframe_destroy(&idf);
+    char hash[S_TEXT_MAX], password[S_TEXT_MAX];
+    bool ok = s_pop_text(msg, hash, sizeof hash) && s_pop_text(msg, password, sizeof password) &&
+              node_users_verify_hash(hash, password);
+    OPENSSL_cleanse(password, sizeof password);
+    return ok;
+}
+
+static void s_wipe(void **item_p)
+{
+    zmsg_t *msg = *item_p;
+    for (zframe_t *f = msg ? zmsg_first(msg) : NULL; f; f = zmsg_next(msg))
+        OPENSSL_cleanse(zframe_data(f), zframe_size(f));
+    zmsg_destroy(&msg);
+    *item_p = NULL;
+}
+
+//  Take one message from the pipe into the worker's own queue: CHECK joins it, CANCEL
+//  answers its check at once (DONE, not verified: nobody waits for it) without running it,
+//  $TERM says stop.  Returns false on $TERM or an interrupt.
+static bool s_take(zsock_t *pipe, zlistx_t *queue)
+{
+    zmsg_t *msg = zmsg_recv(pipe);
+    if (!msg)
+        return false;
+    zframe_t *cmd = zmsg_first(msg);
+    if (cmd && zframe_streq(cmd, "CHECK")) {
+        zlistx_add_end(queue, msg);
+        return true;
+    }
+    bool go_on = cmd && zframe_streq(cmd, "CANCEL");
+    if (go_on) {
+        int64_t id = s_msg_id(msg);
+        for (zmsg_t *c = zlistx_first(queue); c; c = zlistx_next(queue)) {
+            zmsg_first(c);
+            if (s_msg_id(c) == id) {
+                void *item = zlistx_detach_cur(queue);
+                s_wipe(&item);
+                s_send_done(pipe, id, false);
+                break;
+            }
+        }
+    }
+    zmsg_destroy(&msg);
+    return go_on;
+}
+
+//  The worker: before each PBKDF2 run it takes everything waiting on the pipe, so that a
+//  CANCEL or $TERM does not wait behind the checks queued before it.  A check's answer is
+//  DONE id verified.
 static void s_worker(zsock_t *pipe, void *args)
 {
     (void) args;
+    zlistx_t *queue = zlistx_new();
+    zlistx_set_destructor(queue, s_wipe);
     zsock_signal(pipe, 0);
-    while (true) {
-        zmsg_t *msg = zmsg_recv(pipe);
+    bool running = queue != NULL;
+    while (running) {
+        if (zlistx_size(queue) == 0)
+            running = s_take(pipe, queue);
+        while (running && (zsock_events(pipe) & ZMQ_POLLIN))
+            running = s_take(pipe, queue);
+        zmsg_t *msg = running ? zlistx_first(queue) : NULL;
         if (!msg)
-            break;                  //  interrupted
-        char *cmd = zmsg_popstr(msg);
-        bool term = !cmd || strcmp(cmd, "$TERM") == 0;
-        if (!term) {
-            int64_t id = 0;
-            zframe_t *idf = zmsg_pop(msg);
-            if (idf && zframe_size(idf) == sizeof id)
-                memcpy(&id, zframe_data(idf), sizeof id);
-            zframe_destroy(&idf);
-            char hash[S_TEXT_MAX], password[S_TEXT_MAX];
-            bool ok = s_pop_text(msg, hash, sizeof hash) &&
-                      s_pop_text(msg, password, sizeof password) &&
-                      node_users_verify_hash(hash, password);
-            OPENSSL_cleanse(password, sizeof password);
-            uint8_t verdict = ok ? 1 : 0;
-            zmsg_t *done = zmsg_new();
-            zmsg_addstr(done, "DONE");
-            zmsg_addmem(done, &id, sizeof id);
-            zmsg_addmem(done, &verdict, 1);
-            zmsg_send(&done, pipe);
-        }
-        free(cmd);
-        zmsg_destroy(&msg);
-        if (term)
-            break;
+            continue;
+        msg = zlistx_detach_cur(queue);
+        zmsg_first(msg);
+        int64_t id = s_msg_id(msg);
+        bool ok = s_run_check(msg);
+        void *item = msg;
+        s_wipe(&item);
+        s_send_done(pipe, id, ok);
     }
+    zlistx_destroy(&queue);
 }
 
 //  --- The loop side --------------------------------------------------------------------------
@@ -127,7 +192,7 @@ static int s_on_done(zloop_t *loop, zsock_t *pipe, void *arg)
 
 node_verifier_t *node_verifier_new(zloop_t *loop, size_t queue_max)
 {
-    if (!loop || queue_max > S_PIPE_HWM)
+    if (!loop || queue_max > S_PIPE_HWM / 2)      //  a CANCEL may follow each CHECK
         return NULL;
     node_verifier_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -195,8 +260,15 @@ int64_t node_verifier_check(node_verifier_t *self, const char *hash, const char 
 void node_verifier_cancel(node_verifier_t *self, int64_t id)
 {
     s_slot_t *slot = self && id > 0 ? s_slot(self, id) : NULL;
-    if (slot)
-        slot->fn = NULL;            //  the slot stays taken until the worker answers
+    if (!slot || !slot->fn)
+        return;
+    slot->fn = NULL;                //  the slot stays taken until the worker answers
+    //  The worker drops it unrun if it has not begun it (best effort: no room, no matter).
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "CANCEL");
+    zmsg_addmem(msg, &id, sizeof id);
+    zmsg_send(&msg, zactor_sock(self->actor));
+    zmsg_destroy(&msg);
 }
 
 size_t node_verifier_queued(const node_verifier_t *self)
