@@ -1656,8 +1656,8 @@ static s_session_t *s_adopt(node_client_server_t *self, const uint8_t *identity,
 }
 
 //  A Hello waiting while node_verifier checks its password (the server owns it; the
-//  check's callback gets it, or it is cancelled first: a newer Hello from the same
-//  identity, the server's end).
+//  check's callback gets it, or the server's end cancels it).  A second Hello from the
+//  same identity meanwhile is answered after it, as when the checks ran on the loop.
 typedef struct s_parked {
     node_client_server_t *server;
     uint8_t identity[S_IDENTITY_MAX];
@@ -1684,16 +1684,12 @@ static void s_parked_unlink(node_client_server_t *self, s_parked_t *p)
         }
 }
 
-//  Cancel the parked Hello of identity (all of them with identity NULL).
-static void s_parked_drop(node_client_server_t *self, const uint8_t *identity, size_t len)
+//  Cancel every parked Hello (the server goes: nobody is left to answer them).
+static void s_parked_drop(node_client_server_t *self)
 {
-    for (s_parked_t **at = &self->parked; *at;) {
-        s_parked_t *p = *at;
-        if (identity && (p->identity_len != len || memcmp(p->identity, identity, len) != 0)) {
-            at = &p->next;
-            continue;
-        }
-        *at = p->next;
+    while (self->parked) {
+        s_parked_t *p = self->parked;
+        self->parked = p->next;
         node_verifier_cancel(self->verifier, p->id);
         s_parked_free(p);
     }
@@ -1721,7 +1717,6 @@ static void s_on_verified(void *arg, bool verified)
 static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t identity_len,
                     const char *peer, const proto_hello_t *h)
 {
-    s_parked_drop(self, identity, identity_len);    //  a newer Hello replaces it
     int user_index = -1;
     if (!self->verifier) {
         node_login_t lr = node_users_login(self->users, h->user, h->password, peer, s_now_ms(),
@@ -2324,7 +2319,7 @@ void node_client_server_destroy(node_client_server_t **self_p)
     node_client_server_t *self = *self_p;
     if (!self)
         return;
-    s_parked_drop(self, NULL, 0);
+    s_parked_drop(self);
     while (self->count)
         s_session_close(self, self->count - 1, "shutdown");
     for (s_req_t *r = self->reqs; r; r = r->next)
