@@ -74,6 +74,17 @@ static double s_redirects(fx_t *f, const char *result)
     return node_metric_value(m, (const char *[]){result});
 }
 
+//  The guard's /status JSON (the caller frees it).
+static char *s_status(fx_t *f)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    node_client_guard_status_json(f->guard, out);
+    fclose(out);
+    return text;
+}
+
 //  Request i decoded (the caller clears it).
 static void s_request(fx_t *f, int i, csta_apdu_t *a)
 {
@@ -288,11 +299,7 @@ static void release_unwatches_and_late_answers_find_nothing(void **state)
     s_answer(f, 1, CSTA_OP_DEFLECT_CALL, NULL, 0);   //  late: the call went all the same
     assert_int_equal(s_redirects(f, "ok"), 1);
     //  The status lists what is left.
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    node_client_guard_status_json(f->guard, out);
-    fclose(out);
+    char *text = s_status(f);
     assert_non_null(strstr(text, "{\"line\":\"102\",\"failure_number\":\"105\",\"why\":\"test\""));
     assert_null(strstr(text, "\"101\""));
     free(text);
@@ -383,11 +390,7 @@ static void lost_line_is_guarded_only_while_holding_the_link(void **state)
     s_answer(f, 2, CSTA_OP_DEFLECT_CALL, NULL, 0);
     assert_int_equal(s_redirects(f, "ok"), 2);
     assert_int_equal(s_lost_redirects(f, "ok"), 2);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    node_client_guard_status_json(f->guard, out);
-    fclose(out);
+    char *text = s_status(f);
     assert_non_null(strstr(text, "\"lost_node\":true"));
     free(text);
 }
