@@ -11,12 +11,14 @@
 //  - an_application_that_resumes_in_the_grace_keeps_its_calls: the application has b in
 //    its list and resumes there within the grace: after the old copy expired, a call to
 //    101 still rings at 101 and the application sees it; no redirect.
+//  - the_guard_moves_with_the_link: three nodes; while b guards the expired session's line
+//    the link is handed over to c: b stops, c guards and deflects.
 //
 //  pbxsim's link history must never show two links open at once.  Every wait is a
 //  condition polled with a deadline; processes are killed after each test.
 #include "ha_test_util.h"
 
-static const int S_PRIO[] = {20, 10};       //  b (the lower number) holds the link
+static const int S_PRIO[] = {30, 10, 20};   //  b (the lowest number) holds the link
 #define S_HEARTBEAT_MS 300
 #define S_GRACE_MS 1000
 
@@ -72,22 +74,29 @@ static void s_ctl(ha_fx_t *f, const char *cmd)
         *(at) = test_now_ms();                                                                   \
     } while (0)
 
-//  The pair with a short grace: b takes the link, a stands by for it; an application on
-//  servers (a first) with 101 open, failure number 105.
-static ha_fx_t *s_pair_with_app(bool b_in_list)
+//  n nodes (2 or 3) with a short grace: b takes the link, a (and c) stand by for it; an
+//  application on servers (a first) with 101 open, failure number 105.
+static ha_fx_t *s_cluster_with_app(size_t n, bool b_in_list)
 {
     static const char *const args[] = {"--max-links", "1", "--extensions", "101-120", NULL};
-    ha_fx_t *f = ha_fx_new_in(2, S_PRIO, args, HA_FX_CLIENTS);
-    for (size_t i = 0; i < 2; i++) {
+    ha_fx_t *f = ha_fx_new_in(n, S_PRIO, args, HA_FX_CLIENTS);
+    for (size_t i = 0; i < n; i++) {
         FILE *cfg = fopen(f->node[i].config, "a");      //  more keys of the cluster section
         assert_non_null(cfg);
         fprintf(cfg, "  resume_grace_ms: %d\n", S_GRACE_MS);
         fclose(cfg);
     }
+    //  A pair: b first (it takes the link alone); three nodes: all (a majority first).
     ha_node_start(f, 1);
+    if (n == 2)
+        ha_wait_holder(f, 1, HA_WAIT_MS);
+    for (size_t i = 0; i < n; i++)
+        if (i != 1)
+            ha_node_start(f, i);
     ha_wait_holder(f, 1, HA_WAIT_MS);
-    ha_node_start(f, 0);
-    ha_wait_standby(f, 0, "b", 1);
+    for (size_t i = 0; i < n; i++)
+        if (i != 1)
+            ha_wait_standby(f, i, "b", 1);
     ha_wait_forwarding(f, 0, "b");
     char servers[128];
     snprintf(servers, sizeof servers, "tcp://127.0.0.1:%d%s", f->node[0].client_port,
@@ -110,7 +119,7 @@ static ha_fx_t *s_pair_with_app(bool b_in_list)
 static void lost_nodes_line_goes_to_the_failure_number_once_its_session_expires(void **state)
 {
     (void) state;
-    ha_fx_t *f = s_pair_with_app(false);
+    ha_fx_t *f = s_cluster_with_app(2, false);
     long long killed = test_now_ms(), t_ring, t_moved, t_later;
     ha_node_kill(f, 0);
     test_app_destroy(&s_app);       //  the application dies with its node
@@ -160,7 +169,7 @@ static void lost_nodes_line_goes_to_the_failure_number_once_its_session_expires(
 static void an_application_that_resumes_in_the_grace_keeps_its_calls(void **state)
 {
     (void) state;
-    ha_fx_t *f = s_pair_with_app(true);
+    ha_fx_t *f = s_cluster_with_app(2, true);
     long long killed = test_now_ms(), t;
     ha_node_kill(f, 0);
     S_UNTIL(s_app.link_ups == 2, "the application resumes on b", &t);
@@ -177,6 +186,40 @@ static void an_application_that_resumes_in_the_grace_keeps_its_calls(void **stat
     ha_links(f);
 }
 
+
+//  Three nodes: a (the application's, killed with it), b holding the link and guarding the
+//  expired session's line, c standing by.  The link moves to c (handover): b stops
+//  guarding, c, which remembered the line at the expiry too, guards it now and deflects.
+static void the_guard_moves_with_the_link(void **state)
+{
+    (void) state;
+    ha_fx_t *f = s_cluster_with_app(3, false);
+    long long t;
+    ha_node_kill(f, 0);
+    test_app_destroy(&s_app);
+    s_app_up = false;
+    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 1, "b guards 101", &t);
+    //  c has seen the session expire too (it remembers the line, and does not guard it).
+    S_UNTIL(s_metric(f, 2, "ctim_ha_state_expired_total") >= 2, "a's keys expire on c", &t);
+    assert_true(s_metric(f, 2, "ctim_client_guarded_lines") == 0);
+    int code = 0;
+    assert_int_equal(test_http_request(f->node[1].host, f->node[1].http_port, "POST",
+                                       "/cluster/handover?pbx=main&to=c", 5000, &code, f->body,
+                                       sizeof f->body),
+                     0);
+    assert_true(code == 200 || code == 202);    //  202: accepted, under way
+    ha_wait_holder(f, 2, HA_WAIT_MS);
+    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 0, "b no longer guards 101", &t);
+    S_UNTIL(s_metric(f, 2, "ctim_client_guarded_lines") == 1, "c guards 101", &t);
+    s_ctl(f, "call-in 0301234567 101");
+    S_UNTIL(s_calls_hold(f, "\"number\":\"105\",\"state\":\"alerting\""),
+            "the call deflected to 105 by c", &t);
+    S_UNTIL(s_metric(f, 2, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 1,
+            "c counts the redirect", &t);
+    assert_true(s_metric(f, 1, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 0);
+    ha_links(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +227,7 @@ int main(void)
             lost_nodes_line_goes_to_the_failure_number_once_its_session_expires, teardown),
         cmocka_unit_test_teardown(an_application_that_resumes_in_the_grace_keeps_its_calls,
                                   teardown),
+        cmocka_unit_test_teardown(the_guard_moves_with_the_link, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
