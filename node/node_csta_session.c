@@ -894,9 +894,14 @@ static void s_on_verified(void *arg, bool verified)
                          : NODE_LOGIN_UNKNOWN_USER;
     s_login_finish(self, &l->aarq, result, index);
     s_login_free(&l);
-    //  What the application sent after its AARQ, then more from the socket.
+    //  What the application sent after its AARQ, then more from the socket (TLS: OpenSSL
+    //  may hold decrypted bytes that poll cannot see).
     if (self->state == NODE_CSTA_ASSOCIATED)
         s_process_frames(self);
+    if (self->state == NODE_CSTA_ASSOCIATED && self->ssl && SSL_pending(self->ssl) > 0) {
+        self->read_again = true;
+        s_schedule(self);
+    }
     if (self->state != NODE_CSTA_CLOSED)
         s_poll_update(self);
 }

@@ -723,6 +723,24 @@ static void concurrent_logins_are_answered_off_the_loop(void **state)
     assert_int_equal(node_verifier_queued(f->verifier), 0);
 }
 
+//  Over TLS too: the login waits for its check, then the session reads on (OpenSSL may hold
+//  what followed the AARQ) and serves a request.
+static void tls_login_checked_off_the_loop(void **state)
+{
+    fx_t *f = *state;
+    s_use_verifier(f, 0);
+    cli_t *c = cli_associated(f, 0, true, "crm");
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.opcode = CSTA_OP_REQUEST_SYSTEM_STATUS;
+    cli_invoke(c, &a, 5);
+    cli_recv(c, &a);
+    assert_int_equal(a.kind, CSTA_APDU_RESULT);
+    assert_int_equal(a.invoke_id, 5);
+    csta_apdu_clear(&a);
+    assert_true(fx_logged(f, "(tls) associated: user=crm"));
+}
+
 //  The server goes (as at shutdown) while logins are checked: their sessions are gone, the
 //  checks' answers find nothing (ASan would see a use after free), nobody is answered.
 static void sessions_closed_while_their_logins_are_checked_are_forgotten(void **state)
@@ -791,6 +809,7 @@ int main(void)
                                         fx_free),
         cmocka_unit_test_setup_teardown(
             sessions_closed_while_their_logins_are_checked_are_forgotten, setup, fx_free),
+        cmocka_unit_test_setup_teardown(tls_login_checked_off_the_loop, setup, fx_free),
         cmocka_unit_test_setup_teardown(login_is_refused_as_busy_when_the_queue_is_full, setup,
                                         fx_free),
         cmocka_unit_test_setup_teardown(monitors_get_own_xrefs_and_events_are_rewritten_to_them,
