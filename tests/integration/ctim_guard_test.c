@@ -110,9 +110,11 @@ static ha_fx_t *s_cluster_with_app(size_t n, bool b_in_list)
     assert_true(test_app_reply(&s_app, ctim_open_line(s_app.ctim, "101", "105"), &r));
     assert_int_equal(r.result, CTIM_RESULT_OK);
     assert_true(test_app_wait_service(&s_app, "101", true, test_now_ms() + HA_WAIT_MS));
-    //  The session and its line (with the failure number) have reached b.
+    //  The session and its line (with the failure number) have reached the other nodes.
     long long t;
-    S_UNTIL(s_metric(f, 1, "ctim_ha_state_keys") >= 2, "b holds a's session and line", &t);
+    for (size_t i = 1; i < n; i++)
+        S_UNTIL(s_metric(f, i, "ctim_ha_state_keys") >= 2, "a's session and line replicated",
+                &t);
     return f;
 }
 
