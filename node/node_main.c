@@ -801,7 +801,9 @@ static void s_note_expired(ctimd_t *self, const ha_state_change_t *c)
         char hash[HA_REGISTRY_HASH_HEX], why[160];
         ha_registry_hash_hex(r.token_sha256, hash);
         snprintf(why, sizeof why, "session=%.60s user=%.60s", r.session, r.user);
-        zhashx_update(self->expired_sessions, hash, strdup(why));
+        char *copy = strdup(why);
+        if (copy)
+            zhashx_update(self->expired_sessions, hash, copy);
         return;
     }
     if (r.kind != PROTO_RECORD_LINE || !*r.failure_number ||
