@@ -56,6 +56,13 @@ int ha_registry_monitor_key(const char *pbx, const char *device, char *key, size
     return s_key(key, cap, 'm', pbx, device, NULL);
 }
 
+int ha_registry_guard_key(const char *pbx, const char *device, char *key, size_t cap)
+{
+    if (!s_part_ok(device))
+        return -EINVAL;
+    return s_key(key, cap, 'g', pbx, device, NULL);
+}
+
 //  --- Which copy of a session wins ------------------------------------------------------------
 
 static bool s_session_at(const ha_state_t *st, size_t source, const char *hash,
@@ -277,5 +284,40 @@ size_t ha_registry_session_lines(const ha_state_t *st, size_t source, const char
         return 0;
     q.prefix_len = (size_t) snprintf(q.prefix, sizeof q.prefix, "l/%s/", hash);
     ha_state_each(st, source, s_visit_line, &q);
+    return q.count;
+}
+
+//  --- Guarded lines ---------------------------------------------------------------------------
+
+typedef struct {
+    char prefix[S_PART_MAX + 4];
+    size_t prefix_len;
+    ha_registry_line_fn *fn;
+    void *ctx;
+    size_t count;
+} s_guards_t;
+
+static void s_visit_guard(void *ctx, const char *key, const uint8_t *value, size_t len,
+                          uint32_t linger_ms)
+{
+    (void) linger_ms;
+    s_guards_t *q = ctx;
+    proto_state_record_t rec;
+    if (strncmp(key, q->prefix, q->prefix_len) != 0 ||
+        proto_cluster_record_decode(&rec, value, len) != 0 || rec.kind != PROTO_RECORD_LINE)
+        return;
+    q->count++;
+    q->fn(q->ctx, &rec);
+}
+
+size_t ha_registry_guards(const ha_state_t *st, const char *pbx, ha_registry_line_fn *fn,
+                          void *ctx)
+{
+    s_guards_t q = {.fn = fn, .ctx = ctx};
+    if (!s_part_ok(pbx) || strlen(pbx) > S_PART_MAX)
+        return 0;
+    q.prefix_len = (size_t) snprintf(q.prefix, sizeof q.prefix, "g/%s/", pbx);
+    for (size_t i = 0; i < ha_state_source_count(st); i++)
+        ha_state_each(st, i, s_visit_guard, &q);
     return q.count;
 }

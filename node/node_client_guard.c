@@ -607,9 +607,16 @@ size_t node_client_guard_lost_lines(const node_client_guard_t *self,
     zlistx_t *lines = zhashx_keys(self->lost);
     size_t n = 0;
     for (const char *line = lines ? zlistx_first(lines) : NULL; line; line = zlistx_next(lines)) {
+        const s_lost_t *l = zhashx_lookup(self->lost, line);
+        if (!l)
+            continue;               //  forgotten by fn meanwhile
+        const s_guarded_t *g = zhashx_lookup(self->by_line, line);
         n++;
-        if (fn)
-            fn(ctx, line);
+        if (fn) {
+            char number[S_NUMBER_MAX + 1];
+            snprintf(number, sizeof number, "%s", l->number);     //  fn may forget l
+            fn(ctx, line, number, g && g->lost_node);
+        }
     }
     zlistx_destroy(&lines);
     return n;

@@ -80,8 +80,10 @@ int node_client_guard_lost_line(node_client_guard_t *self, const char *line,
 bool node_client_guard_forget(node_client_guard_t *self, const char *line);
 //  This node holds the PBX link (true) or not: the lost nodes' lines are guarded or not.
 void node_client_guard_hold(node_client_guard_t *self, bool holds);
-//  The lost nodes' lines remembered (guarded or not), one by one to fn.
-typedef void(node_client_guard_line_fn)(void *ctx, const char *line);
+//  The lost nodes' lines remembered, one by one to fn (which may forget them): the line,
+//  its failure number, and whether this node guards it for the lost node now.
+typedef void(node_client_guard_line_fn)(void *ctx, const char *line, const char *failure_number,
+                                        bool guarded);
 size_t node_client_guard_lost_lines(const node_client_guard_t *self,
                                     node_client_guard_line_fn *fn, void *ctx);
 

@@ -111,6 +111,7 @@ struct ctimd {
     node_verifier_t *verifier;      //  PBKDF2 of first logins, off the loop (both front ends)
     zlistx_t *expired_lines;        //  lost nodes' lines that expired this turn (s_expired_t)
     zhashx_t *expired_sessions;     //  session hash -> "session=.. user=.." expired this turn
+    zhashx_t *guard_keys;           //  this node's g/ keys put (key -> failure number)
 };
 
 static void s_cluster_collect(ctimd_t *self);
@@ -370,6 +371,7 @@ static void s_cluster_log(void *ctx, ha_log_level_t level, const char *text)
 }
 
 static size_t s_takeover_sync(ctimd_t *self, size_t i);
+static void s_lost_lines_hold(ctimd_t *self, bool holds);
 
 //  Take PBX i's link: first watch every device an application anywhere in the cluster has
 //  open (the lost holder's applications' too: they will resume here or elsewhere), so that
@@ -386,7 +388,7 @@ static void s_cluster_take(void *ctx, size_t i, uint64_t epoch)
     if (ha_cluster_took_by_handover(self->cluster, i))
         s_handover_taking(self, i);
     if (i == 0)     //  the lost nodes' lines of the client API's PBX: this node guards them
-        node_client_guard_hold(node_client_server_guard(self->client_server), true);
+        s_lost_lines_hold(self, true);
     node_pbx_start(self->pbx[i]);
 }
 
@@ -401,7 +403,7 @@ static void s_cluster_drop(void *ctx, size_t i, const char *why)
         return;
     node_pbx_stop(self->pbx[i]);
     if (i == 0)     //  the next holder guards the lost nodes' lines
-        node_client_guard_hold(node_client_server_guard(self->client_server), false);
+        s_lost_lines_hold(self, false);
     //  Taken by a handover and dropped before its link came up: what waited goes on.
     if (self->handover[i].stage == S_HO_TAKING)
         s_handover_finish(self, i, "given up");
@@ -772,9 +774,10 @@ static size_t s_takeover_sync(ctimd_t *self, size_t i)
 //  its node would have handed them to its guard on a heartbeat failure, but that node is
 //  gone.  Every node remembers such lines with a failure number in its client API's guard
 //  (node_client_guard_lost_line), and the one holding the link guards them (take / drop
-//  above), so exactly one node deflects; the line is forgotten once a session anywhere in
-//  the cluster has it open again (ha_registry_line_open).  Only the first PBX: the client
-//  API serves it alone.
+//  above), so exactly one node deflects; the holder writes them as g/ keys, which a new
+//  holder reads at its take (it may have joined after the expiry).  A line is forgotten
+//  once a session anywhere in the cluster has it open again (ha_registry_line_open).  Only
+//  the first PBX: the client API serves it alone.
 
 typedef struct {
     char hash[HA_REGISTRY_HASH_HEX];
@@ -820,8 +823,11 @@ static void s_note_expired(ctimd_t *self, const ha_state_change_t *c)
     zlistx_add_end(self->expired_lines, e);
 }
 
-static void s_lost_line_check(void *ctx, const char *line)
+static void s_lost_line_check(void *ctx, const char *line, const char *failure_number,
+                              bool guarded)
 {
+    (void) failure_number;
+    (void) guarded;
     ctimd_t *self = ctx;
     csta_device_t dev;
     char device[NODE_PBX_DEVICE_KEY_MAX];
@@ -829,6 +835,96 @@ static void s_lost_line_check(void *ctx, const char *line)
     if (s_device_key(&dev, device, sizeof device) &&
         ha_registry_line_open(ha_cluster_state(self->cluster), self->cfg.pbx[0].name, device))
         node_client_guard_forget(node_client_server_guard(self->client_server), line);
+}
+
+//  The lines this node guards for lost nodes are its g/ keys too (ha_registry.h), so that
+//  the next holder takes them over even if it joined after the session expired.  A key
+//  goes when the line is forgotten (open again in the cluster), not when the link goes;
+//  of a lost node it lingers cluster.resume_grace_ms: the next holder takes the link well
+//  within it.
+typedef struct {
+    ctimd_t *self;
+    zhashx_t *want;                 //  key -> failure number
+} s_guard_sync_t;
+
+static void s_guard_want(void *ctx, const char *line, const char *failure_number, bool guarded)
+{
+    s_guard_sync_t *q = ctx;
+    csta_device_t dev;
+    char device[NODE_PBX_DEVICE_KEY_MAX], key[HA_STATE_KEY_MAX];
+    csta_device_set(&dev, line);
+    if (!s_device_key(&dev, device, sizeof device) ||
+        ha_registry_guard_key(q->self->cfg.pbx[0].name, device, key, sizeof key) != 0)
+        return;
+    //  Put while guarding; kept after a drop as long as the line is remembered (a handover
+    //  drops here before the next holder takes and reads the keys).
+    if (!guarded && !zhashx_lookup(q->self->guard_keys, key))
+        return;
+    char *copy = strdup(failure_number);
+    if (copy)
+        zhashx_update(q->want, key, copy);
+    proto_state_record_t r;
+    const char *had = zhashx_lookup(q->self->guard_keys, key);
+    if (had && strcmp(had, failure_number) == 0)
+        return;
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_LINE;
+    snprintf(r.pbx, sizeof r.pbx, "%s", q->self->cfg.pbx[0].name);
+    snprintf(r.line, sizeof r.line, "%s", line);
+    snprintf(r.device, sizeof r.device, "%s", device);
+    snprintf(r.failure_number, sizeof r.failure_number, "%s", failure_number);
+    s_state_put(q->self, key, &r, (uint32_t) q->self->cfg.cluster.resume_grace_ms);
+}
+
+static void s_guard_keys_sync(ctimd_t *self)
+{
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    s_guard_sync_t q = {self, zhashx_new()};
+    if (!guard || !q.want || !self->guard_keys) {
+        zhashx_destroy(&q.want);
+        return;
+    }
+    zhashx_set_destructor(q.want, s_expired_free);
+    node_client_guard_lost_lines(guard, s_guard_want, &q);
+    for (const char *had = zhashx_first(self->guard_keys); had;
+         had = zhashx_next(self->guard_keys)) {
+        const char *key = zhashx_cursor(self->guard_keys);
+        if (!zhashx_lookup(q.want, key))
+            s_state_delete(self, key);
+    }
+    //  What is put now (the table takes the copies).
+    zhashx_destroy(&self->guard_keys);
+    self->guard_keys = q.want;
+}
+
+//  Taking the link: the lines the last holder guarded (its g/ keys, lingering if it was
+//  lost) are this node's to guard, unless they are open again.
+static void s_guard_adopt(void *ctx, const proto_state_record_t *r)
+{
+    ctimd_t *self = ctx;
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    if (ha_registry_line_open(ha_cluster_state(self->cluster), self->cfg.pbx[0].name, r->device))
+        return;
+    char why[160];
+    snprintf(why, sizeof why, "taken over with the link: the last holder guarded it");
+    int rc = node_client_guard_lost_line(guard, r->line, r->failure_number, why);
+    if (rc)
+        node_error("client", "line %s: calls cannot go to failure number %s: %s", r->line,
+                   r->failure_number, strerror(-rc));
+}
+
+//  This node takes the first PBX's link (holds) or drops it: the lost nodes' lines are its
+//  to guard (the last holder's too) or the next holder's.
+static void s_lost_lines_hold(ctimd_t *self, bool holds)
+{
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    if (!guard)
+        return;
+    if (holds)
+        ha_registry_guards(ha_cluster_state(self->cluster), self->cfg.pbx[0].name,
+                           s_guard_adopt, self);
+    node_client_guard_hold(guard, holds);
+    s_guard_keys_sync(self);
 }
 
 //  After a turn with state changes: the lines that expired with their session (which
@@ -863,6 +959,7 @@ static void s_lost_lines_sync(ctimd_t *self)
     zlistx_purge(self->expired_lines);
     zhashx_purge(self->expired_sessions);
     node_client_guard_lost_lines(guard, s_lost_line_check, self);
+    s_guard_keys_sync(self);
 }
 
 static bool s_moved(void *ctx, const char *hash)
@@ -1022,12 +1119,15 @@ static int s_cluster_start(ctimd_t *self)
     self->csta_monitors = zhashx_new();
     self->expired_lines = zlistx_new();
     self->expired_sessions = zhashx_new();
+    self->guard_keys = zhashx_new();
     if (self->expired_lines)
         zlistx_set_destructor(self->expired_lines, s_expired_free);
     if (self->expired_sessions)
         zhashx_set_destructor(self->expired_sessions, s_expired_free);
+    if (self->guard_keys)
+        zhashx_set_destructor(self->guard_keys, s_expired_free);
     bool made = self->takeover && self->csta_monitors && self->expired_lines &&
-                self->expired_sessions;
+                self->expired_sessions && self->guard_keys;
     self->cluster = made ? ha_cluster_new(self->loop, &hc, &l) : NULL;
     //  Forwarding first: it serves the PBXs while this node holds no link (from now on).
     if (self->cluster)
@@ -1064,6 +1164,8 @@ static void s_cluster_stop(ctimd_t *self)
     if (self->state_timer > 0)
         zloop_timer_end(self->loop, self->state_timer);
     self->state_timer = 0;
+    //  The g/ keys stay (as every key of ours): the next holder takes the guard over.
+    zhashx_destroy(&self->guard_keys);
     ha_cluster_destroy(&self->cluster);
     node_forward_destroy(&self->forward);
     node_takeover_destroy(&self->takeover, self->pbx, self->cfg.pbx_count);

@@ -13,6 +13,8 @@
 //    101 still rings at 101 and the application sees it; no redirect.
 //  - the_guard_moves_with_the_link: three nodes; while b guards the expired session's line
 //    the link is handed over to c: b stops, c guards and deflects.
+//  - a_node_that_joins_later_takes_the_guard_over_from_the_registry: a restarts after the
+//    expiry (it never saw it) and the link is handed to it: it guards from b's g/ key.
 //
 //  pbxsim's link history must never show two links open at once.  Every wait is a
 //  condition polled with a deadline; processes are killed after each test.
@@ -73,6 +75,24 @@ static void s_ctl(ha_fx_t *f, const char *cmd)
             fail_msg("never: %s", what);                                                         \
         *(at) = test_now_ms();                                                                   \
     } while (0)
+
+//  Node i (the holder) hands pbx main's link to node `to`; asked again while it answers 409
+//  (it does not see the target serve the PBX yet: just joined).
+static void s_handover(ha_fx_t *f, size_t i, const char *to)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/cluster/handover?pbx=main&to=%s", to);
+    long long deadline = test_now_ms() + HA_WAIT_MS;
+    int code = 0;
+    while (test_now_ms() < deadline) {
+        if (test_http_request(f->node[i].host, f->node[i].http_port, "POST", path, 5000, &code,
+                              f->body, sizeof f->body) == 0 &&
+            (code == 200 || code == 202))   //  202: accepted, under way
+            return;
+        ha_pace(20);
+    }
+    fail_msg("handover to %s never accepted: %d %s", to, code, f->body);
+}
 
 //  n nodes (2 or 3) with a short grace: b takes the link, a (and c) stand by for it; an
 //  application on servers (a first) with 101 open, failure number 105.
@@ -204,12 +224,7 @@ static void the_guard_moves_with_the_link(void **state)
     //  c has seen the session expire too (it remembers the line, and does not guard it).
     S_UNTIL(s_metric(f, 2, "ctim_ha_state_expired_total") >= 2, "a's keys expire on c", &t);
     assert_true(s_metric(f, 2, "ctim_client_guarded_lines") == 0);
-    int code = 0;
-    assert_int_equal(test_http_request(f->node[1].host, f->node[1].http_port, "POST",
-                                       "/cluster/handover?pbx=main&to=c", 5000, &code, f->body,
-                                       sizeof f->body),
-                     0);
-    assert_true(code == 200 || code == 202);    //  202: accepted, under way
+    s_handover(f, 1, "c");
     ha_wait_holder(f, 2, HA_WAIT_MS);
     S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 0, "b no longer guards 101", &t);
     S_UNTIL(s_metric(f, 2, "ctim_client_guarded_lines") == 1, "c guards 101", &t);
@@ -222,6 +237,35 @@ static void the_guard_moves_with_the_link(void **state)
     ha_links(f);
 }
 
+
+//  A pair again: after b guards the expired session's line, a restarts (it knows nothing of
+//  the expiry) and the link is handed to it: a takes the guard over from b's g/ key in the
+//  replicated state and deflects.
+static void a_node_that_joins_later_takes_the_guard_over_from_the_registry(void **state)
+{
+    (void) state;
+    ha_fx_t *f = s_cluster_with_app(2, false);
+    long long t;
+    ha_node_kill(f, 0);
+    test_app_destroy(&s_app);
+    s_app_up = false;
+    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 1, "b guards 101", &t);
+    ha_node_start(f, 0);
+    ha_wait_standby(f, 0, "b", 1);
+    S_UNTIL(s_metric(f, 0, "ctim_ha_state_keys") >= 1, "a holds b's guard key", &t);
+    assert_true(s_metric(f, 0, "ctim_client_guarded_lines") == 0);
+    s_handover(f, 1, "a");
+    ha_wait_holder(f, 0, HA_WAIT_MS);
+    S_UNTIL(s_metric(f, 0, "ctim_client_guarded_lines") == 1, "a guards 101", &t);
+    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 0, "b no longer guards 101", &t);
+    s_ctl(f, "call-in 0301234567 101");
+    S_UNTIL(s_calls_hold(f, "\"number\":\"105\",\"state\":\"alerting\""),
+            "the call deflected to 105 by a", &t);
+    S_UNTIL(s_metric(f, 0, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 1,
+            "a counts the redirect", &t);
+    ha_links(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +274,8 @@ int main(void)
         cmocka_unit_test_teardown(an_application_that_resumes_in_the_grace_keeps_its_calls,
                                   teardown),
         cmocka_unit_test_teardown(the_guard_moves_with_the_link, teardown),
+        cmocka_unit_test_teardown(
+            a_node_that_joins_later_takes_the_guard_over_from_the_registry, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

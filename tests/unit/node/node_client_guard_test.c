@@ -360,9 +360,11 @@ static double s_lost_redirects(fx_t *f, const char *result)
     return node_metric_value(m, (const char *[]){result});
 }
 
-static void s_count_line(void *ctx, const char *line)
+static void s_count_line(void *ctx, const char *line, const char *failure_number, bool guarded)
 {
-    (void) line;
+    assert_string_equal(line, "101");
+    assert_string_equal(failure_number, "105");
+    assert_false(guarded);          //  not holding the link
     (*(int *) ctx)++;
 }
 
