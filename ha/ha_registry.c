@@ -255,8 +255,9 @@ int ha_registry_find_session(const ha_state_t *st, const uint8_t sha256[PROTO_CL
     return found ? 0 : -ENOENT;
 }
 
+//  LineRecords under a key prefix ("l/HASH/", "g/PBX/").
 typedef struct {
-    char prefix[HA_REGISTRY_HASH_HEX + 4];
+    char prefix[S_PART_MAX + 4];
     size_t prefix_len;
     ha_registry_line_fn *fn;
     void *ctx;
@@ -289,35 +290,14 @@ size_t ha_registry_session_lines(const ha_state_t *st, size_t source, const char
 
 //  --- Guarded lines ---------------------------------------------------------------------------
 
-typedef struct {
-    char prefix[S_PART_MAX + 4];
-    size_t prefix_len;
-    ha_registry_line_fn *fn;
-    void *ctx;
-    size_t count;
-} s_guards_t;
-
-static void s_visit_guard(void *ctx, const char *key, const uint8_t *value, size_t len,
-                          uint32_t linger_ms)
-{
-    (void) linger_ms;
-    s_guards_t *q = ctx;
-    proto_state_record_t rec;
-    if (strncmp(key, q->prefix, q->prefix_len) != 0 ||
-        proto_cluster_record_decode(&rec, value, len) != 0 || rec.kind != PROTO_RECORD_LINE)
-        return;
-    q->count++;
-    q->fn(q->ctx, &rec);
-}
-
 size_t ha_registry_guards(const ha_state_t *st, const char *pbx, ha_registry_line_fn *fn,
                           void *ctx)
 {
-    s_guards_t q = {.fn = fn, .ctx = ctx};
+    s_lines_t q = {.fn = fn, .ctx = ctx};
     if (!s_part_ok(pbx) || strlen(pbx) > S_PART_MAX)
         return 0;
     q.prefix_len = (size_t) snprintf(q.prefix, sizeof q.prefix, "g/%s/", pbx);
     for (size_t i = 0; i < ha_state_source_count(st); i++)
-        ha_state_each(st, i, s_visit_guard, &q);
+        ha_state_each(st, i, s_visit_line, &q);
     return q.count;
 }

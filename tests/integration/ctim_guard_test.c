@@ -208,6 +208,33 @@ static void an_application_that_resumes_in_the_grace_keeps_its_calls(void **stat
     ha_links(f);
 }
 
+//  Kill a and its application (it never resumes); wait until b guards its line.
+static void s_kill_app_node(ha_fx_t *f)
+{
+    long long t;
+    ha_node_kill(f, 0);
+    test_app_destroy(&s_app);
+    s_app_up = false;
+    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 1, "b guards 101", &t);
+}
+
+//  b hands the link to node `to`: b stops guarding, `to` guards and deflects a new call.
+static void s_guard_moves(ha_fx_t *f, size_t to)
+{
+    long long t;
+    s_handover(f, 1, f->node[to].id);
+    ha_wait_holder(f, to, HA_WAIT_MS);
+    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 0, "b no longer guards 101", &t);
+    S_UNTIL(s_metric(f, to, "ctim_client_guarded_lines") == 1, "the new holder guards 101",
+            &t);
+    s_ctl(f, "call-in 0301234567 101");
+    S_UNTIL(s_calls_hold(f, "\"number\":\"105\",\"state\":\"alerting\""),
+            "the call deflected to 105 by the new holder", &t);
+    S_UNTIL(s_metric(f, to, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 1,
+            "the new holder counts the redirect", &t);
+    assert_true(s_metric(f, 1, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 0);
+    ha_links(f);
+}
 
 //  Three nodes: a (the application's, killed with it), b holding the link and guarding the
 //  expired session's line, c standing by.  The link moves to c (handover): b stops
@@ -217,26 +244,12 @@ static void the_guard_moves_with_the_link(void **state)
     (void) state;
     ha_fx_t *f = s_cluster_with_app(3, false);
     long long t;
-    ha_node_kill(f, 0);
-    test_app_destroy(&s_app);
-    s_app_up = false;
-    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 1, "b guards 101", &t);
+    s_kill_app_node(f);
     //  c has seen the session expire too (it remembers the line, and does not guard it).
     S_UNTIL(s_metric(f, 2, "ctim_ha_state_expired_total") >= 2, "a's keys expire on c", &t);
     assert_true(s_metric(f, 2, "ctim_client_guarded_lines") == 0);
-    s_handover(f, 1, "c");
-    ha_wait_holder(f, 2, HA_WAIT_MS);
-    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 0, "b no longer guards 101", &t);
-    S_UNTIL(s_metric(f, 2, "ctim_client_guarded_lines") == 1, "c guards 101", &t);
-    s_ctl(f, "call-in 0301234567 101");
-    S_UNTIL(s_calls_hold(f, "\"number\":\"105\",\"state\":\"alerting\""),
-            "the call deflected to 105 by c", &t);
-    S_UNTIL(s_metric(f, 2, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 1,
-            "c counts the redirect", &t);
-    assert_true(s_metric(f, 1, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 0);
-    ha_links(f);
+    s_guard_moves(f, 2);
 }
-
 
 //  A pair again: after b guards the expired session's line, a restarts (it knows nothing of
 //  the expiry) and the link is handed to it: a takes the guard over from b's g/ key in the
@@ -246,24 +259,12 @@ static void a_node_that_joins_later_takes_the_guard_over_from_the_registry(void 
     (void) state;
     ha_fx_t *f = s_cluster_with_app(2, false);
     long long t;
-    ha_node_kill(f, 0);
-    test_app_destroy(&s_app);
-    s_app_up = false;
-    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 1, "b guards 101", &t);
+    s_kill_app_node(f);
     ha_node_start(f, 0);
     ha_wait_standby(f, 0, "b", 1);
     S_UNTIL(s_metric(f, 0, "ctim_ha_state_keys") >= 1, "a holds b's guard key", &t);
     assert_true(s_metric(f, 0, "ctim_client_guarded_lines") == 0);
-    s_handover(f, 1, "a");
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    S_UNTIL(s_metric(f, 0, "ctim_client_guarded_lines") == 1, "a guards 101", &t);
-    S_UNTIL(s_metric(f, 1, "ctim_client_guarded_lines") == 0, "b no longer guards 101", &t);
-    s_ctl(f, "call-in 0301234567 101");
-    S_UNTIL(s_calls_hold(f, "\"number\":\"105\",\"state\":\"alerting\""),
-            "the call deflected to 105 by a", &t);
-    S_UNTIL(s_metric(f, 0, "ctim_client_lost_node_redirects_total{result=\"ok\"}") == 1,
-            "a counts the redirect", &t);
-    ha_links(f);
+    s_guard_moves(f, 0);
 }
 
 int main(void)
