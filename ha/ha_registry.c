@@ -56,6 +56,13 @@ int ha_registry_monitor_key(const char *pbx, const char *device, char *key, size
     return s_key(key, cap, 'm', pbx, device, NULL);
 }
 
+int ha_registry_guard_key(const char *pbx, const char *device, char *key, size_t cap)
+{
+    if (!s_part_ok(device))
+        return -EINVAL;
+    return s_key(key, cap, 'g', pbx, device, NULL);
+}
+
 //  --- Which copy of a session wins ------------------------------------------------------------
 
 static bool s_session_at(const ha_state_t *st, size_t source, const char *hash,
@@ -118,6 +125,7 @@ typedef struct {
     ha_registry_device_fn *fn;
     void *ctx;
     size_t count;
+    bool lines_only;                //  sessions' lines, not the CSTA monitors
 } s_devices_t;
 
 static void s_device(s_devices_t *q, const char *device)
@@ -144,7 +152,7 @@ static void s_visit_device(void *ctx, const char *key, const uint8_t *value, siz
     (void) linger_ms;
     s_devices_t *q = ctx;
     const char *device;
-    if (strncmp(key, "m/", 2) == 0) {
+    if (strncmp(key, "m/", 2) == 0 && !q->lines_only) {
         if ((device = s_pbx_device(q, key + 2)))
             s_device(q, device);
         return;
@@ -167,10 +175,11 @@ static void s_visit_device(void *ctx, const char *key, const uint8_t *value, siz
         s_device(q, device);
 }
 
-size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_device_fn *fn,
-                           void *ctx)
+//  The devices of pbx, to fn once each (lines_only: sessions' lines alone).
+static size_t s_devices(const ha_state_t *st, const char *pbx, bool lines_only,
+                        ha_registry_device_fn *fn, void *ctx)
 {
-    s_devices_t q = {st, 0, pbx, zhashx_new(), NULL, fn, ctx, 0};
+    s_devices_t q = {st, 0, pbx, zhashx_new(), NULL, fn, ctx, 0, lines_only};
     if (!q.seen || !pbx || !*pbx) {
         zhashx_destroy(&q.seen);
         return 0;
@@ -184,6 +193,32 @@ size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_de
     }
     zhashx_destroy(&q.seen);
     return q.count;
+}
+
+size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_device_fn *fn,
+                           void *ctx)
+{
+    return s_devices(st, pbx, false, fn, ctx);
+}
+
+typedef struct {
+    const char *device;
+    bool found;
+} s_line_open_t;
+
+static void s_line_open_visit(void *ctx, const char *device)
+{
+    s_line_open_t *q = ctx;
+    if (strcmp(device, q->device) == 0)
+        q->found = true;
+}
+
+bool ha_registry_line_open(const ha_state_t *st, const char *pbx, const char *device)
+{
+    s_line_open_t q = {device, false};
+    if (device)
+        s_devices(st, pbx, true, s_line_open_visit, &q);
+    return q.found;
 }
 
 //  --- Sessions ---------------------------------------------------------------------------------
@@ -220,8 +255,9 @@ int ha_registry_find_session(const ha_state_t *st, const uint8_t sha256[PROTO_CL
     return found ? 0 : -ENOENT;
 }
 
+//  LineRecords under a key prefix ("l/HASH/", "g/PBX/").
 typedef struct {
-    char prefix[HA_REGISTRY_HASH_HEX + 4];
+    char prefix[S_PART_MAX + 4];
     size_t prefix_len;
     ha_registry_line_fn *fn;
     void *ctx;
@@ -249,5 +285,19 @@ size_t ha_registry_session_lines(const ha_state_t *st, size_t source, const char
         return 0;
     q.prefix_len = (size_t) snprintf(q.prefix, sizeof q.prefix, "l/%s/", hash);
     ha_state_each(st, source, s_visit_line, &q);
+    return q.count;
+}
+
+//  --- Guarded lines ---------------------------------------------------------------------------
+
+size_t ha_registry_guards(const ha_state_t *st, const char *pbx, ha_registry_line_fn *fn,
+                          void *ctx)
+{
+    s_lines_t q = {.fn = fn, .ctx = ctx};
+    if (!s_part_ok(pbx) || strlen(pbx) > S_PART_MAX)
+        return 0;
+    q.prefix_len = (size_t) snprintf(q.prefix, sizeof q.prefix, "g/%s/", pbx);
+    for (size_t i = 0; i < ha_state_source_count(st); i++)
+        ha_state_each(st, i, s_visit_line, &q);
     return q.count;
 }

@@ -6,6 +6,8 @@
 //      s/HASH                 SessionRecord  a client API session
 //      l/HASH/PBX/DEVICE      LineRecord     one of its open lines (line number, options)
 //      m/PBX/DEVICE           MonitorRecord  the CSTA multiplexer's monitors on that node
+//      g/PBX/DEVICE           LineRecord     a line the node guards for a lost node's session
+//                                            that expired (call-forward-on-failure)
 //
 //  HASH is the first 16 bytes of the SHA-256 of the session's resume token, in hex: random,
 //  so unique, and it says nothing about the token.  PBX and DEVICE are in the keys so that
@@ -37,6 +39,7 @@ int ha_registry_session_key(const char *hash, char *key, size_t cap);
 int ha_registry_line_key(const char *hash, const char *pbx, const char *device, char *key,
                          size_t cap);
 int ha_registry_monitor_key(const char *pbx, const char *device, char *key, size_t cap);
+int ha_registry_guard_key(const char *pbx, const char *device, char *key, size_t cap);
 
 //  --- Queries ----------------------------------------------------------------------------------
 
@@ -46,6 +49,18 @@ typedef void(ha_registry_device_fn)(void *ctx, const char *device);
 //  whose keys still linger — each once, to fn.  Returns how many.
 size_t ha_registry_devices(const ha_state_t *st, const char *pbx, ha_registry_device_fn *fn,
                            void *ctx);
+
+//  Whether a session anywhere in the cluster (its winning copy, of a live source or a
+//  lingering one, this node's own included) has device of pbx open as a line.  Call-
+//  forward-on-failure across nodes: a lost node's line is guarded only while nobody has it.
+bool ha_registry_line_open(const ha_state_t *st, const char *pbx, const char *device);
+
+//  Every guarded line of pbx (g/ keys) of every source, live or lingering, to fn; a line
+//  guarded by two sources (the link moved) comes twice.  Returns how many.  A node that
+//  takes the link takes these over: it may have joined after the session expired.
+typedef void(ha_registry_line_fn)(void *ctx, const proto_state_record_t *line);
+size_t ha_registry_guards(const ha_state_t *st, const char *pbx, ha_registry_line_fn *fn,
+                          void *ctx);
 
 typedef struct {
     proto_state_record_t session;   //  its SessionRecord
@@ -63,7 +78,6 @@ int ha_registry_find_session(const ha_state_t *st, const uint8_t sha256[PROTO_CL
 //  application resumed there).
 int ha_registry_session_winner(const ha_state_t *st, const char *hash);
 //  The lines of session hash in source: fn once per LineRecord.  Returns how many.
-typedef void(ha_registry_line_fn)(void *ctx, const proto_state_record_t *line);
 size_t ha_registry_session_lines(const ha_state_t *st, size_t source, const char *hash,
                                  ha_registry_line_fn *fn, void *ctx);
 

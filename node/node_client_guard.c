@@ -1,7 +1,8 @@
 //  node_client_guard: call-forward-on-failure (see the header).  Guarded lines are kept in
 //  two tables (by number, by watch); requests at the PBX (SnapshotDevice, DeflectCall)
 //  carry the line's id, never a pointer, so an answer for a line released meanwhile finds
-//  nothing.
+//  nothing.  The lines of a lost node's expired sessions are kept in a third table (by
+//  number) on every node, and guarded as the others only while this node holds the link.
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ typedef struct {
     char why[S_WHY_MAX];
     node_pbx_watch_t *watch;
     bool monitored;                 //  the watch's done(0) came (for /status)
+    bool lost_node;                 //  guarded for a lost node's expired session
     int64_t since_ms;
     long redirects;
     s_call_id_t recent[S_RECENT];   //  calls deflected (or being deflected) from here
@@ -46,6 +48,7 @@ typedef struct s_req {
     int opcode;
     s_call_id_t call;               //  DeflectCall: the call
     char to[S_NUMBER_MAX + 1];      //  DeflectCall: the failure number asked for
+    bool lost_node;                 //  for a line of a lost node's session
     struct s_req *prev, *next;
 } s_req_t;
 
@@ -56,8 +59,16 @@ struct node_client_guard {
     zhashx_t *by_watch;             //  node_pbx_watch_t * -> s_guarded_t * (borrowed)
     uint64_t next_id;
     s_req_t *reqs;
-    node_metric_t *m_redirects, *m_lines;
+    zhashx_t *lost;                 //  line number -> s_lost_t * (owned): lost nodes' lines
+    bool holds;                     //  this node holds the link: it guards the lost lines
+    node_metric_t *m_redirects, *m_lines, *m_lost_redirects;
 };
+
+//  A line of a lost node's session that expired without resuming anywhere.
+typedef struct {
+    char number[S_NUMBER_MAX + 1];
+    char why[S_WHY_MAX];
+} s_lost_t;
 
 static int64_t s_now_ms(void)
 {
@@ -131,7 +142,8 @@ static int s_request(node_client_guard_t *self, s_guarded_t *g, const csta_apdu_
     s_req_t *req = calloc(1, sizeof *req);
     if (!req)
         return -ENOMEM;
-    *req = (s_req_t){.guard = self, .line_id = g->id, .opcode = a->opcode, .next = self->reqs};
+    *req = (s_req_t){.guard = self, .line_id = g->id, .opcode = a->opcode,
+                     .lost_node = g->lost_node, .next = self->reqs};
     rc = node_pbx_request(self->pbx, buf, n, self->request_timeout_ms, reply_fn, NULL, req);
     if (rc) {
         free(req);
@@ -174,8 +186,10 @@ static void s_on_deflect(void *arg, int status, const uint8_t *apdu, size_t len)
         bool ok = status == 0 && apdu && csta_apdu_decode(&a, apdu, len) == 0 &&
                   a.kind == CSTA_APDU_RESULT;
         if (ok) {
-            node_info(S_SUB, "redirected call=%s line=%s to=%s (%s)", cid,
-                      g ? g->line : "?", req->to, g ? g->why : "line released");
+            //  A lost node's line: nobody else tells the operator where its calls went.
+            node_log(req->lost_node ? NODE_LOG_NOTICE : NODE_LOG_INFO, S_SUB,
+                     "redirected call=%s line=%s to=%s (%s)", cid, g ? g->line : "?", req->to,
+                     g ? g->why : "line released");
             if (g)
                 g->redirects++;
         } else {
@@ -195,6 +209,8 @@ static void s_on_deflect(void *arg, int status, const uint8_t *apdu, size_t len)
         csta_apdu_clear(&a);
         if (self->m_redirects)
             node_metric_add(self->m_redirects, (const char *[]){ok ? "ok" : "error"}, 1);
+        if (self->m_lost_redirects && req->lost_node)
+            node_metric_add(self->m_lost_redirects, (const char *[]){ok ? "ok" : "error"}, 1);
     }
     free(req);
 }
@@ -228,6 +244,8 @@ static void s_deflect(node_client_guard_t *self, s_guarded_t *g, const uint8_t *
                      g->number, strerror(-rc));
         if (self->m_redirects)
             node_metric_add(self->m_redirects, (const char *[]){"error"}, 1);
+        if (self->m_lost_redirects && g->lost_node)
+            node_metric_add(self->m_lost_redirects, (const char *[]){"error"}, 1);
         return;
     }
     req->call = call;
@@ -312,6 +330,25 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
     s_snapshot(g->guard, g);
 }
 
+static void s_lost_free(void **item_p)
+{
+    free(*item_p);
+    *item_p = NULL;
+}
+
+//  Stop guarding line if it is guarded for a lost node (a local failure's guard stays).
+static void s_unguard_lost(node_client_guard_t *self, const char *line, const char *how)
+{
+    s_guarded_t *g = zhashx_lookup(self->by_line, line);
+    if (!g || !g->lost_node)
+        return;
+    node_notice(S_SUB, "line %s of a lost node's application no longer guarded here after "
+                "%" PRId64 " ms, %ld redirects: %s", line, s_now_ms() - g->since_ms,
+                g->redirects, how);
+    zhashx_delete(self->by_line, line);
+    s_gauge(self);
+}
+
 //  --- Public ----------------------------------------------------------------------------------
 
 node_client_guard_t *node_client_guard_new(node_metrics_t *metrics)
@@ -321,11 +358,13 @@ node_client_guard_t *node_client_guard_new(node_metrics_t *metrics)
         return NULL;
     self->by_line = zhashx_new();
     self->by_watch = node_ptrmap_new();
-    if (!self->by_line || !self->by_watch) {
+    self->lost = zhashx_new();
+    if (!self->by_line || !self->by_watch || !self->lost) {
         node_client_guard_destroy(&self);
         return NULL;
     }
     zhashx_set_destructor(self->by_line, s_guarded_free);
+    zhashx_set_destructor(self->lost, s_lost_free);
     if (metrics) {
         self->m_redirects = node_metrics_counter(metrics, "client_redirects",
             "Calls deflected to a failed application's failure number, by result.", "result");
@@ -334,6 +373,10 @@ node_client_guard_t *node_client_guard_new(node_metrics_t *metrics)
             "Lines whose ringing calls go to a failure number (their application failed).",
             NULL);
         node_metric_set(self->m_lines, NULL, 0);
+        self->m_lost_redirects = node_metrics_counter(metrics, "client_lost_node_redirects",
+            "Calls deflected to the failure number of a lost node's application whose session "
+            "expired without resuming (by the link's holder), by result.", "result");
+        node_metric_add(self->m_lost_redirects, (const char *[]){"ok"}, 0);
     }
     return self;
 }
@@ -347,6 +390,7 @@ void node_client_guard_destroy(node_client_guard_t **self_p)
         r->guard = NULL;            //  node_pbx still owes them a reply: it frees them
     zhashx_destroy(&self->by_line); //  unwatches (by_watch is still there for it)
     zhashx_destroy(&self->by_watch);
+    zhashx_destroy(&self->lost);
     free(self);
     *self_p = NULL;
 }
@@ -357,8 +401,14 @@ void node_client_guard_attach(node_client_guard_t *self, node_pbx_t *pbx, int re
     self->request_timeout_ms = request_timeout_ms;
 }
 
-int node_client_guard_protect(node_client_guard_t *self, const char *line,
-                              const char *failure_number, const char *why)
+static bool s_number_ok(const char *n)
+{
+    return n && *n && strlen(n) <= S_NUMBER_MAX;
+}
+
+//  Guard line (protect's contract); lost_node: for a lost node's session.
+static int s_protect(node_client_guard_t *self, const char *line, const char *failure_number,
+                     const char *why, bool lost_node)
 {
     if (!line || !*line || strlen(line) > S_NUMBER_MAX || !failure_number || !*failure_number ||
         strlen(failure_number) > S_NUMBER_MAX)
@@ -369,6 +419,7 @@ int node_client_guard_protect(node_client_guard_t *self, const char *line,
     if (g) {
         snprintf(g->number, sizeof g->number, "%s", failure_number);
         snprintf(g->why, sizeof g->why, "%s", why ? why : "");
+        g->lost_node = lost_node;
         node_info(S_SUB, "line %s guarded: ringing calls go to %s now (%s)", line,
                   failure_number, g->why);
         if (g->monitored)
@@ -384,6 +435,7 @@ int node_client_guard_protect(node_client_guard_t *self, const char *line,
     snprintf(g->number, sizeof g->number, "%s", failure_number);
     snprintf(g->why, sizeof g->why, "%s", why ? why : "");
     g->since_ms = s_now_ms();
+    g->lost_node = lost_node;
     csta_device_t dev;
     csta_device_set(&dev, line);
     g->watch = node_pbx_watch(self->pbx, &dev, s_on_watch_done, g);
@@ -398,15 +450,24 @@ int node_client_guard_protect(node_client_guard_t *self, const char *line,
         free(g);
         return -ENOMEM;
     }
-    node_info(S_SUB, "line %s guarded: ringing calls go to %s (%s)", line, failure_number,
-              g->why);
+    node_log(lost_node ? NODE_LOG_NOTICE : NODE_LOG_INFO, S_SUB,
+             "line %s guarded: ringing calls go to %s (%s)", line, failure_number, g->why);
     s_gauge(self);
     return 0;
 }
 
+int node_client_guard_protect(node_client_guard_t *self, const char *line,
+                              const char *failure_number, const char *why)
+{
+    return s_protect(self, line, failure_number, why, false);
+}
+
 bool node_client_guard_release(node_client_guard_t *self, const char *line)
 {
-    s_guarded_t *g = self ? zhashx_lookup(self->by_line, line) : NULL;
+    if (!self || !line)
+        return false;
+    s_guarded_t *g = zhashx_lookup(self->by_line, line);
+    zhashx_delete(self->lost, line);
     if (!g)
         return false;
     node_info(S_SUB, "line %s no longer guarded after %" PRId64 " ms, %ld redirects: an "
@@ -474,9 +535,89 @@ void node_client_guard_status_json(const node_client_guard_t *self, FILE *out)
         node_http_json_str(out, g->number);
         fprintf(out, ",\"why\":");
         node_http_json_str(out, g->why);
-        fprintf(out, ",\"guarded_ms\":%" PRId64 ",\"monitored\":%s,\"redirects\":%ld}",
-                now - g->since_ms, g->monitored ? "true" : "false", g->redirects);
+        fprintf(out, ",\"guarded_ms\":%" PRId64 ",\"monitored\":%s,\"redirects\":%ld,"
+                "\"lost_node\":%s}", now - g->since_ms, g->monitored ? "true" : "false",
+                g->redirects, g->lost_node ? "true" : "false");
         first = false;
     }
     fputc(']', out);
+}
+
+//  --- Lines of a lost node's expired sessions ------------------------------------------------
+
+int node_client_guard_lost_line(node_client_guard_t *self, const char *line,
+                                const char *failure_number, const char *why)
+{
+    if (!s_number_ok(line) || !s_number_ok(failure_number))
+        return -EINVAL;
+    s_lost_t *l = zhashx_lookup(self->lost, line);
+    if (!l) {
+        l = calloc(1, sizeof *l);
+        if (!l || zhashx_insert(self->lost, line, l) != 0) {
+            free(l);
+            return -ENOMEM;
+        }
+    }
+    snprintf(l->number, sizeof l->number, "%s", failure_number);
+    snprintf(l->why, sizeof l->why, "%s", why ? why : "");
+    const s_guarded_t *g = zhashx_lookup(self->by_line, line);
+    if (!self->holds || (g && !g->lost_node))
+        return 0;   //  the holder guards it; or a local failure's guard does already
+    return s_protect(self, line, l->number, l->why, true);
+}
+
+bool node_client_guard_forget(node_client_guard_t *self, const char *line)
+{
+    if (!self || !line || !zhashx_lookup(self->lost, line))
+        return false;
+    s_unguard_lost(self, line, "open again in the cluster");
+    zhashx_delete(self->lost, line);
+    return true;
+}
+
+void node_client_guard_hold(node_client_guard_t *self, bool holds)
+{
+    if (!self || self->holds == holds)
+        return;
+    self->holds = holds;
+    zlistx_t *lines = zhashx_keys(self->lost);
+    for (const char *line = lines ? zlistx_first(lines) : NULL; line; line = zlistx_next(lines)) {
+        const s_lost_t *l = zhashx_lookup(self->lost, line);
+        const s_guarded_t *g = zhashx_lookup(self->by_line, line);
+        if (!holds) {
+            s_unguard_lost(self, line, "this node no longer holds the link");
+            continue;
+        }
+        if (g)
+            continue;
+        int rc = s_protect(self, line, l->number, l->why, true);
+        if (rc)
+            node_error(S_SUB, "line %s: calls cannot go to failure number %s: %s", line,
+                       l->number, strerror(-rc));
+    }
+    zlistx_destroy(&lines);
+}
+
+size_t node_client_guard_lost_lines(const node_client_guard_t *self,
+                                    node_client_guard_line_fn *fn, void *ctx)
+{
+    if (!self)
+        return 0;
+    //  A copy of the keys: fn may forget lines.
+    zlistx_t *lines = zhashx_keys(self->lost);
+    size_t n = 0;
+    for (const char *line = lines ? zlistx_first(lines) : NULL; line; line = zlistx_next(lines)) {
+        const s_lost_t *l = zhashx_lookup(self->lost, line);
+        if (!l)
+            continue;               //  forgotten by fn meanwhile
+        const s_guarded_t *g = zhashx_lookup(self->by_line, line);
+        n++;
+        if (fn) {
+            char number[S_NUMBER_MAX + 1];
+            snprintf(number, sizeof number, "%s", l->number);     //  fn may forget l
+            fn(ctx, line, number, g && g->lost_node);
+        }
+    }
+    zlistx_destroy(&lines);
+    return n;
 }

@@ -20,6 +20,14 @@
 //      ... link state changes: node_client_guard_state
 //      node_client_guard_release(g, "101");                            //  line opened again
 //      node_client_guard_destroy(&g);          //  before node_pbx_destroy
+//  In a cluster (issue 6) the guard also keeps the lines of a lost node's sessions that
+//  expired without resuming anywhere (node_main learns of them from the replicated state,
+//  on every node): node_client_guard_lost_line remembers one, and the node that holds the
+//  PBX link (node_client_guard_hold) guards them as above, so exactly one node deflects.
+//  A holder that drops the link stops guarding them and keeps them remembered, so the next
+//  holder takes over; node_client_guard_forget (the line is open again somewhere in the
+//  cluster) and node_client_guard_release end them.  Their redirects are also counted in
+//  ctim_client_lost_node_redirects_total{result}.
 //  Everything runs on the node's one zloop.
 #ifndef NODE_CLIENT_GUARD_H
 #define NODE_CLIENT_GUARD_H
@@ -60,8 +68,27 @@ void node_client_guard_event(node_client_guard_t *self, node_pbx_watch_t *watch,
 //  The PBX link went down or came back (node_pbx_listener_t.on_state).
 void node_client_guard_state(node_client_guard_t *self, node_pbx_state_t state);
 
+//  --- Lines of a lost node's expired sessions (the cluster) --------------------------------
+//  Remember line (failure_number, why copied) as one whose application's node was lost and
+//  whose session expired without resuming: guarded while this node holds the link.  A line
+//  guarded for a local failure stays that.  Returns 0, -EINVAL (as protect), -ENOMEM, or
+//  protect's error when this node holds the link (the line stays remembered).
+int node_client_guard_lost_line(node_client_guard_t *self, const char *line,
+                                const char *failure_number, const char *why);
+//  The line is open again somewhere in the cluster: forget it (and stop guarding it if this
+//  node guards it for a lost node).  Returns true if it was remembered.
+bool node_client_guard_forget(node_client_guard_t *self, const char *line);
+//  This node holds the PBX link (true) or not: the lost nodes' lines are guarded or not.
+void node_client_guard_hold(node_client_guard_t *self, bool holds);
+//  The lost nodes' lines remembered, one by one to fn (which may forget them): the line,
+//  its failure number, and whether this node guards it for the lost node now.
+typedef void(node_client_guard_line_fn)(void *ctx, const char *line, const char *failure_number,
+                                        bool guarded);
+size_t node_client_guard_lost_lines(const node_client_guard_t *self,
+                                    node_client_guard_line_fn *fn, void *ctx);
+
 //  The guarded lines as a JSON array for /status: line, failure number, why, guarded
-//  for how long (ms), monitored, redirects made.
+//  for how long (ms), monitored, redirects made, lost_node (guarded for a lost node).
 void node_client_guard_status_json(const node_client_guard_t *self, FILE *out);
 
 #endif

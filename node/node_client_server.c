@@ -160,6 +160,8 @@ struct node_client_server {
     void (*arrival)(void *ctx);     //  a Hello accepted (node_client_server_arrivals)
     void *arrival_ctx;
     node_metric_t *m_adopted;
+    node_verifier_t *verifier;      //  password checks off the loop (NULL: on it)
+    struct s_parked *parked;        //  Hellos waiting for their password check
 };
 
 //  --- Helpers ------------------------------------------------------------------------------
@@ -1685,14 +1687,114 @@ static s_session_t *s_adopt(node_client_server_t *self, const uint8_t *identity,
     return s;
 }
 
+//  A Hello waiting while node_verifier checks its password (the server owns it; the
+//  check's callback gets it, or the server's end cancels it).  A second Hello from the
+//  same identity meanwhile is answered after it, as when the checks ran on the loop.
+typedef struct s_parked {
+    node_client_server_t *server;
+    uint8_t identity[S_IDENTITY_MAX];
+    size_t identity_len;
+    char peer[64];
+    proto_hello_t hello;            //  a copy; its password wiped when it goes
+    node_login_check_t check;
+    int64_t id;                     //  node_verifier's
+    struct s_parked *next;
+} s_parked_t;
+
+static void s_parked_free(s_parked_t *p)
+{
+    explicit_bzero(p->hello.password, sizeof p->hello.password);
+    free(p);
+}
+
+static void s_parked_unlink(node_client_server_t *self, s_parked_t *p)
+{
+    for (s_parked_t **at = &self->parked; *at; at = &(*at)->next)
+        if (*at == p) {
+            *at = p->next;
+            return;
+        }
+}
+
+//  Cancel every parked Hello (the server goes: nobody is left to answer them).
+static void s_parked_drop(node_client_server_t *self)
+{
+    while (self->parked) {
+        s_parked_t *p = self->parked;
+        self->parked = p->next;
+        node_verifier_cancel(self->verifier, p->id);
+        s_parked_free(p);
+    }
+}
+
+static void s_hello_finish(node_client_server_t *self, const uint8_t *identity,
+                           size_t identity_len, const char *peer, const proto_hello_t *h,
+                           node_login_t lr, int user_index);
+
+//  node_verifier's answer for a parked Hello.
+static void s_on_verified(void *arg, bool verified)
+{
+    s_parked_t *p = arg;
+    node_client_server_t *self = p->server;
+    s_parked_unlink(self, p);
+    int user_index = -1;
+    node_login_t lr = node_users_login_end(self->users, &p->check, verified, p->hello.password,
+                                           p->peer, s_now_ms(), &user_index);
+    s_hello_finish(self, p->identity, p->identity_len, p->peer, &p->hello, lr, user_index);
+    s_parked_free(p);
+}
+
+//  Hello: the login is answered now (no worker, the password verified before, throttled),
+//  or parked while the worker runs its PBKDF2; a full queue is refused as busy.
 static void s_hello(node_client_server_t *self, const uint8_t *identity, size_t identity_len,
                     const char *peer, const proto_hello_t *h)
 {
-    s_session_t *old = s_session_by_identity(self, identity, identity_len);
     int user_index = -1;
-    node_login_t lr = node_users_login(self->users, h->user, h->password, peer, s_now_ms(),
-                                       &user_index);
+    if (!self->verifier) {
+        node_login_t lr = node_users_login(self->users, h->user, h->password, peer, s_now_ms(),
+                                           &user_index);
+        s_hello_finish(self, identity, identity_len, peer, h, lr, user_index);
+        return;
+    }
+    s_parked_t *p = calloc(1, sizeof *p);
+    node_login_t lr = NODE_LOGIN_BUSY;
+    if (p)
+        lr = node_users_login_begin(self->users, h->user, h->password, peer, s_now_ms(),
+                                    &user_index, &p->check);
+    if (lr == NODE_LOGIN_PENDING) {
+        p->server = self;
+        memcpy(p->identity, identity, identity_len);
+        p->identity_len = identity_len;
+        snprintf(p->peer, sizeof p->peer, "%s", peer);
+        p->hello = *h;
+        p->id = node_verifier_check(self->verifier, p->check.hash, h->password, s_on_verified, p);
+        if (p->id > 0) {
+            p->next = self->parked;
+            self->parked = p;
+            return;
+        }
+        node_warning(S_SUB, "login of user=%s peer=%s not checked (%zu waiting): %s", h->user,
+                     peer, node_verifier_queued(self->verifier), strerror((int) -p->id));
+        lr = NODE_LOGIN_BUSY;
+    }
+    if (p)
+        s_parked_free(p);
+    s_hello_finish(self, identity, identity_len, peer, h, lr, user_index);
+}
+
+//  The login's answer: refused, or a session (new, resumed here, adopted from the cluster).
+static void s_hello_finish(node_client_server_t *self, const uint8_t *identity,
+                           size_t identity_len, const char *peer, const proto_hello_t *h,
+                           node_login_t lr, int user_index)
+{
+    s_session_t *old = s_session_by_identity(self, identity, identity_len);
     s_count(self->m_logins, node_login_str(lr), NULL);
+    if (lr == NODE_LOGIN_BUSY || lr == NODE_LOGIN_PENDING) {
+        //  Not a failure: no back-off, the old session (if any) stays.
+        s_send_error(self, identity, identity_len, PROTO_RESULT_BUSY,
+                     "too many logins waiting for their password check: try again");
+        return;
+    }
     if (lr != NODE_LOGIN_OK) {
         if (old)
             s_session_close_ptr(self, old, "hello-again");
@@ -2225,6 +2327,7 @@ void node_client_server_destroy(node_client_server_t **self_p)
     node_client_server_t *self = *self_p;
     if (!self)
         return;
+    s_parked_drop(self);
     while (self->count)
         s_session_close(self, self->count - 1, "shutdown");
     for (s_req_t *r = self->reqs; r; r = r->next)
@@ -2393,6 +2496,16 @@ size_t node_client_server_check_moved(node_client_server_t *self,
 size_t node_client_server_guarded_count(const node_client_server_t *self)
 {
     return node_client_guard_count(self->guard);
+}
+
+void node_client_server_set_verifier(node_client_server_t *self, node_verifier_t *verifier)
+{
+    self->verifier = verifier;
+}
+
+node_client_guard_t *node_client_server_guard(node_client_server_t *self)
+{
+    return self ? self->guard : NULL;
 }
 
 static void s_session_json(const node_client_server_t *self, const s_session_t *s, int64_t now,

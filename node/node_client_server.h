@@ -40,8 +40,10 @@
 #include "node_lines.h"
 #include "node_metrics.h"
 #include "node_numfmt.h"
+#include "node_client_guard.h"
 #include "node_pbx.h"
 #include "node_users.h"
+#include "node_verifier.h"
 #include "proto.h"
 
 typedef struct node_client_server node_client_server_t;
@@ -158,6 +160,12 @@ size_t node_client_server_check_moved(node_client_server_t *self,
 //  Sessions logged in now; lines guarded for failed applications (node_client_guard).
 size_t node_client_server_session_count(const node_client_server_t *self);
 size_t node_client_server_guarded_count(const node_client_server_t *self);
+//  The password checks' worker (borrowed, may be NULL: checks on the loop); it must
+//  outlive the server.  A Hello that needs a PBKDF2 run waits for it; when the worker's
+//  queue is full the Hello gets Error BUSY ("try again").
+void node_client_server_set_verifier(node_client_server_t *self, node_verifier_t *verifier);
+//  The guard (borrowed): node_main hands it the lines of a lost node's expired sessions.
+node_client_guard_t *node_client_server_guard(node_client_server_t *self);
 
 //  The client API for /status, as one JSON object (the caller frees it; NULL when out of
 //  memory): port, curve, sessions (session id, user, peer, client, connected_at,

@@ -574,6 +574,11 @@ void node_csta_server_set_users(node_csta_server_t *self, node_users_t *users)
         node_csta_session_users_changed(self->sessions[i]);
 }
 
+void node_csta_server_set_verifier(node_csta_server_t *self, node_verifier_t *verifier)
+{
+    self->env.verifier = verifier;
+}
+
 char *node_csta_server_status_json(const node_csta_server_t *self)
 {
     char *text = NULL;

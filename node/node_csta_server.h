@@ -25,6 +25,7 @@
 #include "node_metrics.h"
 #include "node_pbx.h"
 #include "node_users.h"
+#include "node_verifier.h"
 
 typedef struct node_csta_server node_csta_server_t;
 
@@ -57,6 +58,9 @@ int node_csta_server_port(const node_csta_server_t *self, bool tls);
 //  Users after a configuration reload (borrowed).  Sessions keep their login: each one's
 //  user is looked up again by name, and an application whose user is gone is disconnected.
 void node_csta_server_set_users(node_csta_server_t *self, node_users_t *users);
+//  The password checks' worker (borrowed, may be NULL: checks on the loop), for logins
+//  from now on; it must outlive the server.
+void node_csta_server_set_verifier(node_csta_server_t *self, node_verifier_t *verifier);
 
 //  Applications connected (in any state).
 size_t node_csta_server_app_count(const node_csta_server_t *self);

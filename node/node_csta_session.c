@@ -105,6 +105,7 @@ struct node_csta_session {
     bool service_scheduled;             //  on_output called, flush not yet run
 
     //  Association
+    struct s_login *login;              //  the AARQ waiting for its password check
     int user_index;                     //  -1: anonymous (open TCP port)
     bool associated;                    //  got as far as an accepted AARQ
     bool restricted;                    //  the user has a device list
@@ -299,6 +300,34 @@ static void s_end_timer(node_csta_session_t *self)
     self->timer = 0;
 }
 
+//  An AARQ parked while node_verifier checks its password (the session reads nothing more
+//  meanwhile: what follows the AARQ waits in the framer).
+typedef struct s_login {
+    csta_apdu_t aarq;                   //  decoded, owned: cleared (password wiped) at the end
+    node_login_check_t check;
+    int64_t id;                         //  node_verifier's
+} s_login_t;
+
+static void s_login_free(s_login_t **login_p)
+{
+    s_login_t *l = *login_p;
+    if (!l)
+        return;
+    explicit_bzero(l->aarq.acse.password, sizeof l->aarq.acse.password);
+    csta_apdu_clear(&l->aarq);
+    free(l);
+    *login_p = NULL;
+}
+
+//  The session goes while its check is out: the answer will find nothing.
+static void s_login_drop(node_csta_session_t *self)
+{
+    if (!self->login)
+        return;
+    node_verifier_cancel(self->env->verifier, self->login->id);
+    s_login_free(&self->login);
+}
+
 //  Stop at once: no more reading or writing, unreachable for callbacks; the server
 //  destroys the session later (watches are released then, outside any node_pbx callback).
 static void s_close(node_csta_session_t *self, const char *reason, bool tell_server)
@@ -306,6 +335,7 @@ static void s_close(node_csta_session_t *self, const char *reason, bool tell_ser
     if (self->state == NODE_CSTA_CLOSED)
         return;
     self->state = NODE_CSTA_CLOSED;
+    s_login_drop(self);
     s_end_timer(self);
     if (self->polling)
         zloop_poller_end(self->env->loop, &self->item);
@@ -594,7 +624,8 @@ static void s_process_frames(node_csta_session_t *self)
         }
         self->msgs_in++;
         s_on_apdu(self, apdu, len);
-        if (self->state != NODE_CSTA_AWAIT_AARQ && self->state != NODE_CSTA_ASSOCIATED)
+        if ((self->state != NODE_CSTA_AWAIT_AARQ && self->state != NODE_CSTA_ASSOCIATED) ||
+            self->login)
             return;
     }
 }
@@ -646,7 +677,8 @@ static void s_read_input(node_csta_session_t *self)
         }
         self->bytes_in += (uint64_t) n;
         s_process_frames(self);
-        if (self->state != NODE_CSTA_AWAIT_AARQ && self->state != NODE_CSTA_ASSOCIATED)
+        if ((self->state != NODE_CSTA_AWAIT_AARQ && self->state != NODE_CSTA_ASSOCIATED) ||
+            self->login)
             return;
         if (!self->ssl)
             return;     //  level-triggered poll: the rest on the next wake-up
@@ -724,7 +756,7 @@ static void s_poll_update(node_csta_session_t *self)
         break;
     case NODE_CSTA_AWAIT_AARQ:
     case NODE_CSTA_ASSOCIATED:
-        events = ZMQ_POLLIN;
+        events = self->login ? 0 : ZMQ_POLLIN;     //  parked: read on after the check
         if ((self->write_blocked && !self->write_wants_read) || self->read_wants_write)
             events |= ZMQ_POLLOUT;
         break;
@@ -791,6 +823,125 @@ static void s_reject_login(node_csta_session_t *self, const csta_apdu_t *aarq, l
     s_linger_close(self, label);
 }
 
+//  The association is accepted: AARE, SystemStatus (as a Panasonic does right after it).
+static void s_associate(node_csta_session_t *self, const csta_apdu_t *aarq)
+{
+    //  Whether the user has a device list: may it use a device that has no number?
+    csta_device_t nothing = {.kind = CSTA_DEV_ABSENT};
+    self->restricted = self->user_index >= 0 &&
+                       !node_users_may_use(self->env->users, self->user_index, &nothing);
+    snprintf(self->context, sizeof self->context, "%s", aarq->acse.context);
+    s_send_aare(self, aarq, CSTA_AARE_ACCEPTED, CSTA_DIAG_NO_REASON);
+    if (self->state == NODE_CSTA_CLOSED)
+        return;
+    self->state = NODE_CSTA_ASSOCIATED;
+    self->associated = true;
+    s_end_timer(self);
+    s_metric_add(self->env->m.logins, self->user_index >= 0 ? "ok" : "anonymous", NULL, 1);
+    node_notice(S_SUB, "app %" PRIu64 " %s (%s) associated: user=%s context=%s%s", self->id,
+                self->peer, s_transport(self), s_user(self), self->context,
+                self->restricted ? " (device list applies)" : "");
+    if (self->env->on_associated)
+        self->env->on_associated(self->env->server);
+    //  As a Panasonic does right after the AARE: SystemStatus, here with the link's state.
+    s_send_system_status(self, self->env->pbx ? node_pbx_state(self->env->pbx) : NODE_PBX_DOWN);
+}
+
+//  The login's answer: associate, or refuse the AARQ.
+static void s_login_finish(node_csta_session_t *self, const csta_apdu_t *a, node_login_t result,
+                           int index)
+{
+    char user[CSTA_LOGIN_MAX + 1];
+    snprintf(user, sizeof user, "%s", a->acse.user);
+    char why[CSTA_LOGIN_MAX + 128];
+    snprintf(why, sizeof why, "login of user '%s' failed (%s)", user, node_login_str(result));
+    switch (result) {
+    case NODE_LOGIN_OK:
+        self->user_index = index;
+        snprintf(self->user, sizeof self->user, "%s", user);
+        s_associate(self, a);
+        return;
+    case NODE_LOGIN_UNKNOWN_USER:
+    case NODE_LOGIN_WRONG_PASSWORD:
+        //  Both look the same to the peer: no hint which user names exist.
+        s_reject_login(self, a, CSTA_AARE_REJECTED_PERMANENT, CSTA_DIAG_AUTH_FAILURE,
+                       result == NODE_LOGIN_UNKNOWN_USER ? "unknown-user" : "wrong-password",
+                       why);
+        return;
+    case NODE_LOGIN_THROTTLED:
+        s_reject_login(self, a, CSTA_AARE_REJECTED_TRANSIENT, CSTA_DIAG_NO_REASON, "throttled",
+                       why);
+        return;
+    case NODE_LOGIN_BUSY:
+    case NODE_LOGIN_PENDING:
+        snprintf(why, sizeof why, "login of user '%s' not checked: too many logins waiting "
+                 "for their password check, try again", user);
+        s_reject_login(self, a, CSTA_AARE_REJECTED_TRANSIENT, CSTA_DIAG_NO_REASON, "busy", why);
+        return;
+    }
+}
+
+//  node_verifier's answer for a parked AARQ (arg: the session's token; it may be gone).
+static void s_on_verified(void *arg, bool verified)
+{
+    node_csta_session_t *self = s_find(s_token_id(arg));
+    if (!self || !self->login || self->state != NODE_CSTA_AWAIT_AARQ)
+        return;
+    s_login_t *l = self->login;
+    self->login = NULL;
+    int index = -1;
+    node_login_t result =
+        self->env->users ? node_users_login_end(self->env->users, &l->check, verified,
+                                                l->aarq.acse.password, self->peer_ip,
+                                                zclock_mono(), &index)
+                         : NODE_LOGIN_UNKNOWN_USER;
+    s_login_finish(self, &l->aarq, result, index);
+    s_login_free(&l);
+    //  What the application sent after its AARQ, then more from the socket (TLS: OpenSSL
+    //  may hold decrypted bytes that poll cannot see).
+    if (self->state == NODE_CSTA_ASSOCIATED)
+        s_process_frames(self);
+    if (self->state == NODE_CSTA_ASSOCIATED && self->ssl && SSL_pending(self->ssl) > 0) {
+        self->read_again = true;
+        s_schedule(self);
+    }
+    if (self->state != NODE_CSTA_CLOSED)
+        s_poll_update(self);
+}
+
+//  Check the AARQ's login: answered now, or PENDING with *a moved into the parked login
+//  (node_verifier runs the PBKDF2; s_on_verified goes on).
+static node_login_t s_login_begin(node_csta_session_t *self, csta_apdu_t *a, int *index)
+{
+    node_users_t *users = self->env->users;
+    if (!users)
+        return NODE_LOGIN_UNKNOWN_USER;
+    if (!self->env->verifier)
+        return node_users_login(users, a->acse.user, a->acse.password, self->peer_ip,
+                                zclock_mono(), index);
+    s_login_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return NODE_LOGIN_BUSY;
+    node_login_t r = node_users_login_begin(users, a->acse.user, a->acse.password,
+                                            self->peer_ip, zclock_mono(), index, &l->check);
+    if (r == NODE_LOGIN_PENDING) {
+        l->id = node_verifier_check(self->env->verifier, l->check.hash, a->acse.password,
+                                    s_on_verified, s_token(self->id, 0, 0));
+        if (l->id > 0) {
+            l->aarq = *a;       //  moved: the caller neither clears nor wipes it
+            self->login = l;
+            s_poll_update(self);
+            return NODE_LOGIN_PENDING;
+        }
+        node_warning(S_SUB, "app %" PRIu64 " %s: password check not queued (%zu waiting): %s",
+                     self->id, self->peer, node_verifier_queued(self->env->verifier),
+                     strerror((int) -l->id));
+        r = NODE_LOGIN_BUSY;
+    }
+    free(l);
+    return r;
+}
+
 static void s_on_aarq(node_csta_session_t *self, const uint8_t *apdu, size_t len)
 {
     csta_apdu_t a;
@@ -805,8 +956,6 @@ static void s_on_aarq(node_csta_session_t *self, const uint8_t *apdu, size_t len
         s_close(self, "no-aarq", true);
         return;
     }
-    char user[CSTA_LOGIN_MAX + 1];
-    snprintf(user, sizeof user, "%s", a.acse.has_login ? a.acse.user : "");
     //  Any CSTA application context (ECMA's arc 1.3.12.0: .218, .218.200, .285.200, .180.1).
     if (strncmp(a.acse.context, "1.3.12.0.", 9) != 0) {
         char why[96];
@@ -825,49 +974,13 @@ static void s_on_aarq(node_csta_session_t *self, const uint8_t *apdu, size_t len
         }
     } else {
         int index = -1;
-        node_login_t result =
-            self->env->users ? node_users_login(self->env->users, a.acse.user, a.acse.password,
-                                                self->peer_ip, zclock_mono(), &index)
-                             : NODE_LOGIN_UNKNOWN_USER;
-        char why[CSTA_LOGIN_MAX + 64];
-        snprintf(why, sizeof why, "login of user '%s' failed (%s)", user, node_login_str(result));
-        switch (result) {
-        case NODE_LOGIN_OK:
-            self->user_index = index;
-            snprintf(self->user, sizeof self->user, "%s", user);
-            break;
-        case NODE_LOGIN_UNKNOWN_USER:
-        case NODE_LOGIN_WRONG_PASSWORD:
-            //  Both look the same to the peer: no hint which user names exist.
-            s_reject_login(self, &a, CSTA_AARE_REJECTED_PERMANENT, CSTA_DIAG_AUTH_FAILURE,
-                           result == NODE_LOGIN_UNKNOWN_USER ? "unknown-user" : "wrong-password",
-                           why);
-            goto done;
-        case NODE_LOGIN_THROTTLED:
-            s_reject_login(self, &a, CSTA_AARE_REJECTED_TRANSIENT, CSTA_DIAG_NO_REASON,
-                           "throttled", why);
-            goto done;
-        }
-    }
-    //  Whether the user has a device list: may it use a device that has no number?
-    csta_device_t nothing = {.kind = CSTA_DEV_ABSENT};
-    self->restricted = self->user_index >= 0 &&
-                       !node_users_may_use(self->env->users, self->user_index, &nothing);
-    snprintf(self->context, sizeof self->context, "%s", a.acse.context);
-    s_send_aare(self, &a, CSTA_AARE_ACCEPTED, CSTA_DIAG_NO_REASON);
-    if (self->state == NODE_CSTA_CLOSED)
+        node_login_t result = s_login_begin(self, &a, &index);
+        if (result == NODE_LOGIN_PENDING)
+            return;             //  a is the parked login's now
+        s_login_finish(self, &a, result, index);
         goto done;
-    self->state = NODE_CSTA_ASSOCIATED;
-    self->associated = true;
-    s_end_timer(self);
-    s_metric_add(self->env->m.logins, self->user_index >= 0 ? "ok" : "anonymous", NULL, 1);
-    node_notice(S_SUB, "app %" PRIu64 " %s (%s) associated: user=%s context=%s%s", self->id,
-                self->peer, s_transport(self), s_user(self), self->context,
-                self->restricted ? " (device list applies)" : "");
-    if (self->env->on_associated)
-        self->env->on_associated(self->env->server);
-    //  As a Panasonic does right after the AARE: SystemStatus, here with the link's state.
-    s_send_system_status(self, self->env->pbx ? node_pbx_state(self->env->pbx) : NODE_PBX_DOWN);
+    }
+    s_associate(self, &a);
 done:
     explicit_bzero(a.acse.password, sizeof a.acse.password);
     csta_apdu_clear(&a);
@@ -1784,7 +1897,7 @@ void node_csta_session_flush(node_csta_session_t *self)
     }
     if (csta_outq_size(self->outq) && !self->write_blocked)
         s_write(self);
-    if (self->state != NODE_CSTA_CLOSED && self->read_again) {
+    if (self->state != NODE_CSTA_CLOSED && self->read_again && !self->login) {
         self->read_again = false;
         s_read_input(self);
         if (self->state != NODE_CSTA_CLOSED)

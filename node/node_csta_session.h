@@ -28,6 +28,7 @@
 #include "node_metrics.h"
 #include "node_pbx.h"
 #include "node_users.h"
+#include "node_verifier.h"
 
 typedef struct node_csta_session node_csta_session_t;
 
@@ -64,6 +65,9 @@ typedef struct {
     node_pbx_t *pbx;                    //  NULL until attached: requests fail with
                                         //  systemResourceAvailability
     node_users_t *users;
+    //  The password checks' worker (borrowed; NULL: PBKDF2 runs on the loop, as in unit
+    //  tests): a login that needs a run waits for it with its input parked.
+    node_verifier_t *verifier;
     int request_timeout_ms;             //  <= 0: the PBX's configured request_timeout_ms
     node_csta_metrics_t m;
     //  The server's hooks: a session that closed wants to be destroyed (never from inside

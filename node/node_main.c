@@ -111,6 +111,10 @@ struct ctimd {
     node_metric_t *ha_state_expired, *ha_takeover_devices, *ha_auth_failures;
     s_handover_t handover[NODE_PBX_MAX];
     node_metric_t *ha_handovers, *ha_handover_seconds;  //  see s_handover_count
+    node_verifier_t *verifier;      //  PBKDF2 of first logins, off the loop (both front ends)
+    zlistx_t *expired_lines;        //  lost nodes' lines that expired this turn (s_expired_t)
+    zhashx_t *expired_sessions;     //  session hash -> "session=.. user=.." expired this turn
+    zhashx_t *guard_keys;           //  this node's g/ keys put (key -> failure number)
 };
 
 static void s_cluster_collect(ctimd_t *self);
@@ -348,6 +352,7 @@ static int s_csta_server_start(ctimd_t *self)
     if (!self->csta_server)
         return -EINVAL;     //  the TLS certificate or key (logged)
     node_csta_server_listener(self->csta_server, &self->csta_listener);
+    node_csta_server_set_verifier(self->csta_server, self->verifier);
     node_csta_server_attach(self->csta_server, self->pbx[0], self->cfg.pbx[0].request_timeout_ms);
     return node_csta_server_start(self->csta_server);
 }
@@ -362,6 +367,7 @@ static int s_client_server_start(ctimd_t *self)
     if (!self->client_server)
         return -ENOMEM;
     node_client_server_listener(self->client_server, &self->client_listener);
+    node_client_server_set_verifier(self->client_server, self->verifier);
     node_client_server_attach(self->client_server, self->pbx[0],
                               self->cfg.pbx[0].request_timeout_ms);
     node_client_server_set_numbers(self->client_server, self->numfmt, self->lines);
@@ -405,6 +411,7 @@ static void s_cluster_log(void *ctx, ha_log_level_t level, const char *text)
 }
 
 static size_t s_takeover_sync(ctimd_t *self, size_t i);
+static void s_lost_lines_hold(ctimd_t *self, bool holds);
 
 //  Take PBX i's link: first watch every device an application anywhere in the cluster has
 //  open (the lost holder's applications' too: they will resume here or elsewhere), so that
@@ -420,6 +427,8 @@ static void s_cluster_take(void *ctx, size_t i, uint64_t epoch)
                 "applications once the link is up", self->cfg.pbx[i].name, epoch, n);
     if (ha_cluster_took_by_handover(self->cluster, i))
         s_handover_taking(self, i);
+    if (i == 0)     //  the lost nodes' lines of the client API's PBX: this node guards them
+        s_lost_lines_hold(self, true);
     node_pbx_start(self->pbx[i]);
 }
 
@@ -433,6 +442,8 @@ static void s_cluster_drop(void *ctx, size_t i, const char *why)
     if (i >= self->cfg.pbx_count || !self->pbx[i])
         return;
     node_pbx_stop(self->pbx[i]);
+    if (i == 0)     //  the next holder guards the lost nodes' lines
+        s_lost_lines_hold(self, false);
     //  Taken by a handover and dropped before its link came up: what waited goes on.
     if (self->handover[i].stage == S_HO_TAKING)
         s_handover_finish(self, i, "given up");
@@ -855,6 +866,199 @@ static size_t s_takeover_sync(ctimd_t *self, size_t i)
     return node_takeover_end(self->takeover, i, self->pbx[i]);
 }
 
+//  --- Call-forward-on-failure across nodes -------------------------------------------------
+//  A lost node's session that expires without resuming anywhere leaves its lines unguarded:
+//  its node would have handed them to its guard on a heartbeat failure, but that node is
+//  gone.  Every node remembers such lines with a failure number in its client API's guard
+//  (node_client_guard_lost_line), and the one holding the link guards them (take / drop
+//  above), so exactly one node deflects; the holder writes them as g/ keys, which a new
+//  holder reads at its take (it may have joined after the expiry).  A line is forgotten
+//  once a session anywhere in the cluster has it open again (ha_registry_line_open).  Only
+//  the first PBX: the client API serves it alone.
+
+typedef struct {
+    char hash[HA_REGISTRY_HASH_HEX];
+    char node[64];
+    char line[PROTO_NUMBER_MAX + 1];
+    char device[NODE_PBX_DEVICE_KEY_MAX];
+    char failure_number[PROTO_NUMBER_MAX + 1];
+} s_expired_t;
+
+static void s_expired_free(void **item_p)
+{
+    free(*item_p);
+    *item_p = NULL;
+}
+
+//  From the state listener: a lost node's line or session expired (acted on after the turn).
+static void s_note_expired(ctimd_t *self, const ha_state_change_t *c)
+{
+    proto_state_record_t r;
+    if (c->kind != HA_STATE_EXPIRED || c->own || !self->client_server ||
+        proto_cluster_record_decode(&r, c->value, c->len) != 0)
+        return;
+    if (r.kind == PROTO_RECORD_SESSION && r.has_token) {
+        char hash[HA_REGISTRY_HASH_HEX], why[160];
+        ha_registry_hash_hex(r.token_sha256, hash);
+        snprintf(why, sizeof why, "session=%.60s user=%.60s", r.session, r.user);
+        char *copy = strdup(why);
+        if (copy)
+            zhashx_update(self->expired_sessions, hash, copy);
+        return;
+    }
+    if (r.kind != PROTO_RECORD_LINE || !*r.failure_number ||
+        strcmp(r.pbx, self->cfg.pbx[0].name) != 0)
+        return;
+    s_expired_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    snprintf(e->hash, sizeof e->hash, "%.32s", r.session_hash);
+    snprintf(e->node, sizeof e->node, "%s", c->node);
+    snprintf(e->line, sizeof e->line, "%s", r.line);
+    snprintf(e->device, sizeof e->device, "%s", r.device);
+    snprintf(e->failure_number, sizeof e->failure_number, "%s", r.failure_number);
+    zlistx_add_end(self->expired_lines, e);
+}
+
+static void s_lost_line_check(void *ctx, const char *line, const char *failure_number,
+                              bool guarded)
+{
+    (void) failure_number;
+    (void) guarded;
+    ctimd_t *self = ctx;
+    csta_device_t dev;
+    char device[NODE_PBX_DEVICE_KEY_MAX];
+    csta_device_set(&dev, line);
+    if (s_device_key(&dev, device, sizeof device) &&
+        ha_registry_line_open(ha_cluster_state(self->cluster), self->cfg.pbx[0].name, device))
+        node_client_guard_forget(node_client_server_guard(self->client_server), line);
+}
+
+//  The lines this node guards for lost nodes are its g/ keys too (ha_registry.h), so that
+//  the next holder takes them over even if it joined after the session expired.  A key
+//  goes when the line is forgotten (open again in the cluster), not when the link goes;
+//  of a lost node it lingers cluster.resume_grace_ms: the next holder takes the link well
+//  within it.
+typedef struct {
+    ctimd_t *self;
+    zhashx_t *want;                 //  key -> failure number
+} s_guard_sync_t;
+
+static void s_guard_want(void *ctx, const char *line, const char *failure_number, bool guarded)
+{
+    s_guard_sync_t *q = ctx;
+    csta_device_t dev;
+    char device[NODE_PBX_DEVICE_KEY_MAX], key[HA_STATE_KEY_MAX];
+    csta_device_set(&dev, line);
+    if (!s_device_key(&dev, device, sizeof device) ||
+        ha_registry_guard_key(q->self->cfg.pbx[0].name, device, key, sizeof key) != 0)
+        return;
+    //  Put while guarding; kept after a drop as long as the line is remembered (a handover
+    //  drops here before the next holder takes and reads the keys).
+    if (!guarded && !zhashx_lookup(q->self->guard_keys, key))
+        return;
+    char *copy = strdup(failure_number);
+    if (copy)
+        zhashx_update(q->want, key, copy);
+    proto_state_record_t r;
+    const char *had = zhashx_lookup(q->self->guard_keys, key);
+    if (had && strcmp(had, failure_number) == 0)
+        return;
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_LINE;
+    snprintf(r.pbx, sizeof r.pbx, "%s", q->self->cfg.pbx[0].name);
+    snprintf(r.line, sizeof r.line, "%s", line);
+    snprintf(r.device, sizeof r.device, "%s", device);
+    snprintf(r.failure_number, sizeof r.failure_number, "%s", failure_number);
+    s_state_put(q->self, key, &r, (uint32_t) q->self->cfg.cluster.resume_grace_ms);
+}
+
+static void s_guard_keys_sync(ctimd_t *self)
+{
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    s_guard_sync_t q = {self, zhashx_new()};
+    if (!guard || !q.want || !self->guard_keys) {
+        zhashx_destroy(&q.want);
+        return;
+    }
+    zhashx_set_destructor(q.want, s_expired_free);
+    node_client_guard_lost_lines(guard, s_guard_want, &q);
+    for (const char *had = zhashx_first(self->guard_keys); had;
+         had = zhashx_next(self->guard_keys)) {
+        const char *key = zhashx_cursor(self->guard_keys);
+        if (!zhashx_lookup(q.want, key))
+            s_state_delete(self, key);
+    }
+    //  What is put now (the table takes the copies).
+    zhashx_destroy(&self->guard_keys);
+    self->guard_keys = q.want;
+}
+
+//  Taking the link: the lines the last holder guarded (its g/ keys, lingering if it was
+//  lost) are this node's to guard, unless they are open again.
+static void s_guard_adopt(void *ctx, const proto_state_record_t *r)
+{
+    ctimd_t *self = ctx;
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    if (ha_registry_line_open(ha_cluster_state(self->cluster), self->cfg.pbx[0].name, r->device))
+        return;
+    char why[160];
+    snprintf(why, sizeof why, "taken over with the link: the last holder guarded it");
+    int rc = node_client_guard_lost_line(guard, r->line, r->failure_number, why);
+    if (rc)
+        node_error("client", "line %s: calls cannot go to failure number %s: %s", r->line,
+                   r->failure_number, strerror(-rc));
+}
+
+//  This node takes the first PBX's link (holds) or drops it: the lost nodes' lines are its
+//  to guard (the last holder's too) or the next holder's.
+static void s_lost_lines_hold(ctimd_t *self, bool holds)
+{
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    if (!guard)
+        return;
+    if (holds)
+        ha_registry_guards(ha_cluster_state(self->cluster), self->cfg.pbx[0].name,
+                           s_guard_adopt, self);
+    node_client_guard_hold(guard, holds);
+    s_guard_keys_sync(self);
+}
+
+//  After a turn with state changes: the lines that expired with their session (which
+//  resumed nowhere, and nobody else has them open) are remembered; remembered lines open
+//  again somewhere are forgotten.  Before the takeover sync, so that a guarded device's
+//  PBX monitor stays when its takeover watch goes.
+static void s_lost_lines_sync(ctimd_t *self)
+{
+    node_client_guard_t *guard = node_client_server_guard(self->client_server);
+    if (!guard)
+        return;
+    const ha_state_t *st = ha_cluster_state(self->cluster);
+    for (s_expired_t *e = zlistx_first(self->expired_lines); e;
+         e = zlistx_next(self->expired_lines)) {
+        if (ha_registry_session_winner(st, e->hash) >= 0 ||
+            ha_registry_line_open(st, self->cfg.pbx[0].name, e->device))
+            continue;       //  the session moved, or another session has the line
+        const char *who = zhashx_lookup(self->expired_sessions, e->hash);
+        char why[160];
+        snprintf(why, sizeof why, "node %s lost, %s expired", e->node,
+                 who ? who : "its session");
+        node_notice("client", "line %s: node %s lost and its application did not resume: "
+                    "calls go to %s while no application holds the line (%s)", e->line,
+                    e->node, e->failure_number,
+                    s_cluster_standby(self, 0) ? "the link's holder deflects them"
+                                               : "this node holds the link");
+        int rc = node_client_guard_lost_line(guard, e->line, e->failure_number, why);
+        if (rc)
+            node_error("client", "line %s: calls cannot go to failure number %s: %s", e->line,
+                       e->failure_number, strerror(-rc));
+    }
+    zlistx_purge(self->expired_lines);
+    zhashx_purge(self->expired_sessions);
+    node_client_guard_lost_lines(guard, s_lost_line_check, self);
+    s_guard_keys_sync(self);
+}
+
 static bool s_moved(void *ctx, const char *hash)
 {
     ctimd_t *self = ctx;
@@ -872,6 +1076,7 @@ static int s_on_state_timer(zloop_t *loop, int timer_id, void *arg)
     if (self->state_moved && self->client_server)
         node_client_server_check_moved(self->client_server, s_moved, self);
     self->state_moved = false;
+    s_lost_lines_sync(self);
     ha_cluster_stats_t st;
     ha_cluster_stats(self->cluster, &st);
     for (size_t i = 0; i < st.pbx_count; i++)
@@ -886,6 +1091,7 @@ static void s_cluster_state_changed(void *ctx, const ha_state_change_t *c)
 {
     ctimd_t *self = ctx;
     bool session = strncmp(c->key, "s/", 2) == 0;
+    s_note_expired(self, c);
     if (!c->own && c->kind == HA_STATE_SET && session)
         self->state_moved = true;
     //  Our own sessions' records change with their sequence bound (every 128 events): the
@@ -1062,8 +1268,18 @@ static int s_cluster_start(ctimd_t *self)
                                s_cluster_handed_over};
     self->takeover = node_takeover_new();
     self->csta_monitors = zhashx_new();
-    self->cluster = self->takeover && self->csta_monitors ? ha_cluster_new(self->loop, &hc, &l)
-                                                          : NULL;
+    self->expired_lines = zlistx_new();
+    self->expired_sessions = zhashx_new();
+    self->guard_keys = zhashx_new();
+    if (self->expired_lines)
+        zlistx_set_destructor(self->expired_lines, s_expired_free);
+    if (self->expired_sessions)
+        zhashx_set_destructor(self->expired_sessions, s_expired_free);
+    if (self->guard_keys)
+        zhashx_set_destructor(self->guard_keys, s_expired_free);
+    bool made = self->takeover && self->csta_monitors && self->expired_lines &&
+                self->expired_sessions && self->guard_keys;
+    self->cluster = made ? ha_cluster_new(self->loop, &hc, &l) : NULL;
     //  Forwarding first: it serves the PBXs while this node holds no link (from now on).
     if (self->cluster)
         self->forward = node_forward_new(self->loop, &self->cfg, self->cluster, self->pbx);
@@ -1108,10 +1324,14 @@ static void s_cluster_stop(ctimd_t *self)
     if (self->state_timer > 0)
         zloop_timer_end(self->loop, self->state_timer);
     self->state_timer = 0;
+    //  The g/ keys stay (as every key of ours): the next holder takes the guard over.
+    zhashx_destroy(&self->guard_keys);
     ha_cluster_destroy(&self->cluster);
     node_forward_destroy(&self->forward);
     node_takeover_destroy(&self->takeover, self->pbx, self->cfg.pbx_count);
     zhashx_destroy(&self->csta_monitors);
+    zlistx_destroy(&self->expired_lines);
+    zhashx_destroy(&self->expired_sessions);
 }
 
 //  --- HTTP callbacks -------------------------------------------------------------------------
@@ -1429,6 +1649,7 @@ static void s_teardown(ctimd_t *self)
     s_cluster_stop(self);       //  first: held links are released while the services exist
     s_csta_server_stop(self);
     s_client_server_stop(self);
+    node_verifier_destroy(&self->verifier);     //  after the front ends: they cancel first
     s_pbx_stop(self);
     node_http_destroy(&self->http);
     if (self->loop && self->signal_fd >= 0)
@@ -1531,6 +1752,10 @@ static int s_run(const char *path)
                  node_http_port(self->http));
     }
     int prc = s_pbx_start(self);
+    //  One worker thread for the front ends' password checks (node_verifier.h).
+    self->verifier = prc == 0 ? node_verifier_new(self->loop, 0) : NULL;
+    if (prc == 0 && !self->verifier)
+        prc = -ENOMEM;
     int crc = prc == 0 ? s_csta_server_start(self) : 0;
     int lrc = prc == 0 && crc == 0 ? s_client_server_start(self) : 0;
     if (prc != 0 || crc != 0 || lrc != 0) {

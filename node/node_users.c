@@ -26,6 +26,7 @@ static const char s_dummy_hash[] = S_SCHEME "$100000$AAAAAAAAAAAAAAAAAAAAAA==$"
 typedef struct {
     int failures;               //  consecutive failures
     long long until_ms;         //  throttled before this time
+    long long since_ms;         //  when the last failure was recorded
 } s_peer_t;
 
 typedef struct {
@@ -58,6 +59,8 @@ const char *node_login_str(node_login_t result)
     case NODE_LOGIN_UNKNOWN_USER: return "unknown-user";
     case NODE_LOGIN_WRONG_PASSWORD: return "wrong-password";
     case NODE_LOGIN_THROTTLED: return "throttled";
+    case NODE_LOGIN_BUSY: return "busy";
+    case NODE_LOGIN_PENDING: return "pending";
     }
     return "?";
 }
@@ -262,45 +265,29 @@ static void s_peers_trim(node_users_t *self, long long now_ms)
     zlistx_destroy(&keys);
 }
 
-node_login_t node_users_login(node_users_t *self, const char *user, const char *password,
-                              const char *peer_addr, long long now_ms, int *user_index)
+//  The HMAC of password under the object's cache key (false when OpenSSL fails).
+static bool s_mac(const node_users_t *self, const char *pw, unsigned char mac[S_HASH_LEN])
 {
-    const char *addr = peer_addr ? peer_addr : "";
-    s_peer_t *peer = zhashx_lookup(self->peers, addr);
-    if (peer && now_ms < peer->until_ms)
-        return NODE_LOGIN_THROTTLED;
-
-    int index = node_users_find(self, user);
-    const char *pw = password ? password : "";
-    unsigned char mac[S_HASH_LEN];
     unsigned int mac_len = 0;
-    bool have_mac = HMAC(EVP_sha256(), self->cache_key, sizeof self->cache_key,
-                         (const unsigned char *) pw, strlen(pw), mac, &mac_len) != NULL &&
-                    mac_len == sizeof mac;
-    s_user_t *u = index >= 0 ? &self->users[index] : NULL;
-    bool ok = u && have_mac && u->has_verified &&
-              CRYPTO_memcmp(u->verified, mac, sizeof mac) == 0;
-    if (!ok) {
-        ok = node_users_verify_hash(u ? u->hash : s_dummy_hash, pw);
-        self->hash_runs++;
-        if (ok && u && have_mac) {
-            memcpy(u->verified, mac, sizeof mac);
-            u->has_verified = true;
-        }
-    }
-    OPENSSL_cleanse(mac, sizeof mac);
-    if (index >= 0 && ok) {
-        zhashx_delete(self->peers, addr);
-        if (user_index)
-            *user_index = index;
-        return NODE_LOGIN_OK;
-    }
+    return HMAC(EVP_sha256(), self->cache_key, sizeof self->cache_key,
+                (const unsigned char *) pw, strlen(pw), mac, &mac_len) != NULL &&
+           mac_len == S_HASH_LEN;
+}
+
+//  A failed attempt from addr that began at begun_ms, known at now_ms: the back-off counts
+//  from the attempt's start, as when the check ran inside the call, and doubles per failure
+//  up to max_ms.
+static void s_failed(node_users_t *self, const char *addr, long long begun_ms, long long now_ms)
+{
+    s_peer_t *peer = zhashx_lookup(self->peers, addr);
     if (peer && s_peer_stale(self, peer, now_ms))
         peer->failures = 0;
     if (!peer) {
         if (zhashx_size(self->peers) >= S_PEERS_MAX)
             s_peers_trim(self, now_ms);
         peer = calloc(1, sizeof *peer);
+        if (!peer)
+            return;
         zhashx_insert(self->peers, addr, peer);     //  the key is copied, the value owned
     }
     peer->failures++;
@@ -309,8 +296,85 @@ node_login_t node_users_login(node_users_t *self, const char *user, const char *
         backoff *= 2;
     if (backoff > self->backoff_max_ms)
         backoff = self->backoff_max_ms;
-    peer->until_ms = now_ms + backoff;
-    return index < 0 ? NODE_LOGIN_UNKNOWN_USER : NODE_LOGIN_WRONG_PASSWORD;
+    peer->until_ms = begun_ms + backoff;
+    peer->since_ms = now_ms;
+}
+
+node_login_t node_users_login_begin(node_users_t *self, const char *user, const char *password,
+                                    const char *peer_addr, long long now_ms, int *user_index,
+                                    node_login_check_t *check)
+{
+    const char *addr = peer_addr ? peer_addr : "";
+    s_peer_t *peer = zhashx_lookup(self->peers, addr);
+    if (peer && now_ms < peer->until_ms)
+        return NODE_LOGIN_THROTTLED;
+    int index = node_users_find(self, user);
+    const char *pw = password ? password : "";
+    s_user_t *u = index >= 0 ? &self->users[index] : NULL;
+    unsigned char mac[S_HASH_LEN];
+    bool cached = u && u->has_verified && s_mac(self, pw, mac) &&
+                  CRYPTO_memcmp(u->verified, mac, sizeof mac) == 0;
+    OPENSSL_cleanse(mac, sizeof mac);
+    if (cached) {
+        zhashx_delete(self->peers, addr);
+        if (user_index)
+            *user_index = index;
+        return NODE_LOGIN_OK;
+    }
+    memset(check, 0, sizeof *check);
+    snprintf(check->user, sizeof check->user, "%s", user ? user : "");
+    const char *hash = u && strlen(u->hash) < sizeof check->hash ? u->hash : s_dummy_hash;
+    snprintf(check->hash, sizeof check->hash, "%s", hash);
+    check->begun_ms = now_ms;
+    return NODE_LOGIN_PENDING;
+}
+
+node_login_t node_users_login_end(node_users_t *self, const node_login_check_t *check,
+                                  bool verified, const char *password, const char *peer_addr,
+                                  long long now_ms, int *user_index)
+{
+    const char *addr = peer_addr ? peer_addr : "";
+    const char *pw = password ? password : "";
+    self->hash_runs++;
+    int index = node_users_find(self, check->user);
+    s_user_t *u = index >= 0 ? &self->users[index] : NULL;
+    if (u && strcmp(u->hash, check->hash) != 0) {
+        //  Reloaded meanwhile with another hash for the user: that one decides (rare).
+        verified = node_users_verify_hash(u->hash, pw);
+        self->hash_runs++;
+    }
+    bool ok = u && verified;
+    //  A failure from this address since the run began: judged as if it came after it.
+    s_peer_t *peer = zhashx_lookup(self->peers, addr);
+    if (peer && now_ms < peer->until_ms && peer->since_ms >= check->begun_ms)
+        return NODE_LOGIN_THROTTLED;
+    if (ok) {
+        unsigned char mac[S_HASH_LEN];
+        if (s_mac(self, pw, mac)) {
+            memcpy(u->verified, mac, sizeof mac);
+            u->has_verified = true;
+        }
+        OPENSSL_cleanse(mac, sizeof mac);
+        zhashx_delete(self->peers, addr);
+        if (user_index)
+            *user_index = index;
+        return NODE_LOGIN_OK;
+    }
+    s_failed(self, addr, check->begun_ms, now_ms);
+    return u ? NODE_LOGIN_WRONG_PASSWORD : NODE_LOGIN_UNKNOWN_USER;
+}
+
+node_login_t node_users_login(node_users_t *self, const char *user, const char *password,
+                              const char *peer_addr, long long now_ms, int *user_index)
+{
+    node_login_check_t check;
+    node_login_t r = node_users_login_begin(self, user, password, peer_addr, now_ms, user_index,
+                                            &check);
+    if (r != NODE_LOGIN_PENDING)
+        return r;
+    bool verified = node_users_verify_hash(check.hash, password ? password : "");
+    return node_users_login_end(self, &check, verified, password, peer_addr, now_ms,
+                                user_index);
 }
 
 long node_users_hash_runs(const node_users_t *self)

@@ -39,6 +39,8 @@ typedef enum {
     NODE_LOGIN_UNKNOWN_USER,        //  reported to the peer exactly like a wrong password
     NODE_LOGIN_WRONG_PASSWORD,
     NODE_LOGIN_THROTTLED,           //  too many failures from this address: try later
+    NODE_LOGIN_BUSY,                //  the password checks' queue is full: try again soon
+    NODE_LOGIN_PENDING,             //  node_users_login_begin: a PBKDF2 run must decide
 } node_login_t;
 const char *node_login_str(node_login_t result);
 
@@ -52,6 +54,26 @@ const char *node_login_str(node_login_t result);
 //  Unknown users and other passwords still cost a full PBKDF2 run.
 node_login_t node_users_login(node_users_t *self, const char *user, const char *password,
                               const char *peer_addr, long long now_ms, int *user_index);
+//  A login split in two around its PBKDF2 run, so that the run can leave the loop
+//  (node_verifier): begin answers what it can at once (THROTTLED; OK for a password
+//  verified before) and says PENDING otherwise, with what the run needs in *check; the
+//  front end runs node_users_verify_hash(check->hash, password) on the worker, then end
+//  applies the result (the cache, the per-address back-off) and gives the answer.  end may
+//  be given another node_users than begin (SIGHUP reloaded them meanwhile): it finds the
+//  user again by name, and if the user's hash changed it checks the password itself.  A
+//  failure from the address recorded while the run was out makes end say THROTTLED, as if
+//  the attempt had come after it (so parallel guesses cannot outrun the back-off).
+typedef struct {
+    char user[NODE_NAME_MAX];
+    char hash[256];                 //  the user's hash, or a dummy for unknown users
+    long long begun_ms;
+} node_login_check_t;
+node_login_t node_users_login_begin(node_users_t *self, const char *user, const char *password,
+                                    const char *peer_addr, long long now_ms, int *user_index,
+                                    node_login_check_t *check);
+node_login_t node_users_login_end(node_users_t *self, const node_login_check_t *check,
+                                  bool verified, const char *password, const char *peer_addr,
+                                  long long now_ms, int *user_index);
 //  PBKDF2 runs made by logins so far (tests, diagnostics).
 long node_users_hash_runs(const node_users_t *self);
 

@@ -18,7 +18,7 @@ UP, DOWN = "higher", "lower"
 
 #  Every bench tests/bench/run runs, by the name of its output file.
 BENCHES = ("csta_codec", "pbxsim", "node_pbx_w1", "node_pbx_w32", "node_pbx_4000", "node_mux",
-           "node_e2e", "ctim_client", "ha_failover")
+           "node_e2e", "ctim_client", "ha_failover", "node_login")
 
 
 def bench_json(out, name):
@@ -247,6 +247,18 @@ def build_tables(out):
         #  last sequence is not in Hello): an upper bound, not a count.
         t.add(f"{d}: events libctim was told may be lost (upper bound after a resume "
               "elsewhere)", "events", DOWN, r["events_lost"])
+    tables.append(t)
+
+    g = bench_json(out, "node_login")
+    t = Table("First logins at once (`node_login_bench`: the client API front end in-process)",
+              f"{g['logins']} applications say Hello at once, each a user of its own, so each "
+              "login runs PBKDF2-SHA256 (100 000 iterations).  Longest turn: the longest time "
+              "the node's event loop served nothing else (a 1 ms timer's longest gap).  "
+              "Baseline: the checks on the loop, as before node_verifier.")
+    t.add("longest turn of the event loop", "ms", DOWN, g["worker"]["longest_turn_ms"],
+          "on the loop", g["loop"]["longest_turn_ms"])
+    t.add("until every application has its Welcome", "ms", DOWN, g["worker"]["all_in_ms"],
+          "on the loop", g["loop"]["all_in_ms"])
     tables.append(t)
     return tables
 

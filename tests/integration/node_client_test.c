@@ -29,7 +29,7 @@
 
 #define WAIT_MS 10000
 #define EVENTS_MAX 256
-#define APPS_MAX 4
+#define APPS_MAX 8
 
 //  "crm-secret" (the hash in deploy/config/ctimd.yaml).
 #define CRM_HASH                                                                                 \
@@ -588,10 +588,40 @@ static void test_both_front_ends(void **state)
     s_wait_monitors(t, "101", 0);
 }
 
+
+//  Seven applications say Hello at once to a fresh node: none is remembered yet, so every
+//  login is checked on ctimd's worker thread, one after the other, and each gets its
+//  Welcome; the sessions work.  Then a wrong password gets LOGIN_FAILED.  (The wrong one
+//  is not sent with the others: the order in which the ROUTER gets them is not fixed, and
+//  a failure from the address throttles the checks still out.)
+static void test_concurrent_first_logins(void **state)
+{
+    ct_t *t = *state;
+    for (int i = 0; i < APPS_MAX - 1; i++)
+        s_hello(s_app(t, i), "crm", "crm-secret", 0);
+    for (int i = 0; i < APPS_MAX; i++) {
+        if (i == APPS_MAX - 1)
+            s_hello(s_app(t, i), "crm", "wrong", 0);
+        proto_client_msg_t m;
+        assert_int_equal(s_recv(&t->app[i], &m, test_now_ms() + WAIT_MS, false), 0);
+        if (i == APPS_MAX - 1) {
+            assert_int_equal(m.kind, PROTO_MSG_ERROR);
+            assert_int_equal(m.error.result, PROTO_RESULT_LOGIN_FAILED);
+        } else {
+            assert_int_equal(m.kind, PROTO_MSG_WELCOME);
+        }
+    }
+    t->app[0].heartbeat_ms = 1000;
+    assert_int_equal(s_open(&t->app[0], "101"), PROTO_RESULT_OK);
+    assert_true(s_metric(t, "ctim_client_logins_total{result=\"ok\"}") == APPS_MAX - 1);
+    assert_true(s_metric(t, "ctim_client_logins_total{result=\"wrong-password\"}") == 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_login_and_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_logins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_both_front_ends, setup, teardown),

@@ -203,6 +203,74 @@ static void a_moved_session_counts_once_at_its_winning_copy(void **state)
     ha_state_destroy(&st);
 }
 
+
+//  Call-forward-on-failure across nodes asks whether a line is open anywhere: sessions'
+//  lines of any source (winning copies), never a CSTA monitor, until they expire.
+static void line_open_counts_winning_lines_only(void **state)
+{
+    (void) state;
+    s_hashes();
+    ha_state_t *st = ha_state_new("b", 2);
+    uint64_t own = 0, sa = 0, sc = 0;
+    s_session(st, NULL, 0, &own, 0, 0, (const char *[]){"101", NULL});
+    s_session(st, "a", 7, &sa, 1, 0, (const char *[]){"102", NULL});
+    s_monitor(st, "a", 7, &sa, "main", "d:104");
+    s_session(st, "c", 1, &sc, 2, 0, (const char *[]){"105", NULL});
+    assert_true(ha_registry_line_open(st, "main", "d:101"));
+    assert_true(ha_registry_line_open(st, "main", "d:102"));
+    assert_false(ha_registry_line_open(st, "main", "d:104"));   //  a monitor, not a line
+    assert_false(ha_registry_line_open(st, "other", "d:101"));
+    assert_false(ha_registry_line_open(st, "main", NULL));
+    ha_state_node_lost(st, "c", 100);
+    assert_true(ha_registry_line_open(st, "main", "d:105"));    //  lingering: still open
+    ha_state_expire(st, 100 + 1000);
+    assert_false(ha_registry_line_open(st, "main", "d:105"));
+    //  a's session moved here without line 102: a's copy loses, 102 is open nowhere.
+    s_session(st, NULL, 0, &own, 1, 1, NULL);
+    assert_false(ha_registry_line_open(st, "main", "d:102"));
+    ha_state_destroy(&st);
+}
+
+
+static void s_count_guard(void *ctx, const proto_state_record_t *r)
+{
+    assert_string_equal(r->failure_number, "199");
+    (*(int *) ctx)++;
+}
+
+//  Guarded lines (g/ keys) of every source, live or lingering, of one PBX; they are not
+//  lines (nothing else counts them as open) and expire with their source.
+static void guards_are_read_from_every_source(void **state)
+{
+    (void) state;
+    ha_state_t *st = ha_state_new("b", 2);
+    char key[HA_STATE_KEY_MAX];
+    assert_int_equal(ha_registry_guard_key("main", "d:101", key, sizeof key), 0);
+    assert_string_equal(key, "g/main/d:101");
+    assert_int_equal(ha_registry_guard_key("main", "", key, sizeof key), -EINVAL);
+    proto_state_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = PROTO_RECORD_LINE;
+    strcpy(r.pbx, "main");
+    strcpy(r.line, "101");
+    strcpy(r.device, "d:101");
+    strcpy(r.failure_number, "199");
+    s_put(st, NULL, 0, 0, key, &r);                 //  ours
+    s_put(st, "c", 1, 1, key, &r);                  //  the last holder's, lost below
+    assert_int_equal(ha_registry_guard_key("other", "d:102", key, sizeof key), 0);
+    s_put(st, "c", 1, 2, key, &r);
+    int n = 0;
+    assert_int_equal(ha_registry_guards(st, "main", s_count_guard, &n), 2);
+    assert_int_equal(n, 2);
+    assert_false(ha_registry_line_open(st, "main", "d:101"));
+    assert_string_equal(s_devices(st, "main"), "");
+    ha_state_node_lost(st, "c", 100);
+    ha_state_expire(st, 100 + 1000);
+    n = 0;
+    assert_int_equal(ha_registry_guards(st, "main", s_count_guard, &n), 1);
+    ha_state_destroy(&st);
+}
+
 typedef struct {
     char lines[8][PROTO_CLUSTER_NUMBER_MAX];
     char failure[8][PROTO_CLUSTER_NUMBER_MAX];
@@ -255,6 +323,8 @@ int main(void)
         cmocka_unit_test(devices_of_every_source_each_once_per_pbx),
         cmocka_unit_test(a_moved_session_counts_once_at_its_winning_copy),
         cmocka_unit_test(find_session_by_the_whole_hash_with_its_lines),
+        cmocka_unit_test(line_open_counts_winning_lines_only),
+        cmocka_unit_test(guards_are_read_from_every_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,7 @@ struct fx {
     node_user_cfg_t user_cfg[2];
     node_users_t *users;
     node_metrics_t *metrics;
+    node_verifier_t *verifier;      //  NULL unless a test gives the server one
     char dir[64];
     char log_path[128];
     FILE *log;
@@ -176,6 +177,7 @@ static inline int fx_free(void **state)
     for (int i = 0; i < CLI_MAX; i++)
         cli_close(&f->cli[i]);
     node_csta_server_destroy(&f->srv);
+    node_verifier_destroy(&f->verifier);    //  after the server: its sessions cancel first
     fake_pbx_destroy(&f->pbx);
     node_users_destroy(&f->users);
     node_metrics_destroy(&f->metrics);
@@ -430,12 +432,10 @@ static inline void cli_expect_closed(cli_t *c)
     assert_true(fx_run_until(c->f, cli_cond_eof, c, WAIT_MS));
 }
 
-//  AARQ (with a login if user is not NULL); returns the AARE (the caller clears it).
-static inline void cli_aarq(cli_t *c, const char *context, const char *user, const char *password,
-                            csta_apdu_t *aare)
+//  An AARQ (with a login if user is not NULL) in *a.
+static inline void cli_aarq_make(const char *context, const char *user, const char *password,
+                                 csta_apdu_t *out)
 {
-    if (c->ssl)
-        assert_true(fx_run_until(c->f, cli_cond_tls, c, WAIT_MS) && c->tls_up);
     csta_apdu_t a;
     csta_apdu_init(&a, CSTA_APDU_AARQ);
     csta_bits_set(&a.acse.protocol_version, 0, 1);
@@ -449,6 +449,17 @@ static inline void cli_aarq(cli_t *c, const char *context, const char *user, con
         snprintf(a.acse.user, sizeof a.acse.user, "%s", user);
         snprintf(a.acse.password, sizeof a.acse.password, "%s", password ? password : "");
     }
+    *out = a;
+}
+
+//  AARQ (with a login if user is not NULL); returns the AARE (the caller clears it).
+static inline void cli_aarq(cli_t *c, const char *context, const char *user, const char *password,
+                            csta_apdu_t *aare)
+{
+    if (c->ssl)
+        assert_true(fx_run_until(c->f, cli_cond_tls, c, WAIT_MS) && c->tls_up);
+    csta_apdu_t a;
+    cli_aarq_make(context, user, password, &a);
     cli_send(c, &a);
     cli_recv(c, aare);
     assert_int_equal(aare->kind, CSTA_APDU_AARE);

@@ -74,6 +74,17 @@ static double s_redirects(fx_t *f, const char *result)
     return node_metric_value(m, (const char *[]){result});
 }
 
+//  The guard's /status JSON (the caller frees it).
+static char *s_status(fx_t *f)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    node_client_guard_status_json(f->guard, out);
+    fclose(out);
+    return text;
+}
+
 //  Request i decoded (the caller clears it).
 static void s_request(fx_t *f, int i, csta_apdu_t *a)
 {
@@ -288,11 +299,7 @@ static void release_unwatches_and_late_answers_find_nothing(void **state)
     s_answer(f, 1, CSTA_OP_DEFLECT_CALL, NULL, 0);   //  late: the call went all the same
     assert_int_equal(s_redirects(f, "ok"), 1);
     //  The status lists what is left.
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    node_client_guard_status_json(f->guard, out);
-    fclose(out);
+    char *text = s_status(f);
     assert_non_null(strstr(text, "{\"line\":\"102\",\"failure_number\":\"105\",\"why\":\"test\""));
     assert_null(strstr(text, "\"101\""));
     free(text);
@@ -343,6 +350,111 @@ static void answers_after_destroy_find_nothing(void **state)
     assert_int_equal(f->pbx->requests, 2);
 }
 
+
+//  --- Lines of a lost node's expired sessions (the cluster) ---------------------------------
+
+static double s_lost_redirects(fx_t *f, const char *result)
+{
+    node_metric_t *m = node_metrics_counter(f->metrics, "client_lost_node_redirects", "",
+                                            "result");
+    return node_metric_value(m, (const char *[]){result});
+}
+
+static void s_count_line(void *ctx, const char *line, const char *failure_number, bool guarded)
+{
+    assert_string_equal(line, "101");
+    assert_string_equal(failure_number, "105");
+    assert_false(guarded);          //  not holding the link
+    (*(int *) ctx)++;
+}
+
+//  Every node remembers the line; only the link's holder watches it and deflects.
+static void lost_line_is_guarded_only_while_holding_the_link(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(node_client_guard_lost_line(f->guard, "101", "105", "node a lost"), 0);
+    assert_false(node_client_guard_guards(f->guard, "101"));
+    assert_int_equal(fake_pbx_live_watches(f->pbx, "101"), 0);
+    int n = 0;
+    assert_int_equal(node_client_guard_lost_lines(f->guard, s_count_line, &n), 1);
+    assert_int_equal(n, 1);
+    node_client_guard_hold(f->guard, true);
+    assert_true(node_client_guard_guards(f->guard, "101"));
+    assert_int_equal(fake_pbx_live_watches(f->pbx, "101"), 1);
+    fake_pbx_watch_done(f->pbx, 0, 0, NULL, 0);
+    csta_snapshot_device_item_t item;
+    s_item(&item, 1, "101", CSTA_LCS_ALERTING);
+    s_answer(f, 0, CSTA_OP_SNAPSHOT_DEVICE, &item, 1);  //  ringing already: deflected
+    s_expect_deflect(f, 1, 1, "101", "105");
+    s_answer(f, 1, CSTA_OP_DEFLECT_CALL, NULL, 0);
+    s_delivered(f, "101", 2, "101");                    //  a later call too
+    s_expect_deflect(f, 2, 2, "101", "105");
+    s_answer(f, 2, CSTA_OP_DEFLECT_CALL, NULL, 0);
+    assert_int_equal(s_redirects(f, "ok"), 2);
+    assert_int_equal(s_lost_redirects(f, "ok"), 2);
+    char *text = s_status(f);
+    assert_non_null(strstr(text, "\"lost_node\":true"));
+    free(text);
+}
+
+//  The link moves: the old holder stops (and keeps the line in mind), the new one guards.
+static void lost_line_follows_the_link(void **state)
+{
+    fx_t *f = *state;
+    node_client_guard_hold(f->guard, true);
+    assert_int_equal(node_client_guard_lost_line(f->guard, "101", "105", "node a lost"), 0);
+    assert_true(node_client_guard_guards(f->guard, "101"));     //  holder: at once
+    node_client_guard_hold(f->guard, false);
+    assert_false(node_client_guard_guards(f->guard, "101"));
+    assert_int_equal(fake_pbx_live_watches(f->pbx, "101"), 0);
+    s_delivered(f, "101", 3, "101");
+    assert_int_equal(f->pbx->requests, 0);
+    assert_int_equal(node_client_guard_lost_lines(f->guard, NULL, NULL), 1);
+    node_client_guard_hold(f->guard, true);                     //  the link back here
+    assert_int_equal(fake_pbx_live_watches(f->pbx, "101"), 1);
+}
+
+//  Open again somewhere in the cluster (forget) or here (release): no more redirects.
+static void lost_line_forgotten_or_released_stops(void **state)
+{
+    fx_t *f = *state;
+    node_client_guard_hold(f->guard, true);
+    node_client_guard_lost_line(f->guard, "101", "105", "node a lost");
+    node_client_guard_lost_line(f->guard, "102", "105", "node a lost");
+    assert_true(node_client_guard_forget(f->guard, "101"));
+    assert_false(node_client_guard_forget(f->guard, "101"));
+    assert_false(node_client_guard_guards(f->guard, "101"));
+    assert_int_equal(fake_pbx_live_watches(f->pbx, "101"), 0);
+    assert_true(node_client_guard_release(f->guard, "102"));
+    assert_int_equal(node_client_guard_lost_lines(f->guard, NULL, NULL), 0);
+    node_client_guard_hold(f->guard, false);
+    node_client_guard_hold(f->guard, true);
+    assert_int_equal(node_client_guard_count(f->guard), 0);
+    assert_int_equal(fake_pbx_live_watches(f->pbx, "102"), 0);
+}
+
+//  A line guarded for a local failure stays so when it is also a lost node's, and when the
+//  link goes; forgetting the lost node's copy leaves it.
+static void local_failure_guard_is_not_taken_by_a_lost_line(void **state)
+{
+    fx_t *f = *state;
+    node_client_guard_protect(f->guard, "101", "106", "app failed here");
+    node_client_guard_hold(f->guard, true);
+    assert_int_equal(node_client_guard_lost_line(f->guard, "101", "105", "node a lost"), 0);
+    node_client_guard_hold(f->guard, false);
+    assert_true(node_client_guard_guards(f->guard, "101"));
+    assert_true(node_client_guard_forget(f->guard, "101"));
+    assert_true(node_client_guard_guards(f->guard, "101"));
+    fake_pbx_watch_done(f->pbx, 0, 0, NULL, 0);
+    s_answer(f, 0, CSTA_OP_SNAPSHOT_DEVICE, NULL, 0);
+    s_delivered(f, "101", 4, "101");
+    s_expect_deflect(f, 1, 4, "101", "106");
+    s_answer(f, 1, CSTA_OP_DEFLECT_CALL, NULL, 0);
+    assert_int_equal(s_lost_redirects(f, "ok"), 0);
+    assert_int_equal(node_client_guard_lost_line(f->guard, "", "105", "x"), -EINVAL);
+    assert_int_equal(node_client_guard_lost_line(f->guard, "101", NULL, "x"), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +471,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(protect_again_takes_the_new_number, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_arguments_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(answers_after_destroy_find_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_line_is_guarded_only_while_holding_the_link, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(lost_line_follows_the_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_line_forgotten_or_released_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(local_failure_guard_is_not_taken_by_a_lost_line, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -661,6 +661,127 @@ static void cdr_is_owned_by_one_application(void **state)
     fx_wait_requests(f, 3);
 }
 
+
+//  --- Logins checked off the loop (node_verifier) -----------------------------------------------
+
+static void s_use_verifier(fx_t *f, size_t queue_max)
+{
+    f->verifier = node_verifier_new(f->loop, queue_max);
+    assert_non_null(f->verifier);
+    node_csta_server_set_verifier(f->srv, f->verifier);
+}
+
+static bool s_verifier_idle(void *arg)
+{
+    fx_t *f = arg;
+    return node_verifier_queued(f->verifier) == 0;
+}
+
+static bool s_three_checks_out(void *arg)
+{
+    fx_t *f = arg;
+    return node_verifier_queued(f->verifier) == 3;
+}
+
+//  Seven applications log in at once (six right, the last wrong, from one address): each
+//  gets its own answer once its check is done; what an application sent right after its
+//  AARQ waits for the answer and is served after it (not taken for a second AARQ).
+static void concurrent_logins_are_answered_off_the_loop(void **state)
+{
+    fx_t *f = *state;
+    s_use_verifier(f, 0);
+    enum { N = 7 };
+    cli_t *c[N];
+    csta_apdu_t a;
+    for (int i = 0; i < N; i++) {
+        c[i] = cli_new(f, i, false);
+        cli_aarq_make(NULL, i % 2 ? "desk" : "crm", i == N - 1 ? "wrong" : "crm-secret", &a);
+        cli_send(c[i], &a);
+    }
+    //  The first application asks for the system status before its AARE came.
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.opcode = CSTA_OP_REQUEST_SYSTEM_STATUS;
+    cli_invoke(c[0], &a, 12);
+    for (int i = 0; i < N; i++) {
+        cli_recv(c[i], &a);
+        assert_int_equal(a.kind, CSTA_APDU_AARE);
+        assert_int_equal(a.acse.result,
+                         i == N - 1 ? CSTA_AARE_REJECTED_PERMANENT : CSTA_AARE_ACCEPTED);
+        csta_apdu_clear(&a);
+    }
+    cli_recv(c[0], &a);             //  SystemStatus after the AARE, then the answer
+    assert_int_equal(a.opcode, CSTA_OP_SYSTEM_STATUS);
+    csta_apdu_clear(&a);
+    cli_recv(c[0], &a);
+    assert_int_equal(a.kind, CSTA_APDU_RESULT);
+    assert_int_equal(a.invoke_id, 12);
+    csta_apdu_clear(&a);
+    cli_expect_closed(c[N - 1]);
+    assert_int_equal(fx_metric(f, "ctim_csta_logins_total{result=\"ok\"} "), N - 1);
+    assert_int_equal(fx_metric(f, "ctim_csta_logins_total{result=\"wrong-password\"} "), 1);
+    assert_true(fx_logged(f, "associated: user=desk"));
+    assert_int_equal(node_verifier_queued(f->verifier), 0);
+}
+
+//  Over TLS too: the login waits for its check, then the session reads on (OpenSSL may hold
+//  what followed the AARQ) and serves a request.
+static void tls_login_checked_off_the_loop(void **state)
+{
+    fx_t *f = *state;
+    s_use_verifier(f, 0);
+    cli_t *c = cli_associated(f, 0, true, "crm");
+    csta_apdu_t a;
+    csta_apdu_init(&a, CSTA_APDU_INVOKE);
+    a.opcode = CSTA_OP_REQUEST_SYSTEM_STATUS;
+    cli_invoke(c, &a, 5);
+    cli_recv(c, &a);
+    assert_int_equal(a.kind, CSTA_APDU_RESULT);
+    assert_int_equal(a.invoke_id, 5);
+    csta_apdu_clear(&a);
+    assert_true(fx_logged(f, "(tls) associated: user=crm"));
+}
+
+//  The server goes (as at shutdown) while logins are checked: their sessions are gone, the
+//  checks' answers find nothing (ASan would see a use after free), nobody is answered.
+static void sessions_closed_while_their_logins_are_checked_are_forgotten(void **state)
+{
+    fx_t *f = *state;
+    s_use_verifier(f, 0);
+    csta_apdu_t a;
+    for (int i = 0; i < 3; i++) {
+        cli_t *c = cli_new(f, i, false);
+        cli_aarq_make(NULL, "crm", "crm-secret", &a);
+        cli_send(c, &a);
+    }
+    assert_true(fx_run_until(f, s_three_checks_out, f, WAIT_MS));
+    node_csta_server_destroy(&f->srv);
+    assert_true(fx_run_until(f, s_verifier_idle, f, WAIT_MS));
+    fx_run_for(f, 50);
+    assert_false(fx_logged(f, "associated: user=crm"));
+    assert_true(fx_logged(f, "closed before association (shutdown)"));
+}
+
+//  The checks' queue is full: the login is refused at once as transient (try again), with
+//  its own log line and metric; no back-off follows.
+static void login_is_refused_as_busy_when_the_queue_is_full(void **state)
+{
+    fx_t *f = *state;
+    s_use_verifier(f, 1);
+    int64_t id = node_verifier_check(f->verifier, CRM_HASH, "x", NULL, NULL);
+    assert_true(id > 0);                //  the one place is taken
+    cli_t *c = cli_new(f, 0, false);
+    csta_apdu_t a;
+    cli_aarq(c, NULL, "crm", "crm-secret", &a);
+    assert_int_equal(a.acse.result, CSTA_AARE_REJECTED_TRANSIENT);
+    csta_apdu_clear(&a);
+    cli_expect_closed(c);
+    assert_true(fx_logged(f, "too many logins waiting for their password check"));
+    assert_int_equal(fx_metric(f, "ctim_csta_logins_total{result=\"busy\"} "), 1);
+    assert_true(fx_run_until(f, s_verifier_idle, f, WAIT_MS));
+    c = cli_associated(f, 1, false, "crm");     //  room again, and no back-off
+    (void) c;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +805,13 @@ int main(void)
                                         fx_free),
         cmocka_unit_test_setup_teardown(escape_passes_through_unchanged, setup, fx_free),
         cmocka_unit_test_setup_teardown(local_answers_for_system_status, setup, fx_free),
+        cmocka_unit_test_setup_teardown(concurrent_logins_are_answered_off_the_loop, setup,
+                                        fx_free),
+        cmocka_unit_test_setup_teardown(
+            sessions_closed_while_their_logins_are_checked_are_forgotten, setup, fx_free),
+        cmocka_unit_test_setup_teardown(tls_login_checked_off_the_loop, setup, fx_free),
+        cmocka_unit_test_setup_teardown(login_is_refused_as_busy_when_the_queue_is_full, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(monitors_get_own_xrefs_and_events_are_rewritten_to_them,
                                         setup, fx_free),
         cmocka_unit_test_setup_teardown(monitor_filter_of_the_application_is_applied, setup,

@@ -157,6 +157,96 @@ static void verified_password_is_checked_without_pbkdf2(void **state)
     node_users_destroy(&u);
 }
 
+
+//  The login split around its PBKDF2 run (node_verifier runs it off the loop): begin says
+//  PENDING with the user's hash, end decides and fills the cache; unknown users get the
+//  dummy hash and cost the same.
+static void login_in_two_halves_around_the_run(void **state)
+{
+    (void) state;
+    node_users_t *u = s_users();
+    node_login_check_t check;
+    int index = -1;
+    assert_int_equal(node_users_login_begin(u, "crm", "crm-secret", "a", 0, &index, &check),
+                     NODE_LOGIN_PENDING);
+    assert_string_equal(check.hash, FOREIGN_HASH);
+    bool verified = node_users_verify_hash(check.hash, "crm-secret");
+    assert_true(verified);
+    assert_int_equal(node_users_login_end(u, &check, verified, "crm-secret", "a", 30, &index),
+                     NODE_LOGIN_OK);
+    assert_int_equal(index, 0);
+    assert_int_equal(node_users_hash_runs(u), 1);
+    //  Remembered: answered by begin.
+    index = -1;
+    assert_int_equal(node_users_login_begin(u, "crm", "crm-secret", "a", 40, &index, &check),
+                     NODE_LOGIN_OK);
+    assert_int_equal(index, 0);
+    assert_int_equal(node_users_login_begin(u, "nobody", "x", "b", 40, &index, &check),
+                     NODE_LOGIN_PENDING);
+    assert_true(node_users_hash_valid(check.hash));
+    assert_int_equal(node_users_login_end(u, &check, false, "x", "b", 70, &index),
+                     NODE_LOGIN_UNKNOWN_USER);
+    node_users_destroy(&u);
+}
+
+//  Two attempts from one address in flight at once: the wrong one's failure throttles the
+//  other when it ends (as if it had come after it), so parallel guesses do not outrun the
+//  back-off; the back-off counts from the failed attempt's start.
+static void a_failure_while_a_check_is_out_throttles_it(void **state)
+{
+    (void) state;
+    node_users_t *u = s_users();
+    node_users_set_backoff(u, 1000, 60000);
+    node_login_check_t wrong, right;
+    assert_int_equal(node_users_login_begin(u, "crm", "guess", "10.0.0.5", 0, NULL, &wrong),
+                     NODE_LOGIN_PENDING);
+    assert_int_equal(node_users_login_begin(u, "crm", "crm-secret", "10.0.0.5", 1, NULL, &right),
+                     NODE_LOGIN_PENDING);
+    assert_int_equal(node_users_login_end(u, &wrong, false, "guess", "10.0.0.5", 30, NULL),
+                     NODE_LOGIN_WRONG_PASSWORD);
+    assert_int_equal(node_users_login_end(u, &right, true, "crm-secret", "10.0.0.5", 31, NULL),
+                     NODE_LOGIN_THROTTLED);
+    node_login_t r = node_users_login_begin(u, "crm", "crm-secret", "10.0.0.5", 999, NULL, &right);
+    assert_int_equal(r, NODE_LOGIN_THROTTLED);
+    r = node_users_login_begin(u, "crm", "crm-secret", "10.0.0.5", 1000, NULL, &right);
+    assert_int_equal(r, NODE_LOGIN_PENDING);    //  1000 ms after the failed attempt began
+    //  Another address is not concerned.
+    assert_int_equal(node_users_login_begin(u, "crm", "crm-secret", "10.0.0.6", 2, NULL, &right),
+                     NODE_LOGIN_PENDING);
+    assert_int_equal(node_users_login_end(u, &right, true, "crm-secret", "10.0.0.6", 32, NULL),
+                     NODE_LOGIN_OK);
+    node_users_destroy(&u);
+}
+
+//  SIGHUP replaced the users while a check was out: end finds the user again by name in
+//  the new set, and when the user's hash changed it checks the password against the new
+//  one itself.
+static void end_after_a_reload_uses_the_new_users(void **state)
+{
+    (void) state;
+    node_users_t *old = s_users();
+    node_login_check_t check;
+    assert_int_equal(node_users_login_begin(old, "crm", "crm-secret", "a", 0, NULL, &check),
+                     NODE_LOGIN_PENDING);
+    node_users_destroy(&old);
+    char *other = node_users_hash_password("new-secret");
+    node_user_cfg_t cfg[1];
+    memset(cfg, 0, sizeof cfg);
+    snprintf(cfg[0].name, sizeof cfg[0].name, "crm");
+    snprintf(cfg[0].password_hash, sizeof cfg[0].password_hash, "%s", other);
+    node_users_t *fresh = node_users_new(cfg, 1);
+    int index = -1;
+    assert_int_equal(node_users_login_end(fresh, &check, true, "crm-secret", "a", 30, &index),
+                     NODE_LOGIN_WRONG_PASSWORD);
+    assert_int_equal(node_users_login_begin(fresh, "crm", "new-secret", "b", 40, &index, &check),
+                     NODE_LOGIN_PENDING);
+    assert_int_equal(node_users_login_end(fresh, &check, true, "new-secret", "b", 70, &index),
+                     NODE_LOGIN_OK);
+    assert_int_equal(index, 0);
+    node_users_destroy(&fresh);
+    free(other);
+}
+
 static void a_quiet_address_starts_afresh(void **state)
 {
     (void) state;
@@ -234,6 +324,9 @@ int main(void)
         cmocka_unit_test(malformed_hashes_never_verify),
         cmocka_unit_test(login_backs_off_per_address_doubling_to_a_cap),
         cmocka_unit_test(a_quiet_address_starts_afresh),
+        cmocka_unit_test(login_in_two_halves_around_the_run),
+        cmocka_unit_test(a_failure_while_a_check_is_out_throttles_it),
+        cmocka_unit_test(end_after_a_reload_uses_the_new_users),
         cmocka_unit_test(verified_password_is_checked_without_pbkdf2),
         cmocka_unit_test(login_strings),
         cmocka_unit_test(devices_by_range_single_number_and_kind),
