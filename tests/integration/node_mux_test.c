@@ -697,7 +697,7 @@ static void back_in_service_waits_for_the_monitor_start_answer(void **state)
         }
         csta_apdu_clear(&ev);
     }
-    //  No longer monitored meanwhile is impossible to miss: the device is monitored now.
+    //  The device is monitored at pbxsim by the time of its BackInService.
     assert_int_equal(s_sim_long(m, "monitors 101", "monitors"), 1);
     printf("link up -> BackInService: %lld ms (pbxsim holds answers %d ms)\n", in_at - up_at,
            HELD_MS);
