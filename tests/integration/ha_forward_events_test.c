@@ -26,6 +26,10 @@
 //    monitor of 101 (so that it snapshots, as CSTA applications do on BackInService), and
 //    b counts the stale monitor.
 //
+//  - standby_line_opened_during_a_call_reads_a_segmented_snapshot: pbxsim answers
+//    SnapshotDevice in segments; a line opened on b during a call gets it as a snapshot
+//    event (the segments come through a, b's node_pbx collects them).
+//
 //  Each checks pbxsim's link history for two links at once.  Every wait has a deadline.
 #include <errno.h>
 #include <setjmp.h>
@@ -319,6 +323,27 @@ static void a_lost_event_takes_a_csta_monitor_out_of_and_back_in_service(void **
     assert_int_equal(l.accepted, 1);
 }
 
+//  Through the owner, a SnapshotDevice that pbxsim answers in segments (ctl
+//  snapshot-segments) reaches the standby's line snapshot as one result: a line opened on b
+//  during a call shows it.
+static void standby_line_opened_during_a_call_reads_a_segmented_snapshot(void **state)
+{
+    (void) state;
+    ha_fx_t *f = s_pair(NULL);
+    char reply[4096];
+    s_ctl(f, "snapshot-segments 3", reply, sizeof reply);
+    s_ctl(f, "dial 104 103", reply, sizeof reply);
+    s_ctl(f, "answer 103", reply, sizeof reply);
+    test_ctim_reply_t r;
+    assert_true(test_app_reply(&s_app, ctim_open_line(s_app.ctim, "103", NULL), &r));
+    assert_int_equal(r.result, CTIM_RESULT_OK);
+    test_ctim_event_t e;
+    assert_true(test_app_skip_to(&s_app, "103", CTIM_CALL_CONNECTED, &e));
+    assert_true(e.snapshot);
+    ha_links_t l = ha_links(f);
+    assert_int_equal(l.accepted, 1);
+}
+
 //  Run the application's loop until it has `n` CDR records (or fail).
 static void s_wait_cdrs(int n)
 {
@@ -403,6 +428,8 @@ int main(void)
         cmocka_unit_test_teardown(owner_link_drop_keeps_standby_lines_out_until_monitored_again,
                                   teardown),
         cmocka_unit_test_teardown(standby_application_gets_cdr_records_through_the_owner,
+                                  teardown),
+        cmocka_unit_test_teardown(standby_line_opened_during_a_call_reads_a_segmented_snapshot,
                                   teardown),
         cmocka_unit_test_teardown(
             csta_app_on_the_standby_is_back_in_service_only_once_monitored_again, teardown),
