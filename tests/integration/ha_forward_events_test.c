@@ -69,13 +69,13 @@ static void s_ctl(ha_fx_t *f, const char *command, char *reply, size_t cap)
         fail_msg("pbxsim ctl %s: %s", command, reply);
 }
 
-//  A pair on pbxsim (one link); a holds it (started with drop_event as CTIM_TEST_DROP_EVENT,
-//  NULL: none) and b forwards; the application on b has lines 101 and 102 open, in service.
-static ha_fx_t *s_pair(const char *drop_event)
+//  A pair on pbxsim (one link) made with flags (HA_FX_CLIENTS, HA_FX_CSTA); a holds the
+//  link (started with drop_event as CTIM_TEST_DROP_EVENT, NULL: none) and b forwards.
+static ha_fx_t *s_pair_of(const char *drop_event, unsigned flags)
 {
     static const char *const args[] = {"--max-links", "1", "--extensions", "101-120", NULL};
     static const int prio[] = {1, 2};
-    ha_fx_t *f = ha_fx_new_in(2, prio, args, HA_FX_CLIENTS);
+    ha_fx_t *f = ha_fx_new_in(2, prio, args, flags);
     if (drop_event)
         setenv("CTIM_TEST_DROP_EVENT", drop_event, 1);
     ha_node_start(f, 0);
@@ -84,6 +84,14 @@ static ha_fx_t *s_pair(const char *drop_event)
     ha_wait_holder(f, 0, HA_WAIT_MS);
     ha_wait_standby(f, 1, "a", 1);
     ha_wait_forwarding(f, 1, "a");
+    return f;
+}
+
+//  s_pair_of with the client API; the application on b has lines 101 and 102 open, in
+//  service.
+static ha_fx_t *s_pair(const char *drop_event)
+{
+    ha_fx_t *f = s_pair_of(drop_event, HA_FX_CLIENTS);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", f->node[1].client_port);
     assert_int_equal(test_app_connect(&s_app, ep, HB_MS), 0);
@@ -193,21 +201,10 @@ static void owner_link_drop_keeps_standby_lines_out_until_monitored_again(void *
     assert_int_equal(l.accepted, 2);
 }
 
-//  A pair on pbxsim (one link) with CSTA servers; a holds the link (drop_event as in
-//  s_pair) and b forwards; a CSTA application on b monitors 101 and 102 (*x101, *x102).
+//  s_pair_of with CSTA servers; a CSTA application on b monitors 101 and 102 (*x101, *x102).
 static ha_fx_t *s_csta_pair(const char *drop_event, csta_xref_t *x101, csta_xref_t *x102)
 {
-    static const char *const args[] = {"--max-links", "1", "--extensions", "101-120", NULL};
-    static const int prio[] = {1, 2};
-    ha_fx_t *f = ha_fx_new_in(2, prio, args, HA_FX_CSTA);
-    if (drop_event)
-        setenv("CTIM_TEST_DROP_EVENT", drop_event, 1);
-    ha_node_start(f, 0);
-    unsetenv("CTIM_TEST_DROP_EVENT");
-    ha_node_start(f, 1);
-    ha_wait_holder(f, 0, HA_WAIT_MS);
-    ha_wait_standby(f, 1, "a", 1);
-    ha_wait_forwarding(f, 1, "a");
+    ha_fx_t *f = s_pair_of(drop_event, HA_FX_CSTA);
     csta_client_cfg_t cfg = {.host = "127.0.0.1",
                              .port = f->node[1].csta_port,
                              .user = TEST_CTIM_USER,
