@@ -167,16 +167,25 @@ static long s_monitors(ha_fx_t *f, const char *dev)
     return test_json_long(reply, "monitors", -1);
 }
 
-static void owner_link_drop_keeps_standby_lines_out_until_monitored_again(void **state)
+//  pbxsim drops a's link (101 was monitored) and holds every answer DELAY_MS from now on.
+//  Returns when it dropped it.
+static long long s_drop_held(ha_fx_t *f)
 {
-    (void) state;
-    ha_fx_t *f = s_pair(NULL);
     assert_int_equal(s_monitors(f, "101"), 1);
     char reply[4096], delay[32];
     snprintf(delay, sizeof delay, "delay %d", DELAY_MS);
     s_ctl(f, delay, reply, sizeof reply);
     long long t0 = test_now_ms();
     s_ctl(f, "drop", reply, sizeof reply);
+    return t0;
+}
+
+static void owner_link_drop_keeps_standby_lines_out_until_monitored_again(void **state)
+{
+    (void) state;
+    ha_fx_t *f = s_pair(NULL);
+    long long t0 = s_drop_held(f);
+    char reply[4096];
     assert_true(test_app_wait_service(&s_app, "101", false, test_now_ms() + WAIT_MS));
     long long out_ms = test_now_ms() - t0;
     //  a is back on the PBX long before its MonitorStarts are answered.
@@ -280,12 +289,8 @@ static void csta_app_on_the_standby_is_back_in_service_only_once_monitored_again
     (void) state;
     csta_xref_t x101, x102;
     ha_fx_t *f = s_csta_pair(NULL, &x101, &x102);
-    assert_int_equal(s_monitors(f, "101"), 1);
-    char reply[4096], delay[32];
-    snprintf(delay, sizeof delay, "delay %d", DELAY_MS);
-    s_ctl(f, delay, reply, sizeof reply);
-    long long t0 = test_now_ms();
-    s_ctl(f, "drop", reply, sizeof reply);
+    long long t0 = s_drop_held(f);
+    char reply[4096];
     //  Out of service at once, back in service only once pbxsim monitors each device again
     //  (its MonitorStart held DELAY_MS after a's link is up).
     long long up_at;
