@@ -285,17 +285,14 @@ static void s_on_snapshot(void *arg, int status, const uint8_t *apdu, size_t len
         return;
     }
     if (a.kind == CSTA_APDU_RESULT && a.has_result && !a.no_data) {
+        //  Whole, also when the PBX sent it in segments (node_pbx collects them).
         const csta_snapshot_device_res_t *res = &a.svc.snapshot_device_res;
-        if (res->is_xref)
-            node_info(S_SUB, "guard of line %s: a segmented snapshot is not read; ringing "
-                      "calls are caught by their events", g->line);
-        else
-            for (size_t i = 0; i < res->snapshot_data.count; i++) {
-                const csta_snapshot_device_item_t *it = &res->snapshot_data.item[i];
-                if (s_item_alerting(it))
-                    s_deflect(self, g, it->connection_identifier.call_id,
-                              it->connection_identifier.call_id_len);
-            }
+        for (size_t i = 0; i < res->snapshot_data.count; i++) {
+            const csta_snapshot_device_item_t *it = &res->snapshot_data.item[i];
+            if (s_item_alerting(it))
+                s_deflect(self, g, it->connection_identifier.call_id,
+                          it->connection_identifier.call_id_len);
+        }
     } else if (a.kind != CSTA_APDU_RESULT) {
         node_info(S_SUB, "guard of line %s: the PBX refused the snapshot", g->line);
     }

@@ -812,9 +812,7 @@ static void s_on_snapshot(node_client_server_t *self, s_req_t *req, int status,
         return;
     }
     if (a.kind == CSTA_APDU_RESULT && a.has_result && !a.no_data) {
-        if (a.svc.snapshot_device_res.is_xref)
-            node_info(S_SUB, "line %s: the PBX sends the snapshot in segments, which the "
-                      "client API does not read; events will tell the calls", line->number);
+        //  Whole, also when the PBX sent it in segments (node_pbx collects them).
         line->snapshot = true;
         node_client_calls_snapshot(line->calls, &a.svc.snapshot_device_res, s_emit_call, line);
         line->snapshot = false;

@@ -441,6 +441,28 @@ static void s_pbx_state(void *ctx, node_pbx_state_t state)
         node_csta_session_pbx_state(self->sessions[i], state);
 }
 
+//  Per monitor: in service only once its device is monitored again (node_csta_session.h).
+static void s_pbx_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) ctx;
+    (void) watch;
+    node_csta_session_watch_monitored(watch_arg, true);
+}
+
+static void s_pbx_watch_unmonitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) ctx;
+    (void) watch;
+    node_csta_session_watch_monitored(watch_arg, false);
+}
+
+static void s_pbx_watch_stale(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
+{
+    (void) ctx;
+    (void) watch;
+    node_csta_session_watch_stale(watch_arg);
+}
+
 static void s_pbx_broadcast(void *ctx, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
     node_csta_server_t *self = ctx;
@@ -453,7 +475,10 @@ void node_csta_server_listener(node_csta_server_t *self, node_pbx_listener_t *li
     *listener = (node_pbx_listener_t){.ctx = self,
                                       .on_event = s_pbx_event,
                                       .on_state = s_pbx_state,
-                                      .on_broadcast = s_pbx_broadcast};
+                                      .on_broadcast = s_pbx_broadcast,
+                                      .on_watch_monitored = s_pbx_watch_monitored,
+                                      .on_watch_unmonitored = s_pbx_watch_unmonitored,
+                                      .on_watch_stale = s_pbx_watch_stale};
 }
 
 //  --- Life cycle ------------------------------------------------------------------------------

@@ -76,6 +76,11 @@ typedef struct {
     node_pbx_watch_t *watch;
     csta_device_t device;
     csta_monitor_filter_t filter;       //  the application's own; applied here
+    //  In service (s_mon_service): node_pbx monitors the device for this watch now (done(0)
+    //  or on_watch_monitored; not after the link went down or the owner lost the monitor),
+    //  and whether the application was told OutOfService with no BackInService since.
+    bool monitored;
+    bool told_out;
 } s_mon_t;
 
 struct node_csta_session {
@@ -1491,6 +1496,7 @@ static void s_on_watch_done(void *watch_arg, int status, const uint8_t *error_ap
     s_device_str(&m->device, dev, sizeof dev);
     if (status == 0) {
         m->state = S_MON_ACTIVE;
+        m->monitored = true;
         self->mon_active++;
         s_metric_add(self->env->m.monitors, NULL, NULL, 1);
         if (self->env->on_monitor)
@@ -1635,15 +1641,26 @@ static void s_monitor_stop(node_csta_session_t *self, const csta_peek_t *pk)
     s_send_no_data(self, pk->invoke_id, CSTA_OP_MONITOR_STOP);
 }
 
-void node_csta_session_event(void *watch_arg, const uint8_t *apdu, size_t len,
-                             const csta_peek_t *keys)
+//  The monitor behind a watch_arg, or -1 if the session or the monitor has gone.
+static int s_active_slot(void *watch_arg, node_csta_session_t **self_p)
 {
     node_csta_session_t *self = s_find(s_token_id(watch_arg));
-    if (!self || self->state != NODE_CSTA_ASSOCIATED || !keys)
-        return;
+    if (!self || self->state != NODE_CSTA_ASSOCIATED)
+        return -1;
     int slot = (int) s_token_slot(watch_arg);
     if (slot >= self->mon_cap || self->mons[slot].gen != s_token_gen(watch_arg) ||
         self->mons[slot].state != S_MON_ACTIVE)
+        return -1;
+    *self_p = self;
+    return slot;
+}
+
+void node_csta_session_event(void *watch_arg, const uint8_t *apdu, size_t len,
+                             const csta_peek_t *keys)
+{
+    node_csta_session_t *self = NULL;
+    int slot = keys ? s_active_slot(watch_arg, &self) : -1;
+    if (slot < 0)
         return;
     if (!s_filter_allows(&self->mons[slot].filter, keys->event_category, keys->event_tag))
         return;
@@ -1674,18 +1691,72 @@ static void s_send_maintenance(node_csta_session_t *self, int slot, csta_event_t
         self->events_out++;
 }
 
+//  Tell the application what holds for one monitor now: in service while the PBX service
+//  is up and the device is monitored for it (ECMA-269 deviceMaintenance events: what a PBX
+//  sends of a device it loses and gets back).  BackInService goes out only after an
+//  OutOfService, once the device is monitored again — locally after the link's re-monitor
+//  (its MonitorStart answered), through the owner once the owner has monitored it again
+//  (its WatchResult OK) — not when the link comes up: events of a device not yet monitored
+//  again would be missing while the application believes it in service.
+static void s_mon_service(node_csta_session_t *self, int slot, node_pbx_state_t state)
+{
+    s_mon_t *m = &self->mons[slot];
+    if (m->state != S_MON_ACTIVE)
+        return;
+    bool in = m->monitored && state == NODE_PBX_UP;
+    if (in == !m->told_out)
+        return;
+    m->told_out = !in;
+    s_send_maintenance(self, slot, in ? CSTA_EV_BACK_IN_SERVICE : CSTA_EV_OUT_OF_SERVICE);
+}
+
+static node_pbx_state_t s_pbx_state_now(const node_csta_session_t *self)
+{
+    return self->env->pbx ? node_pbx_state(self->env->pbx) : NODE_PBX_DOWN;
+}
+
 void node_csta_session_pbx_state(node_csta_session_t *self, node_pbx_state_t state)
 {
     if (self->state != NODE_CSTA_ASSOCIATED || (self->status_sent && self->status_state == state))
         return;
-    //  ECMA-269 SystemStatus disabled / normal, then each monitored device out of / back in
-    //  service: what an application sees of a PBX that restarts.
+    //  ECMA-269 SystemStatus disabled / normal, then each monitored device out of service
+    //  at once; back in service each when it is monitored again (s_mon_service): what an
+    //  application sees of a PBX that restarts.  A link that went down took its monitors.
     s_send_system_status(self, state);
-    for (int slot = 0; slot < self->mon_cap && self->state == NODE_CSTA_ASSOCIATED; slot++)
-        if (self->mons[slot].state == S_MON_ACTIVE)
-            s_send_maintenance(self, slot,
-                               state == NODE_PBX_UP ? CSTA_EV_BACK_IN_SERVICE
-                                                    : CSTA_EV_OUT_OF_SERVICE);
+    for (int slot = 0; slot < self->mon_cap && self->state == NODE_CSTA_ASSOCIATED; slot++) {
+        if (state == NODE_PBX_DOWN)
+            self->mons[slot].monitored = false;
+        s_mon_service(self, slot, state);
+    }
+}
+
+void node_csta_session_watch_monitored(void *watch_arg, bool monitored)
+{
+    node_csta_session_t *self = NULL;
+    int slot = s_active_slot(watch_arg, &self);
+    if (slot < 0)
+        return;
+    self->mons[slot].monitored = monitored;
+    s_mon_service(self, slot, s_pbx_state_now(self));
+}
+
+void node_csta_session_watch_stale(void *watch_arg)
+{
+    node_csta_session_t *self = NULL;
+    int slot = s_active_slot(watch_arg, &self);
+    if (slot < 0 || self->mons[slot].told_out || s_pbx_state_now(self) != NODE_PBX_UP)
+        return;     //  one out of service gets its BackInService when monitored again
+    //  Events of the device were lost between the nodes: what a PBX does around its own
+    //  restart, OutOfService then BackInService, so that the application takes a fresh
+    //  SnapshotDevice as CSTA applications do on BackInService (ha/README.md "Forwarding").
+    char dev[CSTA_DIGITS_MAX + 8];
+    s_device_str(&self->mons[slot].device, dev, sizeof dev);
+    node_info(S_SUB, "app %" PRIu64 " user=%s: events of %s were lost between the nodes; "
+              "OutOfService and BackInService on xref %04x", self->id, s_user(self), dev,
+              slot + 1);
+    s_send_maintenance(self, slot, CSTA_EV_OUT_OF_SERVICE);
+    if (self->state == NODE_CSTA_ASSOCIATED)
+        s_send_maintenance(self, slot, CSTA_EV_BACK_IN_SERVICE);
 }
 
 void node_csta_session_broadcast(node_csta_session_t *self, const uint8_t *apdu, size_t len,

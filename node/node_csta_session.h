@@ -121,6 +121,13 @@ void node_csta_session_broadcast(node_csta_session_t *self, const uint8_t *apdu,
 //  if either has gone).
 void node_csta_session_event(void *watch_arg, const uint8_t *apdu, size_t len,
                              const csta_peek_t *keys);
+//  A watch's device is monitored again (monitored true: node_pbx's on_watch_monitored) or
+//  no longer (false: on_watch_unmonitored, the owner lost it): the monitor's BackInService
+//  / OutOfService (ECMA-269 deviceMaintenance), each only once per change.
+void node_csta_session_watch_monitored(void *watch_arg, bool monitored);
+//  Events of a watch's device were lost between the nodes (on_watch_stale): OutOfService
+//  then BackInService on its monitor, so that the application snapshots it again.
+void node_csta_session_watch_stale(void *watch_arg);
 
 //  The users changed (reload; env->users is the new set): look the session's user up again
 //  by name, since indexes may have moved; a session whose user has gone is closed.

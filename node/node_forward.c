@@ -555,7 +555,7 @@ void node_forward_csta_stale(node_forward_t *self, size_t i)
     if (now - self->csta_stale_logged_at < 1000)
         return;
     node_warning(S_SUB, "pbx=%s: %ld CSTA application monitor%s missed events lost between the "
-                 "nodes; a CSTA application cannot be given a snapshot, its calls may be stale",
+                 "nodes; each hears OutOfService then BackInService and should snapshot again",
                  self->names[i], self->csta_stale_unlogged,
                  self->csta_stale_unlogged == 1 ? "" : "s");
     self->csta_stale_unlogged = 0;

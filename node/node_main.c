@@ -247,13 +247,17 @@ static void s_pbx_on_watch_monitored(void *ctx, node_pbx_watch_t *watch, void *w
 
 //  Through the owner: a watch no longer monitored, or whose events were lost on the bus
 //  (node_pbx.h) — to the front end that owns it.  A CSTA application cannot be given a
-//  snapshot: its stale monitors are counted and logged (node_forward).
+//  snapshot: its stale monitors are counted and logged (node_forward), and it hears
+//  OutOfService then BackInService on them (node_csta_session_watch_stale).
 static void s_pbx_on_watch_unmonitored(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
 {
     s_pbx_ctx_t *c = ctx;
-    if (c->i != 0 || !node_client_server_owns(c->self->client_server, watch))
+    if (c->i != 0 || node_forward_owns(c->self->forward, watch) ||
+        node_takeover_owns(c->self->takeover, watch))
         return;
-    const node_pbx_listener_t *l = &c->self->client_listener;
+    const node_pbx_listener_t *l = node_client_server_owns(c->self->client_server, watch)
+                                       ? &c->self->client_listener
+                                       : &c->self->csta_listener;
     if (l->on_watch_unmonitored)
         l->on_watch_unmonitored(l->ctx, watch, watch_arg);
 }
@@ -261,13 +265,13 @@ static void s_pbx_on_watch_unmonitored(void *ctx, node_pbx_watch_t *watch, void 
 static void s_pbx_on_watch_stale(void *ctx, node_pbx_watch_t *watch, void *watch_arg)
 {
     s_pbx_ctx_t *c = ctx;
-    if (c->i != 0 || node_takeover_owns(c->self->takeover, watch))
+    if (c->i != 0 || node_forward_owns(c->self->forward, watch) ||
+        node_takeover_owns(c->self->takeover, watch))
         return;
-    if (!node_client_server_owns(c->self->client_server, watch)) {
+    bool client = node_client_server_owns(c->self->client_server, watch);
+    if (!client)
         node_forward_csta_stale(c->self->forward, c->i);
-        return;
-    }
-    const node_pbx_listener_t *l = &c->self->client_listener;
+    const node_pbx_listener_t *l = client ? &c->self->client_listener : &c->self->csta_listener;
     if (l->on_watch_stale)
         l->on_watch_stale(l->ctx, watch, watch_arg);
 }

@@ -19,6 +19,7 @@
 #include "node_pbx_devices.h"
 #include "node_pbx_link.h"
 #include "node_pbx_remote.h"
+#include "node_pbx_snap.h"
 
 #define S_SUB "pbx"
 #define S_GONE_LOGGED 8             //  vanished calls named per snapshot in the log
@@ -38,6 +39,24 @@ typedef struct s_followup {
     char dev_key[NODE_PBX_DEVICE_KEY_MAX];
     int64_t expires_at;
 } s_followup_t;
+
+//  A SnapshotDevice whose requester takes no segments (followup NULL): node_pbx collects
+//  the SnapshotDeviceData segments a serviceCrossRefID result announces and gives the
+//  requester one result with every call (section "Segmented snapshots").  Freed once the
+//  requester is answered, its reply has come and no followup source can still call it.
+typedef struct s_snapreq {
+    struct s_snapreq *next;
+    node_pbx_t *pbx;
+    node_pbx_reply_fn *reply;
+    void *arg;
+    node_pbx_snap_t *snap;
+    long invoke_id;                 //  the result's
+    int timeout_ms;
+    int timer;                      //  the deadline of the segments, from the result on
+    bool reply_pending;             //  its reply (the result) has not come yet
+    int channels;                   //  followup sources that may still call it
+    bool done;                      //  the requester was answered
+} s_snapreq_t;
 
 //  A front end's request on its way.
 typedef struct {
@@ -78,6 +97,7 @@ struct node_pbx {
     int done_timer;
 
     s_followup_t *followups;
+    s_snapreq_t *snapreqs;
     int housekeeping_timer, retry_timer, validate_timer;
 
     void *cdr_owner;
@@ -114,6 +134,10 @@ static void s_drain_check(node_pbx_t *self);
 static int s_queue(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms, bool relay,
                    node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg);
 static void s_remote_sync(node_pbx_t *self, node_pbx_device_t *dev);
+static void s_snap_on_segment(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys);
+static void s_snap_channel_closed(s_snapreq_t *w, int status);
+static int s_snapreq_start(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                           bool relay, node_pbx_reply_fn *reply, void *arg);
 static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
                             bool relay, const csta_peek_t *keys, node_pbx_reply_fn *reply,
                             node_pbx_followup_fn *followup, void *arg);
@@ -521,7 +545,18 @@ static s_followup_t *s_followup_add(node_pbx_t *self, const csta_xref_t *xref, i
     f->expires_at = zclock_mono() + self->cfg.request_timeout_ms;
     f->next = self->followups;
     self->followups = f;
+    if (fn == s_snap_on_segment)
+        ((s_snapreq_t *) arg)->channels++;
     return f;
+}
+
+//  A followup no longer expected (last segment, expired, link down): a collecting
+//  SnapshotDevice of it hears that no more segments come from there (status: why).
+static void s_followup_free(s_followup_t *f, int status)
+{
+    if (f->fn == s_snap_on_segment)
+        s_snap_channel_closed(f->arg, status);
+    free(f);
 }
 
 //  The device's watches that had their done hear on_watch_stale (events were lost on the
@@ -697,7 +732,7 @@ static void s_on_link_down(void *ctx, const char *reason)
     while (self->followups) {
         s_followup_t *f = self->followups;
         self->followups = f->next;
-        free(f);
+        s_followup_free(f, -ENOTCONN);
     }
     if (was_up && self->listener.on_state)
         self->listener.on_state(self->listener.ctx, NODE_PBX_DOWN);
@@ -762,6 +797,18 @@ static s_followup_t **s_followup_find(node_pbx_t *self, const csta_xref_t *xref,
     return NULL;
 }
 
+//  The device of node_pbx's own snapshot that a followup belongs to (NULL: gone).
+static node_pbx_device_t *s_followup_device(node_pbx_t *self, const s_followup_t *f)
+{
+    csta_device_t id = {0};
+    id.kind = f->dev_key[0] == 'n' ? CSTA_DEV_NUMBER : CSTA_DEV_DIALING;
+    if (id.kind == CSTA_DEV_NUMBER)
+        id.number = strtol(f->dev_key + 2, NULL, 10);
+    else
+        snprintf(id.digits, sizeof id.digits, "%s", f->dev_key + 2);
+    return node_pbx_devices_find(self->devices, &id);
+}
+
 //  A SwitchingFunctionDevices or SnapshotDeviceData segment: to whoever asked.
 static void s_on_segment(node_pbx_t *self, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
 {
@@ -794,13 +841,7 @@ static void s_on_segment(node_pbx_t *self, const uint8_t *apdu, size_t len, cons
     if (f->fn) {
         f->fn(f->arg, apdu, len, keys);
     } else if (f->dev_key[0]) {
-        csta_device_t id = {0};
-        id.kind = f->dev_key[0] == 'n' ? CSTA_DEV_NUMBER : CSTA_DEV_DIALING;
-        if (id.kind == CSTA_DEV_NUMBER)
-            id.number = strtol(f->dev_key + 2, NULL, 10);
-        else
-            snprintf(id.digits, sizeof id.digits, "%s", f->dev_key + 2);
-        node_pbx_device_t *dev = node_pbx_devices_find(self->devices, &id);
+        node_pbx_device_t *dev = s_followup_device(self, f);
         if (dev) {
             s_snapshot_items(dev, &a.svc.snapshot_device_data.snapshot_data);
             if (last)
@@ -808,7 +849,7 @@ static void s_on_segment(node_pbx_t *self, const uint8_t *apdu, size_t len, cons
         }
     }
     if (last)
-        free(f);
+        s_followup_free(f, -EBADMSG);   //  a collector is complete by now, or failed
     csta_apdu_clear(&a);
 }
 
@@ -908,7 +949,13 @@ static int s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
         *p = f->next;
         node_info(S_SUB, "pbx=%s: %s segments stopped coming, no longer expected", self->cfg.name,
                   csta_op_name(f->opcode));
-        free(f);
+        if (f->dev_key[0] && !f->fn) {
+            //  node_pbx's own snapshot: the device's calls stay as they were.
+            node_pbx_device_t *dev = s_followup_device(self, f);
+            if (dev)
+                s_resync_item_done(self, dev, true);
+        }
+        s_followup_free(f, -ETIMEDOUT);
     }
     return 0;
 }
@@ -969,6 +1016,8 @@ static int s_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
     if (keys.opcode == CSTA_OP_MONITOR_START || keys.opcode == CSTA_OP_MONITOR_STOP ||
         keys.opcode == CSTA_OP_CHANGE_MONITOR_FILTER)
         return -EINVAL;     //  PBX monitors are shared: node_pbx_watch
+    if (keys.opcode == CSTA_OP_SNAPSHOT_DEVICE && !followup)
+        return s_snapreq_start(self, apdu, len, timeout_ms, relay, reply, arg);
     if (self->paused)
         return s_queue(self, apdu, len, timeout_ms, relay, reply, followup, arg);
     if (s_remote(self))
@@ -992,6 +1041,169 @@ static int s_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int time
         free(req);
     } else
         self->fe_outstanding++;
+    return rc;
+}
+
+//  --- Segmented snapshots ------------------------------------------------------------------------
+//
+//  ECMA-269 lets a PBX answer SnapshotDevice with a serviceCrossRefID and send the calls in
+//  SnapshotDeviceData segments, the last marked lastSegment (csta-facts.md).  A requester
+//  that gives no followup (the client API's line snapshot, the guard) gets them collected
+//  into one SnapshotDevice result, as if the PBX had sent it whole; bounded in segments and
+//  calls (node_pbx_snap) and in time (timeout_ms from the result on): a PBX that never
+//  sends the last segment gets the requester an error, never a wait without end.
+
+static void s_snapreq_free_if_idle(s_snapreq_t *w)
+{
+    if (!w->done || w->reply_pending || w->channels > 0)
+        return;
+    node_pbx_t *self = w->pbx;
+    for (s_snapreq_t **p = &self->snapreqs; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    node_pbx_snap_destroy(&w->snap);
+    free(w);
+}
+
+//  Answer the requester once: the collected result (status 0) or the error.
+static void s_snapreq_finish(s_snapreq_t *w, int status)
+{
+    if (w->done)
+        return;
+    node_pbx_t *self = w->pbx;
+    w->done = true;
+    if (w->timer > 0)
+        zloop_timer_end(self->loop, w->timer);
+    w->timer = 0;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (status == 0)
+        status = node_pbx_snap_result(w->snap, w->invoke_id, &buf, &n);
+    size_t segments = node_pbx_snap_segments(w->snap), calls = node_pbx_snap_count(w->snap);
+    if (status == 0)
+        node_debug(S_SUB, "pbx=%s: SnapshotDevice answered in %zu segment%s, %zu call%s",
+                   self->cfg.name, segments, segments == 1 ? "" : "s", calls,
+                   calls == 1 ? "" : "s");
+    else
+        node_warning(S_SUB, "pbx=%s: SnapshotDevice answered in segments: %s after %zu segment%s "
+                     "(%zu call%s); the requester gets an error", self->cfg.name,
+                     status == -EMSGSIZE    ? "more than node_pbx takes"
+                     : status == -ETIMEDOUT ? "the last segment did not come in time"
+                                            : strerror(-status),
+                     segments, segments == 1 ? "" : "s", calls, calls == 1 ? "" : "s");
+    w->reply(w->arg, status, buf, n);
+    free(buf);
+    node_pbx_snap_destroy(&w->snap);
+    //  Local followups of it go now (their segments have nobody to go to); through the
+    //  owner they end with the forwarded request.  Held meanwhile (channels) so that
+    //  closing them does not free it.
+    w->channels++;
+    for (s_followup_t **p = &self->followups; *p;) {
+        s_followup_t *f = *p;
+        if (f->fn == s_snap_on_segment && f->arg == w) {
+            *p = f->next;
+            s_followup_free(f, 0);
+        } else
+            p = &f->next;
+    }
+    w->channels--;
+    s_snapreq_free_if_idle(w);
+}
+
+static int s_snapreq_on_deadline(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_snapreq_t *w = arg;
+    w->timer = 0;   //  a one-shot timer: zloop ends it
+    s_snapreq_finish(w, -ETIMEDOUT);
+    return 0;
+}
+
+static void s_snap_channel_closed(s_snapreq_t *w, int status)
+{
+    w->channels--;
+    if (!w->done && !w->reply_pending)
+        s_snapreq_finish(w, status ? status : -ETIMEDOUT);     //  frees it if idle
+    else
+        s_snapreq_free_if_idle(w);
+}
+
+static void s_snap_on_segment(void *arg, const uint8_t *apdu, size_t len, const csta_peek_t *keys)
+{
+    (void) keys;
+    s_snapreq_t *w = arg;
+    if (w->done)
+        return;
+    int rc = node_pbx_snap_add(w->snap, apdu, len);
+    if (rc < 0)
+        s_snapreq_finish(w, rc);
+    else if (rc == 1 && !w->reply_pending)
+        s_snapreq_finish(w, 0);
+}
+
+static void s_snap_on_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_snapreq_t *w = arg;
+    node_pbx_t *self = w->pbx;
+    w->reply_pending = false;
+    csta_apdu_t a;
+    csta_peek_t keys;
+    bool xref = false;
+    if (status == 0 && csta_peek(&keys, apdu, len) == 0 && keys.kind == CSTA_APDU_RESULT) {
+        if (csta_apdu_decode(&a, apdu, len) == 0 && a.has_result &&
+            a.svc.snapshot_device_res.is_xref) {
+            xref = true;
+            w->invoke_id = a.invoke_id;
+            if (node_pbx_snap_expect(w->snap, &a.svc.snapshot_device_res.service_xref) != 0)
+                status = -ESRCH;
+        }
+        csta_apdu_clear(&a);
+    }
+    if (!xref || w->done) {
+        //  The whole answer (or an error): the requester gets it as it is.
+        if (!w->done) {
+            w->done = true;
+            w->reply(w->arg, status, apdu, len);
+        }
+        s_snapreq_free_if_idle(w);
+        return;
+    }
+    if (status)
+        s_snapreq_finish(w, status);
+    else if (node_pbx_snap_complete(w->snap))
+        s_snapreq_finish(w, 0);     //  the segments came first (through the owner)
+    else if (self->destroying)
+        s_snapreq_finish(w, -ENOTCONN);
+    else
+        w->timer = zloop_timer(self->loop, (size_t) w->timeout_ms, 1, s_snapreq_on_deadline, w);
+}
+
+static int s_snapreq_start(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
+                           bool relay, node_pbx_reply_fn *reply, void *arg)
+{
+    s_snapreq_t *w = calloc(1, sizeof *w);
+    if (w)
+        w->snap = node_pbx_snap_new();
+    if (!w || !w->snap) {
+        free(w);
+        return -ENOMEM;
+    }
+    w->pbx = self;
+    w->reply = reply;
+    w->arg = arg;
+    w->timeout_ms = timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms;
+    w->reply_pending = true;
+    w->next = self->snapreqs;
+    self->snapreqs = w;
+    int rc = s_request(self, apdu, len, timeout_ms, relay, s_snap_on_reply, s_snap_on_segment, w);
+    if (rc) {
+        w->reply_pending = false;
+        w->done = true;     //  the caller hears rc instead
+        s_snapreq_free_if_idle(w);
+    }
     return rc;
 }
 
@@ -1246,6 +1458,19 @@ void node_pbx_destroy(node_pbx_t **self_p)
         self->followups = f->next;
         free(f);
     }
+    //  Snapshots still collecting segments: their requesters hear -ENOTCONN.
+    while (self->snapreqs) {
+        s_snapreq_t *w = self->snapreqs;
+        self->snapreqs = w->next;
+        if (!w->done) {
+            w->done = true;
+            if (w->timer > 0)
+                zloop_timer_end(self->loop, w->timer);
+            w->reply(w->arg, -ENOTCONN, NULL, 0);
+        }
+        node_pbx_snap_destroy(&w->snap);
+        free(w);
+    }
     node_pbx_devices_destroy(&self->devices);
     free(self->cdr_start);
     free(self);
@@ -1377,6 +1602,8 @@ static void s_on_remote_followup(void *arg, const uint8_t *apdu, size_t len)
 static void s_on_remote_end(void *arg)
 {
     s_remote_req_t *r = arg;
+    if (r->followup == s_snap_on_segment)
+        s_snap_channel_closed(r->arg, -ETIMEDOUT);     //  ended without the last segment
     free(r->start_cdr);
     free(r);
 }
@@ -1411,7 +1638,8 @@ static int s_remote_request(node_pbx_t *self, const uint8_t *apdu, size_t len, i
     if (rc) {
         free(r->start_cdr);
         free(r);
-    }
+    } else if (followup == s_snap_on_segment)
+        ((s_snapreq_t *) arg)->channels++;     //  until s_on_remote_end
     return rc;
 }
 

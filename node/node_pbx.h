@@ -97,7 +97,12 @@ node_pbx_state_t node_pbx_state(const node_pbx_t *self);
 //  for an APDU that is not an invoke; MonitorStart, MonitorStop and ChangeMonitorFilter
 //  are -EINVAL too, since PBX monitors are shared: use node_pbx_watch.  The result of a
 //  StartCallDetailRecordsTransmission makes (followup, arg) the receiver of CDR reports,
-//  until the result of a StopCallDetailRecordsTransmission or node_pbx_cdr_release.
+//  until the result of a StopCallDetailRecordsTransmission or node_pbx_cdr_release.  A
+//  SnapshotDevice with followup NULL is answered with the whole snapshot even when the PBX
+//  sends it in SnapshotDeviceData segments (ECMA-269): reply gets one SnapshotDevice result
+//  with every segment's calls, or -ETIMEDOUT (the last segment not within timeout_ms of the
+//  result), -EMSGSIZE (over 64 segments or 256 calls), -ENOTCONN, -EBADMSG / -ESRCH (a
+//  segment that does not decode / names another snapshot).
 int node_pbx_request(node_pbx_t *self, const uint8_t *apdu, size_t len, int timeout_ms,
                      node_pbx_reply_fn *reply, node_pbx_followup_fn *followup, void *arg);
 

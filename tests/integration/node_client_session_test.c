@@ -2,6 +2,7 @@
 //  ZeroMQ DEALER sockets speaking proto.h.
 //    - resume from a new identity replays exactly the events made while away;
 //    - a gap beyond the replay buffer gives RESUMED_WITH_GAP, EventsLost and a snapshot;
+//    - a line opened during a call gets it from a SnapshotDevice answered in segments;
 //    - an unknown, malformed or another user's token gives NEW_SESSION;
 //    - an application that reads nothing gets EventsLost and a snapshot when it drains;
 //    - heartbeat failure is declared on time (the figure is printed) and calls ringing at a
@@ -740,6 +741,31 @@ static void test_resume_gap_gives_events_lost_and_snapshot(void **state)
     assert_int_equal(s_metric(t, "ctim_client_resumes_total{outcome=\"resumed-with-gap\"}"), 1);
 }
 
+//  A line opened during a call gets the call as a snapshot event (the PBX's SnapshotDevice
+//  answer) — also when pbxsim answers with a serviceCrossRefID and sends the call in the
+//  last of three SnapshotDeviceData segments (ctl snapshot-segments; ECMA-269): node_pbx
+//  collects them for the client API.  Without that the line would show no call.
+static void test_open_line_snapshot_from_segments(void **state)
+{
+    ct_t *t = *state;
+    s_ctl(t, "snapshot-segments %s%s", "3", NULL);
+    s_ctl(t, "dial %s %s", "101", "102");
+    s_ctl(t, "answer %s%s", "102", NULL);
+    s_wait_calls(t, "102");
+    app_t *a = s_app(t, 0);
+    s_login(a, "crm", 5000);
+    assert_int_equal(s_open(a, "101", NULL), PROTO_RESULT_OK);
+    size_t i = s_expect_state(a, "101", PROTO_CALL_CONNECTED);
+    assert_true(a->ev[i].snapshot);
+    //  The same call as the PBX's: its events carry on from there.
+    char call_id[PROTO_CALL_ID_MAX + 1];
+    snprintf(call_id, sizeof call_id, "%s", a->ev[i].call_id);
+    s_ctl(t, "hangup %s%s", "102", NULL);
+    i = s_expect_state(a, "101", PROTO_CALL_IDLE);
+    assert_string_equal(a->ev[i].call_id, call_id);
+    assert_false(a->ev[i].snapshot);
+}
+
 //  A token nobody has, one that is not even hex, and another user's: a new session with no
 //  lines; the session that owns the token carries on.
 static void test_unknown_token_gives_new_session(void **state)
@@ -869,10 +895,12 @@ static void test_slow_reader_gets_events_lost(void **state)
 //  a call rings at 101, and the application goes silent: it is declared failed after two
 //  whole intervals (the figure is printed), the ringing call goes to 105, and so do calls
 //  that arrive later, also after the PBX link dropped and came back; when another
-//  application opens 101, calls ring there again.
+//  application opens 101, calls ring there again.  pbxsim answers SnapshotDevice in two
+//  segments (ctl snapshot-segments): the guard finds the ringing call in them.
 static void test_failure_redirects_to_failure_number(void **state)
 {
     ct_t *t = *state;
+    s_ctl(t, "snapshot-segments %s%s", "2", NULL);
     app_t *a = s_app(t, 0);
     s_login(a, "crm", 400);
     assert_int_equal(s_open(a, "102", NULL), PROTO_RESULT_OK);
@@ -1051,6 +1079,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resume_replays_missed_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_gap_gives_events_lost_and_snapshot,
                                         setup_small_replay, teardown),
+        cmocka_unit_test_setup_teardown(test_open_line_snapshot_from_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_token_gives_new_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_reader_gets_events_lost, setup_slow_reader,
                                         teardown),

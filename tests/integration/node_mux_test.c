@@ -2,8 +2,8 @@
 //  over TCP and TLS) at once.  One PBX monitor per device whatever the number of
 //  applications; each application gets the same event bytes as an application connected to
 //  pbxsim directly, with its own cross-reference; CDR exclusivity; permissions; wrong
-//  passwords; TLS logins; garbage from one application; the PBX link dropping and coming back;
-//  a slow application cut off without holding up the others.
+//  passwords; TLS logins; garbage from one application; the PBX link dropping and coming back
+//  (each monitor back in service only once its MonitorStart is answered); a slow application cut off without holding up the others.
 //
 //  Every wait is on a condition with a deadline; ctimd and pbxsim are stopped after each
 //  test, also a failed one.
@@ -667,6 +667,47 @@ static void link_drop_and_return_restore_every_monitor(void **state)
     s_expect_event(b, &b3, CSTA_EV_DELIVERED);
 }
 
+//  After a link drop, a monitor is back in service only once its MonitorStart is answered
+//  (ECMA-269 BackInService: the device's events flow again), not when the link is up:
+//  pbxsim holds every answer back HELD_MS, so SystemStatus normal (link up) comes that
+//  much before the BackInService, and pbxsim has the device monitored by then.
+#define HELD_MS 800
+
+static void back_in_service_waits_for_the_monitor_start_answer(void **state)
+{
+    mux_t *m = *state;
+    csta_client_t *a = s_app(m, 0, false, NULL, true);
+    csta_xref_t x = s_monitor(a, "101");
+    char held[16];
+    snprintf(held, sizeof held, "%d", HELD_MS);
+    s_ctl(m, "delay %s", held);
+    s_ctl(m, "drop%s", "");
+    s_expect_status_then(a, CSTA_SYS_DISABLED, &x, &x, CSTA_EV_OUT_OF_SERVICE);
+    long long deadline = test_now_ms() + WAIT_MS, up_at = 0, in_at = 0;
+    while (!in_at) {
+        csta_apdu_t ev;
+        long long left = deadline - test_now_ms();
+        assert_true(left > 0);
+        assert_int_equal(s_next(a, &ev, (int) left), 0);
+        if (s_is_status(&ev, CSTA_SYS_NORMAL) && !up_at)
+            up_at = test_now_ms();
+        if (s_is_event(&ev, &x, CSTA_EV_BACK_IN_SERVICE)) {
+            assert_true(up_at > 0);     //  SystemStatus first
+            in_at = test_now_ms();
+        }
+        csta_apdu_clear(&ev);
+    }
+    //  The device is monitored at pbxsim by the time of its BackInService.
+    assert_int_equal(s_sim_long(m, "monitors 101", "monitors"), 1);
+    printf("link up -> BackInService: %lld ms (pbxsim holds answers %d ms)\n", in_at - up_at,
+           HELD_MS);
+    fflush(stdout);
+    assert_true(in_at - up_at >= HELD_MS - 150);
+    s_ctl(m, "delay %s", "0");
+    s_make_call(a, "101", "103");
+    s_expect_event(a, &x, CSTA_EV_ORIGINATED);
+}
+
 //  An application that connects by hand with a small receive buffer, monitors devices and
 //  then never reads again.
 static int s_stalled_app(mux_t *m, const char *const *devs, int ndevs)
@@ -785,6 +826,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(tls_needs_a_login_and_serves_like_tcp, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_from_one_application_leaves_the_others_alone, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(back_in_service_waits_for_the_monitor_start_answer,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(link_drop_and_return_restore_every_monitor, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(slow_application_is_cut_off_without_holding_up_the_others,

@@ -45,6 +45,8 @@ typedef struct {
     long devices;               //  SwitchingFunctionDevices: devices in all segments
     bool last_segment;
     long cdr_records;
+    long snap_calls;            //  SnapshotDevice result: calls in it, -1 a cross-reference
+    long long reply_ms;         //  when the reply came (test_now_ms)
 } s_req_rec_t;
 
 typedef struct {
@@ -1077,6 +1079,67 @@ static void pbx_switching_function_devices_followups_reach_the_requester(void **
     assert_int_equal(s_ctl_long(f, "rejects_sent", "stats"), 0);   //  our acks were good BER
 }
 
+static void s_on_snapshot_reply(void *arg, int status, const uint8_t *apdu, size_t len)
+{
+    s_req_rec_t *r = arg;
+    s_on_reply(arg, status, apdu, len);
+    r->reply_ms = test_now_ms();
+    if (status != 0)
+        return;
+    csta_apdu_t a;
+    if (csta_apdu_decode(&a, apdu, len) == 0 && a.kind == CSTA_APDU_RESULT)
+        r->snap_calls = a.svc.snapshot_device_res.is_xref
+                            ? -1
+                            : (long) a.svc.snapshot_device_res.snapshot_data.count;
+    csta_apdu_clear(&a);
+}
+
+static void s_snapshot_request(fx_t *f, int i, const char *device, int timeout_ms)
+{
+    uint8_t buf[256];
+    size_t n = s_invoke(buf, sizeof buf, CSTA_OP_SNAPSHOT_DEVICE, device);
+    f->req[i] = (s_req_rec_t){.snap_calls = -2};
+    assert_int_equal(
+        node_pbx_request(f->pbx, buf, n, timeout_ms, s_on_snapshot_reply, NULL, &f->req[i]), 0);
+}
+
+//  A requester without a followup gets a SnapshotDevice that pbxsim answers in segments
+//  (ctl snapshot-segments) as one result with every call; a PBX that never marks the last
+//  segment gets it an error once the request's deadline has passed, not a wait without end.
+static void pbx_segmented_snapshot_reaches_a_requester_as_one_result(void **state)
+{
+    static const char *const args[] = {"--status-interval-ms", "1000", NULL};
+    fx_t *f = s_fixture(state, args);
+    s_pbx_start(f);
+    s_ctl(f, "dial 101 102");
+    s_ctl(f, "answer 102");
+    s_ctl(f, "hold 101");
+    s_ctl(f, "dial 101 103");   //  a second call at 101
+    s_ctl(f, "snapshot-segments 3");
+    s_snapshot_request(f, 0, "101", 0);
+    assert_true(s_wait_int(f, &f->req[0].calls, 1));
+    assert_int_equal(f->req[0].status, 0);
+    assert_int_equal(f->req[0].kind, CSTA_APDU_RESULT);
+    assert_int_equal(f->req[0].snap_calls, 2);
+    //  A requester with a followup still gets the segments themselves.
+    f->req[1] = (s_req_rec_t){0};
+    assert_int_equal(s_pbx_request(f, 1, CSTA_OP_SNAPSHOT_DEVICE, "101"), 0);
+    assert_true(s_wait_int(f, &f->req[1].followups, 3));
+    assert_int_equal(f->req[1].followups_before_reply, 0);
+
+    s_ctl(f, "snapshot-segments 2 open");
+    long long t0 = test_now_ms();
+    s_snapshot_request(f, 2, "101", 400);
+    assert_true(s_wait_int(f, &f->req[2].calls, 1));
+    assert_int_equal(f->req[2].status, -ETIMEDOUT);
+    assert_true(f->req[2].reply_ms - t0 >= 350);
+    //  The link is fine: the next snapshot, whole again, is answered.
+    s_ctl(f, "snapshot-segments 0");
+    s_snapshot_request(f, 3, "101", 0);
+    assert_true(s_wait_int(f, &f->req[3].calls, 1));
+    assert_int_equal(f->req[3].snap_calls, 2);
+}
+
 //  CDR reports go to the receiver the StartCDR result named, and node_pbx acknowledges them.
 static void pbx_cdr_reports_reach_their_receiver_and_are_acknowledged(void **state)
 {
@@ -1354,6 +1417,8 @@ int main(void)
         cmocka_unit_test_teardown(pbx_refused_monitor_is_reported_and_retried, s_teardown),
         cmocka_unit_test_teardown(pbx_late_monitor_start_is_stopped, s_teardown),
         cmocka_unit_test_teardown(pbx_snapshot_segments_and_call_validation, s_teardown),
+        cmocka_unit_test_teardown(pbx_segmented_snapshot_reaches_a_requester_as_one_result,
+                                  s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

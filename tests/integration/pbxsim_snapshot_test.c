@@ -1,6 +1,6 @@
 //  pbxsim integration: what an application can ask about the switch (ECMA-269
-//  SnapshotDevice, SnapshotCall, GetSwitchingFunctionDevices and the segmented
-//  SwitchingFunctionDevices that follow it).
+//  SnapshotDevice, also answered in SnapshotDeviceData segments, SnapshotCall,
+//  GetSwitchingFunctionDevices and the segmented SwitchingFunctionDevices that follow it).
 #include "pbxsim_steps.h"
 
 static const char s_devices[] = "extensions:\n"
@@ -92,6 +92,45 @@ static void snapshots_show_each_connection_of_a_device_and_each_party_of_a_call(
     request_fails(f->app, &req, CSTA_ERR_OPERATION, CSTA_OPERR_INVALID_CALL_ID);
 }
 
+//  ctl `snapshot-segments N`: the result carries a serviceCrossRefID and the calls follow
+//  in N SnapshotDeviceData segments of it, numbered, the last one marked; `open`: never.
+static void snapshot_in_segments_carries_every_call_under_one_cross_reference(void **state)
+{
+    fixture_t *f = *state;
+    csta_conn_t first = call_established(f->app, "101", NULL, "102", NULL);
+    conn_request_ok(f->app, CSTA_OP_HOLD_CALL, &first);
+    call_established(f->app, "101", NULL, "103", NULL);
+    expect_quiet(f->app);
+    for (int open = 0; open < 2; open++) {
+        ctl_ok(f, "%s", open ? "snapshot-segments 3 open" : "snapshot-segments 3");
+        csta_apdu_t req, res;
+        csta_apdu_init(&req, CSTA_APDU_INVOKE);
+        req.opcode = CSTA_OP_SNAPSHOT_DEVICE;
+        csta_device_set(&req.svc.snapshot_device.snapshot_object, "101");
+        request_ok(f->app, &req, &res);
+        assert_true(res.svc.snapshot_device_res.is_xref);
+        csta_xref_t xref = res.svc.snapshot_device_res.service_xref;
+        assert_true(xref.len > 0);
+        csta_apdu_clear(&res);
+        size_t calls = 0;
+        for (long k = 1; k <= 3; k++) {
+            csta_apdu_t seg;
+            assert_int_equal(csta_client_next_event(f->app, &seg, WAIT_MS), 0);
+            assert_int_equal(seg.opcode, CSTA_OP_SNAPSHOT_DEVICE_DATA);
+            const csta_snapshot_device_data_arg_t *d = &seg.svc.snapshot_device_data;
+            assert_true(csta_xref_equal(&d->service_xref, &xref));
+            assert_true(d->has_segment_id);
+            assert_int_equal(d->segment_id, k);
+            assert_int_equal(d->last_segment, !open && k == 3);
+            calls += d->snapshot_data.count;
+            csta_apdu_clear(&seg);
+        }
+        assert_int_equal(calls, 2);
+        expect_quiet(f->app);   //  no response to them, no fourth segment
+    }
+    ctl_ok(f, "snapshot-segments 0");
+}
+
 typedef struct {
     const char *number;
     const char *name;
@@ -180,6 +219,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             snapshots_show_each_connection_of_a_device_and_each_party_of_a_call, setup,
+            fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            snapshot_in_segments_carries_every_call_under_one_cross_reference, setup,
             fixture_teardown),
         cmocka_unit_test_setup_teardown(device_list_comes_in_segments_with_names_and_categories,
                                         setup_groups, fixture_teardown),

@@ -85,6 +85,11 @@ typedef struct pbxsim {
     int history_count;
     pbxsim_stats_t stats;
     pbxsim_faults_t faults;
+    //  ctl `snapshot-segments N [open]`: SnapshotDevice answered with a serviceCrossRefID and
+    //  its calls in N SnapshotDeviceData segments (0: in the result itself); open: the last
+    //  segment is never marked (a PBX that does not finish).
+    int snapshot_segments;
+    bool snapshot_open;
     void *ctl;                      //  pbxsim_ctl_t
     void *timers;                   //  pbxsim_timers_t
     void *traffic;                  //  pbxsim_traffic_t

@@ -161,6 +161,18 @@ int pbxsim_ctl_execute(pbxsim_t *sim, char *line, char *reply, size_t cap)
         snprintf(reply, cap, "{\"ok\":true,\"delay_ms\":%d}", sim->faults.delay_ms);
         return 0;
     }
+    if (strcmp(cmd, "snapshot-segments") == 0 && a1) {
+        int n = atoi(a1);
+        if (n < 0 || n > 100)
+            return s_fail(reply, cap, "snapshot-segments wants 0..100, got %s", a1);
+        sim->snapshot_segments = n;
+        sim->snapshot_open = a2 && strcmp(a2, "open") == 0;
+        zsys_notice("pbxsim: SnapshotDevice answered in %d segment%s%s", n, n == 1 ? "" : "s",
+                    sim->snapshot_open ? ", the last never marked" : "");
+        snprintf(reply, cap, "{\"ok\":true,\"snapshot_segments\":%d,\"open\":%s}", n,
+                 sim->snapshot_open ? "true" : "false");
+        return 0;
+    }
     if (strcmp(cmd, "malformed") == 0) {
         zsys_notice("pbxsim: fault: sending a malformed APDU on every link");
         pbx_link_send_malformed(sim);

@@ -240,6 +240,49 @@ static void s_change_monitor_filter(pbx_link_t *link, const csta_apdu_t *req)
 
 //  --- Snapshots -------------------------------------------------------------------------------------
 
+static bool s_link_alive(const pbxsim_t *sim, int link_id)
+{
+    for (const pbx_link_t *l = sim->links; l; l = l->next)
+        if (l->id == link_id)
+            return true;
+    return false;
+}
+
+//  ECMA-269 SnapshotDevice answered with a serviceCrossRefID, the calls following in
+//  SnapshotDeviceData invokes (no response), the last one marked lastSegment (ctl
+//  `snapshot-segments`): the calls spread over the segments, some of which may be empty.
+//  The segments go right after the result, not held by the `delay` fault.
+static void s_snapshot_segments(pbx_link_t *link, const csta_apdu_t *req,
+                                const csta_snapshot_device_item_t *items, int n)
+{
+    pbxsim_t *sim = link->sim;
+    static uint16_t next_xref;
+    csta_xref_t xref;
+    s_xref_of((uint16_t) (0x5000 | (++next_xref & 0x0fff)), &xref);
+    csta_apdu_t res;
+    csta_apdu_init(&res, CSTA_APDU_RESULT);
+    res.svc.snapshot_device_res.is_xref = true;
+    res.svc.snapshot_device_res.service_xref = xref;
+    s_result(link, req, &res);
+    int segments = sim->snapshot_segments, link_id = link->id;
+    for (int k = 0; k < segments; k++) {
+        int from = k * n / segments, to = (k + 1) * n / segments;
+        csta_apdu_t seg;
+        csta_apdu_init(&seg, CSTA_APDU_INVOKE);
+        seg.opcode = CSTA_OP_SNAPSHOT_DEVICE_DATA;
+        seg.invoke_id = pbx_link_next_invoke_id(link);
+        csta_snapshot_device_data_arg_t *s = &seg.svc.snapshot_device_data;
+        s->service_xref = xref;
+        s->has_segment_id = true;
+        s->segment_id = k + 1;
+        s->last_segment = k == segments - 1 && !sim->snapshot_open;
+        s->snapshot_data.count = (size_t) (to - from);
+        s->snapshot_data.item = items + from;
+        if (pbx_link_send(link, &seg) == -ENOBUFS || !s_link_alive(sim, link_id))
+            return;
+    }
+}
+
 static void s_snapshot_device(pbx_link_t *link, const csta_apdu_t *req)
 {
     pbx_switch_t *sw = link->sim->sw;
@@ -268,6 +311,10 @@ static void s_snapshot_device(pbx_link_t *link, const csta_apdu_t *req)
             items[i].local_call_state.compound_count = 2;
             items[i].local_call_state.compound[1] = calls[i].other_state;
         }
+    }
+    if (link->sim->snapshot_segments > 0) {
+        s_snapshot_segments(link, req, items, n);
+        return;
     }
     csta_apdu_t res;
     csta_apdu_init(&res, CSTA_APDU_RESULT);
@@ -397,12 +444,7 @@ static void s_get_devices(pbx_link_t *link, const csta_apdu_t *req)
         s->last_segment = d >= count;
         s->device_list.count = (size_t) n;
         s->device_list.item = items;
-        if (pbx_link_send(link, &seg) == -ENOBUFS)
-            break;
-        bool alive = false;
-        for (pbx_link_t *l = sim->links; l; l = l->next)
-            alive |= l->id == link_id;
-        if (!alive)
+        if (pbx_link_send(link, &seg) == -ENOBUFS || !s_link_alive(sim, link_id))
             break;
     } while (d < count);
     free(items);

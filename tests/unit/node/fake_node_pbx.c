@@ -121,6 +121,22 @@ void fake_pbx_watch_done(node_pbx_t *self, int i, int status, const uint8_t *apd
     w->done(w->arg, status, apdu, len);
 }
 
+void fake_pbx_watch_monitored(node_pbx_t *self, int i, bool monitored)
+{
+    node_pbx_watch_t *w = &self->watch[i];
+    void (*fn)(void *, node_pbx_watch_t *, void *) =
+        monitored ? self->listener.on_watch_monitored : self->listener.on_watch_unmonitored;
+    if (!w->unwatched && w->confirmed && fn)
+        fn(self->listener.ctx, w, w->arg);
+}
+
+void fake_pbx_watch_stale(node_pbx_t *self, int i)
+{
+    node_pbx_watch_t *w = &self->watch[i];
+    if (!w->unwatched && w->confirmed && self->listener.on_watch_stale)
+        self->listener.on_watch_stale(self->listener.ctx, w, w->arg);
+}
+
 int fake_pbx_event(node_pbx_t *self, const char *digits, const uint8_t *apdu, size_t len)
 {
     csta_peek_t pk;

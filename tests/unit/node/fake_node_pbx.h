@@ -50,6 +50,10 @@ void fake_pbx_reply(node_pbx_t *self, int i, int status, const uint8_t *apdu, si
 void fake_pbx_followup(node_pbx_t *self, int i, const uint8_t *apdu, size_t len);
 //  Finish watch i: done(status, error APDU).
 void fake_pbx_watch_done(node_pbx_t *self, int i, int status, const uint8_t *apdu, size_t len);
+//  Watch i is monitored again (true: on_watch_monitored) or no longer (false:
+//  on_watch_unmonitored), or its events were lost (fake_pbx_watch_stale: on_watch_stale).
+void fake_pbx_watch_monitored(node_pbx_t *self, int i, bool monitored);
+void fake_pbx_watch_stale(node_pbx_t *self, int i);
 //  An event for every confirmed, live watch of the device with these digits.  Returns how
 //  many watches got it.
 int fake_pbx_event(node_pbx_t *self, const char *digits, const uint8_t *apdu, size_t len);

@@ -429,10 +429,16 @@ static void link_down_and_up_tell_the_application(void **state)
     assert_int_equal(a.opcode, CSTA_OP_SYSTEM_STATUS);
     assert_int_equal(a.svc.system_status.status, CSTA_SYS_NORMAL);
     csta_apdu_clear(&a);
+    //  Not back in service before the device is monitored again (its MonitorStart answered).
+    cli_recv_nothing(c, 50);
+    fake_pbx_watch_monitored(f->pbx, 0, true);
     cli_recv(c, &a);
     assert_int_equal(a.event.type, CSTA_EV_BACK_IN_SERVICE);
     assert_true(csta_xref_equal(&a.event.xref, &x));
     csta_apdu_clear(&a);
+    //  Once per change: a second word of the same changes nothing.
+    fake_pbx_watch_monitored(f->pbx, 0, true);
+    cli_recv_nothing(c, 30);
     //  The monitor still works with the same cross-reference.
     uint8_t ev[1024];
     size_t n = pbx_delivered(ev, sizeof ev, 5, "101", CSTA_EV_DELIVERED);
@@ -440,6 +446,65 @@ static void link_down_and_up_tell_the_application(void **state)
     cli_recv(c, &a);
     assert_true(csta_xref_equal(&a.event.xref, &x));
     csta_apdu_clear(&a);
+}
+
+static void s_expect_maintenance(cli_t *c, const csta_xref_t *x, csta_event_type_t type)
+{
+    csta_apdu_t a;
+    cli_recv(c, &a);
+    assert_int_equal(a.opcode, CSTA_OP_EVENT_REPORT);
+    assert_int_equal(a.event.type, type);
+    assert_true(csta_xref_equal(&a.event.xref, x));
+    csta_apdu_clear(&a);
+}
+
+//  Through the owner: the owner losing a device's monitor takes that monitor (only) out of
+//  service until the owner monitors it again; SystemStatus is not involved.
+static void owner_losing_a_device_takes_its_monitor_out_of_service(void **state)
+{
+    fx_t *f = *state;
+    cli_t *c = cli_associated(f, 0, false, NULL);
+    csta_xref_t x1 = cli_monitor(c, "101", 1, 0);
+    csta_xref_t x2 = cli_monitor(c, "102", 2, 1);
+    fake_pbx_watch_monitored(f->pbx, 1, false);
+    s_expect_maintenance(c, &x2, CSTA_EV_OUT_OF_SERVICE);
+    fake_pbx_watch_monitored(f->pbx, 1, false);
+    cli_recv_nothing(c, 30);
+    //  The link going down and up meanwhile: only the one still monitored goes out; neither
+    //  comes back until monitored.
+    fake_pbx_set_state(f->pbx, NODE_PBX_DOWN);
+    csta_apdu_t a;
+    cli_recv(c, &a);
+    assert_int_equal(a.opcode, CSTA_OP_SYSTEM_STATUS);
+    csta_apdu_clear(&a);
+    s_expect_maintenance(c, &x1, CSTA_EV_OUT_OF_SERVICE);
+    cli_recv_nothing(c, 30);
+    fake_pbx_set_state(f->pbx, NODE_PBX_UP);
+    cli_recv(c, &a);
+    assert_int_equal(a.opcode, CSTA_OP_SYSTEM_STATUS);
+    csta_apdu_clear(&a);
+    cli_recv_nothing(c, 30);
+    fake_pbx_watch_monitored(f->pbx, 1, true);
+    s_expect_maintenance(c, &x2, CSTA_EV_BACK_IN_SERVICE);
+    fake_pbx_watch_monitored(f->pbx, 0, true);
+    s_expect_maintenance(c, &x1, CSTA_EV_BACK_IN_SERVICE);
+}
+
+//  Events lost between the nodes: OutOfService then BackInService, so that the application
+//  snapshots again; a monitor out of service waits for its BackInService instead.
+static void stale_monitor_gets_out_of_and_back_in_service(void **state)
+{
+    fx_t *f = *state;
+    cli_t *c = cli_associated(f, 0, false, NULL);
+    csta_xref_t x = cli_monitor(c, "101", 1, 0);
+    fake_pbx_watch_stale(f->pbx, 0);
+    s_expect_maintenance(c, &x, CSTA_EV_OUT_OF_SERVICE);
+    s_expect_maintenance(c, &x, CSTA_EV_BACK_IN_SERVICE);
+    assert_true(fx_logged(f, "were lost between the nodes"));
+    fake_pbx_watch_monitored(f->pbx, 0, false);
+    s_expect_maintenance(c, &x, CSTA_EV_OUT_OF_SERVICE);
+    fake_pbx_watch_stale(f->pbx, 0);
+    cli_recv_nothing(c, 30);
 }
 
 static void broadcast_reaches_the_application_with_our_invoke_id(void **state)
@@ -820,6 +885,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(monitor_refused_by_the_pbx_returns_its_error_with_our_id,
                                         setup, fx_free),
         cmocka_unit_test_setup_teardown(link_down_and_up_tell_the_application, setup, fx_free),
+        cmocka_unit_test_setup_teardown(owner_losing_a_device_takes_its_monitor_out_of_service,
+                                        setup, fx_free),
+        cmocka_unit_test_setup_teardown(stale_monitor_gets_out_of_and_back_in_service, setup,
+                                        fx_free),
         cmocka_unit_test_setup_teardown(broadcast_reaches_the_application_with_our_invoke_id, setup,
                                         fx_free),
         cmocka_unit_test_setup_teardown(disconnect_releases_every_watch, setup, fx_free),
