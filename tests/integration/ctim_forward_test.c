@@ -482,7 +482,7 @@ static void s_kill_owner_in_flight(fw_t *t, size_t on, size_t next)
     assert_true(lib_ms < 2500 && csta_ms < 2500);
 
     //  Out of service when the loss is seen, in service when control is back (invariant 2).
-    assert_true(test_app_wait_service(&t->app, "101", false, test_now_ms() + WAIT_MS));
+    assert_true(test_app_wait_went_out(&t->app, "101", t0, test_now_ms() + WAIT_MS));
     assert_true(test_app_wait_service(&t->app, "101", true, test_now_ms() + WAIT_MS));
     long long up_ms = test_now_ms() - t0;
     s_wait_serving(t, next, "local", s_ids[next]);
