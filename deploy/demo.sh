@@ -181,14 +181,27 @@ s_pretty() {
 
 # s_port VAR: a free port for the demo into VAR, below Linux's ephemeral range
 # (32768-60999) so that no outgoing connection or port-0 listener of a parallel test holds
-# it; a port that answers a connect is taken.
+# it; a port that answers a connect is taken.  Between this check and the bind a parallel
+# test (CTest runs this demo beside the others) could pick the same port, so the demo
+# reserves it as the tests do (tests/support/test_port.h): flock on
+# /tmp/ctim-test-ports/PORT.lock, held on a descriptor open until the demo exits.
 declare -A taken=()
+port_locks=${CTIM_TEST_PORT_DIR:-/tmp/ctim-test-ports}
 s_port() {
-    local p i
+    local p i f fd
+    mkdir -p "$port_locks" 2>/dev/null && chmod 1777 "$port_locks" 2>/dev/null
     for ((i = 0; i < 200; i++)); do
         p=$((20000 + RANDOM % 12768))
         [ -n "${taken[$p]:-}" ] && continue
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+        f=$port_locks/$p.lock fd=""
+        [ -e "$f" ] || (set -o noclobber; : >"$f") 2>/dev/null || true
+        if command -v flock >/dev/null && exec {fd}<"$f" 2>/dev/null; then
+            flock -n "$fd" || { exec {fd}<&-; continue; }
+        fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            [ -z "$fd" ] || exec {fd}<&-
+            continue
+        fi
         taken[$p]=1
         printf -v "$1" '%s' "$p"
         return 0

@@ -36,6 +36,7 @@
 #define S_LINES_MAX NODE_CLIENT_LINES_MAX
 #define S_OUT_MAX PROTO_FRAME_MAX   //  an encoded frame (list_lines replies can be long)
 #define S_BURST 64                  //  frames read per wake-up before other sockets get a turn
+#define S_DRAIN_BURSTS 16           //  bursts read before failing a session (s_on_timer)
 #define S_TOKEN_BYTES 16            //  resume token: 128 random bits, sent as hex
 #define S_CTL_MAX 4096              //  control frames (replies, errors) held for a slow reader
 #define S_RETRY_MS 25               //  a session ZeroMQ took nothing from is retried this often
@@ -2164,6 +2165,17 @@ static void s_gauges(node_client_server_t *self)
     node_metric_set(self->m_replay, NULL, (double) events);
 }
 
+//  Whether a session looks silent for more than two whole intervals at now.
+static bool s_overdue(const node_client_server_t *self, int64_t now)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        const s_session_t *s = self->sessions[i];
+        if (!s->doomed && now - s->last_rx_ms > 2 * (int64_t) s->heartbeat_ms)
+            return true;
+    }
+    return false;
+}
+
 //  A session silent for more than two whole intervals has failed (checked at that deadline,
 //  to the millisecond of the loop's timer, not on a coarse tick); one the node has sent
 //  nothing for an interval gets a Heartbeat, so the application can tell the node lives;
@@ -2175,6 +2187,15 @@ static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
     node_client_server_t *self = arg;
     self->timer_id = 0;             //  one-shot: gone once this returns (README: zloop pitfall)
     int64_t now = s_now_ms();
+    if (s_overdue(self, now)) {
+        //  zloop runs due timers before the readers of the same turn: after a late turn
+        //  (a slow handler, a busy machine) a frame the application sent in time may wait
+        //  in ZeroMQ while its deadline is checked.  Read what is there first, so that only
+        //  an application silent for two whole intervals fails.
+        for (int i = 0; i < S_DRAIN_BURSTS && (zsock_events(self->router) & ZMQ_POLLIN); i++)
+            s_on_router(self->loop, self->router, self);
+        now = s_now_ms();
+    }
     for (size_t i = self->count; i-- > 0;) {
         s_session_t *s = self->sessions[i];
         int64_t silent = now - s->last_rx_ms;

@@ -465,7 +465,6 @@ static void s_kill_owner_in_flight(fw_t *t, size_t on, size_t next)
     long invoke = csta_client_invoke(app, &req);
     assert_true(invoke > 0);
     test_app_turn(&t->app, test_now_ms() + 50);     //  both are at the owner now
-    int outs = test_app_outs(&t->app, "101");
     long long t0 = test_now_ms();
     test_node_kill(&t->node[0]);
     s_ctl(t, "delay 0");
@@ -483,7 +482,8 @@ static void s_kill_owner_in_flight(fw_t *t, size_t on, size_t next)
     assert_true(lib_ms < 2500 && csta_ms < 2500);
 
     //  Out of service when the loss is seen, in service when control is back (invariant 2).
-    assert_true(test_app_wait_out_and_back(&t->app, "101", outs, test_now_ms() + WAIT_MS));
+    assert_true(test_app_wait_went_out(&t->app, "101", t0, test_now_ms() + WAIT_MS));
+    assert_true(test_app_wait_service(&t->app, "101", true, test_now_ms() + WAIT_MS));
     long long up_ms = test_now_ms() - t0;
     s_wait_serving(t, next, "local", s_ids[next]);
     if (on != next)

@@ -10,7 +10,7 @@
 #   ship_syscall_check.sh UNIT_DIR CTIMD PBXSIM       exit 0 ok, 1 failure, 77 skipped
 set -euo pipefail
 units=$1 ctimd=$(realpath "$2") pbxsim=$(realpath "$3")
-for tool in strace systemd-analyze python3; do
+for tool in strace systemd-analyze flock; do
     command -v $tool >/dev/null || { echo "skip: no $tool (deploy/install-deps.sh test)"; exit 77; }
 done
 scratch=$(mktemp -d /tmp/ctim-syscalls-XXXXXX)
@@ -40,11 +40,11 @@ s_get() {
 # LeakSanitizer cannot run under ptrace; the sanitizer build is still traced (its extra
 # system calls must pass too, or the check would not be worth running in tests/run).
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-read -r http csta client < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))')
+# Ports reserved until this script exits, outside the ephemeral range (test_port.sh).
+# shellcheck source=../support/test_port.sh
+. "$(dirname "$0")/../support/test_port.sh"
+http="" csta="" client=""
+for v in http csta client; do test_port $v || { echo "FAIL: no free port"; exit 1; }; done
 
 strace -f -qq -o "$scratch/pbxsim.trace" "$pbxsim" --listen 127.0.0.1:0 \
        --ctl "$scratch/ctl.sock" >"$scratch/sim.out" 2>"$scratch/sim.err" &

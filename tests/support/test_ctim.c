@@ -199,8 +199,9 @@ static void s_on_line(ctim_t *ctim, const char *line, bool in_service, void *arg
                 in_service ? "in service" : "out of service");
     l->in_service = in_service;
     l->changed_at_ms = test_now_ms();
+    if (!in_service)
+        l->out_at_ms = l->changed_at_ms;
     l->changes++;
-    l->outs += !in_service;
 }
 
 static void s_on_link(ctim_t *ctim, ctim_link_t link, const char *server, const char *text,
@@ -387,26 +388,20 @@ bool test_app_wait_service(test_app_t *app, const char *line, bool in_service,
     }
 }
 
-bool test_app_wait_out_and_back(test_app_t *app, const char *line, int outs,
-                                long long deadline_ms)
+bool test_app_wait_went_out(test_app_t *app, const char *line, long long since_ms,
+                            long long deadline_ms)
 {
     for (;;) {
         const test_app_line_t *l = test_app_line(app, line);
-        if (l && l->outs > outs && l->in_service)
+        if (l && l->out_at_ms >= since_ms && l->out_at_ms > 0)
             return true;
         if (test_now_ms() >= deadline_ms) {
-            fprintf(stderr, "test_ctim: line %s not out of service and back in time (%s)\n",
-                    line, !l || l->outs <= outs ? "never out" : "still out");
+            fprintf(stderr, "test_ctim: line %s not out of service since %lld ms in time\n",
+                    line, since_ms);
             return false;
         }
         test_app_turn(app, deadline_ms);
     }
-}
-
-int test_app_outs(const test_app_t *app, const char *line)
-{
-    const test_app_line_t *l = test_app_line(app, line);
-    return l ? l->outs : 0;
 }
 
 const test_app_line_t *test_app_line(const test_app_t *app, const char *line)

@@ -95,8 +95,8 @@ typedef struct {
     char line[32];
     bool in_service;
     long long changed_at_ms;        //  monotonic (test_now_ms) of the last change
+    long long out_at_ms;            //  of the last change to out of service (0: none yet)
     int changes;
-    int outs;                       //  of the changes, those to out of service
 } test_app_line_t;
 
 typedef struct {
@@ -141,13 +141,11 @@ bool test_app_skip_to(test_app_t *app, const char *line, ctim_call_state_t state
 //  Run the loop until line is (out of) service; deadline is monotonic ms.
 bool test_app_wait_service(test_app_t *app, const char *line, bool in_service,
                            long long deadline_ms);
-//  Run the loop until line has gone out of service since it had been out `outs` times
-//  (test_app_outs before the fault) and is in service again.  Both changes may come in one
-//  turn of the loop, so waiting for "out" and then "in" could miss the first.
-bool test_app_wait_out_and_back(test_app_t *app, const char *line, int outs,
-                                long long deadline_ms);
-//  How many times line has gone out of service so far (0 before its first change).
-int test_app_outs(const test_app_t *app, const char *line);
+//  Run the loop until line has been reported out of service at or after since_ms (it may
+//  be back in service already: a takeover can be over within the turn that saw the loss,
+//  where test_app_wait_service(false) would miss it).
+bool test_app_wait_went_out(test_app_t *app, const char *line, long long since_ms,
+                            long long deadline_ms);
 //  The line's record (created on its first service change), or NULL.
 const test_app_line_t *test_app_line(const test_app_t *app, const char *line);
 

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "test_port.h"     //  test_free_port, which tests took from here
+
 //  GET http://host:port/path (host numeric).  On success returns 0 with the status code
 //  and the body (NUL-terminated, cut to cap) filled in; -1 on a connect, send, receive or
 //  parse failure or when timeout_ms passed.
@@ -14,8 +16,5 @@ int test_http_get(const char *host, int port, const char *path, int timeout_ms, 
 //  As test_http_get with another method (no body: Content-Length 0), e.g. "POST".
 int test_http_request(const char *host, int port, const char *method, const char *path,
                       int timeout_ms, int *status, char *body, size_t cap);
-
-//  A free TCP port on 127.0.0.1 right now (bind to port 0, read it, close).
-int test_free_port(void);
 
 #endif
