@@ -745,7 +745,7 @@ static bool s_verifier_idle(void *arg)
 static bool s_three_checks_out(void *arg)
 {
     fx_t *f = arg;
-    return node_verifier_queued(f->verifier) == 3;
+    return node_verifier_waiting(f->verifier) == 3;
 }
 
 //  Seven applications log in at once (six right, the last wrong, from one address): each
