@@ -645,6 +645,12 @@ static void s_on_message(ctim_t *self, const proto_client_msg_t *m, int64_t now)
             s_login_refused(self, &m->error);
             return;
         }
+        if (self->state == CTIM_S_HELLO && m->error.result == PROTO_RESULT_BUSY) {
+            //  The node's login queue is full (a login storm): try the next server after
+            //  the back-off now rather than wait out the Hello's deadline here.
+            s_next_server(self, now);
+            return;
+        }
         if ((self->state == CTIM_S_UP || self->state == CTIM_S_RESUMING) &&
             m->error.result == PROTO_RESULT_NOT_LOGGED_IN) {
             //  The server answers but no longer knows our session (it restarted, or it

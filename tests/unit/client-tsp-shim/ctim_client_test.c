@@ -389,6 +389,31 @@ static void login_refused_stops_and_answers_outstanding_requests(void **state)
     fake_stop(&b);
 }
 
+//  A node whose login queue is full answers Hello with BUSY: the library goes on to the next
+//  server at once (well before the Hello's deadline of two heartbeats) and logs in there.
+static void busy_login_goes_to_the_next_server(void **state)
+{
+    (void)state;
+    fake_node_t a, b;
+    fake_start(&a, "a");
+    fake_start(&b, "b");
+    a.busy_login = true;
+    char servers[160];
+    snprintf(servers, sizeof servers, "%s,%s", a.endpoint, b.endpoint);
+    app_t app = {.nodes = {&a, &b}, .node_count = 2};
+    ctim_t *c = s_new(&app, servers);
+    int64_t t0 = zclock_mono();
+    s_login_and_open(c, &app);
+    int64_t took = zclock_mono() - t0;
+    assert_string_equal(ctim_server(c), b.endpoint);
+    assert_int_equal(a.hellos, 1);
+    assert_true(took < 2 * HB_MS);
+    printf("Hello answered BUSY by a: logged in on b after %" PRId64 " ms\n", took);
+    ctim_destroy(&c);
+    fake_stop(&a);
+    fake_stop(&b);
+}
+
 //  No server answers: a request still gets its reply, TIMEOUT, after request_timeout_ms.
 static void request_without_any_server_times_out(void **state)
 {
@@ -574,6 +599,7 @@ int main(void)
         cmocka_unit_test(first_server_dead_connects_to_second),
         cmocka_unit_test(failback_after_returns_to_first_server),
         cmocka_unit_test(login_refused_stops_and_answers_outstanding_requests),
+        cmocka_unit_test(busy_login_goes_to_the_next_server),
         cmocka_unit_test(request_without_any_server_times_out),
         cmocka_unit_test(request_during_failover_is_sent_to_next_server),
         cmocka_unit_test(request_waits_for_the_reopen_of_a_new_session),

@@ -34,6 +34,7 @@ struct fake_node_s {
     char name[16];
     bool silent;                        //  read and drop everything, answer nothing
     bool reject_login;                  //  answer Hello with Error LOGIN_FAILED
+    bool busy_login;                    //  answer Hello with Error BUSY (login queue full)
     bool hold_requests;                 //  take requests, never reply
     bool forgot;                        //  sessions lost (a restart): Error NOT_LOGGED_IN to
                                         //  heartbeats and requests until the next Hello
@@ -144,6 +145,13 @@ static inline void fake_on_hello(fake_node_t *n, zframe_t *id, const proto_hello
         proto_client_msg_init(&out, PROTO_MSG_ERROR);
         out.error.result = PROTO_RESULT_LOGIN_FAILED;
         snprintf(out.error.text, sizeof out.error.text, "wrong password");
+        fake_send(n, id, &out);
+        return;
+    }
+    if (n->busy_login) {
+        proto_client_msg_init(&out, PROTO_MSG_ERROR);
+        out.error.result = PROTO_RESULT_BUSY;
+        snprintf(out.error.text, sizeof out.error.text, "login queue full, try again");
         fake_send(n, id, &out);
         return;
     }
