@@ -31,7 +31,7 @@ int test_ctim_dir_remove(const char *dir)
 }
 
 static int s_write_config(test_node_t *node, const char *id, int pbx_port,
-                          const char *client_yaml, const char *extra)
+                          const test_node_cfg_t *cfg)
 {
     FILE *f = fopen(node->config, "w");
     if (!f) {
@@ -47,12 +47,12 @@ static int s_write_config(test_node_t *node, const char *id, int pbx_port,
             "  login_fail_delay_ms: 0\n"
             "client_api:\n  listen: 127.0.0.1\n  port: %d\n%s"
             "http:\n  listen: 127.0.0.1\n  port: %d\n"
-            "users:\n"
-            "  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH "\"\n"
-            "    devices: [\"101-120\"]\n"
+            "users:\n%s"
             "%s",
             id, pbx_port, node->csta_port, node->client_port,
-            client_yaml ? client_yaml : "", node->http_port, extra ? extra : "");
+            cfg->client_yaml ? cfg->client_yaml : "", node->http_port,
+            cfg->users_yaml ? cfg->users_yaml : TEST_CTIM_USERS_YAML,
+            cfg->extra_yaml ? cfg->extra_yaml : "");
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -91,6 +91,13 @@ int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_
 int test_node_start_client(test_node_t *node, const char *dir, const char *id, int pbx_port,
                            const char *client_yaml, const char *extra_yaml, bool wait_link)
 {
+    test_node_cfg_t cfg = {.client_yaml = client_yaml, .extra_yaml = extra_yaml};
+    return test_node_start_cfg(node, dir, id, pbx_port, &cfg, wait_link);
+}
+
+int test_node_start_cfg(test_node_t *node, const char *dir, const char *id, int pbx_port,
+                        const test_node_cfg_t *cfg, bool wait_link)
+{
     node->proc.pid = -1;
     snprintf(node->config, sizeof node->config, "%s/%s.yaml", dir, id);
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -98,7 +105,7 @@ int test_node_start_client(test_node_t *node, const char *dir, const char *id, i
         node->client_port = test_free_port();
         node->http_port = test_free_port();
         node->csta_port = test_free_port();
-        if (s_write_config(node, id, pbx_port, client_yaml, extra_yaml) != 0)
+        if (s_write_config(node, id, pbx_port, cfg) != 0)
             return -1;
         if (s_start(node, false) == 0)
             return wait_link ? test_node_wait_link(node, TEST_CTIM_WAIT_MS) : 0;

@@ -57,6 +57,20 @@ int test_node_start(test_node_t *node, const char *dir, const char *id, int pbx_
 //  two spaces ("  curve_cert: /tmp/x/server.cert_secret\n").
 int test_node_start_client(test_node_t *node, const char *dir, const char *id, int pbx_port,
                            const char *client_yaml, const char *extra_yaml, bool wait_link);
+//  What test_node_start_cfg writes beyond the fixed keys; NULL fields: none, and users_yaml
+//  NULL: TEST_CTIM_USERS_YAML.
+typedef struct {
+    const char *client_yaml;        //  more keys under client_api, as test_node_start_client
+    const char *users_yaml;         //  the items of the users list, indented by two spaces
+    const char *extra_yaml;         //  top-level keys appended
+} test_node_cfg_t;
+//  The default users list: crm with devices 101-120.
+#define TEST_CTIM_USERS_YAML                                                                     \
+    "  - name: " TEST_CTIM_USER "\n    password_hash: \"" TEST_CTIM_HASH "\"\n"                \
+    "    devices: [\"101-120\"]\n"
+//  As test_node_start, with the keys in cfg.
+int test_node_start_cfg(test_node_t *node, const char *dir, const char *id, int pbx_port,
+                        const test_node_cfg_t *cfg, bool wait_link);
 //  Start again with the same config and ports (after a kill).  Returns 0 or -1.
 int test_node_restart(test_node_t *node, bool wait_link);
 //  Wait until /readyz answers 200 (the PBX link is up).  Returns 0 or -1.
