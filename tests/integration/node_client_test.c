@@ -23,17 +23,11 @@
 #include "csta.h"
 #include "csta_client.h"
 #include "proto.h"
-#include "test_http.h"
-#include "test_pbxsim.h"
-#include "test_proc.h"
+#include "node_client_util.h"
 
 #define WAIT_MS 10000
 #define EVENTS_MAX 256
 #define APPS_MAX 8
-
-//  "crm-secret" (the hash in deploy/config/ctimd.yaml).
-#define CRM_HASH                                                                                 \
-    "pbkdf2-sha256$100000$lUKWO9Z1CJK4a06Eu1Rz9g==$UxKKxlcNgfEIq24uUnCdHCgjwsvQUhPtmqGPXLv3qYk="
 
 //  One application: a DEALER and the events it has read but not yet consumed.
 typedef struct {
@@ -47,107 +41,21 @@ typedef struct {
 } app_t;
 
 typedef struct {
-    test_pbxsim_t sim;
-    bool sim_running;
-    test_proc_t ctimd;
-    int client_port, http_port, csta_port;
+    nc_world_t w;                   //  pbxsim and ctimd
     csta_client_t *csta_app;
     app_t app[APPS_MAX];
-    char reply[1 << 16];
-    char body[1 << 17];
 } ct_t;
-
-static char s_dir[64];
-static char s_config[128];
 
 static int group_setup(void **state)
 {
     (void) state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-client-XXXXXX");
-    if (!mkdtemp(s_dir))
-        return -1;
-    snprintf(s_config, sizeof s_config, "%s/ctimd.yaml", s_dir);
-    zsys_init();
-    zsys_handler_set(NULL);
-    return 0;
+    return nc_group_setup("client");
 }
 
 static int group_teardown(void **state)
 {
     (void) state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void s_write_config(ct_t *t)
-{
-    FILE *f = fopen(s_config, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "node:\n  id: clienttest\n  log_level: info\n"
-            "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
-            "    backoff_initial_ms: 100\n    backoff_max_ms: 400\n"
-            "    validate_calls_ms: 0\n"
-            "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  login_fail_delay_ms: 0\n"
-            "client_api:\n  listen: 127.0.0.1\n  port: %d\n"
-            "http:\n  listen: 127.0.0.1\n  port: %d\n"
-            "users:\n"
-            "  - name: crm\n    password_hash: \"%s\"\n"
-            "  - name: desk\n    password_hash: \"%s\"\n    devices: [\"101-103\"]\n",
-            t->sim.port, t->csta_port, t->client_port, t->http_port, CRM_HASH, CRM_HASH);
-    fclose(f);
-}
-
-static int s_get(ct_t *t, const char *path)
-{
-    int status = -1;
-    if (test_http_get("127.0.0.1", t->http_port, path, 5000, &status, t->body, sizeof t->body))
-        return -1;
-    return status;
-}
-
-static void s_pace(void)
-{
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, NULL);   //  pacing polls of another process; the deadline bounds the wait
-}
-
-static void s_wait_http(ct_t *t, const char *path, const char *text)
-{
-    long long deadline = test_now_ms() + WAIT_MS;
-    while (test_now_ms() < deadline) {
-        if (s_get(t, path) == 200 && strstr(t->body, text))
-            return;
-        s_pace();
-    }
-    fail_msg("GET %s never held \"%s\"; last:\n%s", path, text, t->body);
-}
-
-static double s_metric(ct_t *t, const char *series)
-{
-    if (s_get(t, "/metrics") != 200)
-        return -1;
-    char needle[256];
-    snprintf(needle, sizeof needle, "\n%s ", series);
-    const char *p = strstr(t->body, needle);
-    return p ? strtod(p + strlen(needle), NULL) : 0;
-}
-
-static long s_monitors(ct_t *t, const char *dev)
-{
-    if (test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "monitors %s", dev) != 0)
-        return -1;
-    return test_json_long(t->reply, "monitors", -1);
-}
-
-static void s_wait_monitors(ct_t *t, const char *dev, long n)
-{
-    long long deadline = test_now_ms() + WAIT_MS;
-    long got = -1;
-    while (test_now_ms() < deadline && (got = s_monitors(t, dev)) != n)
-        s_pace();
-    assert_int_equal(got, n);
+    return nc_group_teardown();
 }
 
 static int setup(void **state)
@@ -156,24 +64,8 @@ static int setup(void **state)
     if (!t)
         return -1;
     *state = t;
-    t->ctimd.pid = -1;
     static const char *const args[] = {"--max-links", "2", "--extensions", "101-120", NULL};
-    if (test_pbxsim_start(&t->sim, args) != 0)
-        return -1;
-    t->sim_running = true;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        //  A port taken between the check and ctimd's bind makes ctimd exit: try others.
-        t->client_port = test_free_port();
-        t->http_port = test_free_port();
-        t->csta_port = test_free_port();
-        s_write_config(t);
-        char *argv[] = {CTIM_CTIMD, "--config", s_config, NULL};
-        if (test_proc_start(&t->ctimd, argv, "ctimd ready", 20000) == 0) {
-            s_wait_http(t, "/readyz", "ready");
-            return 0;
-        }
-    }
-    return -1;
+    return nc_start(&t->w, "clienttest", args, NULL, "101-103", NULL);
 }
 
 static int teardown(void **state)
@@ -184,10 +76,7 @@ static int teardown(void **state)
     for (int i = 0; i < APPS_MAX; i++)
         zsock_destroy(&t->app[i].sock);
     csta_client_destroy(&t->csta_app);
-    if (t->ctimd.pid > 0)
-        test_proc_stop(&t->ctimd);
-    if (t->sim_running)
-        test_pbxsim_stop(&t->sim);
+    nc_stop(&t->w);
     free(t);
     return 0;
 }
@@ -198,7 +87,7 @@ static app_t *s_app(ct_t *t, int i)
 {
     app_t *a = &t->app[i];
     char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", t->client_port);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", t->w.node.client_port);
     a->sock = zsock_new_dealer(ep);
     assert_non_null(a->sock);
     zsock_set_linger(a->sock, 0);
@@ -409,7 +298,7 @@ static void test_login_and_bad_input(void **state)
     s_send_raw(a, garbage, sizeof garbage);
     s_expect_error(a, PROTO_RESULT_BAD_REQUEST);
     assert_int_equal(s_open(a, "101"), PROTO_RESULT_OK);   //  the session carries on
-    s_wait_monitors(t, "101", 1);
+    nc_wait_monitors(&t->w, "101", 1);
 
     //  A heartbeat is answered.
     proto_client_msg_init(&m, PROTO_MSG_HEARTBEAT);
@@ -438,8 +327,8 @@ static void test_login_and_bad_input(void **state)
     snprintf(hold.call.line, sizeof hold.call.line, "101");
     assert_int_equal(s_call(e, &hold, NULL), PROTO_RESULT_LINE_NOT_OPEN);
 
-    assert_true(s_metric(t, "ctim_client_logins_total{result=\"wrong-password\"}") >= 1);
-    assert_true(s_metric(t, "ctim_client_bad_input_total{reason=\"undecodable\"}") >= 2);
+    assert_true(nc_metric(&t->w, "ctim_client_logins_total{result=\"wrong-password\"}") >= 1);
+    assert_true(nc_metric(&t->w, "ctim_client_bad_input_total{reason=\"undecodable\"}") >= 2);
 }
 
 //  MakeCall 101 -> 102, Answer at 102, HangUp at 101: the replies and the call states both
@@ -493,7 +382,7 @@ static void test_call(void **state)
     proto_request_t close = {.op = PROTO_OP_CLOSE_LINE};
     snprintf(close.line.line, sizeof close.line.line, "102");
     assert_int_equal(s_call(a, &close, NULL), PROTO_RESULT_OK);
-    s_wait_monitors(t, "102", 0);
+    nc_wait_monitors(&t->w, "102", 0);
 }
 
 //  An application that stops sending (heartbeat 300 ms) is declared failed after two whole
@@ -512,7 +401,7 @@ static void test_heartbeat_failure(void **state)
     //  The rule counts from the node's read of a's last frame (the OpenLine): not before a
     //  sent it, and maybe well before the reply came (after a PBX round trip).
     long long silent_since = a->sent_ms;
-    s_wait_monitors(t, "101", 1);
+    nc_wait_monitors(&t->w, "101", 1);
 
     //  b heartbeats every 150 ms while a is silent; a's failure is watched on /metrics.
     long long deadline = silent_since + WAIT_MS, next_hb = 0, failed_at = 0;
@@ -523,10 +412,10 @@ static void test_heartbeat_failure(void **state)
             s_send(b, &m);
             next_hb = test_now_ms() + 150;
         }
-        if (s_metric(t, "ctim_client_failures_total") >= 1)
+        if (nc_metric(&t->w, "ctim_client_failures_total") >= 1)
             failed_at = test_now_ms();
         else
-            s_pace();
+            nc_pace();
     }
     assert_true(failed_at > 0);
     long long took = failed_at - silent_since;
@@ -535,10 +424,10 @@ static void test_heartbeat_failure(void **state)
     //  same monotonic clock).
     assert_true(took >= 600 + 1);
     assert_true(took <= 600 + 250);     //  delivery, the timer, scrape polling, a busy machine
-    s_wait_monitors(t, "101", 0);
-    assert_int_equal(s_metric(t, "ctim_client_failures_total"), 1);
-    assert_int_equal(s_metric(t, "ctim_client_sessions"), 1);
-    assert_int_equal(s_monitors(t, "102"), 1);
+    nc_wait_monitors(&t->w, "101", 0);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_failures_total"), 1);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_sessions"), 1);
+    assert_int_equal(nc_monitors(&t->w, "102"), 1);
     //  The failed application's next request finds no session.
     proto_client_msg_t m;
     proto_client_msg_init(&m, PROTO_MSG_REQUEST);
@@ -553,7 +442,7 @@ static void test_heartbeat_failure(void **state)
 static void test_both_front_ends(void **state)
 {
     ct_t *t = *state;
-    csta_client_cfg_t cfg = {.host = "127.0.0.1", .port = t->csta_port, .timeout_ms = WAIT_MS};
+    csta_client_cfg_t cfg = {.host = "127.0.0.1", .port = t->w.node.csta_port, .timeout_ms = WAIT_MS};
     t->csta_app = csta_client_new(&cfg);
     assert_non_null(t->csta_app);
     assert_int_equal(csta_client_connect(t->csta_app), 0);
@@ -568,7 +457,7 @@ static void test_both_front_ends(void **state)
     app_t *a = s_app(t, 0);
     s_login(a, "crm", 0);
     assert_int_equal(s_open(a, "101"), PROTO_RESULT_OK);
-    assert_int_equal(s_monitors(t, "101"), 1);      //  shared
+    assert_int_equal(nc_monitors(&t->w, "101"), 1);      //  shared
 
     proto_request_t rq = {.op = PROTO_OP_MAKE_CALL};
     snprintf(rq.target.line, sizeof rq.target.line, "101");
@@ -591,7 +480,7 @@ static void test_both_front_ends(void **state)
     //  The client application's session ends; the CSTA application keeps the monitor.
     zsock_destroy(&a->sock);
     csta_client_destroy(&t->csta_app);
-    s_wait_monitors(t, "101", 0);
+    nc_wait_monitors(&t->w, "101", 0);
 }
 
 
@@ -619,8 +508,8 @@ static void test_concurrent_first_logins(void **state)
     }
     t->app[0].heartbeat_ms = 1000;
     assert_int_equal(s_open(&t->app[0], "101"), PROTO_RESULT_OK);
-    assert_true(s_metric(t, "ctim_client_logins_total{result=\"ok\"}") == APPS_MAX - 1);
-    assert_true(s_metric(t, "ctim_client_logins_total{result=\"wrong-password\"}") == 1);
+    assert_true(nc_metric(&t->w, "ctim_client_logins_total{result=\"ok\"}") == APPS_MAX - 1);
+    assert_true(nc_metric(&t->w, "ctim_client_logins_total{result=\"wrong-password\"}") == 1);
 }
 
 int main(void)
