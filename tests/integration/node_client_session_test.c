@@ -30,18 +30,12 @@
 #include <czmq.h>
 
 #include "proto.h"
-#include "test_http.h"
-#include "test_pbxsim.h"
-#include "test_proc.h"
+#include "node_client_util.h"
 
 #define WAIT_MS 10000
 #define EVENTS_MAX 20000
 #define LOST_MAX 64
 #define APPS_MAX 4
-
-//  "crm-secret" (the hash in deploy/config/ctimd.yaml).
-#define CRM_HASH                                                                                 \
-    "pbkdf2-sha256$100000$lUKWO9Z1CJK4a06Eu1Rz9g==$UxKKxlcNgfEIq24uUnCdHCgjwsvQUhPtmqGPXLv3qYk="
 
 //  One event as an application saw it.
 typedef struct {
@@ -81,133 +75,21 @@ typedef struct {
 
 typedef struct {
     opts_t opts;
-    test_pbxsim_t sim;
-    bool sim_running;
-    test_proc_t ctimd;
-    int client_port, http_port, csta_port;
+    nc_world_t w;                   //  pbxsim and ctimd
     app_t app[APPS_MAX];
     zcert_t *server_cert, *client_cert, *stranger_cert;
-    char reply[1 << 16];
-    char body[1 << 18];
 } ct_t;
-
-static char s_dir[64];
-static char s_config[128];
 
 static int group_setup(void **state)
 {
     (void) state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-session-XXXXXX");
-    if (!mkdtemp(s_dir))
-        return -1;
-    snprintf(s_config, sizeof s_config, "%s/ctimd.yaml", s_dir);
-    zsys_init();
-    zsys_handler_set(NULL);
-    return 0;
+    return nc_group_setup("session");
 }
 
 static int group_teardown(void **state)
 {
     (void) state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void s_write_config(ct_t *t)
-{
-    FILE *f = fopen(s_config, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "node:\n  id: sessiontest\n  log_level: info\n"
-            "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
-            "    backoff_initial_ms: 100\n    backoff_max_ms: 400\n"
-            "    validate_calls_ms: 0\n"
-            "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  login_fail_delay_ms: 0\n"
-            "client_api:\n  listen: 127.0.0.1\n  port: %d\n  replay_events: %d\n"
-            "  send_hwm: %d\n",
-            t->sim.port, t->csta_port, t->client_port, t->opts.replay_events, t->opts.send_hwm);
-    if (t->opts.curve) {
-        fprintf(f, "  curve_cert: \"%s/server.cert_secret\"\n", s_dir);
-        if (!t->opts.curve_any_key)
-            fprintf(f, "  curve_clients: \"%s/clients\"\n", s_dir);
-    }
-    fprintf(f,
-            "http:\n  listen: 127.0.0.1\n  port: %d\n"
-            "users:\n"
-            "  - name: crm\n    password_hash: \"%s\"\n"
-            "  - name: desk\n    password_hash: \"%s\"\n    devices: [\"101-110\"]\n",
-            t->http_port, CRM_HASH, CRM_HASH);
-    fclose(f);
-}
-
-static int s_get(ct_t *t, const char *path)
-{
-    int status = -1;
-    if (test_http_get("127.0.0.1", t->http_port, path, 5000, &status, t->body, sizeof t->body))
-        return -1;
-    return status;
-}
-
-static void s_pace(void)
-{
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, NULL);   //  pacing polls of another process; the deadline bounds the wait
-}
-
-static void s_wait_http(ct_t *t, const char *path, const char *text)
-{
-    long long deadline = test_now_ms() + WAIT_MS;
-    while (test_now_ms() < deadline) {
-        if (s_get(t, path) == 200 && strstr(t->body, text))
-            return;
-        s_pace();
-    }
-    fail_msg("GET %s never held \"%s\"; last:\n%s", path, text, t->body);
-}
-
-static double s_metric(ct_t *t, const char *series)
-{
-    if (s_get(t, "/metrics") != 200)
-        return -1;
-    char needle[256];
-    snprintf(needle, sizeof needle, "\n%s ", series);
-    const char *p = strstr(t->body, needle);
-    return p ? strtod(p + strlen(needle), NULL) : 0;
-}
-
-static void s_wait_metric(ct_t *t, const char *series, double at_least)
-{
-    long long deadline = test_now_ms() + WAIT_MS;
-    double v = -1;
-    while (test_now_ms() < deadline && (v = s_metric(t, series)) < at_least)
-        s_pace();
-    if (v < at_least)
-        fail_msg("%s is %g, expected at least %g", series, v, at_least);
-}
-
-static long s_monitors(ct_t *t, const char *dev)
-{
-    if (test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "monitors %s", dev) != 0)
-        return -1;
-    return test_json_long(t->reply, "monitors", -1);
-}
-
-static void s_wait_monitors(ct_t *t, const char *dev, long n)
-{
-    long long deadline = test_now_ms() + WAIT_MS;
-    long got = -1;
-    while (test_now_ms() < deadline && (got = s_monitors(t, dev)) != n)
-        s_pace();
-    assert_int_equal(got, n);
-}
-
-static void s_ctl(ct_t *t, const char *fmt, const char *arg1, const char *arg2)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, fmt, arg1, arg2 ? arg2 : "");
-    if (test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "%s", cmd) != 0)
-        fail_msg("pbxsim ctl %s: %s", cmd, t->reply);
+    return nc_group_teardown();
 }
 
 //  pbxsim's call list holds `text` (e.g. the failure number alerting).
@@ -215,12 +97,12 @@ static void s_wait_calls(ct_t *t, const char *text)
 {
     long long deadline = test_now_ms() + WAIT_MS;
     while (test_now_ms() < deadline) {
-        if (test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "calls") == 0 &&
-            strstr(t->reply, text))
+        if (test_pbxsim_ctl(&t->w.sim, t->w.reply, sizeof t->w.reply, "calls") == 0 &&
+            strstr(t->w.reply, text))
             return;
-        s_pace();
+        nc_pace();
     }
-    fail_msg("pbxsim calls never held %s; last: %s", text, t->reply);
+    fail_msg("pbxsim calls never held %s; last: %s", text, t->w.reply);
 }
 
 static void s_wait_no_calls(ct_t *t)
@@ -228,39 +110,22 @@ static void s_wait_no_calls(ct_t *t)
     s_wait_calls(t, "\"calls\":[]");
 }
 
-static int s_start(ct_t *t)
-{
-    for (int attempt = 0; attempt < 5; attempt++) {
-        //  A port taken between the check and ctimd's bind makes ctimd exit: try others.
-        t->client_port = test_free_port();
-        t->http_port = test_free_port();
-        t->csta_port = test_free_port();
-        s_write_config(t);
-        char *argv[] = {CTIM_CTIMD, "--config", s_config, NULL};
-        if (test_proc_start(&t->ctimd, argv, "ctimd ready", 20000) == 0) {
-            s_wait_http(t, "/readyz", "ready");
-            return 0;
-        }
-    }
-    return -1;
-}
-
 //  Server and client certificates for CURVE: the server's pair, an allowed client's
 //  (its public half in clients/), and a stranger's (not there).
 static int s_make_certs(ct_t *t)
 {
     char path[256];
-    snprintf(path, sizeof path, "%s/clients", s_dir);
+    snprintf(path, sizeof path, "%s/clients", nc_dir);
     mkdir(path, 0700);
     t->server_cert = zcert_new();
     t->client_cert = zcert_new();
     t->stranger_cert = zcert_new();
     if (!t->server_cert || !t->client_cert || !t->stranger_cert)
         return -1;
-    snprintf(path, sizeof path, "%s/server.cert", s_dir);
+    snprintf(path, sizeof path, "%s/server.cert", nc_dir);
     if (zcert_save(t->server_cert, path) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/clients/app.cert", s_dir);
+    snprintf(path, sizeof path, "%s/clients/app.cert", nc_dir);
     return zcert_save_public(t->client_cert, path);
 }
 
@@ -271,14 +136,21 @@ static int s_setup(void **state, opts_t opts)
         return -1;
     *state = t;
     t->opts = opts;
-    t->ctimd.pid = -1;
+    t->w.node.proc.pid = -1;
     static const char *const args[] = {"--max-links", "2", "--extensions", "101-120", NULL};
     if (opts.curve && s_make_certs(t) != 0)
         return -1;
-    if (test_pbxsim_start(&t->sim, args) != 0)
-        return -1;
-    t->sim_running = true;
-    return s_start(t);
+    char client[512];
+    int n = snprintf(client, sizeof client, "  replay_events: %d\n  send_hwm: %d\n",
+                     opts.replay_events, opts.send_hwm);
+    if (opts.curve) {
+        n += snprintf(client + n, sizeof client - (size_t) n,
+                      "  curve_cert: \"%s/server.cert_secret\"\n", nc_dir);
+        if (!opts.curve_any_key)
+            snprintf(client + n, sizeof client - (size_t) n, "  curve_clients: \"%s/clients\"\n",
+                     nc_dir);
+    }
+    return nc_start(&t->w, "sessiontest", args, client, "101-110", NULL);
 }
 
 static int setup(void **state)
@@ -314,10 +186,7 @@ static int teardown(void **state)
         return 0;
     for (int i = 0; i < APPS_MAX; i++)
         zsock_destroy(&t->app[i].sock);
-    if (t->ctimd.pid > 0)
-        test_proc_stop(&t->ctimd);
-    if (t->sim_running)
-        test_pbxsim_stop(&t->sim);
+    nc_stop(&t->w);
     zcert_destroy(&t->server_cert);
     zcert_destroy(&t->client_cert);
     zcert_destroy(&t->stranger_cert);
@@ -340,7 +209,7 @@ static app_t *s_connect(ct_t *t, int i, zcert_t *cert, const char *server_key)
         zcert_apply(cert, a->sock);
         zsock_set_curve_serverkey(a->sock, server_key);
     }
-    assert_int_equal(zsock_connect(a->sock, "tcp://127.0.0.1:%d", t->client_port), 0);
+    assert_int_equal(zsock_connect(a->sock, "tcp://127.0.0.1:%d", t->w.node.client_port), 0);
     if (!a->next_rid)
         a->next_rid = 1;
     return a;
@@ -613,7 +482,7 @@ static void test_resume_replays_missed_events(void **state)
         assert_int_equal(s_open(a, lines[i], NULL), PROTO_RESULT_OK);
         assert_int_equal(s_open(b, lines[i], NULL), PROTO_RESULT_OK);
     }
-    s_ctl(t, "dial %s %s", "101", "102");
+    nc_ctl(&t->w, "dial %s %s", "101", "102");
     s_expect_state(a, "101", PROTO_CALL_RINGBACK);
     s_expect_state(a, "102", PROTO_CALL_OFFERING);
     s_expect_state(b, "101", PROTO_CALL_RINGBACK);
@@ -623,8 +492,8 @@ static void test_resume_replays_missed_events(void **state)
     size_t b_from = b->ev_count;
     zsock_destroy(&a->sock);                   //  a is away
 
-    s_ctl(t, "answer %s%s", "102", NULL);
-    s_ctl(t, "hangup %s%s", "101", NULL);
+    nc_ctl(&t->w, "answer %s%s", "102", NULL);
+    nc_ctl(&t->w, "hangup %s%s", "101", NULL);
     s_expect_state(b, "101", PROTO_CALL_IDLE);
     s_expect_state(b, "102", PROTO_CALL_IDLE);
     s_wait_no_calls(t);
@@ -657,20 +526,20 @@ static void test_resume_replays_missed_events(void **state)
     //  Nothing more was replayed, and live events go on from next_seq.
     s_drain(a, 200);
     assert_int_equal(a->ev_count - a_from, missed);
-    s_ctl(t, "dial %s %s", "102", "101");
+    nc_ctl(&t->w, "dial %s %s", "102", "101");
     a->cursor = a->ev_count;
     s_expect_state(a, "101", PROTO_CALL_OFFERING);
     assert_int_equal(a->ev[a_from + missed].seq, r.next_seq);
     s_check_continuous(a);
     assert_int_equal(a->lost_count, 0);
 
-    assert_int_equal(s_metric(t, "ctim_client_resumes_total{outcome=\"resumed\"}"), 1);
-    assert_int_equal(s_metric(t, "ctim_client_sessions"), 2);
-    assert_int_equal(s_metric(t, "ctim_client_events_lost_total"), 0);
-    s_wait_http(t, "/status", "\"resumes\":1");
-    assert_non_null(strstr(t->body, "\"clients\":{"));
+    assert_int_equal(nc_metric(&t->w, "ctim_client_resumes_total{outcome=\"resumed\"}"), 1);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_sessions"), 2);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_events_lost_total"), 0);
+    nc_wait_http(&t->w, "/status", "\"resumes\":1");
+    assert_non_null(strstr(t->w.body, "\"clients\":{"));
     //  The old identity's session moved: the monitors are still one per line.
-    assert_int_equal(s_monitors(t, "101"), 1);
+    assert_int_equal(nc_monitors(&t->w, "101"), 1);
 }
 
 //  Away longer than the replay buffer holds (replay_events 4): RESUMED_WITH_GAP, EventsLost
@@ -696,9 +565,9 @@ static void test_resume_gap_gives_events_lost_and_snapshot(void **state)
     //  Dial tone, dialling, ringback, offering, connected x2 at least: more than the 4
     //  events a's buffer keeps.  b sees them too, so once b has both connected, so has a's
     //  session.
-    s_ctl(t, "dial %s %s", "101", "102");
+    nc_ctl(&t->w, "dial %s %s", "101", "102");
     s_expect_state(b, "102", PROTO_CALL_OFFERING);
-    s_ctl(t, "answer %s%s", "102", NULL);
+    nc_ctl(&t->w, "answer %s%s", "102", NULL);
     s_expect_state(b, "101", PROTO_CALL_CONNECTED);
     s_expect_state(b, "102", PROTO_CALL_CONNECTED);
 
@@ -739,8 +608,8 @@ static void test_resume_gap_gives_events_lost_and_snapshot(void **state)
     assert_int_equal(a->lost[0].to_seq, r.next_seq - 1);
     assert_int_equal(a->ev[a_from].seq, r.next_seq);
     s_check_continuous(a);
-    assert_int_equal(s_metric(t, "ctim_client_events_lost_total"), r.next_seq - 1 - acked);
-    assert_int_equal(s_metric(t, "ctim_client_resumes_total{outcome=\"resumed-with-gap\"}"), 1);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_events_lost_total"), r.next_seq - 1 - acked);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_resumes_total{outcome=\"resumed-with-gap\"}"), 1);
 }
 
 //  A line opened during a call gets the call as a snapshot event (the PBX's SnapshotDevice
@@ -750,9 +619,9 @@ static void test_resume_gap_gives_events_lost_and_snapshot(void **state)
 static void test_open_line_snapshot_from_segments(void **state)
 {
     ct_t *t = *state;
-    s_ctl(t, "snapshot-segments %s%s", "3", NULL);
-    s_ctl(t, "dial %s %s", "101", "102");
-    s_ctl(t, "answer %s%s", "102", NULL);
+    nc_ctl(&t->w, "snapshot-segments %s%s", "3", NULL);
+    nc_ctl(&t->w, "dial %s %s", "101", "102");
+    nc_ctl(&t->w, "answer %s%s", "102", NULL);
     s_wait_calls(t, "102");
     app_t *a = s_app(t, 0);
     s_login(a, "crm", 5000);
@@ -762,7 +631,7 @@ static void test_open_line_snapshot_from_segments(void **state)
     //  The same call as the PBX's: its events carry on from there.
     char call_id[PROTO_CALL_ID_MAX + 1];
     snprintf(call_id, sizeof call_id, "%s", a->ev[i].call_id);
-    s_ctl(t, "hangup %s%s", "102", NULL);
+    nc_ctl(&t->w, "hangup %s%s", "102", NULL);
     i = s_expect_state(a, "101", PROTO_CALL_IDLE);
     assert_string_equal(a->ev[i].call_id, call_id);
     assert_false(a->ev[i].snapshot);
@@ -789,7 +658,7 @@ static void test_unknown_token_gives_new_session(void **state)
         assert_int_equal(r.next_seq, 1);
         assert_int_equal(r.lines_open, 0);
     }
-    assert_int_equal(s_metric(t, "ctim_client_resumes_total{outcome=\"new-session\"}"), 3);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_resumes_total{outcome=\"new-session\"}"), 3);
     //  a's session is untouched.
     proto_request_t rq = {.op = PROTO_OP_CLOSE_LINE};
     snprintf(rq.line.line, sizeof rq.line.line, "101");
@@ -805,7 +674,7 @@ static const char *s_session_value(ct_t *t, const app_t *a, const char *key, cha
     char needle[96];
     snprintf(needle, sizeof needle, "\"session\":\"%s\"", a->session_id);
     *out = '\0';
-    const char *p = s_get(t, "/status") == 200 ? strstr(t->body, needle) : NULL;
+    const char *p = nc_get(&t->w, "/status") == 200 ? strstr(t->w.body, needle) : NULL;
     snprintf(needle, sizeof needle, "\"%s\":", key);
     p = p ? strstr(p, needle) : NULL;
     if (p)
@@ -832,7 +701,7 @@ static void test_slow_reader_gets_events_lost(void **state)
     }
     assert_int_equal(s_open(b, "101", NULL), PROTO_RESULT_OK);
     //  Calls between 20 extensions for 3 s; a reads nothing (but heartbeats), b all along.
-    s_ctl(t, "traffic %s %s", "100", "3 10 20");
+    nc_ctl(&t->w, "traffic %s %s", "100", "3 10 20");
     long long deadline = test_now_ms() + WAIT_MS + 5000, next_hb = 0;
     for (;;) {
         assert_true(test_now_ms() < deadline);
@@ -843,8 +712,8 @@ static void test_slow_reader_gets_events_lost(void **state)
             next_hb = test_now_ms() + 1000;
         }
         s_drain(b, 20);
-        if (test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "stats") == 0 &&
-            strstr(t->reply, "\"running\":false") && test_json_long(t->reply, "in_progress", 1) == 0)
+        if (test_pbxsim_ctl(&t->w.sim, t->w.reply, sizeof t->w.reply, "stats") == 0 &&
+            strstr(t->w.reply, "\"running\":false") && test_json_long(t->w.reply, "in_progress", 1) == 0)
             break;
     }
     assert_true(b->ev_count > 100);
@@ -874,7 +743,7 @@ static void test_slow_reader_gets_events_lost(void **state)
     uint64_t lost = 0;
     for (size_t l = 0; l < a->lost_count; l++)
         lost += a->lost[l].to_seq - a->lost[l].from_seq + 1;
-    assert_int_equal(s_metric(t, "ctim_client_events_lost_total"), lost);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_events_lost_total"), lost);
     //  The node catches up on its next retry (every 25 ms) once a has read everything.
     deadline = test_now_ms() + WAIT_MS;
     while (strcmp(s_session_value(t, a, "blocked", value, sizeof value), "false") != 0 &&
@@ -885,7 +754,7 @@ static void test_slow_reader_gets_events_lost(void **state)
     assert_string_equal(s_session_value(t, a, "queued", value, sizeof value), "0");
     //  Live again.
     a->cursor = a->ev_count;
-    s_ctl(t, "call-in %s %s", "0306666666", "105");
+    nc_ctl(&t->w, "call-in %s %s", "0306666666", "105");
     s_expect_state(a, "105", PROTO_CALL_OFFERING);
     assert_false(a->ev[a->ev_count - 1].snapshot);
     s_check_continuous(a);
@@ -902,12 +771,12 @@ static void test_slow_reader_gets_events_lost(void **state)
 static void test_failure_redirects_to_failure_number(void **state)
 {
     ct_t *t = *state;
-    s_ctl(t, "snapshot-segments %s%s", "2", NULL);
+    nc_ctl(&t->w, "snapshot-segments %s%s", "2", NULL);
     app_t *a = s_app(t, 0);
     s_login(a, "crm", 400);
     assert_int_equal(s_open(a, "102", NULL), PROTO_RESULT_OK);
     assert_int_equal(s_open(a, "101", "105"), PROTO_RESULT_OK);
-    s_ctl(t, "call-in %s %s", "0301234567", "101");
+    nc_ctl(&t->w, "call-in %s %s", "0301234567", "101");
     s_expect_state(a, "101", PROTO_CALL_OFFERING);
     //  The rule counts from the node's read of a's last frame (the OpenLine of 101): not
     //  before a sent it, and maybe well before the reply came back (the node answers after
@@ -916,7 +785,7 @@ static void test_failure_redirects_to_failure_number(void **state)
 
     long long deadline = silent_since + WAIT_MS, failed_at = 0;
     while (test_now_ms() < deadline && !failed_at)
-        if (s_metric(t, "ctim_client_failures_total") >= 1)
+        if (nc_metric(&t->w, "ctim_client_failures_total") >= 1)
             failed_at = test_now_ms();      //  polled back to back: ~1 ms apart
     assert_true(failed_at > 0);
     long long took = failed_at - silent_since;
@@ -929,42 +798,42 @@ static void test_failure_redirects_to_failure_number(void **state)
 
     //  The call ringing at 101 went to 105; 101 stays monitored (the guard), 102 does not.
     s_wait_calls(t, "\"number\":\"105\",\"state\":\"alerting\"");
-    s_wait_metric(t, "ctim_client_redirects_total{result=\"ok\"}", 1);
-    assert_int_equal(s_metric(t, "ctim_client_guarded_lines"), 1);
-    assert_int_equal(s_monitors(t, "101"), 1);
-    s_wait_monitors(t, "102", 0);
-    s_wait_http(t, "/status", "\"guarded\":[{\"line\":\"101\",\"failure_number\":\"105\"");
+    nc_wait_metric(&t->w, "ctim_client_redirects_total{result=\"ok\"}", 1);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_guarded_lines"), 1);
+    assert_int_equal(nc_monitors(&t->w, "101"), 1);
+    nc_wait_monitors(&t->w, "102", 0);
+    nc_wait_http(&t->w, "/status", "\"guarded\":[{\"line\":\"101\",\"failure_number\":\"105\"");
 
     //  A call arriving after the failure goes there too.
-    s_ctl(t, "hangup %s%s", "0301234567", NULL);
+    nc_ctl(&t->w, "hangup %s%s", "0301234567", NULL);
     s_wait_no_calls(t);
-    s_ctl(t, "call-in %s %s", "0307654321", "101");
+    nc_ctl(&t->w, "call-in %s %s", "0307654321", "101");
     s_wait_calls(t, "\"number\":\"105\",\"state\":\"alerting\"");
-    s_wait_metric(t, "ctim_client_redirects_total{result=\"ok\"}", 2);
+    nc_wait_metric(&t->w, "ctim_client_redirects_total{result=\"ok\"}", 2);
 
     //  The link drops and comes back: the guard's line is monitored again and guarded.
-    s_ctl(t, "hangup %s%s", "0307654321", NULL);
+    nc_ctl(&t->w, "hangup %s%s", "0307654321", NULL);
     s_wait_no_calls(t);
-    s_ctl(t, "drop%s%s", "", NULL);
-    s_wait_http(t, "/readyz", "ready");
-    s_wait_monitors(t, "101", 1);
-    s_ctl(t, "call-in %s %s", "0301111111", "101");
+    nc_ctl(&t->w, "drop%s%s", "", NULL);
+    nc_wait_http(&t->w, "/readyz", "ready");
+    nc_wait_monitors(&t->w, "101", 1);
+    nc_ctl(&t->w, "call-in %s %s", "0301111111", "101");
     s_wait_calls(t, "\"number\":\"105\",\"state\":\"alerting\"");
-    s_wait_metric(t, "ctim_client_redirects_total{result=\"ok\"}", 3);
-    s_ctl(t, "hangup %s%s", "0301111111", NULL);
+    nc_wait_metric(&t->w, "ctim_client_redirects_total{result=\"ok\"}", 3);
+    nc_ctl(&t->w, "hangup %s%s", "0301111111", NULL);
     s_wait_no_calls(t);
 
     //  Another application opens 101: the guard stops, calls ring at 101.
     app_t *b = s_app(t, 1);
     s_login(b, "crm", 5000);
     assert_int_equal(s_open(b, "101", NULL), PROTO_RESULT_OK);
-    assert_int_equal(s_metric(t, "ctim_client_guarded_lines"), 0);
-    assert_int_equal(s_monitors(t, "101"), 1);
-    s_ctl(t, "call-in %s %s", "0302222222", "101");
+    assert_int_equal(nc_metric(&t->w, "ctim_client_guarded_lines"), 0);
+    assert_int_equal(nc_monitors(&t->w, "101"), 1);
+    nc_ctl(&t->w, "call-in %s %s", "0302222222", "101");
     s_expect_state(b, "101", PROTO_CALL_OFFERING);
     s_wait_calls(t, "\"number\":\"101\",\"state\":\"alerting\"");
-    assert_int_equal(s_metric(t, "ctim_client_redirects_total{result=\"ok\"}"), 3);
-    assert_int_equal(s_metric(t, "ctim_client_failures_total"), 1);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_redirects_total{result=\"ok\"}"), 3);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_failures_total"), 1);
 }
 
 //  A failed application's protected line that another session still holds is not guarded:
@@ -978,12 +847,12 @@ static void test_failure_leaves_line_held_elsewhere(void **state)
     s_login(b, "crm", 5000);
     assert_int_equal(s_open(a, "103", "105"), PROTO_RESULT_OK);
     assert_int_equal(s_open(b, "103", NULL), PROTO_RESULT_OK);
-    s_wait_metric(t, "ctim_client_failures_total", 1);
-    assert_int_equal(s_metric(t, "ctim_client_guarded_lines"), 0);
-    s_ctl(t, "call-in %s %s", "0303333333", "103");
+    nc_wait_metric(&t->w, "ctim_client_failures_total", 1);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_guarded_lines"), 0);
+    nc_ctl(&t->w, "call-in %s %s", "0303333333", "103");
     s_expect_state(b, "103", PROTO_CALL_OFFERING);
     s_wait_calls(t, "\"number\":\"103\",\"state\":\"alerting\"");
-    assert_int_equal(s_metric(t, "ctim_client_redirects_total{result=\"ok\"}"), 0);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_redirects_total{result=\"ok\"}"), 0);
 }
 
 //  --- CURVE -------------------------------------------------------------------------------------
@@ -1007,23 +876,23 @@ static void test_curve_allowed_clients(void **state)
     s_hello(plain, "crm", 5000, NULL);
     s_expect_silence(plain, 1000);
     //  Seen by the node as a mechanism mismatch, or as the peer hanging up mid-handshake.
-    assert_true(s_metric(t, "ctim_client_handshake_failures_total{reason=\"not-curve\"}") +
-                    s_metric(t, "ctim_client_handshake_failures_total{reason=\"io-error\"}") >= 1);
+    assert_true(nc_metric(&t->w, "ctim_client_handshake_failures_total{reason=\"not-curve\"}") +
+                    nc_metric(&t->w, "ctim_client_handshake_failures_total{reason=\"io-error\"}") >= 1);
 
     app_t *wrong = s_connect(t, 2, t->client_cert, zcert_public_txt(t->stranger_cert));
     s_hello(wrong, "crm", 5000, NULL);
     s_expect_silence(wrong, 1000);
-    s_wait_metric(t, "ctim_client_handshake_failures_total{reason=\"wrong-server-key\"}", 1);
+    nc_wait_metric(&t->w, "ctim_client_handshake_failures_total{reason=\"wrong-server-key\"}", 1);
 
     app_t *stranger = s_connect(t, 3, t->stranger_cert, key);
     s_hello(stranger, "crm", 5000, NULL);
     s_expect_silence(stranger, 1000);
-    s_wait_metric(t, "ctim_client_handshake_failures_total{reason=\"client-key-refused\"}", 1);
+    nc_wait_metric(&t->w, "ctim_client_handshake_failures_total{reason=\"client-key-refused\"}", 1);
 
-    assert_int_equal(s_metric(t, "ctim_client_sessions"), 1);
-    s_wait_http(t, "/status", "\"curve\":true");
+    assert_int_equal(nc_metric(&t->w, "ctim_client_sessions"), 1);
+    nc_wait_http(&t->w, "/status", "\"curve\":true");
     //  The allowed client carries on.
-    s_ctl(t, "call-in %s %s", "0304444444", "101");
+    nc_ctl(&t->w, "call-in %s %s", "0304444444", "101");
     s_expect_state(a, "101", PROTO_CALL_OFFERING);
 }
 
@@ -1037,7 +906,7 @@ static void test_curve_any_client_key(void **state)
     app_t *plain = s_app(t, 1);
     s_hello(plain, "crm", 5000, NULL);
     s_expect_silence(plain, 1000);
-    assert_int_equal(s_metric(t, "ctim_client_sessions"), 1);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_sessions"), 1);
 }
 
 //  --- Bad input -----------------------------------------------------------------------------
@@ -1052,7 +921,7 @@ static void test_bad_input_while_another_session_carries_on(void **state)
     s_login(a, "crm", 5000);
     s_login(b, "desk", 5000);
     assert_int_equal(s_open(b, "104", NULL), PROTO_RESULT_OK);
-    s_ctl(t, "call-in %s %s", "0305555555", "104");
+    nc_ctl(&t->w, "call-in %s %s", "0305555555", "104");
     s_expect_state(b, "104", PROTO_CALL_OFFERING);
 
     static const uint8_t garbage[] = {0xff, 0x00, 0x13, 0x37, 0x42};
@@ -1073,10 +942,10 @@ static void test_bad_input_while_another_session_carries_on(void **state)
     assert_int_equal(zmsg_send(&multi, a->sock), 0);
     s_expect_error(a, PROTO_RESULT_BAD_REQUEST);
 
-    s_ctl(t, "answer %s%s", "104", NULL);
+    nc_ctl(&t->w, "answer %s%s", "104", NULL);
     s_expect_state(b, "104", PROTO_CALL_CONNECTED);
     assert_int_equal(s_open(a, "101", NULL), PROTO_RESULT_OK);   //  a's session too
-    assert_int_equal(s_metric(t, "ctim_client_sessions"), 2);
+    assert_int_equal(nc_metric(&t->w, "ctim_client_sessions"), 2);
     s_check_continuous(b);
 }
 
