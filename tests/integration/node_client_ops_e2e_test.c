@@ -26,40 +26,25 @@
 #include <czmq.h>
 
 #include "proto.h"
+#include "node_client_util.h"
 #include "test_client.h"
-#include "test_http.h"
-#include "test_pbxsim.h"
-#include "test_proc.h"
 
 #define WAIT_MS 10000
 #define APPS_MAX 3
 
-//  "crm-secret" (the hash in deploy/config/ctimd.yaml).
-#define CRM_HASH                                                                                 \
-    "pbkdf2-sha256$100000$lUKWO9Z1CJK4a06Eu1Rz9g==$UxKKxlcNgfEIq24uUnCdHCgjwsvQUhPtmqGPXLv3qYk="
-
 typedef struct {
-    test_pbxsim_t sim;
-    bool sim_running;
-    test_proc_t ctimd;
-    int client_port, http_port, csta_port;
+    nc_world_t w;                   //  pbxsim and ctimd
     test_client_t *app[APPS_MAX];
-    char reply[1 << 16];
-    char body[1 << 17];
 } ct_t;
 
-static char s_dir[64];
-static char s_config[128];
 static char s_devices[128];
 
 static int group_setup(void **state)
 {
     (void) state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/ctim-clientops-XXXXXX");
-    if (!mkdtemp(s_dir))
+    if (nc_group_setup("clientops") != 0)
         return -1;
-    snprintf(s_config, sizeof s_config, "%s/ctimd.yaml", s_dir);
-    snprintf(s_devices, sizeof s_devices, "%s/devices.yaml", s_dir);
+    snprintf(s_devices, sizeof s_devices, "%s/devices.yaml", nc_dir);
     FILE *f = fopen(s_devices, "w");
     if (!f)
         return -1;
@@ -67,58 +52,13 @@ static int group_setup(void **state)
     fprintf(f, "extensions:\n  - range: 101-110\ntrunks: 2\ngroups:\n"
                "  - number: \"700\"\n    type: pickup\n    members: [\"101\", \"102\", \"103\"]\n");
     fclose(f);
-    zsys_init();
-    zsys_handler_set(NULL);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void) state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void s_write_config(ct_t *t)
-{
-    FILE *f = fopen(s_config, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "node:\n  id: opstest\n  log_level: info\n"
-            "pbx:\n  - name: main\n    host: 127.0.0.1\n    port: %d\n"
-            "    backoff_initial_ms: 100\n    backoff_max_ms: 400\n"
-            "    validate_calls_ms: 0\n"
-            "csta_server:\n  listen: 127.0.0.1\n  tcp_port: %d\n  login_fail_delay_ms: 0\n"
-            "client_api:\n  listen: 127.0.0.1\n  port: %d\n"
-            "http:\n  listen: 127.0.0.1\n  port: %d\n"
-            "numbers:\n  location:\n    country_code: \"49\"\n    area_code: \"30\"\n"
-            "    local_prefix: \"0\"\n"
-            "users:\n"
-            "  - name: crm\n    password_hash: \"%s\"\n"
-            "  - name: desk\n    password_hash: \"%s\"\n    devices: [\"101-103\"]\n",
-            t->sim.port, t->csta_port, t->client_port, t->http_port, CRM_HASH, CRM_HASH);
-    fclose(f);
-}
-
-static void s_pace(void)
-{
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, NULL);   //  pacing polls of another process; the deadline bounds the wait
-}
-
-static void s_wait_http(ct_t *t, const char *path, const char *text)
-{
-    long long deadline = test_now_ms() + WAIT_MS;
-    int status = -1;
-    while (test_now_ms() < deadline) {
-        if (test_http_get("127.0.0.1", t->http_port, path, 5000, &status, t->body,
-                          sizeof t->body) == 0 &&
-            status == 200 && strstr(t->body, text))
-            return;
-        s_pace();
-    }
-    fail_msg("GET %s never held \"%s\"", path, text);
+    return nc_group_teardown();
 }
 
 static int setup(void **state)
@@ -127,24 +67,10 @@ static int setup(void **state)
     if (!t)
         return -1;
     *state = t;
-    t->ctimd.pid = -1;
     const char *const args[] = {"--devices", s_devices, "--remote-answer-ms", "-1", NULL};
-    if (test_pbxsim_start(&t->sim, args) != 0)
-        return -1;
-    t->sim_running = true;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        //  A port taken between the check and ctimd's bind makes ctimd exit: try others.
-        t->client_port = test_free_port();
-        t->http_port = test_free_port();
-        t->csta_port = test_free_port();
-        s_write_config(t);
-        char *argv[] = {CTIM_CTIMD, "--config", s_config, NULL};
-        if (test_proc_start(&t->ctimd, argv, "ctimd ready", 20000) == 0) {
-            s_wait_http(t, "/readyz", "ready");
-            return 0;
-        }
-    }
-    return -1;
+    return nc_start(&t->w, "opstest", args, NULL, "101-103",
+                    "numbers:\n  location:\n    country_code: \"49\"\n    area_code: \"30\"\n"
+                    "    local_prefix: \"0\"\n");
 }
 
 static int teardown(void **state)
@@ -159,10 +85,7 @@ static int teardown(void **state)
                         test_client_anomalies(t->app[i]));
             test_client_destroy(&t->app[i]);
         }
-    if (t->ctimd.pid > 0)
-        test_proc_stop(&t->ctimd);
-    if (t->sim_running)
-        test_pbxsim_stop(&t->sim);
+    nc_stop(&t->w);
     free(t);
     return 0;
 }
@@ -171,7 +94,7 @@ static int teardown(void **state)
 
 static test_client_t *s_app_hb(ct_t *t, int i, const char *user, uint32_t heartbeat_ms)
 {
-    t->app[i] = test_client_new(t->client_port);
+    t->app[i] = test_client_new(t->w.node.client_port);
     assert_non_null(t->app[i]);
     assert_int_equal(test_client_login(t->app[i], user, "crm-secret", heartbeat_ms, WAIT_MS), 0);
     return t->app[i];
@@ -180,14 +103,6 @@ static test_client_t *s_app_hb(ct_t *t, int i, const char *user, uint32_t heartb
 static test_client_t *s_app(ct_t *t, int i, const char *user)
 {
     return s_app_hb(t, i, user, 10000);
-}
-
-static void s_ctl(ct_t *t, const char *fmt, const char *a, const char *b)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, fmt, a, b);
-    if (test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "%s", cmd) != 0)
-        fail_msg("pbxsim ctl %s: %s", cmd, t->reply);
 }
 
 //  Send rq and return its Result; the reply's call id (if any) goes to call_id.
@@ -369,7 +284,7 @@ static void test_basic_call(void **state)
 static void test_snapshot_after_open(void **state)
 {
     ct_t *t = *state;
-    s_ctl(t, "dial %s %s", "101", "102");
+    nc_ctl(&t->w, "dial %s %s", "101", "102");
     test_client_t *c = s_app(t, 0, "crm");
     proto_request_t rq = s_line_rq(PROTO_OP_OPEN_LINE, "102");
     snprintf(rq.open_line.failure_number, sizeof rq.open_line.failure_number, "109");
@@ -564,7 +479,7 @@ static void test_dial_digits_busy_callback_intrusion(void **state)
     for (int i = 0; i < 4; i++)
         s_open(c, lines[i]);
     //  Off-hook at 101 (dial tone), the number dialled through the client API.
-    s_ctl(t, "dial %s%s", "101", "");
+    nc_ctl(&t->w, "dial %s%s", "101", "");
     proto_call_info_t tone = s_expect(c, "101", PROTO_CALL_DIAL_TONE, NULL);
     char a[PROTO_CALL_ID_MAX + 1], r[PROTO_CALL_ID_MAX + 1];
     snprintf(a, sizeof a, "%s", tone.call_id);
@@ -716,12 +631,12 @@ static void test_forwarding_dnd_address_status(void **state)
 static void test_list_lines(void **state)
 {
     ct_t *t = *state;
-    s_wait_http(t, "/lines", "Extension 110");     //  names learned from the PBX
+    nc_wait_http(&t->w, "/lines", "Extension 110");     //  names learned from the PBX
     test_client_t *d = s_app(t, 0, "desk");
     proto_request_t rq = s_line_rq(PROTO_OP_OPEN_LINE, "102");
     snprintf(rq.open_line.failure_number, sizeof rq.open_line.failure_number, "0301234567");
     assert_int_equal(s_do(d, rq, NULL), PROTO_RESULT_OK);
-    s_ctl(t, "out-of-service %s%s", "102", "");
+    nc_ctl(&t->w, "out-of-service %s%s", "102", "");
     proto_event_t e;
     assert_int_equal(test_client_next_kind(d, "102", PROTO_EVENT_SERVICE, &e, WAIT_MS), 0);
     assert_false(e.in_service);
@@ -740,7 +655,7 @@ static void test_list_lines(void **state)
         assert_string_equal(l->failure_number, is102 ? "0301234567" : "");
     }
     proto_client_msg_clear(&m);
-    s_ctl(t, "in-service %s%s", "102", "");
+    nc_ctl(&t->w, "in-service %s%s", "102", "");
     assert_int_equal(test_client_next_kind(d, "102", PROTO_EVENT_SERVICE, &e, WAIT_MS), 0);
     assert_true(e.in_service);
 
@@ -763,19 +678,19 @@ static void test_in_service_after_remonitor(void **state)
     ct_t *t = *state;
     test_client_t *d = s_app(t, 0, "desk");
     s_open(d, "101");
-    s_ctl(t, "drop%s%s", "", "");
-    s_ctl(t, "delay %s%s", "2000", "");     //  the association is answered at once
+    nc_ctl(&t->w, "drop%s%s", "", "");
+    nc_ctl(&t->w, "delay %s%s", "2000", "");     //  the association is answered at once
     proto_event_t e;
     assert_int_equal(test_client_next_kind(d, "101", PROTO_EVENT_SERVICE, &e, WAIT_MS), 0);
     assert_false(e.in_service);
     //  pbxsim has taken the MonitorStart of the new link (monitors counts it).
     long long deadline = test_now_ms() + WAIT_MS;
     for (;;) {
-        s_ctl(t, "monitors %s%s", "101", "");
-        if (test_json_long(t->reply, "monitors", -1) == 1)
+        nc_ctl(&t->w, "monitors %s%s", "101", "");
+        if (test_json_long(t->w.reply, "monitors", -1) == 1)
             break;
         assert_true(test_now_ms() < deadline);
-        s_pace();
+        nc_pace();
     }
     long long answer_at = test_now_ms() + 2000;    //  not before: pbxsim holds it 2 s
     proto_request_t ll = {.op = PROTO_OP_LIST_LINES};
@@ -790,9 +705,9 @@ static void test_in_service_after_remonitor(void **state)
     assert_int_equal(test_client_next_kind(d, "101", PROTO_EVENT_SERVICE, &e, WAIT_MS), 0);
     assert_true(e.in_service);
     assert_true(test_now_ms() >= answer_at - 1000);     //  slack for our own polling
-    s_ctl(t, "delay %s%s", "0", "");
+    nc_ctl(&t->w, "delay %s%s", "0", "");
     //  Monitored: events flow again (after the line's snapshot, flagged so).
-    s_ctl(t, "dial %s %s", "101", "102");
+    nc_ctl(&t->w, "dial %s %s", "101", "102");
     do
         assert_int_equal(test_client_next_call(d, "101", &e, WAIT_MS), 0);
     while (e.snapshot);
@@ -858,14 +773,14 @@ static void test_outside_calls_and_numbers(void **state)
     proto_call_info_t ring = s_expect(c, "101", PROTO_CALL_RINGBACK, a);
     assert_int_equal(ring.direction, PROTO_DIR_OUTGOING);
     assert_string_equal(ring.called_number, "+49301234567");
-    assert_int_equal(test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "calls"), 0);
-    assert_non_null(strstr(t->reply, "00301234567"));   //  what the PBX was asked to dial
+    assert_int_equal(test_pbxsim_ctl(&t->w.sim, t->w.reply, sizeof t->w.reply, "calls"), 0);
+    assert_non_null(strstr(t->w.reply, "00301234567"));   //  what the PBX was asked to dial
     s_hang_up(c, "101", a);
     s_expect(c, "101", PROTO_CALL_DISCONNECTED, a);
     s_expect(c, "101", PROTO_CALL_IDLE, a);
 
-    if (test_pbxsim_ctl(&t->sim, t->reply, sizeof t->reply, "call-in 0401234567 101 John Doe"))
-        fail_msg("call-in: %s", t->reply);
+    if (test_pbxsim_ctl(&t->w.sim, t->w.reply, sizeof t->w.reply, "call-in 0401234567 101 John Doe"))
+        fail_msg("call-in: %s", t->w.reply);
     proto_call_info_t in = s_expect(c, "101", PROTO_CALL_OFFERING, NULL);
     assert_int_equal(in.direction, PROTO_DIR_INCOMING);
     assert_string_equal(in.caller_number, "+49401234567");
